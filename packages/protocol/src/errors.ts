@@ -1,0 +1,79 @@
+/**
+ * The closed list of error codes. Stable codes are API: a code is never renamed or reused, and
+ * `docs/errors.md` documents each one (a test checks that the two agree).
+ */
+export const ErrorCode = {
+  /** A frame or HTTP body is malformed: not JSON, wrong shape or types. Nothing changed. */
+  BadRequest: 'bad_request',
+  /** A channel or tenant name breaks the grammar. Nothing changed. */
+  InvalidChannel: 'invalid_channel',
+  /** A message or body is larger than `maxPayloadBytes`. Nothing changed. */
+  PayloadTooLarge: 'payload_too_large',
+  /** No credentials, or a token / API key that does not verify. */
+  Unauthorized: 'unauthorized',
+  /** The token's `exp` has passed and no fresh token arrived through `refresh`. */
+  TokenExpired: 'token_expired',
+  /** Authenticated, but the claims or the `authorize` hook do not allow this channel or action. */
+  Forbidden: 'forbidden',
+  /** The connection already has `maxChannelsPerConnection` subscriptions. */
+  TooManyChannels: 'too_many_channels',
+  /** No such HTTP route. */
+  NotFound: 'not_found',
+  /** The store could not be reached or failed; the operation was not applied. Retry later. */
+  StoreUnavailable: 'store_unavailable',
+  /** The server is shutting down; reconnect (to another node) and resume. */
+  ShuttingDown: 'shutting_down',
+  /** An unexpected server fault. Reported, never silent. */
+  Internal: 'internal',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const errorCodes: readonly ErrorCode[] = Object.values(ErrorCode);
+
+/** HTTP status for each code, used by the HTTP API. */
+export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
+  bad_request: 400,
+  invalid_channel: 400,
+  payload_too_large: 413,
+  unauthorized: 401,
+  token_expired: 401,
+  forbidden: 403,
+  too_many_channels: 429,
+  not_found: 404,
+  store_unavailable: 503,
+  shutting_down: 503,
+  internal: 500,
+};
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (errorCodes as readonly string[]).includes(value);
+}
+
+/** The JSON shape of an error on the wire (socket `error` event, ack replies, HTTP bodies). */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+/** One error class for every Tether failure: a stable `code`, a readable message, an optional cause. */
+export class TetherError extends Error {
+  override readonly name = 'TetherError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  toJSON(): ErrorBody {
+    return { code: this.code, message: this.message };
+  }
+
+  /** Wraps anything thrown into a TetherError, keeping the original as `cause`. */
+  static from(err: unknown, fallback: ErrorCode = ErrorCode.Internal): TetherError {
+    if (err instanceof TetherError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    return new TetherError(fallback, message, { cause: err });
+  }
+}

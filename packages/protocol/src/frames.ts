@@ -1,0 +1,174 @@
+/**
+ * Every frame of the wire protocol (docs/protocol.md), as zod schemas and the types inferred from
+ * them. The server validates every inbound frame against these; the client validates what the
+ * server sends. Channel names are checked against the grammar of `names.ts` here too.
+ */
+import { z } from 'zod';
+import { CHANNEL_PATTERN, TENANT_PATTERN } from './names.js';
+
+export const channelName = z.string().regex(CHANNEL_PATTERN, 'invalid channel name');
+export const tenantName = z.string().regex(TENANT_PATTERN, 'invalid tenant name');
+export const offsetNumber = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const epochId = z.string().min(1).max(64);
+export const messageId = z.string().min(1).max(128);
+export const messageType = z.string().min(1).max(100);
+/** Milliseconds. */
+export const ttlMs = z
+  .number()
+  .int()
+  .min(1)
+  .max(366 * 24 * 3600 * 1000);
+
+/** A position in a channel: the offset last handled, in the log's life named by `epoch`. */
+export const positionSchema = z.strictObject({ epoch: epochId.optional(), offset: offsetNumber });
+export type Position = z.infer<typeof positionSchema>;
+
+/** Positions by channel, as a client keeps them. */
+export const positionsSchema = z.record(channelName, positionSchema);
+export type Positions = z.infer<typeof positionsSchema>;
+
+/** One message as it travels to clients (the channel is named once per frame). */
+export const envelopeSchema = z.strictObject({
+  id: messageId,
+  offset: offsetNumber.min(1),
+  type: messageType,
+  data: z.unknown(),
+  ts: z.number(),
+  ttl: ttlMs.optional(),
+  critical: z.boolean().optional(),
+  collapseKey: z.string().min(1).max(200).optional(),
+});
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+/** A message with its channel, as the app's handler sees it. */
+export interface Message extends Envelope {
+  channel: string;
+}
+
+// ---- handshake ---------------------------------------------------------------------------------
+
+export const handshakeAuthSchema = z.object({
+  token: z.string().min(1).max(8192),
+  deviceId: z.string().min(1).max(128).optional(),
+  positions: positionsSchema.optional(),
+});
+export type HandshakeAuth = z.infer<typeof handshakeAuthSchema>;
+
+// ---- client → server ---------------------------------------------------------------------------
+
+export const subFrameSchema = z.strictObject({ channel: channelName, since: positionSchema.optional() });
+export type SubFrame = z.infer<typeof subFrameSchema>;
+
+export const unsubFrameSchema = z.strictObject({ channel: channelName });
+export type UnsubFrame = z.infer<typeof unsubFrameSchema>;
+
+export const publishFields = {
+  channel: channelName,
+  type: messageType,
+  data: z.unknown(),
+  ttl: ttlMs.optional(),
+  critical: z.boolean().optional(),
+  collapseKey: z.string().min(1).max(200).optional(),
+};
+
+export const pubFrameSchema = z.strictObject({ ...publishFields, id: messageId });
+export type PubFrame = z.infer<typeof pubFrameSchema>;
+
+export const ackFrameSchema = z.strictObject({ acks: z.record(channelName, offsetNumber) });
+export type AckFrame = z.infer<typeof ackFrameSchema>;
+
+export const refreshFrameSchema = z.strictObject({ token: z.string().min(1).max(8192) });
+export type RefreshFrame = z.infer<typeof refreshFrameSchema>;
+
+// ---- server → client ---------------------------------------------------------------------------
+
+/**
+ * Messages of one channel, in offset order. `upTo`, when present, is the position the client may
+ * advance to after handling the batch: replayed batches carry it so that offsets skipped by the
+ * relevance rules still move the position.
+ */
+export const msgFrameSchema = z.strictObject({
+  channel: channelName,
+  epoch: epochId,
+  messages: z.array(envelopeSchema),
+  upTo: offsetNumber.optional(),
+});
+export type MsgFrame = z.infer<typeof msgFrameSchema>;
+
+/** The client's position is gone (out of retention, or the log's epoch changed): reload state. */
+export const resyncFrameSchema = z.strictObject({ channel: channelName, epoch: epochId, offset: offsetNumber });
+export type ResyncFrame = z.infer<typeof resyncFrameSchema>;
+
+export const errorFrameSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  channel: z.string().optional(),
+});
+export type ErrorFrame = z.infer<typeof errorFrameSchema>;
+
+/** Replies given through Socket.IO acknowledgement callbacks: a result, or `{ error }`. */
+export type Reply<T> = T | { error: { code: string; message: string } };
+export interface SubReply {
+  channel: string;
+  epoch: string;
+  /** The position from which live messages follow (everything up to it was replayed or skipped). */
+  offset: number;
+}
+export interface PubReply {
+  offset: number;
+  epoch: string;
+}
+export interface RefreshReply {
+  /** The new token's expiry, in seconds since the epoch, if it has one. */
+  exp?: number;
+}
+
+/** Socket.IO event map, server → client. */
+export interface ServerToClientEvents {
+  msg: (frame: MsgFrame) => void;
+  resync: (frame: ResyncFrame) => void;
+  error: (frame: ErrorFrame) => void;
+}
+
+/** Socket.IO event map, client → server (payloads are validated: typed `unknown` on the server). */
+export interface ClientToServerEvents {
+  sub: (frame: SubFrame, reply?: (r: Reply<SubReply>) => void) => void;
+  unsub: (frame: UnsubFrame, reply?: (r: Reply<Record<string, never>>) => void) => void;
+  pub: (frame: PubFrame, reply?: (r: Reply<PubReply>) => void) => void;
+  ack: (frame: AckFrame) => void;
+  refresh: (frame: RefreshFrame, reply?: (r: Reply<RefreshReply>) => void) => void;
+}
+
+// ---- HTTP --------------------------------------------------------------------------------------
+
+export const httpPublishSchema = z.strictObject({
+  ...publishFields,
+  id: messageId.optional(),
+  tenant: tenantName.optional(),
+});
+export type HttpPublishBody = z.infer<typeof httpPublishSchema>;
+
+export const httpPollSchema = z.strictObject({
+  positions: positionsSchema.default({}),
+  /** Long-poll: seconds to wait for something new (0 answers at once). */
+  wait: z.number().min(0).max(60).optional(),
+});
+export type HttpPollBody = z.infer<typeof httpPollSchema>;
+
+export const httpAckSchema = z.strictObject({
+  acks: z.record(channelName, offsetNumber),
+  deviceId: z.string().min(1).max(128).optional(),
+});
+export type HttpAckBody = z.infer<typeof httpAckSchema>;
+
+export interface PollChannelMessages {
+  epoch: string;
+  messages: Envelope[];
+  upTo: number;
+}
+export interface PollChannelResync {
+  resync: { epoch: string; offset: number };
+}
+export interface PollResponse {
+  channels: Record<string, PollChannelMessages | PollChannelResync>;
+}

@@ -1,0 +1,55 @@
+/** The public shape of a running Tether server (see `createTetherServer` in server.ts). */
+import type http from 'node:http';
+import type { Server as SocketIOServer } from 'socket.io';
+
+export interface PublishInput {
+  /** Tenant; default `default`. */
+  tenant?: string;
+  channel: string;
+  type: string;
+  data: unknown;
+  /** Idempotency key; generated when absent. A repeat within the window returns the first offset. */
+  id?: string;
+  /** Milliseconds after publish at which the message is no longer relevant. */
+  ttl?: number;
+  critical?: boolean;
+  collapseKey?: string;
+}
+
+export interface PublishResult {
+  offset: number;
+  epoch: string;
+  /** True when the id was already published: nothing new was appended. */
+  duplicate: boolean;
+}
+
+/** Delivery counters since start; the metrics endpoint exports the same. */
+export interface DeliveryStats {
+  connections: number;
+  published: number;
+  duplicatesIgnored: number;
+  delivered: { live: number; replay: number; http: number };
+  acked: number;
+  redelivered: number;
+  missed: number;
+  dropped: { ttl: number; superseded: number; collapsed: number; irrelevant: number };
+  resyncs: number;
+  rejectedFrames: number;
+  authFailures: number;
+  pushes: number;
+}
+
+export interface TetherServer {
+  readonly httpServer: http.Server;
+  readonly io: SocketIOServer;
+  /** Listens (only when Tether created the HTTP server). Port 0 picks a free port. */
+  listen(port?: number, host?: string): Promise<{ port: number; host: string; url: string }>;
+  publish(input: PublishInput): Promise<PublishResult>;
+  /** Publishes in order; messages to one channel get consecutive offsets. */
+  publishMany(inputs: readonly PublishInput[]): Promise<PublishResult[]>;
+  stats(): DeliveryStats;
+  /** True when the store answers. */
+  ready(): Promise<boolean>;
+  /** Graceful: stop accepting, finish writes, close sockets (clients reconnect and resume), close the store. */
+  close(): Promise<void>;
+}

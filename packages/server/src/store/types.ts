@@ -1,0 +1,92 @@
+/**
+ * The storage seam. A `LogStore` keeps one ordered log per *stream* (the server names a stream
+ * `<tenant>/<channel>`; the store treats the name as opaque). Every engine (memory, sqlite, redis)
+ * passes the one conformance suite in `test/store/conformance.ts`.
+ */
+
+/** What a publisher hands to the store. */
+export interface AppendInput {
+  /** Idempotency key: a repeat within the idempotency window returns the first offset. */
+  id: string;
+  type: string;
+  data: unknown;
+  /** Publish time, ms since the Unix epoch. */
+  ts: number;
+  /** Milliseconds after `ts` at which the message stops being relevant. */
+  ttl?: number;
+  critical?: boolean;
+  collapseKey?: string;
+}
+
+/** A message as stored: the input plus its offset in the stream (1, 2, 3 … with no holes). */
+export interface StoredMessage extends AppendInput {
+  offset: number;
+}
+
+export interface AppendResult {
+  offset: number;
+  epoch: string;
+  /** True when `id` was seen within the idempotency window: nothing was appended. */
+  duplicate: boolean;
+  /** The stored message (the first one, for a duplicate; its fields may differ from the input). */
+  message: StoredMessage;
+}
+
+/**
+ * The state of a stream. `epoch` names the log's life: a new random id whenever the log is created
+ * (first use, or after the store lost it). `head` is the last offset assigned (0 when empty);
+ * `first` is the oldest offset still retained (head + 1 when nothing is retained).
+ */
+export interface StreamInfo {
+  epoch: string;
+  head: number;
+  first: number;
+}
+
+export interface ReadResult extends StreamInfo {
+  /** Messages with `after < offset <= upTo`, oldest first, at most `limit` of them. */
+  messages: StoredMessage[];
+}
+
+export interface RetentionOptions {
+  /** Messages kept per stream. Default 1000. */
+  maxMessages: number;
+  /** Milliseconds a message is kept. Default 3_600_000 (1 h). */
+  maxAgeMs: number;
+  /** Milliseconds an idempotency key is remembered. Default 300_000 (5 min). */
+  idempotencyWindowMs: number;
+}
+
+export interface LogStore {
+  /** Engine name, for logs and metrics: `memory`, `sqlite`, `redis`. */
+  readonly engine: string;
+  /**
+   * Appends messages to one stream in the order given, assigning consecutive offsets; an input
+   * whose `id` is known within the idempotency window is not appended and returns its first
+   * result (`duplicate: true`). Results are in input order. Creates the stream if needed.
+   * Applies count retention. Atomic: either every input is applied or none (the promise rejects).
+   */
+  append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]>;
+  /**
+   * Reads messages with offset > `after`, oldest first, at most `limit`. Creates the stream (and
+   * its epoch) if it does not exist, so that every stream always has an epoch.
+   */
+  read(stream: string, after: number, limit: number): Promise<ReadResult>;
+  /** The stream's epoch, head and first retained offset (creating the stream if needed). */
+  info(stream: string): Promise<StreamInfo>;
+  /**
+   * Applies age retention and forgets expired idempotency keys across all streams; `now` in ms.
+   * The server calls it periodically. Returns the number of messages removed.
+   */
+  prune(now: number): Promise<number>;
+  /** Resolves when the store is reachable (for `/readyz`); rejects otherwise. */
+  ping(): Promise<void>;
+  /** Flushes and releases resources. Further calls reject. */
+  close(): Promise<void>;
+}
+
+export const defaultRetention: RetentionOptions = {
+  maxMessages: 1000,
+  maxAgeMs: 3_600_000,
+  idempotencyWindowMs: 300_000,
+};
