@@ -1,0 +1,29 @@
+/**
+ * The CLI's two kinds of failure. A `UsageError` is the user's mistake on the command line (exit 2,
+ * with a pointer to `--help`); a `CliError` is a problem of the environment (exit 1).
+ */
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  /** The command whose `--help` explains the mistake, e.g. `serve`; empty for the top level. */
+  readonly command: string;
+
+  constructor(command: string, message: string) {
+    super(message);
+    this.command = command;
+  }
+}
+
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+/** One line for stderr, and the exit code, for anything a command throws. */
+export function describeFailure(err: unknown): { line: string; exitCode: number } {
+  if (err instanceof UsageError) {
+    const prefix = err.command ? `tether ${err.command}` : 'tether';
+    return { line: `${prefix}: ${err.message} (see '${prefix} --help')`, exitCode: 2 };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { line: `tether: ${message.split('\n')[0] ?? message}`, exitCode: 1 };
+}

@@ -1,0 +1,52 @@
+/** Help texts; `tether <command> --help` prints them on stdout. */
+
+export const mainHelp = `Usage: tether <command> [options]
+
+Commands:
+  serve     run a Tether server
+  token     print a signed user token (JWT)
+
+Run 'tether <command> --help' for the options of a command.
+Options: --help, --version
+`;
+
+export const serveHelp = `Usage: tether serve [--port N] [--host H] [--store memory|sqlite:PATH] [--data-dir DIR]
+
+Runs a Tether server: Socket.IO on /socket.io, and HTTP (POST /v1/publish, /v1/poll, /v1/ack,
+GET /healthz, /readyz). Logs are JSON lines (pino) on stdout; the banner goes to stderr and
+starts with a line 'tether listening on http://HOST:PORT'.
+
+Options (each flag wins over its environment variable):
+  --port N          TETHER_PORT       port to listen on; 0 picks a free one      (default 8080)
+  --host H          TETHER_HOST       interface to bind; 0.0.0.0 for all         (default 127.0.0.1)
+  --store SPEC      TETHER_STORE      memory | sqlite:PATH        (default sqlite:<data-dir>/tether.db)
+  --data-dir DIR    TETHER_DATA_DIR   database and dev secrets                   (default ./data)
+                    TETHER_JWT_SECRET HS256 secret of user tokens
+                    TETHER_API_KEY    API key for POST /v1/publish (any tenant)
+                    TETHER_LOG_LEVEL  fatal|error|warn|info|debug|trace|silent   (default info)
+  -h, --help        show this help
+
+The default host is 127.0.0.1 because a first start without TETHER_JWT_SECRET / TETHER_API_KEY
+creates development secrets in <data-dir>/secrets.json (mode 0600), reuses them on later starts and
+prints them with an example token and curl command. In production set both variables (then nothing
+secret is printed) and TETHER_HOST=0.0.0.0 if clients reach the process directly.
+
+SIGTERM or SIGINT shuts down gracefully (clients reconnect and resume); a second signal exits at once.
+`;
+
+export const tokenHelp = `Usage: tether token --sub USER [--tenant T] [--channels P,...] [--publish P,...] [--ttl 1h]
+                    [--secret S] [--data-dir DIR]
+
+Prints an HS256 user token (JWT) on stdout, alone.
+
+Options:
+  --sub USER        user id (the 'sub' claim); required
+  --tenant T        tenant (the 'tenant' claim)                   (default: none, read as 'default')
+  --channels P,...  glob patterns the user may subscribe to       (default: none, inbox only)
+  --publish P,...   glob patterns the user may publish to         (default: none)
+  --ttl D           lifetime: 30s, 15m, 1h, 7d or seconds          (default 1h)
+  --secret S        signing secret; prefer TETHER_JWT_SECRET, as arguments show in 'ps'.
+                    Default: TETHER_JWT_SECRET, else the dev secret in <data-dir>/secrets.json
+  --data-dir DIR    where secrets.json is                          (default TETHER_DATA_DIR or ./data)
+  -h, --help        show this help
+`;

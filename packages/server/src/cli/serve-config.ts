@@ -1,0 +1,89 @@
+/**
+ * `tether serve` settings: a flag wins over its environment variable, which wins over the default.
+ * Every value is checked here, so that a typo fails at start with one clear line.
+ */
+import path from 'node:path';
+import { parseCommandArgs } from './args.js';
+import { UsageError } from './errors.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ServeConfig {
+  /** `--port` / `TETHER_PORT`. Default 8080; 0 picks a free port. */
+  port: number;
+  /**
+   * `--host` / `TETHER_HOST`. Default `127.0.0.1`: a first start prints working dev credentials,
+   * so it must not be reachable from the network until someone decides so (`0.0.0.0` in containers).
+   */
+  host: string;
+  /** `--data-dir` / `TETHER_DATA_DIR`, absolute. Default `./data`. */
+  dataDir: string;
+  /** `--store` / `TETHER_STORE`: `memory` or `sqlite:PATH`. Default `sqlite:<data-dir>/tether.db`. */
+  store: string;
+  /** `TETHER_LOG_LEVEL`. Default `info`. */
+  logLevel: string;
+  /** `TETHER_JWT_SECRET`. Default: the dev secret of `<data-dir>/secrets.json`. */
+  jwtSecret?: string;
+  /** `TETHER_API_KEY`. Default: the dev key of `<data-dir>/secrets.json`. */
+  apiKey?: string;
+}
+
+export const serveDefaults = { port: 8080, host: '127.0.0.1', dataDir: './data', logLevel: 'info' } as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export const serveOptions = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  store: { type: 'string' },
+  'data-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Returns undefined when `--help` was asked for. */
+export function parseServeArgs(argv: readonly string[], env: Env): ServeConfig | undefined {
+  const values = parseCommandArgs('serve', argv, serveOptions);
+  if (values.help) return undefined;
+  const dataDir = path.resolve(values['data-dir'] ?? nonEmpty(env['TETHER_DATA_DIR']) ?? serveDefaults.dataDir);
+  const config: ServeConfig = {
+    port: parsePort(values.port ?? nonEmpty(env['TETHER_PORT']) ?? String(serveDefaults.port)),
+    host: values.host ?? nonEmpty(env['TETHER_HOST']) ?? serveDefaults.host,
+    dataDir,
+    store: parseStoreSpec(values.store ?? nonEmpty(env['TETHER_STORE']) ?? `sqlite:${path.join(dataDir, 'tether.db')}`),
+    logLevel: parseLogLevel(nonEmpty(env['TETHER_LOG_LEVEL']) ?? serveDefaults.logLevel),
+  };
+  const jwtSecret = nonEmpty(env['TETHER_JWT_SECRET']);
+  const apiKey = nonEmpty(env['TETHER_API_KEY']);
+  if (jwtSecret !== undefined) config.jwtSecret = jwtSecret;
+  if (apiKey !== undefined) config.apiKey = apiKey;
+  return config;
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65_535) {
+    throw new UsageError('serve', `invalid port '${text}' (expected 0 to 65535)`);
+  }
+  return port;
+}
+
+/** `memory` or `sqlite:PATH`, with PATH made absolute so that logs say where the data is. */
+export function parseStoreSpec(spec: string): string {
+  if (spec === 'memory') return spec;
+  if (spec.startsWith('sqlite:') && spec.length > 'sqlite:'.length) {
+    return `sqlite:${path.resolve(spec.slice('sqlite:'.length))}`;
+  }
+  throw new UsageError('serve', `invalid store '${spec}' (expected memory or sqlite:PATH)`);
+}
+
+function parseLogLevel(level: string): string {
+  if (!LOG_LEVELS.includes(level)) {
+    throw new UsageError('serve', `invalid TETHER_LOG_LEVEL '${level}' (expected one of ${LOG_LEVELS.join(', ')})`);
+  }
+  return level;
+}
+
+/** An empty variable (`TETHER_PORT=`) counts as unset, as shells and compose files often leave them. */
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}

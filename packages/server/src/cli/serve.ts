@@ -1,0 +1,76 @@
+/** `tether serve`: resolve settings and secrets, start the server, print the banner, wait for a signal. */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { pino } from 'pino';
+import { issueToken } from '../auth/issue-token.js';
+import { defaults } from '../options.js';
+import { createTetherServer } from '../server.js';
+import { DEMO_SUB, formatBanner, listeningLine } from './banner.js';
+import { serveHelp } from './help.js';
+import { resolveSecrets } from './secrets.js';
+import { parseServeArgs, type Env } from './serve-config.js';
+import { exitOnSignals } from './shutdown.js';
+
+const DEMO_TOKEN_TTL_SECONDS = 24 * 3600;
+
+export interface Output {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export async function runServe(argv: readonly string[], env: Env, out: Output): Promise<void> {
+  const config = parseServeArgs(argv, env);
+  if (!config) {
+    out.stdout(serveHelp);
+    return;
+  }
+  const log = pino({ level: config.logLevel, base: { pid: process.pid, name: 'tether' } });
+
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  if (config.store.startsWith('sqlite:')) {
+    await mkdir(path.dirname(config.store.slice('sqlite:'.length)), { recursive: true });
+  }
+  const secrets = await resolveSecrets({ jwtSecret: config.jwtSecret, apiKey: config.apiKey }, config.dataDir);
+
+  const server = await createTetherServer({
+    store: config.store,
+    jwtSecret: secrets.jwtSecret,
+    apiKeys: [{ key: secrets.apiKey, tenant: '*' }],
+    logger: { level: config.logLevel },
+  });
+  exitOnSignals({ close: () => server.close(), log });
+
+  let bound: { port: number; host: string };
+  try {
+    bound = await server.listen(config.port, config.host);
+  } catch (err) {
+    // Port taken, host unknown…: release the store and sockets so the process can exit.
+    await server.close().catch(() => undefined);
+    throw err;
+  }
+  const { port, host } = bound;
+  const demoToken =
+    secrets.jwtSecretSource === 'file'
+      ? await issueToken({
+          secret: secrets.jwtSecret,
+          sub: DEMO_SUB,
+          channels: ['*'],
+          ttlSeconds: DEMO_TOKEN_TTL_SECONDS,
+        })
+      : undefined;
+  out.stderr(
+    formatBanner({
+      host,
+      port,
+      store: config.store,
+      socketPath: defaults.socketPath,
+      secrets,
+      demoTokenTtl: '24h',
+      ...(demoToken !== undefined ? { demoToken } : {}),
+    }),
+  );
+  log.info(
+    { host, port, store: config.store, dataDir: config.dataDir, devSecrets: secrets.jwtSecretSource === 'file' },
+    listeningLine(host, port),
+  );
+}
