@@ -1,0 +1,93 @@
+/**
+ * The stepped-rate publisher, run inside each server process so that publishing costs what it
+ * costs an app: messages are published at `rate` per second for `seconds`, paced against the clock
+ * (a late timer publishes what is due at once), each carrying its send time for the latency.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+const PAD = 'x'.repeat(150);
+
+/** The ~200-byte JSON payload of every bench message. */
+export function payload(step, seq) {
+  return { step, seq, sentAt: Date.now(), pad: PAD };
+}
+
+/**
+ * @param {{step: number, rate: number, seconds: number}} args
+ * @param {(data: object) => number | Promise<number>} publish returns the message's offset
+ */
+export async function runStep({ step, rate, seconds }, publish) {
+  const total = Math.round(rate * seconds);
+  const eld = monitorEventLoopDelay({ resolution: 5 });
+  eld.enable();
+  const offsets = [];
+  const pending = [];
+  let errors = 0;
+  let firstError = null;
+  let maxLagMs = 0;
+  let sent = 0;
+  const t0 = Date.now();
+  const start = performance.now();
+  const record = (offset) => offsets.push(offset);
+  const fail = (err) => {
+    errors++;
+    firstError ??= err instanceof Error ? err.message : String(err);
+  };
+  await new Promise((resolve) => {
+    const tick = () => {
+      const elapsed = performance.now() - start;
+      const due = Math.min(total, Math.floor((elapsed * rate) / 1000) + 1);
+      while (sent < due) {
+        const lag = elapsed - (sent * 1000) / rate;
+        if (lag > maxLagMs) maxLagMs = lag;
+        try {
+          const r = publish(payload(step, sent));
+          if (typeof r === 'number') record(r);
+          else pending.push(r.then(record, fail));
+        } catch (err) {
+          fail(err);
+        }
+        sent++;
+      }
+      if (sent >= total && elapsed >= seconds * 1000) {
+        clearInterval(timer);
+        resolve();
+      }
+    };
+    const timer = setInterval(tick, 2);
+    tick();
+  });
+  const t1 = Date.now();
+  await Promise.all(pending);
+  eld.disable();
+  let first = Infinity;
+  let last = -Infinity;
+  for (const o of offsets) {
+    if (o < first) first = o;
+    if (o > last) last = o;
+  }
+  return {
+    step,
+    rate,
+    sent,
+    published: offsets.length,
+    first: offsets.length ? first : null,
+    last: offsets.length ? last : null,
+    contiguous: offsets.length > 0 && last - first + 1 === offsets.length,
+    errors,
+    firstError,
+    t0,
+    t1,
+    maxPublishLagMs: Math.round(maxLagMs),
+    eventLoopDelayMs: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 },
+  };
+}
+
+/** Collects garbage twice (when `--expose-gc` is on) so RSS readings are comparable. */
+export function collect() {
+  const gc = /** @type {any} */ (globalThis).gc;
+  if (typeof gc === 'function') {
+    gc();
+    gc();
+  }
+}

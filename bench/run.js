@@ -1,0 +1,143 @@
+/**
+ * Bench entry point: `npm run bench -- <scenario> [flags]` (builds first), or
+ * `node bench/run.js <scenario> [flags]` after `npm run build`.
+ *
+ * Scenarios:
+ *   fanout    C clients on one channel, stepped publish rates; Tether against plain Socket.IO
+ *   cluster   (to come) the same across N Tether nodes sharing Redis
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { fanoutDefaults, runFanout } from './scenarios/fanout.js';
+
+const USAGE = `usage: node bench/run.js <scenario> [flags]
+
+scenarios:
+  fanout      Tether vs plain Socket.IO 4.8, one channel, stepped rates
+  cluster     (not yet)
+
+fanout flags:
+  --clients N          clients (default ${fanoutDefaults.clients})
+  --workers N          loader processes sharing the clients (default ${fanoutDefaults.workers})
+  --rates a,b,c        publish rates per second, one step each (default ${fanoutDefaults.rates.join(',')})
+  --steps N            the first N rates of the default ladder
+  --step-seconds S     length of each step (default ${fanoutDefaults.stepSeconds})
+  --max-fails N        stop after N failed steps in a row (default ${fanoutDefaults.maxFails})
+  --store memory|sqlite   Tether's store (default ${fanoutDefaults.store})
+  --only tether|socketio  run one system only
+  --cpu-prof           write a V8 CPU profile of each server process to bench/results/prof/
+  --max-minutes M      hard stop for the whole run (default 10)
+`;
+
+/** Scenario name → runner. Add `cluster` here. */
+const scenarios = {
+  fanout: runFanoutCli,
+};
+
+function machine() {
+  const c = cpus();
+  return {
+    cores: availableParallelism(),
+    cpuModel: c[0]?.model ?? 'unknown',
+    node: process.version,
+    memGB: Math.round(totalmem() / 2 ** 30),
+  };
+}
+
+function int(v, name) {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new TypeError(`--${name} must be a positive integer, got ${v}`);
+  return n;
+}
+
+async function runFanoutCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clients: { type: 'string' },
+      workers: { type: 'string' },
+      rates: { type: 'string' },
+      steps: { type: 'string' },
+      'step-seconds': { type: 'string' },
+      'max-fails': { type: 'string' },
+      store: { type: 'string' },
+      only: { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      'max-minutes': { type: 'string' },
+    },
+    strict: true,
+  });
+  const opts = { ...fanoutDefaults, rates: [...fanoutDefaults.rates] };
+  if (values.clients) opts.clients = int(values.clients, 'clients');
+  if (values.workers) opts.workers = int(values.workers, 'workers');
+  if (values.rates) opts.rates = values.rates.split(',').map((r) => int(r.trim(), 'rates'));
+  if (values.steps) opts.rates = opts.rates.slice(0, int(values.steps, 'steps'));
+  if (values['step-seconds']) opts.stepSeconds = int(values['step-seconds'], 'step-seconds');
+  if (values['max-fails']) opts.maxFails = int(values['max-fails'], 'max-fails');
+  if (values.store) {
+    if (!['memory', 'sqlite'].includes(values.store)) throw new TypeError('--store must be memory or sqlite');
+    opts.store = values.store;
+  }
+  if (values.only) {
+    if (!['tether', 'socketio'].includes(values.only)) throw new TypeError('--only must be tether or socketio');
+    opts.only = values.only;
+  }
+  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
+  if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
+  opts.cpuProf = values['cpu-prof'] ?? false;
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 10;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  console.log(
+    `fanout: ${opts.clients} clients over ${opts.workers} loader processes, rates ${opts.rates.join(', ')} msg/s, ` +
+      `${opts.stepSeconds} s per step, tether store ${opts.store}`,
+  );
+  const deadline = setTimeout(() => {
+    console.error(`bench: ${maxMinutes} min limit reached, stopping`);
+    process.exit(3);
+  }, maxMinutes * 60_000);
+  deadline.unref();
+  const started = Date.now();
+  const out = await runFanout({ ...opts, stamp, cores: m.cores });
+  mkdirSync(opts.resultsDir, { recursive: true });
+  const file = `${opts.resultsDir}fanout-${stamp}.json`;
+  const config = { ...opts };
+  delete config.resultsDir;
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        scenario: 'fanout',
+        date: new Date().toISOString(),
+        machine: m,
+        config,
+        seconds: (Date.now() - started) / 1000,
+        ...out,
+      },
+      null,
+      2,
+    ),
+  );
+  console.log(`\n${((Date.now() - started) / 1000).toFixed(0)} s; result written to ${file}`);
+  return out.results.some((r) => r.errors.length) ? 1 : 0;
+}
+
+const [name, ...rest] = process.argv.slice(2);
+const run = name === undefined ? undefined : scenarios[name];
+if (run === undefined) {
+  console.error(
+    name === 'cluster' ? 'scenario "cluster" is not written yet\n' : name ? `unknown scenario "${name}"\n` : '',
+  );
+  console.error(USAGE);
+  process.exit(2);
+}
+try {
+  process.exitCode = await run(rest);
+} catch (err) {
+  console.error(err instanceof TypeError ? `${err.message}\n\n${USAGE}` : err);
+  process.exitCode = 1;
+}
+// Children are stopped by then; exit even if a stray handle is left.
+setTimeout(() => process.exit(), 200).unref();

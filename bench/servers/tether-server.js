@@ -1,0 +1,54 @@
+/**
+ * Tether under test, in its own process: `createTetherServer` from the built workspace package,
+ * memory store by default (`BENCH_STORE=sqlite` for a fresh SQLite file), listening on 127.0.0.1:0.
+ * Messages are published in-process with `server.publish`, as an app would.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTetherServer } from '@tether/server';
+import { collect, runStep } from '../lib/publisher.js';
+import { serve, usage } from '../lib/rpc.js';
+
+const CHANNEL = process.env.BENCH_CHANNEL ?? 'bench:fanout';
+const TENANT = process.env.BENCH_TENANT ?? 'bench';
+const secret = process.env.BENCH_JWT_SECRET;
+if (!secret) throw new Error('BENCH_JWT_SECRET is required');
+
+let dir = null;
+let store = 'memory';
+if (process.env.BENCH_STORE === 'sqlite') {
+  dir = mkdtempSync(join(tmpdir(), 'tether-bench-'));
+  store = `sqlite:${join(dir, 'bench.db')}`;
+}
+
+const server = createTetherServer({ store, jwtSecret: secret, logger: false });
+const { port } = await server.listen(0, '127.0.0.1');
+
+const cleanup = () => {
+  if (dir !== null) rmSync(dir, { recursive: true, force: true });
+  dir = null;
+};
+process.on('exit', cleanup);
+
+serve({
+  stats() {
+    return { ...usage(), tether: server.stats() };
+  },
+  gc() {
+    collect();
+    return usage();
+  },
+  step(args) {
+    return runStep(args, async (data) => {
+      const r = await server.publish({ tenant: TENANT, channel: CHANNEL, type: 'tick', data });
+      return r.offset;
+    });
+  },
+  async exit() {
+    await Promise.race([server.close(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    cleanup();
+  },
+});
+
+process.send?.({ type: 'ready', port, store });

@@ -1,0 +1,233 @@
+/**
+ * Loader process: holds a share of the bench's light clients, subscribes them, checks every
+ * delivered offset per client, acks cumulatively (once per ack interval per client, spread over the
+ * interval) and reports per-step latency histograms, completeness and its own CPU on request.
+ */
+import { FrameClient } from '../lib/frame-client.js';
+import { signJwt } from '../lib/jwt.js';
+import { serve, usage } from '../lib/rpc.js';
+import { LAT_MAX_MS, newHistogram, toSparse } from '../lib/stats.js';
+
+const BUCKET_MS = 10;
+const MAX_OFFSET = 1 << 22;
+const ACK_SLOTS = 10;
+
+/** @type {Array<{idx: number, fc: FrameClient, counts: Uint8Array, base: number, contig: number, acked: number, alive: boolean}>} */
+const clients = [];
+let channel = 'bench:fanout';
+let ackPrefix = '';
+let ackTimer = null;
+const startedAt = Date.now();
+/** Unique receipts per 10 ms bucket since `startedAt`. */
+const buckets = new Uint32Array((30 * 60_000) / BUCKET_MS);
+/** @type {Map<number, {unique: number, dups: number, hist: Uint32Array}>} */
+const steps = new Map();
+const counters = {
+  frames: 0,
+  messages: 0,
+  otherChannel: 0,
+  belowBase: 0,
+  badData: 0,
+  events: /** @type {Record<string, number>} */ ({}),
+  disconnects: 0,
+  errors: /** @type {string[]} */ ([]),
+};
+
+function stepStats(step) {
+  let s = steps.get(step);
+  if (s === undefined) {
+    s = { unique: 0, dups: 0, hist: newHistogram() };
+    steps.set(step, s);
+  }
+  return s;
+}
+
+function note(msg) {
+  if (counters.errors.length < 20) counters.errors.push(msg);
+}
+
+function onMsg(c, frame) {
+  if (frame === null || typeof frame !== 'object' || frame.channel !== channel) {
+    counters.otherChannel++;
+    return;
+  }
+  counters.frames++;
+  const now = Date.now();
+  const list = frame.messages;
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i];
+    const o = m.offset;
+    counters.messages++;
+    if (!(o > c.base) || o >= MAX_OFFSET) {
+      counters.belowBase++;
+      continue;
+    }
+    if (o >= c.counts.length) {
+      let n = c.counts.length * 2;
+      while (n <= o) n *= 2;
+      const grown = new Uint8Array(Math.min(n, MAX_OFFSET));
+      grown.set(c.counts);
+      c.counts = grown;
+    }
+    const seen = c.counts[o];
+    if (seen < 255) c.counts[o] = seen + 1;
+    const d = m.data;
+    if (d === null || typeof d !== 'object' || typeof d.sentAt !== 'number') {
+      counters.badData++;
+      continue;
+    }
+    const s = stepStats(d.step);
+    if (seen === 0) {
+      s.unique++;
+      const lat = now - d.sentAt;
+      s.hist[lat < 0 ? 0 : lat > LAT_MAX_MS ? LAT_MAX_MS : lat]++;
+      const b = ((now - startedAt) / BUCKET_MS) | 0;
+      if (b < buckets.length) buckets[b]++;
+    } else s.dups++;
+  }
+  const counts = c.counts;
+  let k = c.contig;
+  while (k + 1 < counts.length && counts[k + 1] !== 0) k++;
+  c.contig = k;
+}
+
+let tick = 0;
+function ackTick() {
+  const slot = tick++ % ACK_SLOTS;
+  for (let i = slot; i < clients.length; i += ACK_SLOTS) {
+    const c = clients[i];
+    if (c.alive && c.contig > c.acked) {
+      c.acked = c.contig;
+      c.fc.sendRaw(ackPrefix + c.contig + '}}]');
+    }
+  }
+}
+
+async function connectOne(cfg, idx) {
+  const c = { idx, fc: null, counts: new Uint8Array(1024), base: 0, contig: 0, acked: 0, alive: false };
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const token = signJwt({ sub: `bench-${idx}`, tenant: cfg.tenant, channels: cfg.channels, exp }, cfg.secret);
+  c.fc = new FrameClient({
+    url: cfg.url,
+    auth: { token, deviceId: `bench-dev-${idx}` },
+    onEvent: (event, args) => {
+      if (event === 'msg') onMsg(c, args[0]);
+      else {
+        counters.events[event] = (counters.events[event] ?? 0) + 1;
+        if (event === 'error' || event === 'resync') note(`client ${idx} got ${event}: ${JSON.stringify(args[0])}`);
+      }
+    },
+    onClose: (code, reason) => {
+      if (c.alive) {
+        c.alive = false;
+        counters.disconnects++;
+        note(`client ${idx} closed: ${code} ${reason}`);
+      }
+    },
+    onError: (err) => note(`client ${idx} error: ${err.message}`),
+  });
+  await c.fc.connect(cfg.timeoutMs);
+  c.alive = true;
+  const [reply] = await c.fc.request('sub', { channel }, cfg.timeoutMs);
+  if (reply === null || typeof reply !== 'object' || 'error' in reply || typeof reply.offset !== 'number') {
+    throw new Error(`sub refused: ${JSON.stringify(reply)}`);
+  }
+  c.base = reply.offset;
+  c.contig = reply.offset;
+  c.acked = reply.offset;
+  return c;
+}
+
+serve({
+  async connect(cfg) {
+    channel = cfg.channel;
+    ackPrefix = `42["ack",{"acks":{${JSON.stringify(channel)}:`;
+    const t0 = performance.now();
+    let next = 0;
+    let failed = 0;
+    const lane = async () => {
+      while (next < cfg.count) {
+        const idx = cfg.startIndex + next++;
+        try {
+          clients.push(await connectOne(cfg, idx));
+        } catch (err) {
+          failed++;
+          note(`client ${idx}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(cfg.concurrency, cfg.count) }, lane));
+    clients.sort((a, b) => a.idx - b.idx);
+    if (ackTimer === null) ackTimer = setInterval(ackTick, cfg.ackIntervalMs / ACK_SLOTS);
+    const bases = clients.map((c) => c.base);
+    return {
+      connected: clients.length,
+      failed,
+      ms: performance.now() - t0,
+      baseMin: Math.min(...bases),
+      baseMax: Math.max(...bases),
+      errors: counters.errors.slice(0, 5),
+    };
+  },
+
+  /** How many live clients have handled every offset up to `target`. */
+  progress({ target }) {
+    let reached = 0;
+    let alive = 0;
+    for (const c of clients) {
+      if (c.alive) alive++;
+      if (c.contig >= target) reached++;
+    }
+    return { reached, alive, clients: clients.length };
+  },
+
+  /** Completeness and latency of one step: offsets `first..last`, window `t0..t1` (epoch ms). */
+  report({ step, first, last, t0, t1 }) {
+    let lost = 0;
+    let dupOffsets = 0;
+    let dupExtra = 0;
+    let complete = 0;
+    for (const c of clients) {
+      const counts = c.counts;
+      let missing = 0;
+      for (let o = first; o <= last; o++) {
+        const n = o < counts.length ? counts[o] : 0;
+        if (n === 0) missing++;
+        else if (n > 1) {
+          dupOffsets++;
+          dupExtra += n - 1;
+        }
+      }
+      lost += missing;
+      if (missing === 0) complete++;
+    }
+    let inWindow = 0;
+    const b0 = Math.max(0, Math.floor((t0 - startedAt) / BUCKET_MS));
+    const b1 = Math.min(buckets.length, Math.floor((t1 - startedAt) / BUCKET_MS));
+    for (let b = b0; b < b1; b++) inWindow += buckets[b];
+    const s = stepStats(step);
+    return {
+      clients: clients.length,
+      complete,
+      lost,
+      dupOffsets,
+      dupExtra,
+      unique: s.unique,
+      dupsSeen: s.dups,
+      inWindow,
+      hist: toSparse(s.hist),
+    };
+  },
+
+  usage() {
+    return { ...usage(), counters: { ...counters, errors: counters.errors.slice(0, 10) } };
+  },
+
+  exit() {
+    if (ackTimer !== null) clearInterval(ackTimer);
+    for (const c of clients) {
+      c.alive = false;
+      c.fc.close();
+    }
+  },
+});
