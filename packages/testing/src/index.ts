@@ -1,0 +1,13 @@
+/** @tether/testing: real servers on port 0 (in-process or as a CLI child process), clients, waits. */
+export { startServer, type StartServerOptions, type TestServer, type TestClaims } from './start-server.js';
+export { startServerProcess, cliPath, type StartProcessOptions, type ServerProcess } from './start-process.js';
+export {
+  connectClient,
+  isErrorReply,
+  type ConnectOptions,
+  type ConnectError,
+  type TestClient,
+  type TetherSocket,
+} from './client.js';
+export { collectMessages, type CollectedMessage, type MessageCollector } from './collect.js';
+export { waitFor, waitUntil, DEFAULT_WAIT_MS, type Listenable } from './wait.js';
