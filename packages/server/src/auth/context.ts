@@ -1,0 +1,22 @@
+/** Who a connection or HTTP caller is, from a verified token. */
+export interface AuthContext {
+  tenant: string;
+  /** The token's `sub`: the user. */
+  sub: string;
+  /** One client instance of the user. */
+  deviceId: string;
+  /** Glob patterns of channels this caller may subscribe to (the own inbox is always allowed). */
+  channels: readonly string[];
+  /** Glob patterns of channels this caller may publish to. */
+  publish: readonly string[];
+  /** Token expiry, seconds since the Unix epoch; undefined when the token has none. */
+  exp: number | undefined;
+}
+
+export type ChannelAction = 'subscribe' | 'publish';
+
+/**
+ * The app's own permission check, after the claims allowed the action. Return false (or throw) to
+ * refuse with `forbidden`.
+ */
+export type AuthorizeHook = (ctx: AuthContext, channel: string, action: ChannelAction) => boolean | Promise<boolean>;

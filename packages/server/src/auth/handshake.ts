@@ -1,0 +1,51 @@
+import type { ExtendedError, Socket } from 'socket.io';
+import { ErrorCode, TetherError, handshakeAuthSchema, parseFrame, type Positions } from '@tether/protocol';
+import type { AuthContext } from './context.js';
+import type { TokenClaims } from './verify-token.js';
+
+/** What the handshake leaves on `socket.data` for the connection handler. */
+export interface HandshakeData {
+  ctx: AuthContext;
+  positions: Positions;
+}
+
+export interface HandshakeDeps {
+  verifyToken: (token: string) => Promise<TokenClaims>;
+  maxChannelsPerConnection: number;
+  isClosing: () => boolean;
+  onFailure: (err: TetherError) => void;
+}
+
+/**
+ * Socket.IO middleware: validates the handshake `auth` and verifies the token before the
+ * connection exists. A refusal reaches the client as `connect_error` whose `data` is
+ * `{code, message}` with a documented code.
+ */
+export function handshakeMiddleware(deps: HandshakeDeps) {
+  return (socket: Socket, next: (err?: ExtendedError) => void): void => {
+    authenticate(socket, deps).then(
+      (data) => {
+        (socket.data as HandshakeData) = data;
+        next();
+      },
+      (err: unknown) => {
+        const error = TetherError.from(err);
+        deps.onFailure(error);
+        const refusal = new Error(error.message) as ExtendedError;
+        refusal.data = error.toJSON();
+        next(refusal);
+      },
+    );
+  };
+}
+
+async function authenticate(socket: Socket, deps: HandshakeDeps): Promise<HandshakeData> {
+  if (deps.isClosing()) throw new TetherError(ErrorCode.ShuttingDown, 'server is shutting down');
+  const auth = parseFrame(handshakeAuthSchema, socket.handshake.auth, 'handshake auth');
+  const positions = auth.positions ?? {};
+  if (Object.keys(positions).length >= deps.maxChannelsPerConnection) {
+    throw new TetherError(ErrorCode.TooManyChannels, `at most ${deps.maxChannelsPerConnection} channels`);
+  }
+  const claims = await deps.verifyToken(auth.token);
+  return { ctx: { ...claims, deviceId: auth.deviceId ?? socket.id }, positions };
+}

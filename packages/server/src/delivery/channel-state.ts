@@ -1,0 +1,71 @@
+import type { StoredMessage, StreamInfo } from '../store/types.js';
+
+/** A message this node has fanned out, and when. */
+export interface RecentEntry {
+  message: StoredMessage;
+  sentAt: number;
+}
+
+/**
+ * What one node knows of one active channel: its epoch, the head it has fanned out to the room
+ * (everyone in the room has been sent up to `head`), and a ring of the most recent messages with
+ * their send times, used for redelivery and for the last step of a resume, so neither needs a
+ * store read nor any per-subscriber bookkeeping per message.
+ */
+export class ChannelState {
+  epoch: string;
+  /** Highest offset fanned out to this channel's room from this node. */
+  head: number;
+  /** Local subscriptions (joined or joining); the registry evicts idle states with none. */
+  subscribers = 0;
+  lastActiveAt = Date.now();
+  private readonly ring: (RecentEntry | undefined)[];
+
+  constructor(
+    readonly stream: string,
+    readonly tenant: string,
+    readonly channel: string,
+    info: StreamInfo,
+    capacity: number,
+  ) {
+    this.epoch = info.epoch;
+    this.head = info.head;
+    this.ring = new Array<RecentEntry | undefined>(Math.max(1, capacity));
+  }
+
+  /** The Socket.IO room of this channel: one per tenant and channel. */
+  get room(): string {
+    return this.stream;
+  }
+
+  /** Records a message as fanned out now; offsets arrive in order. */
+  record(message: StoredMessage, sentAt: number): void {
+    this.ring[message.offset % this.ring.length] = { message, sentAt };
+    if (message.offset > this.head) this.head = message.offset;
+    this.lastActiveAt = sentAt;
+  }
+
+  recent(offset: number): RecentEntry | undefined {
+    const entry = this.ring[offset % this.ring.length];
+    return entry && entry.message.offset === offset ? entry : undefined;
+  }
+
+  /** Messages `after < offset <= upTo` from the ring, or undefined if any of them is not there. */
+  recentRange(after: number, upTo: number): StoredMessage[] | undefined {
+    if (upTo - after > this.ring.length) return undefined;
+    const out: StoredMessage[] = [];
+    for (let offset = after + 1; offset <= upTo; offset++) {
+      const entry = this.recent(offset);
+      if (!entry) return undefined;
+      out.push(entry.message);
+    }
+    return out;
+  }
+
+  /** The log was lost and begun anew (another epoch): forget what was recent. */
+  restart(epoch: string, head: number): void {
+    this.epoch = epoch;
+    this.head = head;
+    this.ring.fill(undefined);
+  }
+}

@@ -1,0 +1,324 @@
+import type { Socket } from 'socket.io';
+import type { Logger } from 'pino';
+import {
+  ErrorCode,
+  TetherError,
+  ackFrameSchema,
+  inboxOf,
+  parseFrame,
+  pubFrameSchema,
+  refreshFrameSchema,
+  subFrameSchema,
+  unsubFrameSchema,
+  type MsgFrame,
+  type Position,
+  type Positions,
+  type PubReply,
+  type RefreshReply,
+  type ServerToClientEvents,
+  type SubReply,
+} from '@tether/protocol';
+import type { z } from 'zod';
+import type { AuthContext } from '../auth/context.js';
+import type { Permissions } from '../auth/permissions.js';
+import type { TokenClaims } from '../auth/verify-token.js';
+import type { StoredMessage } from '../store/types.js';
+import type { AckLedger } from './ack-ledger.js';
+import type { ChannelRegistry } from './channel-registry.js';
+import type { ChannelState } from './channel-state.js';
+import type { Publisher } from './publisher.js';
+import type { Replayer } from './replayer.js';
+import type { StatsCounter } from './stats.js';
+import { Subscription } from './subscription.js';
+import { checkPayloadSize } from './payload.js';
+
+/** Inbound events carry unvalidated payloads: every one goes through a schema first. */
+export type InboundEvents = Record<'sub' | 'unsub' | 'pub' | 'ack' | 'refresh', (...args: unknown[]) => void>;
+export type TetherSocket = Socket<InboundEvents, ServerToClientEvents>;
+
+const INBOUND = new Set(['sub', 'unsub', 'pub', 'ack', 'refresh']);
+/** Rounds of "replay, then catch up from the ring" before a resume gives up on a channel that outruns it. */
+const MAX_CATCH_UP_ROUNDS = 50;
+/** Longest timer Node accepts; a later expiry is re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface ConnectionDeps {
+  registry: ChannelRegistry;
+  publisher: Publisher;
+  replayer: Replayer;
+  permissions: Permissions;
+  stats: StatsCounter;
+  ackLedger: AckLedger;
+  log: Logger;
+  verifyToken: (token: string) => Promise<TokenClaims>;
+  maxChannelsPerConnection: number;
+  maxPayloadBytes: number;
+  replayBatchSize: number;
+  isClosing: () => boolean;
+}
+
+/**
+ * One live client connection: its subscriptions, its frames, its token's lifetime. Everything it
+ * sends through its socket alone is resume traffic or redelivery; live messages reach it only
+ * through the channel rooms it joined.
+ */
+export class ClientConnection {
+  private readonly subs = new Map<string, Subscription>();
+  private expiryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly socket: TetherSocket,
+    private ctx: AuthContext,
+    private readonly deps: ConnectionDeps,
+  ) {}
+
+  get context(): AuthContext {
+    return this.ctx;
+  }
+
+  subscriptions(): IterableIterator<Subscription> {
+    return this.subs.values();
+  }
+
+  /** Wires the frame handlers and resumes the inbox and the handshake's positions. */
+  start(positions: Positions): void {
+    this.on('sub', subFrameSchema, (f) => this.subscribe(f.channel, f.since));
+    this.on('unsub', unsubFrameSchema, (f) => this.unsubscribe(f.channel));
+    this.on('pub', pubFrameSchema, (f) => this.publish(f));
+    this.on('ack', ackFrameSchema, (f) => this.ack(f.acks));
+    this.on('refresh', refreshFrameSchema, (f) => this.refresh(f.token));
+    this.socket.onAny((event: string, ...args: unknown[]) => {
+      if (INBOUND.has(event)) return;
+      const err = new TetherError(ErrorCode.BadRequest, `unknown event ${JSON.stringify(event).slice(0, 100)}`);
+      this.reject(err, args.at(-1));
+    });
+    this.socket.on('disconnect', () => this.stop());
+    this.armExpiry();
+
+    const inbox = inboxOf(this.ctx.sub);
+    const wanted = new Map<string, Position | undefined>([[inbox, undefined]]);
+    for (const [channel, position] of Object.entries(positions)) wanted.set(channel, position);
+    for (const [channel, position] of wanted) {
+      this.subscribe(channel, position).catch((err: unknown) => this.reject(TetherError.from(err), undefined, channel));
+    }
+  }
+
+  private on<S extends z.ZodType>(event: string, schema: S, handle: (frame: z.infer<S>) => Promise<unknown>): void {
+    this.socket.on(event as keyof InboundEvents, (...args: unknown[]) => {
+      const reply = typeof args.at(-1) === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
+      let frame: z.infer<S>;
+      try {
+        if (args.length > 1) throw new TetherError(ErrorCode.BadRequest, `${event} takes one payload`);
+        frame = parseFrame(schema, args[0], `${event} frame`);
+      } catch (err) {
+        this.reject(TetherError.from(err), reply);
+        return;
+      }
+      handle(frame).then(
+        (result) => reply?.(result ?? {}),
+        (err: unknown) => this.reject(TetherError.from(err), reply),
+      );
+    });
+  }
+
+  /** Answers a failed frame: through its ack callback when it has one, else with an `error` event. */
+  private reject(err: TetherError, reply: unknown, channel?: string): void {
+    if (err.code === ErrorCode.BadRequest || err.code === ErrorCode.InvalidChannel) {
+      this.deps.stats.values.rejectedFrames++;
+    }
+    if (err.code === ErrorCode.Internal) this.deps.log.error({ err }, 'frame failed');
+    const body = err.toJSON();
+    if (typeof reply === 'function') (reply as (r: unknown) => void)({ error: body });
+    else this.socket.emit('error', channel ? { ...body, channel } : body);
+  }
+
+  // ---- subscribe and resume ----------------------------------------------------------------------
+
+  async subscribe(channel: string, since: Position | undefined): Promise<SubReply> {
+    const existing = this.subs.get(channel);
+    if (existing) return this.positionOf(existing.state);
+    if (this.subs.size >= this.deps.maxChannelsPerConnection) {
+      throw new TetherError(ErrorCode.TooManyChannels, `at most ${this.deps.maxChannelsPerConnection} channels`);
+    }
+    await this.deps.permissions.check(this.ctx, channel, 'subscribe');
+    const state = await this.deps.registry.get(this.ctx.tenant, channel);
+    const raced = this.subs.get(channel);
+    if (raced) return this.positionOf(raced.state);
+    if (!this.socket.connected) throw new TetherError(ErrorCode.BadRequest, 'connection closed');
+    const sub = new Subscription(state, since?.offset ?? state.head);
+    this.subs.set(channel, sub);
+    state.subscribers++;
+    try {
+      await this.resume(sub, since ?? { epoch: state.epoch, offset: state.head });
+    } catch (err) {
+      if (this.subs.get(channel) === sub) await this.unsubscribe(channel);
+      throw err;
+    }
+    return this.positionOf(state);
+  }
+
+  /**
+   * Replays what the position missed, then — in one synchronous step — sends what arrived during
+   * the replay from the channel's ring and joins the room. Replay never goes past the head the
+   * room was sent, and the room carries everything after it, so the client sees each offset once.
+   */
+  private async resume(sub: Subscription, start: Position): Promise<void> {
+    const { state } = sub;
+    let position = start;
+    for (let round = 0; round < MAX_CATCH_UP_ROUNDS; round++) {
+      const needsRead =
+        position.offset !== state.head || (position.epoch !== undefined && position.epoch !== state.epoch);
+      if (needsRead) {
+        position = await this.replay(sub, position);
+        if (this.subs.get(state.channel) !== sub || !this.socket.connected) return;
+      }
+      if (position.epoch !== undefined && position.epoch !== state.epoch) continue;
+      const rest = state.recentRange(position.offset, state.head);
+      if (!rest) continue; // the channel moved on further than the ring holds: read again
+      if (rest.length > 0) {
+        this.deps.stats.values.delivered.replay += rest.length;
+        this.send(state, rest);
+      }
+      void this.socket.join(state.room);
+      sub.joined = true;
+      sub.joinedAt = Date.now();
+      return;
+    }
+    throw new TetherError(ErrorCode.StoreUnavailable, `could not catch up with ${state.channel}; subscribe again`);
+  }
+
+  private async replay(sub: Subscription, position: Position): Promise<Position> {
+    const { state } = sub;
+    const outcome = await this.deps.replayer.read({
+      stream: state.stream,
+      position,
+      ctx: { tenant: this.ctx.tenant, sub: this.ctx.sub, deviceId: this.ctx.deviceId, channel: state.channel },
+      target: state.head,
+      path: 'replay',
+    });
+    if (outcome.kind === 'resync') {
+      // A store that lost the log shows a new epoch first to whoever reads: adopt it for the channel.
+      if (outcome.epoch !== state.epoch) this.deps.publisher.adoptEpoch(state, outcome.epoch, outcome.offset);
+      this.socket.emit('resync', { channel: state.channel, epoch: outcome.epoch, offset: outcome.offset });
+      sub.acked = outcome.offset;
+      return { epoch: outcome.epoch, offset: outcome.offset };
+    }
+    const { messages, upTo, epoch } = outcome;
+    const size = this.deps.replayBatchSize;
+    for (let i = 0; i < messages.length || (i === 0 && upTo > position.offset); i += size) {
+      const chunk = messages.slice(i, i + size);
+      const last = i + size >= messages.length;
+      this.socket.emit('msg', {
+        channel: state.channel,
+        epoch,
+        messages: chunk,
+        upTo: last ? upTo : chunk.at(-1)!.offset,
+      });
+    }
+    return { epoch, offset: upTo };
+  }
+
+  private positionOf(state: ChannelState): SubReply {
+    return { channel: state.channel, epoch: state.epoch, offset: state.head };
+  }
+
+  async unsubscribe(channel: string): Promise<Record<string, never>> {
+    const sub = this.subs.get(channel);
+    if (sub) {
+      this.subs.delete(channel);
+      sub.state.subscribers--;
+      void this.socket.leave(sub.state.room);
+    }
+    return {};
+  }
+
+  // ---- publish, ack, refresh ---------------------------------------------------------------------
+
+  private async publish(frame: z.infer<typeof pubFrameSchema>): Promise<PubReply> {
+    if (this.deps.isClosing()) throw new TetherError(ErrorCode.ShuttingDown, 'server is shutting down');
+    checkPayloadSize(frame.data, this.deps.maxPayloadBytes);
+    await this.deps.permissions.check(this.ctx, frame.channel, 'publish');
+    const { channel, ...rest } = frame;
+    const result = await this.deps.publisher.publish(this.ctx.tenant, channel, { ...rest, ts: Date.now() });
+    return { offset: result.offset, epoch: result.epoch };
+  }
+
+  private async ack(acks: Record<string, number>): Promise<undefined> {
+    for (const [channel, offset] of Object.entries(acks)) {
+      const sub = this.subs.get(channel);
+      if (!sub) continue; // unsubscribed meanwhile: nothing to redeliver, nothing to count
+      sub.ack(offset);
+      const acked = Math.min(offset, sub.state.head);
+      this.deps.stats.values.acked += this.deps.ackLedger.record(
+        sub.state.stream,
+        this.ctx.sub,
+        this.ctx.deviceId,
+        acked,
+      );
+    }
+    return undefined;
+  }
+
+  private async refresh(token: string): Promise<RefreshReply> {
+    const claims = await this.deps.verifyToken(token);
+    if (claims.sub !== this.ctx.sub || claims.tenant !== this.ctx.tenant) {
+      throw new TetherError(ErrorCode.Forbidden, 'a refreshed token must have the same sub and tenant');
+    }
+    this.ctx = { ...claims, deviceId: this.ctx.deviceId };
+    this.armExpiry();
+    return claims.exp === undefined ? {} : { exp: claims.exp };
+  }
+
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    const { exp } = this.ctx;
+    if (exp === undefined) return;
+    const inMs = exp * 1000 - Date.now();
+    this.expiryTimer = setTimeout(
+      () => {
+        if (this.ctx.exp !== exp) return;
+        if (exp * 1000 > Date.now()) return this.armExpiry();
+        this.socket.emit('error', { code: ErrorCode.TokenExpired, message: 'token expired; connect with a fresh one' });
+        this.socket.disconnect(true);
+      },
+      Math.max(0, Math.min(inMs, MAX_TIMER_MS)),
+    );
+    this.expiryTimer.unref();
+  }
+
+  // ---- redelivery (called by the sweeper) --------------------------------------------------------
+
+  /** Sends `after+1 .. head` of a subscription to this socket alone. Returns how many were sent. */
+  async resend(sub: Subscription, after: number): Promise<number> {
+    const { state } = sub;
+    const upTo = state.head;
+    let messages = state.recentRange(after, upTo);
+    if (!messages) {
+      const outcome = await this.deps.replayer.read({
+        stream: state.stream,
+        position: { epoch: state.epoch, offset: after },
+        ctx: { tenant: this.ctx.tenant, sub: this.ctx.sub, deviceId: this.ctx.deviceId, channel: state.channel },
+        target: upTo,
+        path: 'replay',
+      });
+      if (outcome.kind === 'resync') {
+        this.socket.emit('resync', { channel: state.channel, epoch: outcome.epoch, offset: outcome.offset });
+        return 0;
+      }
+      messages = outcome.messages;
+    }
+    if (messages.length > 0) this.send(state, messages);
+    return messages.length;
+  }
+
+  private send(state: ChannelState, messages: StoredMessage[]): void {
+    const frame: MsgFrame = { channel: state.channel, epoch: state.epoch, messages };
+    this.socket.emit('msg', frame);
+  }
+
+  private stop(): void {
+    clearTimeout(this.expiryTimer);
+    for (const sub of this.subs.values()) sub.state.subscribers--;
+    this.subs.clear();
+  }
+}

@@ -1,0 +1,123 @@
+import type { Server as SocketIOServer } from 'socket.io';
+import type { Logger } from 'pino';
+import { ErrorCode, TetherError, type MsgFrame } from '@tether/protocol';
+import type { AppendInput, AppendResult, LogStore } from '../store/types.js';
+import type { ChannelRegistry } from './channel-registry.js';
+import type { ChannelState } from './channel-state.js';
+import type { AppendSignal } from './append-signal.js';
+import type { StatsCounter } from './stats.js';
+
+interface PendingPublish {
+  input: AppendInput;
+  resolve: (result: AppendResult) => void;
+  reject: (err: TetherError) => void;
+}
+
+/** Inputs appended in one store call at most; bounds a transaction and a frame. */
+const MAX_BATCH = 1000;
+
+/**
+ * Publish → append → fan-out. Publishes to one channel made in the same tick are appended in one
+ * store call and go out as ONE plain room broadcast (one frame), so the transport's fast paths
+ * apply and no per-subscriber work is done per message. One flush per channel at a time keeps
+ * fan-out in offset order.
+ */
+export class Publisher {
+  private readonly queues = new Map<ChannelState, PendingPublish[]>();
+  private readonly flushing = new Set<ChannelState>();
+  private readonly idle = new Set<() => void>();
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly registry: ChannelRegistry,
+    private readonly io: SocketIOServer,
+    private readonly stats: StatsCounter,
+    private readonly signal: AppendSignal,
+    private readonly log: Logger,
+  ) {}
+
+  async publish(tenant: string, channel: string, input: AppendInput): Promise<AppendResult> {
+    const state = await this.registry.get(tenant, channel);
+    return new Promise<AppendResult>((resolve, reject) => {
+      let queue = this.queues.get(state);
+      if (!queue) {
+        this.queues.set(state, (queue = []));
+        // First publish of this tick for this channel: flush after the tick's other publishes.
+        if (!this.flushing.has(state)) setImmediate(() => void this.flush(state));
+      }
+      queue.push({ input, resolve, reject });
+    });
+  }
+
+  isBusy(state: ChannelState): boolean {
+    return this.flushing.has(state) || this.queues.has(state);
+  }
+
+  /** Resolves once every queued publish has been appended and fanned out (or failed). */
+  drain(): Promise<void> {
+    if (this.queues.size === 0 && this.flushing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.add(resolve));
+  }
+
+  private async flush(state: ChannelState): Promise<void> {
+    const queue = this.queues.get(state);
+    if (!queue || this.flushing.has(state)) return;
+    const batch = queue.splice(0, MAX_BATCH);
+    if (queue.length === 0) this.queues.delete(state);
+    this.flushing.add(state);
+    try {
+      const results = await this.store.append(
+        state.stream,
+        batch.map((p) => p.input),
+      );
+      this.fanOut(state, results);
+      batch.forEach((p, i) => p.resolve(results[i]!));
+    } catch (err) {
+      const error = TetherError.from(err, ErrorCode.StoreUnavailable);
+      this.log.error({ err, stream: state.stream }, 'append failed; publishes rejected');
+      for (const p of batch) p.reject(error);
+    } finally {
+      this.flushing.delete(state);
+      if (this.queues.has(state)) void this.flush(state);
+      else if (this.queues.size === 0 && this.flushing.size === 0) this.wakeIdle();
+    }
+  }
+
+  private fanOut(state: ChannelState, results: readonly AppendResult[]): void {
+    const fresh = results.filter((r) => !r.duplicate);
+    this.stats.values.duplicatesIgnored += results.length - fresh.length;
+    const first = fresh[0];
+    if (!first) return;
+    if (first.epoch !== state.epoch) {
+      this.adoptEpoch(state, first.epoch, first.offset - 1);
+    } else if (first.offset !== state.head + 1) {
+      this.log.warn({ stream: state.stream, head: state.head, offset: first.offset }, 'offsets not contiguous');
+    }
+    const now = Date.now();
+    for (const r of fresh) state.record(r.message, now);
+    const frame: MsgFrame = { channel: state.channel, epoch: state.epoch, messages: fresh.map((r) => r.message) };
+    this.io.to(state.room).emit('msg', frame);
+    this.stats.values.published += fresh.length;
+    this.stats.values.delivered.live += fresh.length * (this.io.sockets.adapter.rooms.get(state.room)?.size ?? 0);
+    this.signal.notify(state.stream);
+  }
+
+  /**
+   * The store began a new log for this channel (it lost the old one): everyone subscribed here is
+   * told to reload with `resync`, never left with a silent gap.
+   */
+  adoptEpoch(state: ChannelState, epoch: string, head: number): void {
+    if (state.epoch === epoch) return;
+    this.log.warn({ stream: state.stream, from: state.epoch, to: epoch }, 'channel epoch changed');
+    state.restart(epoch, head);
+    this.io.to(state.room).emit('resync', { channel: state.channel, epoch, offset: head });
+    const room = this.io.sockets.adapter.rooms.get(state.room)?.size ?? 0;
+    this.stats.values.resyncs += room;
+  }
+
+  private wakeIdle(): void {
+    const waiters = [...this.idle];
+    this.idle.clear();
+    for (const wake of waiters) wake();
+  }
+}

@@ -1,0 +1,23 @@
+import type { DeliveryStats } from '../api.js';
+
+/** The delivery counters, mutated in place by the delivery code; `snapshot()` copies them out. */
+export class StatsCounter {
+  readonly values: DeliveryStats = {
+    connections: 0,
+    published: 0,
+    duplicatesIgnored: 0,
+    delivered: { live: 0, replay: 0, http: 0 },
+    acked: 0,
+    redelivered: 0,
+    missed: 0,
+    dropped: { ttl: 0, superseded: 0, collapsed: 0, irrelevant: 0 },
+    resyncs: 0,
+    rejectedFrames: 0,
+    authFailures: 0,
+    pushes: 0,
+  };
+
+  snapshot(): DeliveryStats {
+    return structuredClone(this.values);
+  }
+}

@@ -1,0 +1,71 @@
+import type { ChannelState } from './channel-state.js';
+
+export interface RedeliveryPolicy {
+  ackTimeoutMs: number;
+  retryAckTimeoutMs: number;
+  maxRetries: number;
+}
+
+export type SweepDecision = { kind: 'none' } | { kind: 'resend'; after: number } | { kind: 'missed'; after: number };
+
+/**
+ * One connection's subscription to one channel. Because everyone in the channel's room has been
+ * sent up to the channel's head, the only state kept is how far the client acked and how many
+ * redeliveries were tried — nothing per message.
+ */
+export class Subscription {
+  /** Cumulative ack: the client handled everything up to here. */
+  acked: number;
+  /** Redeliveries made since the ack last moved. */
+  attempts = 0;
+  lastResendAt = 0;
+  /** Offsets up to here were given up on (counted missed) for this connection. */
+  missedUpTo = 0;
+  /** When the subscription joined the room (replayed messages count as sent then). */
+  joinedAt = 0;
+  joined = false;
+
+  constructor(
+    readonly state: ChannelState,
+    acked: number,
+  ) {
+    this.acked = acked;
+  }
+
+  /** Moves the ack forward (never back, never past what was sent); returns how many offsets it newly covers. */
+  ack(offset: number): number {
+    const upTo = Math.min(offset, this.state.head);
+    if (upTo <= this.acked) return 0;
+    const newly = upTo - this.acked;
+    this.acked = upTo;
+    this.attempts = 0;
+    return newly;
+  }
+
+  /** What the sweeper should do now for this subscription. */
+  decide(now: number, policy: RedeliveryPolicy): SweepDecision {
+    if (!this.joined) return { kind: 'none' };
+    const base = Math.max(this.acked, this.missedUpTo);
+    if (base >= this.state.head) return { kind: 'none' };
+    if (this.attempts === 0) {
+      const sentAt = Math.max(this.state.recent(base + 1)?.sentAt ?? 0, this.joinedAt);
+      if (now - sentAt < policy.ackTimeoutMs) return { kind: 'none' };
+    } else if (now - this.lastResendAt < policy.retryAckTimeoutMs) {
+      return { kind: 'none' };
+    }
+    return this.attempts < policy.maxRetries ? { kind: 'resend', after: base } : { kind: 'missed', after: base };
+  }
+
+  markResent(now: number): void {
+    this.attempts++;
+    this.lastResendAt = now;
+  }
+
+  /** Gives up on everything sent so far; returns the first and last offset given up on. */
+  markMissed(): { from: number; to: number } {
+    const from = Math.max(this.acked, this.missedUpTo) + 1;
+    this.missedUpTo = this.state.head;
+    this.attempts = 0;
+    return { from, to: this.state.head };
+  }
+}

@@ -1,0 +1,92 @@
+import type { Logger } from 'pino';
+import { inboxOf } from '@tether/protocol';
+import type { AckLedger } from './ack-ledger.js';
+import type { ClientConnection } from './connection.js';
+import type { PushProvider } from './push.js';
+import type { StatsCounter } from './stats.js';
+import type { RedeliveryPolicy, Subscription } from './subscription.js';
+import { toMessage } from './relevance.js';
+
+/**
+ * One sweeper per node: every `retryDelayMs` it finds subscriptions whose first unacked message
+ * is older than the ack timeout, resends `acked+1..head` to that socket alone, and after
+ * `maxRetries` counts the rest missed for that connection (they stay in the log for resume and
+ * HTTP). A critical missed message nobody of its user acked goes to the push fallback, once.
+ */
+export class RedeliverySweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  /** `<stream>#<offset>` of critical messages already pushed (bounded, oldest dropped first). */
+  private readonly pushed = new Set<string>();
+
+  constructor(
+    private readonly connections: ReadonlySet<ClientConnection>,
+    private readonly policy: RedeliveryPolicy & { retryDelayMs: number },
+    private readonly stats: StatsCounter,
+    private readonly ackLedger: AckLedger,
+    private readonly push: PushProvider | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.sweep(Date.now()), this.policy.retryDelayMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async sweep(now: number): Promise<void> {
+    if (this.running) return; // a slow store read must not stack sweeps
+    this.running = true;
+    try {
+      const work: Promise<void>[] = [];
+      for (const connection of this.connections) {
+        for (const sub of connection.subscriptions()) {
+          const decision = sub.decide(now, this.policy);
+          if (decision.kind === 'resend') work.push(this.resend(connection, sub, decision.after, now));
+          else if (decision.kind === 'missed') this.giveUp(connection, sub);
+        }
+      }
+      await Promise.all(work);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async resend(connection: ClientConnection, sub: Subscription, after: number, now: number): Promise<void> {
+    sub.markResent(now);
+    try {
+      this.stats.values.redelivered += await connection.resend(sub, after);
+    } catch (err) {
+      this.log.warn({ err, stream: sub.state.stream }, 'redelivery failed; will retry');
+    }
+  }
+
+  private giveUp(connection: ClientConnection, sub: Subscription): void {
+    const { from, to } = sub.markMissed();
+    this.stats.values.missed += to - from + 1;
+    if (!this.push) return;
+    const { state } = sub;
+    const { sub: user, tenant } = connection.context;
+    for (let offset = from; offset <= to; offset++) {
+      const message = state.recent(offset)?.message;
+      if (!message?.critical) continue;
+      const key = `${state.stream}#${state.epoch}#${offset}`;
+      if (this.pushed.has(key) || this.ackLedger.ackedByUser(state.stream, user) >= offset) continue;
+      this.pushed.add(key);
+      if (this.pushed.size > 100_000) this.pushed.delete(this.pushed.values().next().value!);
+      this.stats.values.pushes++;
+      const target = {
+        tenant,
+        sub: state.channel === inboxOf(user) ? user : undefined,
+        channel: state.channel,
+        reason: 'unacked' as const,
+      };
+      this.push.send(target, toMessage(state.channel, message)).catch((err: unknown) => {
+        this.log.error({ err, stream: state.stream, offset }, 'push fallback failed');
+      });
+    }
+  }
+}

@@ -1,0 +1,182 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import {
+  ErrorCode,
+  TetherError,
+  httpAckSchema,
+  httpPollSchema,
+  httpPublishSchema,
+  inboxOf,
+  parseFrame,
+  DEFAULT_TENANT,
+  type PollChannelMessages,
+  type PollChannelResync,
+  type PollResponse,
+  type Position,
+} from '@tether/protocol';
+import type { PublishInput, PublishResult } from '../api.js';
+import type { TokenClaims } from '../auth/verify-token.js';
+import type { Permissions } from '../auth/permissions.js';
+import type { AuthContext } from '../auth/context.js';
+import type { LogStore } from '../store/types.js';
+import type { AckLedger } from '../delivery/ack-ledger.js';
+import type { AppendSignal } from '../delivery/append-signal.js';
+import type { Replayer } from '../delivery/replayer.js';
+import type { StatsCounter } from '../delivery/stats.js';
+import { streamOf } from '../delivery/channel-registry.js';
+import type { ApiKey } from '../options.js';
+import { ApiKeyRing, bearerOf } from './credentials.js';
+import { sendError } from './errors.js';
+
+export interface HttpApiDeps {
+  store: LogStore;
+  replayer: Replayer;
+  permissions: Permissions;
+  ackLedger: AckLedger;
+  signal: AppendSignal;
+  stats: StatsCounter;
+  log: Logger;
+  apiKeys: readonly ApiKey[];
+  verifyToken: (token: string) => Promise<TokenClaims>;
+  publish: (input: PublishInput) => Promise<PublishResult>;
+  ready: () => Promise<boolean>;
+  /** Aborted when the server closes: long-polls answer at once. */
+  closing: AbortSignal;
+  maxPayloadBytes: number;
+  maxChannelsPerConnection: number;
+  replayBatchSize: number;
+  maxPollWaitSeconds: number;
+}
+
+/**
+ * The HTTP API (fastify): publish with an API key, and the stateless fallback — long-poll and
+ * ack with a user token, answered by any node the same way the socket path would.
+ */
+export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    // Room for `data` at its limit plus the envelope; `data` itself is checked exactly.
+    bodyLimit: deps.maxPayloadBytes * 2 + 16_384,
+    disableRequestLogging: true,
+  });
+  const keys = new ApiKeyRing(deps.apiKeys);
+
+  app.setErrorHandler((err, request, reply) =>
+    sendError(err instanceof Error ? err : new Error(String(err)), request, reply),
+  );
+  app.setNotFoundHandler((request, reply) =>
+    sendError(new TetherError(ErrorCode.NotFound, `no route ${request.method} ${request.url}`), request, reply),
+  );
+
+  const userOf = async (authorization: string, deviceId?: string): Promise<AuthContext> => {
+    const claims = await deps.verifyToken(authorization);
+    return { ...claims, deviceId: deviceId ?? 'http' };
+  };
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (request, reply) => {
+    if (await deps.ready()) return { status: 'ready' };
+    return sendError(new TetherError(ErrorCode.StoreUnavailable, 'store unreachable'), request, reply);
+  });
+
+  app.post('/v1/publish', async (request) => {
+    const key = keys.find(bearerOf(request));
+    const body = parseFrame(httpPublishSchema, request.body, 'publish body');
+    let tenant = key.tenant;
+    if (key.tenant === '*') tenant = body.tenant ?? DEFAULT_TENANT;
+    else if (body.tenant !== undefined && body.tenant !== key.tenant) {
+      throw new TetherError(ErrorCode.Forbidden, 'this API key may not publish to that tenant');
+    }
+    const result = await deps.publish({ ...body, tenant });
+    return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
+  });
+
+  app.post('/v1/poll', async (request): Promise<PollResponse> => {
+    const ctx = await userOf(bearerOf(request));
+    const body = parseFrame(httpPollSchema, request.body, 'poll body');
+    const positions = new Map<string, Position | undefined>(Object.entries(body.positions));
+    if (!positions.has(inboxOf(ctx.sub))) positions.set(inboxOf(ctx.sub), undefined);
+    if (positions.size > deps.maxChannelsPerConnection) {
+      throw new TetherError(ErrorCode.TooManyChannels, `at most ${deps.maxChannelsPerConnection} channels`);
+    }
+    for (const channel of positions.keys()) await deps.permissions.check(ctx, channel, 'subscribe');
+    const waitMs = Math.min(body.wait ?? 0, deps.maxPollWaitSeconds) * 1000;
+    return poll(deps, ctx, positions, Date.now() + waitMs, request.raw);
+  });
+
+  app.post('/v1/ack', async (request) => {
+    const body = parseFrame(httpAckSchema, request.body, 'ack body');
+    const ctx = await userOf(bearerOf(request), body.deviceId);
+    const entries = Object.entries(body.acks);
+    if (entries.length > deps.maxChannelsPerConnection) {
+      throw new TetherError(ErrorCode.TooManyChannels, `at most ${deps.maxChannelsPerConnection} channels`);
+    }
+    // Check every channel before recording any: a refused request changes nothing.
+    for (const [channel] of entries) await deps.permissions.check(ctx, channel, 'subscribe');
+    const acks: Record<string, number> = {};
+    for (const [channel, offset] of entries) {
+      const stream = streamOf(ctx.tenant, channel);
+      const { head } = await deps.store.info(stream);
+      const acked = Math.min(offset, head);
+      deps.stats.values.acked += deps.ackLedger.record(stream, ctx.sub, ctx.deviceId, acked);
+      acks[channel] = acked;
+    }
+    return { acks };
+  });
+
+  await app.ready();
+  return app;
+}
+
+async function poll(
+  deps: HttpApiDeps,
+  ctx: AuthContext,
+  positions: ReadonlyMap<string, Position | undefined>,
+  deadline: number,
+  raw: NodeJS.EventEmitter,
+): Promise<PollResponse> {
+  const streams = [...positions.keys()].map((channel) => streamOf(ctx.tenant, channel));
+  const gone = new AbortController();
+  raw.once('close', () => gone.abort());
+  for (;;) {
+    // Listen before reading, so a publish landing between the read and the wait still wakes us.
+    const stop = new AbortController();
+    const abort = AbortSignal.any([stop.signal, gone.signal, deps.closing]);
+    const woken = deps.signal.wait(streams, Math.max(0, deadline - Date.now()), abort);
+    const answer: PollResponse = { channels: {} };
+    let news = false;
+    for (const [channel, position] of positions) {
+      const result = await readChannel(deps, ctx, channel, position);
+      answer.channels[channel] = result;
+      if ('resync' in result || position === undefined || result.upTo > position.offset) news = true;
+    }
+    if (news || Date.now() >= deadline || abort.aborted) {
+      stop.abort();
+      return answer;
+    }
+    await woken;
+  }
+}
+
+async function readChannel(
+  deps: HttpApiDeps,
+  ctx: AuthContext,
+  channel: string,
+  position: Position | undefined,
+): Promise<PollChannelMessages | PollChannelResync> {
+  const stream = streamOf(ctx.tenant, channel);
+  if (position === undefined) {
+    // No position yet: start from now, and tell the caller where that is.
+    const info = await deps.store.info(stream);
+    return { epoch: info.epoch, messages: [], upTo: info.head };
+  }
+  const outcome = await deps.replayer.read({
+    stream,
+    position,
+    ctx: { tenant: ctx.tenant, sub: ctx.sub, deviceId: ctx.deviceId, channel },
+    limit: deps.replayBatchSize,
+    path: 'http',
+  });
+  if (outcome.kind === 'resync') return { resync: { epoch: outcome.epoch, offset: outcome.offset } };
+  return { epoch: outcome.epoch, messages: outcome.messages, upTo: outcome.upTo };
+}

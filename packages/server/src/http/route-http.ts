@@ -1,0 +1,23 @@
+import type http from 'node:http';
+import type { FastifyInstance } from 'fastify';
+
+/** Paths Tether answers on a server it shares with an app. */
+const OWN_PATHS = /^\/(v1\/|healthz(?:\?|$)|readyz(?:\?|$))/;
+
+/**
+ * Hands HTTP requests to fastify. On a server Tether created, every request is ours; on an app's
+ * server, only Tether's paths are, and the app's own request listeners get the rest (the same
+ * wrapping Socket.IO does for its path).
+ */
+export function routeHttp(server: http.Server, app: FastifyInstance, ownsServer: boolean): void {
+  if (ownsServer) {
+    server.on('request', (req, res) => app.routing(req, res));
+    return;
+  }
+  const appListeners = server.listeners('request').slice() as ((...args: unknown[]) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (OWN_PATHS.test(req.url ?? '')) app.routing(req, res);
+    else for (const listener of appListeners) listener.call(server, req, res);
+  });
+}

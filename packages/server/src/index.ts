@@ -1,0 +1,10 @@
+export { createTetherServer } from './server.js';
+export type { TetherServer, PublishInput, PublishResult, DeliveryStats } from './api.js';
+export { defaults, type TetherServerOptions, type ApiKey } from './options.js';
+export type { AuthContext, AuthorizeHook, ChannelAction } from './auth/context.js';
+export type { RelevanceRule, RelevanceRules, RelevanceContext } from './delivery/relevance.js';
+export type { PushProvider, PushTarget } from './delivery/push.js';
+export type * from './store/types.js';
+export { defaultRetention } from './store/types.js';
+export { openStore, MemoryLogStore, SqliteLogStore } from './store/index.js';
+export { issueToken } from './auth/issue-token.js';

@@ -1,0 +1,44 @@
+import { defaults, type ResolvedOptions, type TetherServerOptions } from './options.js';
+
+const POSITIVE = [
+  'ackTimeoutMs',
+  'retryAckTimeoutMs',
+  'retryDelayMs',
+  'pruneIntervalMs',
+  'maxPayloadBytes',
+  'maxChannelsPerConnection',
+  'replayBatchSize',
+  'recentPerChannel',
+  'pingIntervalMs',
+  'pingTimeoutMs',
+] as const;
+
+/** Merges options over `defaults` and fails fast, with a TypeError naming the option, on nonsense. */
+export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
+  const secret = options.jwtSecret as unknown;
+  if (!(typeof secret === 'string' && secret.length > 0) && !(secret instanceof Uint8Array && secret.length > 0)) {
+    throw new TypeError('jwtSecret is required (a non-empty string or Uint8Array)');
+  }
+  if (typeof secret === 'string' && secret.length < 16) {
+    throw new TypeError('jwtSecret must be at least 16 characters for HS256');
+  }
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const resolved = {
+    ...defaults,
+    ...defined,
+    retention: { ...defaults.retention, ...options.retention },
+    logger: options.logger ?? (process.env.VITEST ? false : { level: process.env.TETHER_LOG_LEVEL ?? 'info' }),
+  } as ResolvedOptions;
+  for (const name of POSITIVE) {
+    const value = resolved[name];
+    if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive number, got ${value}`);
+  }
+  if (!Number.isInteger(resolved.maxRetries) || resolved.maxRetries < 0) {
+    throw new TypeError(`maxRetries must be a whole number ≥ 0, got ${resolved.maxRetries}`);
+  }
+  if (!(resolved.maxPollWaitSeconds >= 0)) throw new TypeError('maxPollWaitSeconds must be ≥ 0');
+  for (const key of resolved.apiKeys) {
+    if (typeof key.key !== 'string' || key.key.length < 16) throw new TypeError('each API key must be ≥ 16 characters');
+  }
+  return resolved;
+}

@@ -1,0 +1,215 @@
+/**
+ * The composition root: builds the store, the Socket.IO server, the delivery core and the HTTP
+ * API, and wires them to one HTTP server.
+ */
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { Server as SocketIOServer } from 'socket.io';
+import { pino, type Logger } from 'pino';
+import { ErrorCode, TetherError, httpPublishSchema, parseFrame, DEFAULT_TENANT } from '@tether/protocol';
+import type { PublishInput, PublishResult, TetherServer } from './api.js';
+import type { TetherServerOptions, ResolvedOptions } from './options.js';
+import { resolveOptions } from './resolve-options.js';
+import { openStore } from './store/index.js';
+import type { LogStore } from './store/types.js';
+import { Permissions } from './auth/permissions.js';
+import { secretKey, verifyUserToken } from './auth/verify-token.js';
+import { handshakeMiddleware, type HandshakeData } from './auth/handshake.js';
+import { StatsCounter } from './delivery/stats.js';
+import { ChannelRegistry } from './delivery/channel-registry.js';
+import { AppendSignal } from './delivery/append-signal.js';
+import { Publisher } from './delivery/publisher.js';
+import { RelevanceFilter } from './delivery/relevance.js';
+import { Replayer } from './delivery/replayer.js';
+import { AckLedger } from './delivery/ack-ledger.js';
+import { ClientConnection, type TetherSocket } from './delivery/connection.js';
+import { RedeliverySweeper } from './delivery/sweeper.js';
+import { checkPayloadSize } from './delivery/payload.js';
+import { buildHttpApi } from './http/api.js';
+import { routeHttp } from './http/route-http.js';
+
+/** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
+const CHANNEL_IDLE_MS = 60_000;
+
+export async function createTetherServer(options: TetherServerOptions): Promise<TetherServer> {
+  const o = resolveOptions(options);
+  const log = makeLogger(o);
+  const store: LogStore = typeof o.store === 'string' ? openStore(o.store, o.retention) : o.store;
+  const ownsStore = typeof o.store === 'string';
+  const httpServer = o.httpServer ?? http.createServer();
+  const ownsHttpServer = o.httpServer === undefined;
+
+  let closing = false;
+  const closingController = new AbortController();
+  const isClosing = (): boolean => closing;
+  const key = secretKey(o.jwtSecret);
+  const verifyToken = (token: string) => verifyUserToken(token, key);
+
+  const stats = new StatsCounter();
+  const registry = new ChannelRegistry(store, o.recentPerChannel);
+  const signal = new AppendSignal();
+  const ackLedger = new AckLedger();
+  const permissions = new Permissions(o.authorize);
+  const relevance = new RelevanceFilter(o.relevance, (err, message) =>
+    log.warn({ err, channel: message.channel, offset: message.offset }, 'isRelevant hook threw; message kept'),
+  );
+  const replayer = new Replayer(store, relevance, stats, o.replayBatchSize);
+
+  const ready = async (): Promise<boolean> => {
+    try {
+      await store.ping();
+      return !closing;
+    } catch {
+      return false;
+    }
+  };
+
+  const publishMany = async (inputs: readonly PublishInput[]): Promise<PublishResult[]> => {
+    if (closing) throw new TetherError(ErrorCode.ShuttingDown, 'server is shutting down');
+    const checked = inputs.map((input) => {
+      const body = parseFrame(httpPublishSchema, input, 'publish input');
+      checkPayloadSize(body.data, o.maxPayloadBytes);
+      return body;
+    });
+    return Promise.all(
+      checked.map(async ({ tenant = DEFAULT_TENANT, channel, id = randomUUID(), ...rest }) => {
+        const result = await publisher.publish(tenant, channel, { ...rest, id, ts: Date.now() });
+        return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
+      }),
+    );
+  };
+
+  const app = await buildHttpApi({
+    store,
+    replayer,
+    permissions,
+    ackLedger,
+    signal,
+    stats,
+    log,
+    apiKeys: o.apiKeys,
+    verifyToken,
+    publish: async (input) => (await publishMany([input]))[0]!,
+    ready,
+    closing: closingController.signal,
+    maxPayloadBytes: o.maxPayloadBytes,
+    maxChannelsPerConnection: o.maxChannelsPerConnection,
+    replayBatchSize: o.replayBatchSize,
+    maxPollWaitSeconds: o.maxPollWaitSeconds,
+  });
+  // Before Socket.IO attaches: it then hands every non-Socket.IO request on to this router.
+  routeHttp(httpServer, app, ownsHttpServer);
+
+  const io = new SocketIOServer(httpServer, {
+    path: o.socketPath,
+    serveClient: false,
+    pingInterval: o.pingIntervalMs,
+    pingTimeout: o.pingTimeoutMs,
+    // A frame may carry `data` at its limit plus the envelope; larger frames end the connection.
+    maxHttpBufferSize: o.maxPayloadBytes * 2 + 16_384,
+    cors: o.corsOrigins.length > 0 ? { origin: o.corsOrigins, credentials: true } : undefined,
+  });
+  const publisher = new Publisher(store, registry, io, stats, signal, log);
+  const connections = new Set<ClientConnection>();
+  const sweeper = new RedeliverySweeper(connections, o, stats, ackLedger, o.push, log);
+
+  io.use(
+    handshakeMiddleware({
+      verifyToken,
+      maxChannelsPerConnection: o.maxChannelsPerConnection,
+      isClosing,
+      onFailure: (err) => {
+        if (err.code === ErrorCode.Unauthorized || err.code === ErrorCode.TokenExpired) stats.values.authFailures++;
+        else stats.values.rejectedFrames++;
+      },
+    }),
+  );
+  io.on('connection', (socket: TetherSocket) => {
+    const { ctx, positions } = socket.data as HandshakeData;
+    const connection = new ClientConnection(socket, ctx, {
+      registry,
+      publisher,
+      replayer,
+      permissions,
+      stats,
+      ackLedger,
+      log,
+      verifyToken,
+      maxChannelsPerConnection: o.maxChannelsPerConnection,
+      maxPayloadBytes: o.maxPayloadBytes,
+      replayBatchSize: o.replayBatchSize,
+      isClosing,
+    });
+    connections.add(connection);
+    stats.values.connections++;
+    socket.on('disconnect', () => {
+      connections.delete(connection);
+      stats.values.connections--;
+    });
+    connection.start(positions);
+    o.onConnection?.(ctx);
+  });
+
+  sweeper.start();
+  const housekeeping = setInterval(() => {
+    const now = Date.now();
+    registry.evictIdle(now, CHANNEL_IDLE_MS, (state) => publisher.isBusy(state));
+    store.prune(now).catch((err: unknown) => log.warn({ err }, 'prune failed'));
+  }, o.pruneIntervalMs);
+  housekeeping.unref();
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      closingController.abort();
+      sweeper.stop();
+      clearInterval(housekeeping);
+      await publisher.drain(); // accepted publishes are written and fanned out before sockets go
+      if (ownsHttpServer) {
+        await new Promise<void>((resolve) => {
+          // Closing the transports (not a Socket.IO disconnect) makes clients reconnect and resume.
+          void io.close(() => resolve());
+          httpServer.closeAllConnections();
+        });
+      } else {
+        io.engine.close();
+      }
+      await app.close();
+      if (ownsStore) await store.close();
+      log.info('tether closed');
+    })();
+    return closed;
+  };
+
+  return {
+    httpServer,
+    io,
+    async listen(port = 0, host = '127.0.0.1') {
+      if (!ownsHttpServer) throw new TypeError('listen() is for servers Tether created; listen on your own server');
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
+      });
+      const address = httpServer.address();
+      const bound = typeof address === 'object' && address ? address.port : port;
+      const urlHost = host.includes(':') ? `[${host}]` : host;
+      log.info({ port: bound, host, store: store.engine }, 'tether listening');
+      return { port: bound, host, url: `http://${urlHost}:${bound}` };
+    },
+    publish: async (input) => (await publishMany([input]))[0]!,
+    publishMany,
+    stats: () => stats.snapshot(),
+    ready,
+    close,
+  };
+}
+
+function makeLogger(o: ResolvedOptions): Logger {
+  if (o.logger === false) return pino({ level: 'silent' });
+  if (o.logger === true) return pino({ level: 'info' });
+  return pino({ level: o.logger.level });
+}
