@@ -3,8 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describeFailure, UsageError } from './cli/errors.js';
 import { mainHelp } from './cli/help.js';
-import { runServe, type Output } from './cli/serve.js';
-import { runToken } from './cli/token.js';
+import type { Output } from './cli/output.js';
 
 const out: Output = {
   stdout: (text) => process.stdout.write(text),
@@ -14,10 +13,11 @@ const out: Output = {
 async function main(argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
+    // Loaded on demand: `token` and `--help` need not load Socket.IO, fastify and the stores.
     case 'serve':
-      return runServe(rest, process.env, out);
+      return (await import('./cli/serve.js')).runServe(rest, process.env, out);
     case 'token':
-      return runToken(rest, process.env, out);
+      return (await import('./cli/token.js')).runToken(rest, process.env, out);
     case 'help':
     case '--help':
     case '-h':

@@ -1,12 +1,8 @@
 /** An in-process Tether server on a free port, with a generated secret and API key. */
 import { randomBytes } from 'node:crypto';
-import {
-  createTetherServer,
-  issueToken,
-  type IssueTokenOptions,
-  type TetherServer,
-  type TetherServerOptions,
-} from '@tether/server';
+import { createTetherServer, issueToken, type TetherServer, type TetherServerOptions } from '@tether/server';
+
+type IssueTokenOptions = Parameters<typeof issueToken>[0];
 
 /** Claims for `token()`: a user id alone, or every option of `issueToken` but the secret. */
 export type TestClaims = string | Omit<IssueTokenOptions, 'secret'>;

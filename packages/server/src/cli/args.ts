@@ -1,16 +1,18 @@
-/** `node:util` parseArgs with its errors turned into one-line usage errors. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+/** Command-line parsing helpers around `node:util` parseArgs. */
 import { UsageError } from './errors.js';
 
-type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
-
-export function parseCommandArgs<O extends OptionsConfig>(command: string, argv: readonly string[], options: O) {
+/**
+ * Runs a `parseArgs` call, turning its errors into one-line usage errors. (A wrapper that calls
+ * parseArgs itself cannot be exported: its return type names types @types/node does not export.)
+ */
+export function withUsageErrors<T>(command: string, parse: () => T): T {
   try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+    return parse();
   } catch (err) {
     // Node's messages run on with advice about `--`; the first sentence is the useful part.
     const message = err instanceof Error ? err.message : String(err);
-    throw new UsageError(command, (message.split('. ')[0] ?? message).replace(/\.$/, ''));
+    const first = (message.split('. ')[0] ?? message).replace(/\.$/, '');
+    throw new UsageError(command, first.charAt(0).toLowerCase() + first.slice(1));
   }
 }
 

@@ -3,7 +3,8 @@
  * Every value is checked here, so that a typo fails at start with one clear line.
  */
 import path from 'node:path';
-import { parseCommandArgs } from './args.js';
+import { parseArgs } from 'node:util';
+import { withUsageErrors } from './args.js';
 import { UsageError } from './errors.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -42,7 +43,9 @@ export const serveOptions = {
 
 /** Returns undefined when `--help` was asked for. */
 export function parseServeArgs(argv: readonly string[], env: Env): ServeConfig | undefined {
-  const values = parseCommandArgs('serve', argv, serveOptions);
+  const { values } = withUsageErrors('serve', () =>
+    parseArgs({ args: [...argv], options: serveOptions, strict: true }),
+  );
   if (values.help) return undefined;
   const dataDir = path.resolve(values['data-dir'] ?? nonEmpty(env['TETHER_DATA_DIR']) ?? serveDefaults.dataDir);
   const config: ServeConfig = {

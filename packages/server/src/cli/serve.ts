@@ -4,19 +4,14 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { issueToken } from '../auth/issue-token.js';
 import { defaults } from '../options.js';
-import { createTetherServer } from '../server.js';
 import { DEMO_SUB, formatBanner, listeningLine } from './banner.js';
 import { serveHelp } from './help.js';
 import { resolveSecrets } from './secrets.js';
 import { parseServeArgs, type Env } from './serve-config.js';
 import { exitOnSignals } from './shutdown.js';
+import type { Output } from './output.js';
 
 const DEMO_TOKEN_TTL_SECONDS = 24 * 3600;
-
-export interface Output {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
 
 export async function runServe(argv: readonly string[], env: Env, out: Output): Promise<void> {
   const config = parseServeArgs(argv, env);
@@ -32,6 +27,8 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
   }
   const secrets = await resolveSecrets({ jwtSecret: config.jwtSecret, apiKey: config.apiKey }, config.dataDir);
 
+  // Loaded after the arguments are checked, so that usage errors and --help answer at once.
+  const { createTetherServer } = await import('../server.js');
   const server = await createTetherServer({
     store: config.store,
     jwtSecret: secrets.jwtSecret,

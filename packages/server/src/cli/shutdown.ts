@@ -17,7 +17,8 @@ export interface ShutdownOptions {
   signals?: readonly NodeJS.Signals[];
 }
 
-export function exitOnSignals(options: ShutdownOptions): void {
+/** Installs the handlers; returns a function that removes them. */
+export function exitOnSignals(options: ShutdownOptions): () => void {
   const { close, log } = options;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const exit = options.exit ?? ((code: number) => process.exit(code));
@@ -50,5 +51,9 @@ export function exitOnSignals(options: ShutdownOptions): void {
     );
   };
 
-  for (const signal of options.signals ?? ['SIGTERM', 'SIGINT']) process.on(signal, onSignal);
+  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+  for (const signal of signals) process.on(signal, onSignal);
+  return () => {
+    for (const signal of signals) process.off(signal, onSignal);
+  };
 }

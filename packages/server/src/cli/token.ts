@@ -1,13 +1,14 @@
 /** `tether token`: prints a signed user token, alone, on stdout (so that `$(tether token …)` works). */
 import path from 'node:path';
 import { issueToken } from '../auth/issue-token.js';
-import { parseCommandArgs, splitList } from './args.js';
+import { parseArgs } from 'node:util';
+import { splitList, withUsageErrors } from './args.js';
 import { parseDurationSeconds } from './duration.js';
 import { UsageError } from './errors.js';
 import { tokenHelp } from './help.js';
 import { readSecretsFile, secretsPath } from './secrets.js';
 import type { Env } from './serve-config.js';
-import type { Output } from './serve.js';
+import type { Output } from './output.js';
 
 const tokenOptions = {
   sub: { type: 'string' },
@@ -21,7 +22,9 @@ const tokenOptions = {
 } as const;
 
 export async function runToken(argv: readonly string[], env: Env, out: Output): Promise<void> {
-  const values = parseCommandArgs('token', argv, tokenOptions);
+  const { values } = withUsageErrors('token', () =>
+    parseArgs({ args: [...argv], options: tokenOptions, strict: true }),
+  );
   if (values.help) {
     out.stdout(tokenHelp);
     return;
