@@ -18,6 +18,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Two cores: keep parallel files few so real-time tests stay honest.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
   },
 });

@@ -26,6 +26,8 @@ export class Publisher {
   private readonly queues = new Map<ChannelState, PendingPublish[]>();
   private readonly flushing = new Set<ChannelState>();
   private readonly idle = new Set<() => void>();
+  /** Publishes accepted and not yet settled, including those still creating their channel state. */
+  private inFlight = 0;
 
   constructor(
     private readonly store: LogStore,
@@ -37,25 +39,30 @@ export class Publisher {
   ) {}
 
   async publish(tenant: string, channel: string, input: AppendInput): Promise<AppendResult> {
-    const state = await this.registry.get(tenant, channel);
-    return new Promise<AppendResult>((resolve, reject) => {
-      let queue = this.queues.get(state);
-      if (!queue) {
-        this.queues.set(state, (queue = []));
-        // First publish of this tick for this channel: flush after the tick's other publishes.
-        if (!this.flushing.has(state)) setImmediate(() => void this.flush(state));
-      }
-      queue.push({ input, resolve, reject });
-    });
+    this.inFlight++;
+    try {
+      const state = await this.registry.get(tenant, channel);
+      return await new Promise<AppendResult>((resolve, reject) => {
+        let queue = this.queues.get(state);
+        if (!queue) {
+          this.queues.set(state, (queue = []));
+          // First publish of this tick for this channel: flush after the tick's other publishes.
+          if (!this.flushing.has(state)) setImmediate(() => void this.flush(state));
+        }
+        queue.push({ input, resolve, reject });
+      });
+    } finally {
+      if (--this.inFlight === 0) this.wakeIdle();
+    }
   }
 
   isBusy(state: ChannelState): boolean {
     return this.flushing.has(state) || this.queues.has(state);
   }
 
-  /** Resolves once every queued publish has been appended and fanned out (or failed). */
+  /** Resolves once every accepted publish has been appended and fanned out (or failed). */
   drain(): Promise<void> {
-    if (this.queues.size === 0 && this.flushing.size === 0) return Promise.resolve();
+    if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.add(resolve));
   }
 
@@ -79,7 +86,6 @@ export class Publisher {
     } finally {
       this.flushing.delete(state);
       if (this.queues.has(state)) void this.flush(state);
-      else if (this.queues.size === 0 && this.flushing.size === 0) this.wakeIdle();
     }
   }
 

@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectClient, startServer, waitUntil, type TestClient, type TestServer } from '@tether/testing';
+import type { Message } from '@tether/protocol';
+import type { PushProvider, PushTarget } from '@tether/server';
+
+let server: TestServer;
+let clients: TestClient[] = [];
+
+afterEach(async () => {
+  for (const c of clients) c.close();
+  clients = [];
+  await server?.close();
+});
+
+/** Short timeouts so the whole retry ladder runs in about a second. */
+const timing = { ackTimeoutMs: 300, retryAckTimeoutMs: 200, retryDelayMs: 50, maxRetries: 2 };
+
+async function subscriber(sub = 'u1'): Promise<TestClient> {
+  const c = await connectClient(server.url, await server.token({ sub, channels: ['room:*'] }));
+  clients.push(c);
+  await c.sub('room:r');
+  return c;
+}
+
+describe('ack and redelivery', () => {
+  it('redelivers unacked messages maxRetries times, then counts them missed', async () => {
+    server = await startServer(timing);
+    const silent = await subscriber();
+    await server.server.publishMany([1, 2, 3].map((i) => ({ channel: 'room:r', type: 't', data: i })));
+    await silent.messages.waitForCount(3);
+    // 1 live send + 2 redeliveries of each of the 3 messages.
+    await silent.messages.waitForCount(9, { timeoutMs: 3000 });
+    await waitUntil(() => (server.server.stats().missed === 3 ? true : undefined), 3000, 'missed counted');
+    const stats = server.server.stats();
+    expect(stats.redelivered).toBe(6);
+    expect(stats.missed).toBe(3);
+    // No more sends after giving up.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(silent.messages.messages).toHaveLength(9);
+    expect(silent.messages.offsets('room:r')).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3]);
+  });
+
+  it('does not redeliver what was acked, and redelivers only from the first unacked offset', async () => {
+    server = await startServer(timing);
+    const c = await subscriber();
+    await server.server.publishMany([1, 2, 3, 4].map((i) => ({ channel: 'room:r', type: 't', data: i })));
+    await c.messages.waitForCount(4);
+    c.ack({ 'room:r': 2 });
+    const redelivered = await c.messages.waitForCount(6, { timeoutMs: 3000 });
+    expect(redelivered.slice(4).map((m) => m.offset)).toEqual([3, 4]);
+    c.ack({ 'room:r': 4 });
+    await new Promise((r) => setTimeout(r, 800));
+    expect(c.messages.messages).toHaveLength(6);
+    const stats = server.server.stats();
+    expect(stats.acked).toBe(4);
+    expect(stats.missed).toBe(0);
+  });
+
+  it('a prompt acker is never redelivered to', async () => {
+    server = await startServer(timing);
+    const c = await subscriber();
+    c.socket.on('msg', (frame) => c.ack({ [frame.channel]: frame.messages.at(-1)!.offset }));
+    for (let i = 0; i < 20; i++) await server.server.publish({ channel: 'room:r', type: 't', data: i });
+    await c.messages.waitForCount(20);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(c.messages.offsets('room:r')).toEqual(Array.from({ length: 20 }, (_, k) => k + 1));
+    expect(server.server.stats()).toMatchObject({ redelivered: 0, missed: 0, acked: 20 });
+  });
+
+  it('pushes a missed critical message to the push provider once, unless another device of the user acked it', async () => {
+    const pushed: { target: PushTarget; message: Message }[] = [];
+    const push: PushProvider = {
+      name: 'test',
+      send: async (target, message) => {
+        pushed.push({ target, message });
+      },
+    };
+    server = await startServer({ ...timing, push });
+    const phone = await connectClient(server.url, await server.token('driver-7'));
+    const tablet = await connectClient(server.url, await server.token('driver-7'));
+    clients.push(phone, tablet);
+    await server.server.publish({
+      channel: 'user:driver-7',
+      type: 'trip:requested',
+      data: { trip: 1 },
+      critical: true,
+    });
+    await server.server.publish({ channel: 'user:driver-7', type: 'note', data: {} });
+    await waitUntil(() => (server.server.stats().missed >= 4 ? true : undefined), 4000, 'both devices gave up');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pushed).toHaveLength(1);
+    expect(pushed[0]!.target).toMatchObject({ sub: 'driver-7', channel: 'user:driver-7', reason: 'unacked' });
+    expect(pushed[0]!.message).toMatchObject({ offset: 1, type: 'trip:requested', critical: true });
+
+    // Acked by one device: the other device's miss does not push.
+    await server.server.publish({
+      channel: 'user:driver-7',
+      type: 'trip:requested',
+      data: { trip: 2 },
+      critical: true,
+    });
+    await phone.messages.waitFor((m) => m.offset === 3);
+    phone.ack({ 'user:driver-7': 3 });
+    await waitUntil(() => (server.server.stats().missed >= 5 ? true : undefined), 4000, 'tablet gave up');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pushed).toHaveLength(1);
+    expect(server.server.stats().pushes).toBe(1);
+  });
+});

@@ -1,0 +1,192 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectClient, startServer, waitUntil, type TestClient, type TestServer } from '@tether/testing';
+import type { MsgFrame, Position } from '@tether/protocol';
+
+let server: TestServer;
+let clients: TestClient[] = [];
+
+afterEach(async () => {
+  for (const c of clients) c.close();
+  clients = [];
+  await server?.close();
+});
+
+/**
+ * A client that behaves as the protocol asks: it handles frames in arrival order, refuses
+ * anything that is not exactly position+1 (that would be a gap or a duplicate — recorded as a
+ * violation), advances through `upTo`, and acks cumulatively.
+ */
+class StrictReader {
+  position: Position = { offset: 0 };
+  readonly handled: number[] = [];
+  readonly violations: string[] = [];
+
+  constructor(private readonly channel: string) {}
+
+  attach(c: TestClient): void {
+    c.socket.on('msg', (frame: MsgFrame) => {
+      if (frame.channel !== this.channel) return;
+      if (this.position.epoch !== undefined && frame.epoch !== this.position.epoch) {
+        this.violations.push(`epoch changed without resync: ${frame.epoch}`);
+      }
+      for (const m of frame.messages) {
+        if (m.offset !== this.position.offset + 1) {
+          this.violations.push(`expected ${this.position.offset + 1}, got ${m.offset}`);
+          continue;
+        }
+        this.handled.push(m.offset);
+        this.position = { epoch: frame.epoch, offset: m.offset };
+      }
+      if (frame.upTo !== undefined && frame.upTo > this.position.offset) {
+        this.position = { epoch: frame.epoch, offset: frame.upTo };
+      }
+      c.ack({ [this.channel]: this.position.offset });
+    });
+    c.socket.on('resync', (frame) => this.violations.push(`unexpected resync ${JSON.stringify(frame)}`));
+  }
+}
+
+describe('resume from a position', () => {
+  it('replays exactly what was missed, none twice, while publishes continue (20 reconnects, 2000 messages)', async () => {
+    server = await startServer({ retention: { maxMessages: 5000 } });
+    const channel = 'feed:1';
+    const reader = new StrictReader(channel);
+    const token = await server.token({ sub: 'u1', channels: ['feed:*'] });
+
+    let published = 0;
+    const total = 2000;
+    const publishing = (async () => {
+      while (published < total) {
+        const batch = Math.min(10, total - published);
+        await server.server.publishMany(
+          Array.from({ length: batch }, (_, i) => ({ channel, type: 'tick', data: { n: published + i + 1 } })),
+        );
+        published += batch;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+
+    const connect = async (): Promise<TestClient> => {
+      const positions = reader.position.epoch ? { [channel]: reader.position } : undefined;
+      const c = await connectClient(server.url, token, { positions });
+      clients.push(c);
+      reader.attach(c);
+      if (!positions) await c.sub(channel, { offset: 0 });
+      return c;
+    };
+
+    let current = await connect();
+    for (let round = 0; round < 20; round++) {
+      await waitUntil(() => (reader.handled.length > (round + 1) * 60 ? true : undefined), 5000, `round ${round}`);
+      current.close();
+      // Offline for a moment while messages keep coming.
+      await new Promise((r) => setTimeout(r, 5 + (round % 4) * 10));
+      current = await connect();
+    }
+    await publishing;
+    await waitUntil(() => (reader.position.offset === total ? true : undefined), 10_000, 'all handled');
+    expect(reader.violations).toEqual([]);
+    expect(reader.handled).toEqual(Array.from({ length: total }, (_, k) => k + 1));
+    expect(server.server.stats().delivered.replay).toBeGreaterThan(0);
+  });
+
+  it('resumes through `sub` with since, then flows live', async () => {
+    server = await startServer();
+    for (let i = 1; i <= 10; i++) await server.server.publish({ channel: 'feed:2', type: 't', data: i });
+    const c = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['feed:*'] }));
+    clients.push(c);
+    const reply = await c.sub('feed:2', { offset: 4 });
+    expect(reply).toMatchObject({ channel: 'feed:2', offset: 10 });
+    await c.messages.waitForCount(6);
+    await server.server.publish({ channel: 'feed:2', type: 't', data: 11 });
+    await c.messages.waitForCount(7);
+    expect(c.messages.offsets('feed:2')).toEqual([5, 6, 7, 8, 9, 10, 11]);
+    const replayFrame = c.messages.frames[0]!;
+    expect(replayFrame.upTo).toBe(10);
+  });
+
+  it('a subscription without a position starts at the head: no history', async () => {
+    server = await startServer();
+    for (let i = 1; i <= 3; i++) await server.server.publish({ channel: 'feed:3', type: 't', data: i });
+    const c = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['feed:*'] }));
+    clients.push(c);
+    expect(await c.sub('feed:3')).toMatchObject({ offset: 3 });
+    await server.server.publish({ channel: 'feed:3', type: 't', data: 4 });
+    await c.messages.waitForCount(1);
+    expect(c.messages.offsets('feed:3')).toEqual([4]);
+  });
+
+  it("subscribes the user's inbox automatically and resumes it from the handshake position", async () => {
+    server = await startServer();
+    for (let i = 1; i <= 5; i++) await server.server.publish({ channel: 'user:ana', type: 't', data: i });
+    const first = await connectClient(server.url, await server.token('ana'));
+    clients.push(first);
+    await server.server.publish({ channel: 'user:ana', type: 't', data: 6 });
+    await first.messages.waitForCount(1);
+    const epoch = first.messages.frames[0]!.epoch;
+    first.close();
+    const again = await connectClient(server.url, await server.token('ana'), {
+      positions: { 'user:ana': { epoch, offset: 2 } },
+    });
+    clients.push(again);
+    await again.messages.waitForCount(4);
+    expect(again.messages.offsets('user:ana')).toEqual([3, 4, 5, 6]);
+  });
+});
+
+describe('resync', () => {
+  it('a position older than retention gets resync to the head, then live messages', async () => {
+    server = await startServer({ retention: { maxMessages: 10 } });
+    for (let i = 1; i <= 50; i++) await server.server.publish({ channel: 'feed:r', type: 't', data: i });
+    const c = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['feed:*'] }));
+    clients.push(c);
+    const reply = await c.sub('feed:r', { offset: 2 });
+    expect(reply).toMatchObject({ offset: 50 });
+    expect(c.messages.resyncs).toHaveLength(1);
+    expect(c.messages.resyncs[0]).toMatchObject({ channel: 'feed:r', offset: 50 });
+    expect(c.messages.messages).toHaveLength(0);
+    await server.server.publish({ channel: 'feed:r', type: 't', data: 51 });
+    await c.messages.waitForCount(1);
+    expect(c.messages.offsets('feed:r')).toEqual([51]);
+    expect(server.server.stats().resyncs).toBe(1);
+  });
+
+  it('a position within retention is replayed, not resynced', async () => {
+    server = await startServer({ retention: { maxMessages: 10 } });
+    for (let i = 1; i <= 50; i++) await server.server.publish({ channel: 'feed:r', type: 't', data: i });
+    const c = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['feed:*'] }));
+    clients.push(c);
+    await c.sub('feed:r', { offset: 40 });
+    await c.messages.waitForCount(10);
+    expect(c.messages.offsets('feed:r')).toEqual([41, 42, 43, 44, 45, 46, 47, 48, 49, 50]);
+    expect(c.messages.resyncs).toHaveLength(0);
+  });
+
+  it('a position of another epoch gets resync (socket and HTTP alike)', async () => {
+    server = await startServer();
+    for (let i = 1; i <= 5; i++) await server.server.publish({ channel: 'feed:e', type: 't', data: i });
+    const token = await server.token({ sub: 'u1', channels: ['feed:*'] });
+    const c = await connectClient(server.url, token, { positions: { 'feed:e': { epoch: 'old-life', offset: 3 } } });
+    clients.push(c);
+    await waitUntil(() => c.messages.resyncs[0], 3000, 'resync');
+    expect(c.messages.resyncs[0]).toMatchObject({ channel: 'feed:e', offset: 5 });
+    expect(c.messages.resyncs[0]!.epoch).not.toBe('old-life');
+    expect(c.messages.messages).toHaveLength(0);
+
+    const polled = await fetch(`${server.url}/v1/poll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ positions: { 'feed:e': { epoch: 'old-life', offset: 3 } } }),
+    }).then((r) => r.json() as Promise<{ channels: Record<string, unknown> }>);
+    expect(polled.channels['feed:e']).toEqual({ resync: { epoch: c.messages.resyncs[0]!.epoch, offset: 5 } });
+  });
+
+  it('a position ahead of the head (the log was lost) gets resync', async () => {
+    server = await startServer();
+    await server.server.publish({ channel: 'feed:a', type: 't', data: 1 });
+    const c = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['feed:*'] }));
+    clients.push(c);
+    await c.sub('feed:a', { offset: 99 });
+    expect(c.messages.resyncs).toEqual([expect.objectContaining({ channel: 'feed:a', offset: 1 })]);
+  });
+});
