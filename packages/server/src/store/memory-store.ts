@@ -1,0 +1,176 @@
+/**
+ * The in-process LogStore: nothing survives a restart (a new process means new epochs, so clients
+ * resync). Every operation runs synchronously inside its promise, so calls never interleave.
+ */
+import type {
+  AppendInput,
+  AppendResult,
+  LogStore,
+  ReadResult,
+  RetentionOptions,
+  StoredMessage,
+  StreamInfo,
+} from './types.js';
+import {
+  newEpoch,
+  optionalFieldsOf,
+  resolveRetention,
+  serializeData,
+  storeClosedError,
+  storedMessage,
+} from './store-support.js';
+
+interface MemoryStream {
+  readonly epoch: string;
+  /** Last offset assigned (0 when nothing was ever appended). */
+  head: number;
+  /** Retained messages, offsets `head - messages.length + 1 … head`, oldest first. */
+  messages: StoredMessage[];
+}
+
+/** Idempotency keys are bucketed by this many ms of their `ts`, so prune visits only expired keys. */
+const KEY_BUCKET_MS = 1000;
+
+export class MemoryLogStore implements LogStore {
+  readonly engine = 'memory';
+  private readonly retention: RetentionOptions;
+  private readonly streams = new Map<string, MemoryStream>();
+  /** First offset of each idempotency key, by stream then id. */
+  private readonly keysByStream = new Map<string, Map<string, number>>();
+  /** Keys by bucket (`floor(ts / KEY_BUCKET_MS)`): `[stream, id]` pairs. */
+  private readonly keyBuckets = new Map<number, Array<[string, string]>>();
+  private closed = false;
+
+  constructor(retention: Partial<RetentionOptions> = {}) {
+    this.retention = resolveRetention(retention);
+  }
+
+  async append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]> {
+    this.assertOpen();
+    // Normalise every input before touching state: a bad one rejects the whole call, unapplied.
+    const prepared = inputs.map(normalise);
+    const log = this.streamOf(stream);
+    const keys = this.keysOf(stream);
+    const results: AppendResult[] = [];
+    for (const message of prepared) {
+      const firstOffset = keys.get(message.id);
+      if (firstOffset !== undefined) {
+        const first = messageAt(log, firstOffset) ?? Object.freeze({ ...message, offset: firstOffset });
+        results.push({ offset: firstOffset, epoch: log.epoch, duplicate: true, message: first });
+        continue;
+      }
+      log.head += 1;
+      const stored = Object.freeze({ ...message, offset: log.head });
+      log.messages.push(stored);
+      keys.set(stored.id, stored.offset);
+      this.rememberKey(stream, stored.id, stored.ts);
+      results.push({ offset: stored.offset, epoch: log.epoch, duplicate: false, message: stored });
+    }
+    const excess = log.messages.length - this.retention.maxMessages;
+    if (excess > 0) log.messages.splice(0, excess);
+    return results;
+  }
+
+  async read(stream: string, after: number, limit: number): Promise<ReadResult> {
+    this.assertOpen();
+    const log = this.streamOf(stream);
+    const first = firstOffsetOf(log);
+    const start = Math.max(Math.floor(after) + 1, first) - first;
+    const count = Math.max(0, Math.floor(limit));
+    return { epoch: log.epoch, head: log.head, first, messages: log.messages.slice(start, start + count) };
+  }
+
+  async info(stream: string): Promise<StreamInfo> {
+    this.assertOpen();
+    const log = this.streamOf(stream);
+    return { epoch: log.epoch, head: log.head, first: firstOffsetOf(log) };
+  }
+
+  async prune(now: number): Promise<number> {
+    this.assertOpen();
+    const messageCutoff = now - this.retention.maxAgeMs;
+    let removed = 0;
+    for (const log of this.streams.values()) {
+      // Age retention removes the longest expired prefix, so the retained range has no holes.
+      let expired = 0;
+      while (expired < log.messages.length && (log.messages[expired]?.ts ?? Infinity) <= messageCutoff) expired += 1;
+      if (expired > 0) log.messages.splice(0, expired);
+      removed += expired;
+    }
+    this.forgetKeys(now - this.retention.idempotencyWindowMs);
+    return removed;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.assertOpen();
+    this.closed = true;
+    this.streams.clear();
+    this.keysByStream.clear();
+    this.keyBuckets.clear();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw storeClosedError(this.engine);
+  }
+
+  private streamOf(stream: string): MemoryStream {
+    let log = this.streams.get(stream);
+    if (log === undefined) {
+      log = { epoch: newEpoch(), head: 0, messages: [] };
+      this.streams.set(stream, log);
+    }
+    return log;
+  }
+
+  private keysOf(stream: string): Map<string, number> {
+    let keys = this.keysByStream.get(stream);
+    if (keys === undefined) {
+      keys = new Map();
+      this.keysByStream.set(stream, keys);
+    }
+    return keys;
+  }
+
+  private rememberKey(stream: string, id: string, ts: number): void {
+    const bucket = Math.floor(ts / KEY_BUCKET_MS);
+    const entries = this.keyBuckets.get(bucket);
+    if (entries === undefined) this.keyBuckets.set(bucket, [[stream, id]]);
+    else entries.push([stream, id]);
+  }
+
+  /** Forgets keys with `ts <= cutoff`: never early, at most one bucket late. */
+  private forgetKeys(cutoff: number): void {
+    for (const [bucket, entries] of this.keyBuckets) {
+      if ((bucket + 1) * KEY_BUCKET_MS - 1 > cutoff) continue;
+      for (const [stream, id] of entries) {
+        const keys = this.keysByStream.get(stream);
+        keys?.delete(id);
+        if (keys?.size === 0) this.keysByStream.delete(stream);
+      }
+      this.keyBuckets.delete(bucket);
+    }
+  }
+}
+
+function firstOffsetOf(log: MemoryStream): number {
+  return log.head - log.messages.length + 1;
+}
+
+function messageAt(log: MemoryStream, offset: number): StoredMessage | undefined {
+  return log.messages[offset - firstOffsetOf(log)];
+}
+
+/** The stored form without its offset: data through JSON (as every engine stores it), so later
+ * changes to the caller's object cannot reach the log. */
+function normalise(input: AppendInput): Omit<StoredMessage, 'offset'> {
+  const data: unknown = JSON.parse(serializeData(input.data));
+  const { offset: _offset, ...message } = storedMessage(
+    { id: input.id, type: input.type, data, ts: input.ts, offset: 0 },
+    optionalFieldsOf(input),
+  );
+  return message;
+}
