@@ -50,15 +50,26 @@ export function percentiles(merged, ps) {
   return { count, max: keys.length ? keys[keys.length - 1] : 0, pcts };
 }
 
-/** Machine-wide CPU ticks from /proc/stat (all cores), for a busy share over an interval. */
+/**
+ * Machine-wide CPU ticks from /proc/stat (all cores): idle, interrupt (irq + softirq: the kernel's
+ * loopback network work mostly lands there) and total, for busy shares over an interval.
+ */
 export function machineCpu() {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
     const f = line.trim().split(/\s+/).slice(1).map(Number);
     const idle = f[3] + (f[4] ?? 0);
+    const irq = (f[5] ?? 0) + (f[6] ?? 0);
     const total = f.reduce((a, b) => a + b, 0);
-    return { idle, total };
+    return { idle, irq, total, at: Date.now() };
   } catch {
     return null;
   }
+}
+
+/** Busy share of the machine between two readings, in % of one core (2 cores → up to 200 %). */
+export function machineBusy(a, b, cores) {
+  if (!a || !b || b.total <= a.total) return { busy: null, irq: null };
+  const dt = b.total - a.total;
+  return { busy: (1 - (b.idle - a.idle) / dt) * 100 * cores, irq: ((b.irq - a.irq) / dt) * 100 * cores };
 }

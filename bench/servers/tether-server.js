@@ -22,7 +22,7 @@ if (process.env.BENCH_STORE === 'sqlite') {
   store = `sqlite:${join(dir, 'bench.db')}`;
 }
 
-const server = createTetherServer({ store, jwtSecret: secret, logger: false });
+const server = await createTetherServer({ store, jwtSecret: secret, logger: false });
 const { port } = await server.listen(0, '127.0.0.1');
 
 const cleanup = () => {
