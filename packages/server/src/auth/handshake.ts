@@ -41,6 +41,12 @@ export function handshakeMiddleware(deps: HandshakeDeps) {
 
 async function authenticate(socket: Socket, deps: HandshakeDeps): Promise<HandshakeData> {
   if (deps.isClosing()) throw new TetherError(ErrorCode.ShuttingDown, 'server is shutting down');
+  // No credentials is `unauthorized` (as over HTTP), not a malformed frame: the SDK then asks the
+  // app for a token instead of reporting a bug.
+  const token = (socket.handshake.auth as Record<string, unknown> | undefined)?.['token'];
+  if (typeof token !== 'string' || token.length === 0) {
+    throw new TetherError(ErrorCode.Unauthorized, 'no token in the handshake `auth`');
+  }
   const auth = parseFrame(handshakeAuthSchema, socket.handshake.auth, 'handshake auth');
   const positions = auth.positions ?? {};
   if (Object.keys(positions).length >= deps.maxChannelsPerConnection) {
