@@ -11,3 +11,4 @@ export {
 } from './client.js';
 export { collectMessages, type CollectedMessage, type MessageCollector } from './collect.js';
 export { waitFor, waitUntil, DEFAULT_WAIT_MS, type Listenable } from './wait.js';
+export { SlowStore, type SlowStoreOptions } from './slow-store.js';

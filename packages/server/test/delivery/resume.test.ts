@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectClient, startServer, waitUntil, type TestClient, type TestServer } from '@tether/testing';
+import {
+  SlowStore,
+  connectClient,
+  startServer,
+  waitFor,
+  waitUntil,
+  type TestClient,
+  type TestServer,
+} from '@tether/testing';
 import type { MsgFrame, Position } from '@tether/protocol';
+import { MemoryLogStore } from '@tether/server';
 
 let server: TestServer;
 let clients: TestClient[] = [];
@@ -48,7 +57,11 @@ class StrictReader {
 
 describe('resume from a position', () => {
   it('replays exactly what was missed, none twice, while publishes continue (20 reconnects, 2000 messages)', async () => {
-    server = await startServer({ retention: { maxMessages: 5000 } });
+    // Reads that take a while, as from a remote store, so live publishes land during every replay.
+    const store = new SlowStore(new MemoryLogStore({ maxMessages: 5000 }), {
+      readDelayMs: () => 2 + Math.random() * 15,
+    });
+    server = await startServer({ store });
     const channel = 'feed:1';
     const reader = new StrictReader(channel);
     const token = await server.token({ sub: 'u1', channels: ['feed:*'] });
@@ -68,9 +81,11 @@ describe('resume from a position', () => {
 
     const connect = async (): Promise<TestClient> => {
       const positions = reader.position.epoch ? { [channel]: reader.position } : undefined;
-      const c = await connectClient(server.url, token, { positions });
+      // Listen before the handshake completes: the replay follows it at once.
+      const c = await connectClient(server.url, token, { positions, wait: false });
       clients.push(c);
       reader.attach(c);
+      await waitFor(c.socket, 'connect');
       if (!positions) await c.sub(channel, { offset: 0 });
       return c;
     };
