@@ -1,5 +1,7 @@
 import type { StoredMessage, StreamInfo } from '../store/types.js';
 
+const INITIAL_SLOTS = 8;
+
 /** A message this node has fanned out, and when. */
 export interface RecentEntry {
   message: StoredMessage;
@@ -19,7 +21,9 @@ export class ChannelState {
   /** Local subscriptions (joined or joining); the registry evicts idle states with none. */
   subscribers = 0;
   lastActiveAt = Date.now();
-  private readonly ring: (RecentEntry | undefined)[];
+  /** Grows from a few slots to `capacity`: most channels (inboxes) stay small. */
+  private ring: (RecentEntry | undefined)[] = new Array<RecentEntry | undefined>(INITIAL_SLOTS);
+  private readonly capacity: number;
 
   constructor(
     readonly stream: string,
@@ -30,7 +34,7 @@ export class ChannelState {
   ) {
     this.epoch = info.epoch;
     this.head = info.head;
-    this.ring = new Array<RecentEntry | undefined>(Math.max(1, capacity));
+    this.capacity = Math.max(INITIAL_SLOTS, capacity);
   }
 
   /** The Socket.IO room of this channel: one per tenant and channel. */
@@ -40,6 +44,9 @@ export class ChannelState {
 
   /** Records a message as fanned out now; offsets arrive in order. */
   record(message: StoredMessage, sentAt: number): void {
+    const slot = message.offset % this.ring.length;
+    const evicted = this.ring[slot];
+    if (evicted && evicted.message.offset !== message.offset && this.ring.length < this.capacity) this.grow();
     this.ring[message.offset % this.ring.length] = { message, sentAt };
     if (message.offset > this.head) this.head = message.offset;
     this.lastActiveAt = sentAt;
@@ -60,6 +67,12 @@ export class ChannelState {
       out.push(entry.message);
     }
     return out;
+  }
+
+  private grow(): void {
+    const bigger = new Array<RecentEntry | undefined>(Math.min(this.capacity, this.ring.length * 2));
+    for (const entry of this.ring) if (entry) bigger[entry.message.offset % bigger.length] = entry;
+    this.ring = bigger;
   }
 
   /** The log was lost and begun anew (another epoch): forget what was recent. */

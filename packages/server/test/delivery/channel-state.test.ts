@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { ChannelState } from '../../src/delivery/channel-state.js';
+import type { StoredMessage } from '../../src/store/types.js';
+
+const message = (offset: number): StoredMessage => ({ id: `m${offset}`, offset, type: 't', data: offset, ts: 0 });
+
+describe('ChannelState ring', () => {
+  it('keeps the last `capacity` messages, growing as needed, and answers ranges only when complete', () => {
+    const state = new ChannelState('t/c', 't', 'c', { epoch: 'e', head: 0, first: 1 }, 100);
+    for (let offset = 1; offset <= 250; offset++) state.record(message(offset), offset);
+    expect(state.head).toBe(250);
+    // Capacity 100 (grown from 8 through 16, 32, 64 to 100): 151..250 are still there.
+    expect(state.recentRange(150, 250)?.map((m) => m.offset)).toEqual(Array.from({ length: 100 }, (_, k) => 151 + k));
+    expect(state.recentRange(149, 250)).toBeUndefined();
+    expect(state.recent(150)).toBeUndefined();
+    expect(state.recent(250)).toEqual({ message: message(250), sentAt: 250 });
+    expect(state.recentRange(250, 250)).toEqual([]);
+  });
+
+  it('forgets everything on a new epoch', () => {
+    const state = new ChannelState('t/c', 't', 'c', { epoch: 'e', head: 0, first: 1 }, 16);
+    for (let offset = 1; offset <= 5; offset++) state.record(message(offset), 0);
+    state.restart('e2', 0);
+    expect(state.epoch).toBe('e2');
+    expect(state.head).toBe(0);
+    expect(state.recent(5)).toBeUndefined();
+  });
+});
