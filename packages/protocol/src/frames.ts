@@ -19,12 +19,29 @@ export const ttlMs = z
   .min(1)
   .max(366 * 24 * 3600 * 1000);
 
+/**
+ * An object keyed by channel name. zod drops a `__proto__` key from a record without a word (as a
+ * plain object key it would set the prototype), which would make a frame lose a channel silently;
+ * it is refused as the invalid channel name it is instead (see `CHANNEL_PATTERN`).
+ */
+function channelRecord<V extends z.ZodType>(value: V) {
+  return z.preprocess(
+    (input, ctx) => {
+      if (typeof input === 'object' && input !== null && Object.prototype.hasOwnProperty.call(input, '__proto__')) {
+        ctx.addIssue({ code: 'custom', message: 'invalid channel name', path: ['__proto__'], input });
+      }
+      return input;
+    },
+    z.record(channelName, value),
+  );
+}
+
 /** A position in a channel: the offset last handled, in the log's life named by `epoch`. */
 export const positionSchema = z.strictObject({ epoch: epochId.optional(), offset: offsetNumber });
 export type Position = z.infer<typeof positionSchema>;
 
 /** Positions by channel, as a client keeps them. */
-export const positionsSchema = z.record(channelName, positionSchema);
+export const positionsSchema = channelRecord(positionSchema);
 export type Positions = z.infer<typeof positionsSchema>;
 
 /** One message as it travels to clients (the channel is named once per frame). */
@@ -74,7 +91,7 @@ export const publishFields = {
 export const pubFrameSchema = z.strictObject({ ...publishFields, id: messageId });
 export type PubFrame = z.infer<typeof pubFrameSchema>;
 
-export const ackFrameSchema = z.strictObject({ acks: z.record(channelName, offsetNumber) });
+export const ackFrameSchema = z.strictObject({ acks: channelRecord(offsetNumber) });
 export type AckFrame = z.infer<typeof ackFrameSchema>;
 
 export const refreshFrameSchema = z.strictObject({ token: z.string().min(1).max(8192) });
@@ -156,7 +173,7 @@ export const httpPollSchema = z.strictObject({
 export type HttpPollBody = z.infer<typeof httpPollSchema>;
 
 export const httpAckSchema = z.strictObject({
-  acks: z.record(channelName, offsetNumber),
+  acks: channelRecord(offsetNumber),
   deviceId: z.string().min(1).max(128).optional(),
 });
 export type HttpAckBody = z.infer<typeof httpAckSchema>;
