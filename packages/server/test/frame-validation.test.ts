@@ -124,6 +124,7 @@ const CASES: readonly Case[] = [
   ['sub', [{ channel: '' }], 'invalid_channel'],
   ['sub', [{ channel: 'x'.repeat(201) }], 'invalid_channel'],
   ['sub', [{ channel: 'room a' }], 'invalid_channel'],
+  ['sub', [{ channel: '__proto__' }], 'invalid_channel'],
   // unsub
   ['unsub', [], 'bad_request'],
   ...nonObjects.map((p): Case => ['unsub', [p], 'bad_request']),
@@ -170,6 +171,8 @@ const CASES: readonly Case[] = [
   ['ack', [{ acks: { 'room:keep': 1 }, extra: 1 }], 'bad_request'],
   ['ack', [{ acks: { 'room:keep': 1 } }, { acks: { 'room:keep': 1 } }], 'bad_request'],
   ['ack', [{ acks: { 'room/keep': 1 } }], 'invalid_channel'],
+  // A `__proto__` key would set the object's prototype instead of naming a channel.
+  ['ack', [JSON.parse('{"acks":{"__proto__":1}}')], 'invalid_channel'],
   // refresh
   ['refresh', [], 'bad_request'],
   ...nonObjects.map((p): Case => ['refresh', [p], 'bad_request']),
@@ -338,6 +341,7 @@ describe('handshake', () => {
       [{ positions: { 'room:a': { epoch: '', offset: 0 } } }, 'bad_request'],
       [{ positions: { 'room/a': { offset: 0 } } }, 'invalid_channel'],
       [{ positions: { '': { offset: 0 } } }, 'invalid_channel'],
+      [JSON.parse('{"positions":{"__proto__":{"offset":0}}}') as Record<string, unknown>, 'invalid_channel'],
       [{ deviceId: 5 }, 'bad_request'],
       [{ deviceId: '' }, 'bad_request'],
       [

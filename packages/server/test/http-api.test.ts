@@ -533,6 +533,17 @@ describe('refusals: documented code and status, nothing changed', () => {
       await refusedWithoutEffect(channel, () => poll({ positions: { [name]: { offset: 0 } } }), 'invalid_channel');
       await refusedWithoutEffect(channel, () => ack({ acks: { [name]: 1 } }), 'invalid_channel');
     }
+    // `__proto__` is no channel name (as a JSON key it would set a prototype); as a key the JSON
+    // parser already refuses it.
+    await refusedWithoutEffect(channel, () => publish({ channel: '__proto__', type: 't', data: 1 }), 'invalid_channel');
+    for (const raw of ['{"positions":{"__proto__":{"offset":0}}}', '{"acks":{"__proto__":1}}']) {
+      const path = raw.includes('positions') ? '/v1/poll' : '/v1/ack';
+      await refusedWithoutEffect(
+        channel,
+        () => request(path, { authorization: bearer(userToken), raw }),
+        'bad_request',
+      );
+    }
     for (const tenant of ['a/b', '', 'x:y', 't'.repeat(65)]) {
       await refusedWithoutEffect(channel, () => publish({ channel, type: 't', data: 1, tenant }), 'invalid_channel');
     }
