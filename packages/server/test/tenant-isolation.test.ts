@@ -106,6 +106,10 @@ function expectRefused<T>(reply: Reply<T>, code: ErrorCode): void {
   if (isErrorReply(reply)) expect(reply.error.code).toBe(code);
 }
 
+function codeOfReply<T>(reply: Reply<T>): string | undefined {
+  return isErrorReply(reply) ? reply.error.code : undefined;
+}
+
 function publishBody(channel: string, data: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { channel, type: 'note', data, ...extra };
 }
@@ -323,6 +327,24 @@ describe('channel permissions', () => {
       messages: [expect.objectContaining({ data: 'to-u3' })],
     });
     expect(fresh.messages.messages.map((m) => m.data)).toEqual(['to-u3']);
+  });
+
+  it('a refresh that narrows the `channels` claim stops delivery of channels no longer allowed', async () => {
+    // protocol.md §3 refresh: "its claims apply from now on"; DESIGN §1.7: a connection sees only
+    // the channels it is allowed to. A subscription made under the old claims must not outlive them.
+    const c = await client({ sub: 'u1', tenant: 'A', channels: ['secret:*', 'room:*'] });
+    expect(isErrorReply(await c.sub('secret:rv'))).toBe(false);
+    expect(isErrorReply(await c.sub('room:rv'))).toBe(false);
+    expect(await c.refresh(await srv.token({ sub: 'u1', tenant: 'A', channels: ['room:*'] }))).toEqual({
+      exp: expect.any(Number),
+    });
+
+    await srv.server.publish({ tenant: 'A', channel: 'secret:rv', type: 'note', data: 'after the revoke' });
+    // A marker on a channel still allowed, published after: once it is here, the other one would be too.
+    await srv.server.publish({ tenant: 'A', channel: 'room:rv', type: 'marker', data: 'marker' });
+    await c.messages.waitFor((m) => m.channel === 'room:rv' && m.type === 'marker');
+    expect(c.messages.messages.filter((m) => m.channel === 'secret:rv')).toEqual([]);
+    expect(codeOfReply(await c.sub('secret:rv'))).toBe('forbidden');
   });
 
   it('a handshake position for a forbidden channel is refused with an `error` naming the channel', async () => {
