@@ -8,3 +8,4 @@ export type * from './store/types.js';
 export { defaultRetention } from './store/types.js';
 export { openStore, MemoryLogStore, SqliteLogStore } from './store/index.js';
 export { issueToken } from './auth/issue-token.js';
+export type { PresenceStore, DevicePresence, PresenceStatus } from './presence/types.js';
