@@ -365,7 +365,7 @@ describe('handshake', () => {
 describe('token expiry while connected', () => {
   it('without a refresh the client gets error token_expired and is disconnected; a refresh keeps it', async () => {
     const claims = { sub: 'exp-user', channels: ['room:*'], publish: ['room:*'] };
-    const shortToken = await srv.token({ ...claims, ttlSeconds: 2 });
+    const shortToken = await srv.token({ ...claims, ttlSeconds: 3 }); // expires in 2–3 s
     const exp = decodeExp(shortToken);
     const [plain, refused, refreshed] = await Promise.all([
       connectClient(srv.url, shortToken),
@@ -392,7 +392,7 @@ describe('token expiry while connected', () => {
     const ok = await refreshed.refresh(fresh);
     expect(ok).toEqual({ exp: decodeExp(fresh) });
 
-    await waitUntil(() => (disconnectedAt.size >= 2 ? true : undefined), 4000, 'two expired connections closed');
+    await waitUntil(() => (disconnectedAt.size >= 2 ? true : undefined), 5000, 'two expired connections closed');
     for (const c of [plain, refused]) {
       expect(errorsOf.get(c)).toEqual([expect.objectContaining({ code: 'token_expired' })]);
       expect(disconnectedAt.get(c)!).toBeGreaterThanOrEqual(exp * 1000 - 100);
