@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { fanoutDefaults, runFanout } from './scenarios/fanout.js';
+import { DEFAULT_SYSTEMS, SYSTEMS, fanoutDefaults, runFanout } from './scenarios/fanout.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
@@ -25,7 +25,9 @@ fanout flags:
   --step-seconds S     length of each step (default ${fanoutDefaults.stepSeconds})
   --max-fails N        stop after N failed steps in a row (default ${fanoutDefaults.maxFails})
   --store memory|sqlite   Tether's store (default ${fanoutDefaults.store})
-  --only tether|socketio  run one system only
+  --only LIST          systems to run, in order, from: ${Object.keys(SYSTEMS).join(', ')}
+                       (default ${DEFAULT_SYSTEMS.join(',')}; socketio-batched = plain Socket.IO
+                       sending the messages of one event-loop turn as one frame, like Tether)
   --cpu-prof           write a V8 CPU profile of each server process to bench/results/prof/
   --max-minutes M      hard stop for the whole run (default 10)
 `;
@@ -80,8 +82,9 @@ async function runFanoutCli(argv) {
     opts.store = values.store;
   }
   if (values.only) {
-    if (!['tether', 'socketio'].includes(values.only)) throw new TypeError('--only must be tether or socketio');
-    opts.only = values.only;
+    opts.only = values.only.split(',').map((x) => x.trim());
+    const unknown = opts.only.filter((x) => !(x in SYSTEMS));
+    if (unknown.length) throw new TypeError(`--only: unknown system ${unknown.join(', ')}`);
   }
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
   if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');

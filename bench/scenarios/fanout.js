@@ -39,10 +39,19 @@ export const fanoutDefaults = {
 const CHANNEL = 'bench:fanout';
 const TENANT = 'bench';
 
-const SYSTEMS = {
-  socketio: { label: 'socket.io', script: here('../servers/socketio-server.js') },
-  tether: { label: 'tether', script: here('../servers/tether-server.js') },
+/** Systems by name; `socketio-batched` is opt-in (`--only`): plain Socket.IO with Tether's per-turn batching. */
+export const SYSTEMS = {
+  socketio: { label: 'socket.io', script: here('../servers/socketio-server.js'), env: {} },
+  tether: { label: 'tether', script: here('../servers/tether-server.js'), env: {} },
+  'socketio-batched': {
+    label: 'socket.io, one frame per event-loop turn',
+    script: here('../servers/socketio-server.js'),
+    env: { BENCH_BATCH: '1' },
+  },
 };
+export const DEFAULT_SYSTEMS = ['socketio', 'tether'];
+/** A step whose "other" CPU (neither server nor loader) is above this is marked as contended. */
+const CONTENDED_PCT = 40;
 
 function cpuPct(a, b) {
   const dt = b.at - a.at;
@@ -101,6 +110,8 @@ function stepRow(system, rate, clients, pub, before, after, reports, drainMs, se
   };
   // What neither the server nor the loader used: kernel interrupt work and other processes.
   row.otherCpuPct = box.busy === null ? null : box.busy - row.serverCpuPct - row.loaderCpuPct;
+  const frames = sum('frames');
+  row.msgsPerFrame = frames > 0 ? row.uniqueReceived / frames : null;
   row.keptUp = row.p99 !== null && row.p99 <= opts.p99LimitMs && row.deliveredShare >= opts.minDeliveredShare;
   return row;
 }
@@ -156,6 +167,7 @@ async function runSystem(name, opts) {
       BENCH_CHANNEL: CHANNEL,
       BENCH_TENANT: TENANT,
       NODE_ENV: 'production',
+      ...sys.env,
     },
   });
   /** @type {Child[]} */
@@ -306,7 +318,8 @@ function summaryTable(results) {
         fmtPct(s.serverCpuPct),
         `${fmtPct(s.loaderCpuPct)} (${fmtPct(s.loaderMaxWorkerPct)})`,
         `${fmtPct(s.machineCpuPct)} (${fmtPct(s.otherCpuPct)})`,
-        s.keptUp ? 'yes' : 'no',
+        s.msgsPerFrame === null ? '-' : s.msgsPerFrame.toFixed(1),
+        (s.keptUp ? 'yes' : 'no') + (s.otherCpuPct > CONTENDED_PCT ? '*' : ''),
       ]);
   return table(
     [
@@ -324,6 +337,7 @@ function summaryTable(results) {
       'server CPU',
       'loader CPU (max proc)',
       'box CPU (other)',
+      'msg/frame',
       'kept up',
     ],
     rows,
@@ -353,14 +367,17 @@ export function compare(tether, plain) {
 
 /** @param {typeof fanoutDefaults & {stamp: string, cores: number}} opts */
 export async function runFanout(opts) {
-  const order = opts.only ? [opts.only] : ['socketio', 'tether'];
   const results = [];
-  for (const name of order) results.push(await runSystem(name, opts));
+  for (const name of opts.only ?? DEFAULT_SYSTEMS) results.push(await runSystem(name, opts));
   const plain = results.find((r) => r.system === 'socketio');
+  const batched = results.find((r) => r.system === 'socketio-batched');
   const tether = results.find((r) => r.system === 'tether');
 
   console.log(`\nfanout: ${opts.clients} clients, ${opts.stepSeconds} s steps, ~200 B payload, loopback`);
   console.log(summaryTable(results));
+  if (results.some((r) => r.steps.some((x) => x.otherCpuPct > CONTENDED_PCT))) {
+    console.log(`* other processes or kernel work took more than ${CONTENDED_PCT}% of a core during that step`);
+  }
   for (const r of results) {
     const k = r.keptUp;
     console.log(
@@ -370,13 +387,18 @@ export async function runFanout(opts) {
     );
   }
   const ratio = compare(tether, plain);
-  if (ratio) {
+  const ratioBatched = compare(tether, batched);
+  for (const [label, r] of [
+    ['socket.io', ratio],
+    ['socket.io batched', ratioBatched],
+  ]) {
+    if (!r) continue;
     console.log(
-      `tether / socket.io: kept-up delivered ${ratio.deliveredRatio.toFixed(2)}×` +
-        (ratio.latencyAtRate !== undefined
-          ? `; latency at ${ratio.latencyAtRate}/s p50 ${ratio.p50Ratio?.toFixed(2)}×, p99 ${ratio.p99Ratio?.toFixed(2)}×`
+      `tether / ${label}: kept-up delivered ${r.deliveredRatio.toFixed(2)}×` +
+        (r.latencyAtRate !== undefined
+          ? `; latency at ${r.latencyAtRate}/s p50 ${r.p50Ratio?.toFixed(2)}×, p99 ${r.p99Ratio?.toFixed(2)}×`
           : ''),
     );
   }
-  return { results, ratio };
+  return { results, ratio, ratioBatched };
 }

@@ -1,7 +1,7 @@
 /**
  * Baseline: a plain Socket.IO 4.8 server (default `ws` engine), no guarantees. Each bench message
  * is broadcast with one `io.emit('msg', frame)`, in the same frame shape Tether sends, so that the
- * clients do the same work for both.
+ * clients do the same work for both. Nothing is stored, acked or redelivered.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -13,6 +13,18 @@ const CHANNEL = process.env.BENCH_CHANNEL ?? 'bench:fanout';
 const EPOCH = 'plain';
 const httpServer = http.createServer();
 const io = new Server(httpServer, { serveClient: false });
+/**
+ * `BENCH_BATCH=1`: messages published in the same event-loop turn go out as one frame, as Tether
+ * does; without it, one `io.emit` per message (what a plain Socket.IO app does).
+ */
+const BATCH = process.env.BENCH_BATCH === '1';
+/** @type {object[]} */
+let queue = [];
+const flush = () => {
+  const messages = queue;
+  queue = [];
+  io.emit('msg', { channel: CHANNEL, epoch: EPOCH, messages });
+};
 let head = 0;
 let connections = 0;
 
@@ -40,11 +52,13 @@ serve({
   step(args) {
     return runStep(args, (data) => {
       const offset = ++head;
-      io.emit('msg', {
-        channel: CHANNEL,
-        epoch: EPOCH,
-        messages: [{ id: randomUUID(), offset, type: 'tick', data, ts: Date.now() }],
-      });
+      const message = { id: randomUUID(), offset, type: 'tick', data, ts: Date.now() };
+      if (!BATCH) {
+        io.emit('msg', { channel: CHANNEL, epoch: EPOCH, messages: [message] });
+        return offset;
+      }
+      if (queue.length === 0) setImmediate(flush);
+      queue.push(message);
       return offset;
     });
   },

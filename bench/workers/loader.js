@@ -20,7 +20,7 @@ let ackTimer = null;
 const startedAt = Date.now();
 /** Unique receipts per 10 ms bucket since `startedAt`. */
 const buckets = new Uint32Array((30 * 60_000) / BUCKET_MS);
-/** @type {Map<number, {unique: number, dups: number, hist: Uint32Array}>} */
+/** @type {Map<number, {unique: number, dups: number, frames: number, hist: Uint32Array}>} */
 const steps = new Map();
 const counters = {
   frames: 0,
@@ -36,7 +36,7 @@ const counters = {
 function stepStats(step) {
   let s = steps.get(step);
   if (s === undefined) {
-    s = { unique: 0, dups: 0, hist: newHistogram() };
+    s = { unique: 0, dups: 0, frames: 0, hist: newHistogram() };
     steps.set(step, s);
   }
   return s;
@@ -54,6 +54,8 @@ function onMsg(c, frame) {
   counters.frames++;
   const now = Date.now();
   const list = frame.messages;
+  const d0 = list[0]?.data;
+  if (d0 !== null && typeof d0 === 'object' && typeof d0.step === 'number') stepStats(d0.step).frames++;
   for (let i = 0; i < list.length; i++) {
     const m = list[i];
     const o = m.offset;
@@ -214,6 +216,7 @@ serve({
       dupExtra,
       unique: s.unique,
       dupsSeen: s.dups,
+      frames: s.frames,
       inWindow,
       hist: toSparse(s.hist),
     };
