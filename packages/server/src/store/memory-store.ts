@@ -55,12 +55,15 @@ export class MemoryLogStore implements LogStore {
     for (const message of prepared) {
       const firstOffset = keys.get(message.id);
       if (firstOffset !== undefined) {
-        const first = messageAt(log, firstOffset) ?? Object.freeze({ ...message, offset: firstOffset });
+        message.offset = firstOffset;
+        const first = messageAt(log, firstOffset) ?? Object.freeze(message);
         results.push({ offset: firstOffset, epoch: log.epoch, duplicate: true, message: first });
         continue;
       }
       log.head += 1;
-      const stored = Object.freeze({ ...message, offset: log.head });
+      message.offset = log.head;
+      // Frozen: readers share these objects, and none may change the log.
+      const stored = Object.freeze(message);
       log.messages.push(stored);
       keys.set(stored.id, stored.offset);
       this.rememberKey(stream, stored.id, stored.ts);
@@ -164,13 +167,11 @@ function messageAt(log: MemoryStream, offset: number): StoredMessage | undefined
   return log.messages[offset - firstOffsetOf(log)];
 }
 
-/** The stored form without its offset: data through JSON (as every engine stores it), so later
- * changes to the caller's object cannot reach the log. */
-function normalise(input: AppendInput): Omit<StoredMessage, 'offset'> {
+/**
+ * The stored form, its offset still to be assigned: data goes through JSON (as every engine stores
+ * it), so later changes to the caller's object cannot reach the log.
+ */
+function normalise(input: AppendInput): StoredMessage {
   const data: unknown = JSON.parse(serializeData(input.data));
-  const { offset: _offset, ...message } = storedMessage(
-    { id: input.id, type: input.type, data, ts: input.ts, offset: 0 },
-    optionalFieldsOf(input),
-  );
-  return message;
+  return storedMessage({ id: input.id, type: input.type, data, ts: input.ts, offset: 0 }, optionalFieldsOf(input));
 }

@@ -91,6 +91,15 @@ export function describeMessages({ make }: ConformanceContext): void {
       expect(stored[1]).toStrictEqual({ id: 'u', type: 't', data: 1, ts: T0, offset: 2 });
     });
 
+    it('hands out read-only (frozen) messages, so that no reader can change the log', async () => {
+      const store = await make();
+      const results = await store.append('s', [input('a'), input('a')]);
+      const read = await store.read('s', 0, 10);
+      for (const message of [...results.map((r) => r.message), ...read.messages]) {
+        expect(Object.isFrozen(message)).toBe(true);
+      }
+    });
+
     it('keeps the publish time exactly', async () => {
       const store = await make();
       await store.append('s', [input('a', { ts: 1_700_000_000_123 }), input('b', { ts: T0 })]);

@@ -1,0 +1,265 @@
+/**
+ * The embedded durable LogStore on better-sqlite3 (WAL). better-sqlite3 is synchronous, so each
+ * operation runs whole inside its promise: calls never interleave, and one `append` call is one
+ * transaction (its inputs, its idempotency keys and its count retention commit together).
+ */
+import type Database from 'better-sqlite3';
+import { ErrorCode, TetherError } from '@tether/protocol';
+import type {
+  AppendInput,
+  AppendResult,
+  LogStore,
+  ReadResult,
+  RetentionOptions,
+  StoredMessage,
+  StreamInfo,
+} from './types.js';
+import {
+  newEpoch,
+  optionalFieldsOf,
+  resolveRetention,
+  serializeData,
+  storeClosedError,
+  storedMessage,
+} from './store-support.js';
+import {
+  openDatabase,
+  prepareStatements,
+  type MessageRow,
+  type SqliteStatements,
+  type StreamRow,
+} from './sqlite-schema.js';
+
+/** How `prune` splits its work into transactions (the defaults suit production; tests shrink them). */
+export interface SqlitePruneChunks {
+  /** Messages deleted per transaction: large enough to be efficient, small enough not to stall others. */
+  messages: number;
+  /**
+   * Idempotency keys deleted per transaction. Larger: ids are random, so every chunk dirties pages
+   * all over the key index; 50k keeps the total near one big delete, with stalls of ~0.2 s.
+   */
+  keys: number;
+}
+
+const defaultPruneChunks: SqlitePruneChunks = { messages: 5000, keys: 50_000 };
+
+interface PruneChunk {
+  removed: number;
+  /** Index of the next stream to visit. */
+  next: number;
+}
+
+/** An input ready for the messages table: data already JSON text. */
+interface PreparedInput {
+  id: string;
+  type: string;
+  data: string;
+  ts: number;
+  ttl: number | null;
+  critical: boolean | null;
+  collapseKey: string | null;
+}
+
+export class SqliteLogStore implements LogStore {
+  readonly engine = 'sqlite';
+  readonly path: string;
+  private readonly retention: RetentionOptions;
+  private readonly pruneChunks: SqlitePruneChunks;
+  private readonly db: Database.Database;
+  private readonly statements: SqliteStatements;
+  private readonly appendTransaction: (stream: string, inputs: readonly PreparedInput[]) => AppendResult[];
+  private readonly pruneTransaction: (streamIds: readonly number[], start: number, cutoff: number) => PruneChunk;
+  private closed = false;
+
+  /** Opens or creates the database at `path` (its parent directory too). Throws `store_unavailable`. */
+  constructor(path: string, retention: Partial<RetentionOptions> = {}, pruneChunks: Partial<SqlitePruneChunks> = {}) {
+    this.path = path;
+    this.retention = resolveRetention(retention);
+    this.pruneChunks = { ...defaultPruneChunks, ...pruneChunks };
+    this.db = openDatabase(path);
+    try {
+      this.statements = prepareStatements(this.db);
+    } catch (err) {
+      this.db.close();
+      throw new TetherError(ErrorCode.StoreUnavailable, `cannot prepare the SQLite store at ${path}`, { cause: err });
+    }
+    this.appendTransaction = this.db.transaction((stream: string, inputs: readonly PreparedInput[]) =>
+      this.appendInTransaction(stream, inputs),
+    );
+    this.pruneTransaction = this.db.transaction((streamIds: readonly number[], start: number, cutoff: number) =>
+      this.pruneInTransaction(streamIds, start, cutoff),
+    );
+  }
+
+  async append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]> {
+    // Serialise before the transaction opens: unserialisable data is the caller's `bad_request`.
+    return this.guard('append', () => this.appendTransaction(stream, inputs.map(prepareInput)));
+  }
+
+  async read(stream: string, after: number, limit: number): Promise<ReadResult> {
+    return this.guard('read', () => {
+      const row = this.streamRow(stream);
+      // SQLite reads a negative LIMIT as "no limit".
+      const rowLimit = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : -1;
+      const messages = this.statements.readRange.all(row.id, after, rowLimit).map(messageOf);
+      return { ...infoOf(row), messages };
+    });
+  }
+
+  async info(stream: string): Promise<StreamInfo> {
+    return this.guard('info', () => infoOf(this.streamRow(stream)));
+  }
+
+  /**
+   * Works in transactions of bounded size and yields between them, so that a large prune does not
+   * stall appends and reads for long. Each transaction is consistent on its own.
+   */
+  async prune(now: number): Promise<number> {
+    const messageCutoff = now - this.retention.maxAgeMs;
+    const streamIds = this.guard('prune', () => this.statements.streamsWithExpired.all(messageCutoff));
+    let removed = 0;
+    for (let next = 0; next < streamIds.length;) {
+      if (next > 0) await yieldToEventLoop();
+      const chunk = this.guard('prune', () => this.pruneTransaction(streamIds, next, messageCutoff));
+      removed += chunk.removed;
+      next = chunk.next;
+    }
+    const keyCutoff = now - this.retention.idempotencyWindowMs;
+    for (;;) {
+      const { keyChunkCutoff, deleteKeysUpTo } = this.statements;
+      const upTo = this.guard('prune', () => {
+        const chunkCutoff = keyChunkCutoff.get(keyCutoff, this.pruneChunks.keys - 1) ?? keyCutoff;
+        deleteKeysUpTo.run(chunkCutoff);
+        return chunkCutoff;
+      });
+      if (upTo >= keyCutoff) break;
+      await yieldToEventLoop();
+    }
+    return removed;
+  }
+
+  async ping(): Promise<void> {
+    this.guard('ping', () => {
+      this.statements.ping.get();
+    });
+  }
+
+  /** Checkpoints the WAL into the main file (so the file alone is complete) and closes. */
+  async close(): Promise<void> {
+    this.guard('close', () => {
+      this.closed = true;
+      try {
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        this.db.close();
+      }
+    });
+  }
+
+  private appendInTransaction(stream: string, inputs: readonly PreparedInput[]): AppendResult[] {
+    const { insertKey, selectKeyOffset, selectMessage, insertMessage, deleteBefore, updateStream } = this.statements;
+    const row = this.streamRow(stream);
+    let { head, first } = row;
+    const results: AppendResult[] = [];
+    for (const input of inputs) {
+      const offset = head + 1;
+      // Inserting the key is the duplicate check: no row inserted means the id is known.
+      if (insertKey.run(row.id, input.id, offset, input.ts).changes === 0) {
+        const firstOffset = selectKeyOffset.get(row.id, input.id);
+        if (firstOffset === undefined) throw new Error(`idempotency key ${input.id} vanished`);
+        const stored = selectMessage.get(row.id, firstOffset);
+        // The first message may be gone (retention); the key still holds, with the input's fields.
+        const message = stored === undefined ? messageOfInput(input, firstOffset) : messageOf(stored);
+        results.push({ offset: firstOffset, epoch: row.epoch, duplicate: true, message });
+        continue;
+      }
+      insertMessage.run(
+        row.id,
+        offset,
+        input.id,
+        input.type,
+        input.data,
+        input.ts,
+        input.ttl,
+        input.critical === null ? null : Number(input.critical),
+        input.collapseKey,
+      );
+      head = offset;
+      results.push({ offset, epoch: row.epoch, duplicate: false, message: messageOfInput(input, offset) });
+    }
+    if (head - first + 1 > this.retention.maxMessages) {
+      first = head - this.retention.maxMessages + 1;
+      deleteBefore.run(row.id, first);
+    }
+    if (head !== row.head || first !== row.first) updateStream.run(head, first, row.id);
+    return results;
+  }
+
+  /** Age retention for `streamIds[start…]` until about `pruneChunks.messages` messages are gone. */
+  private pruneInTransaction(streamIds: readonly number[], start: number, cutoff: number): PruneChunk {
+    const { selectStreamById, firstFreshOffset, deleteBefore, updateStream } = this.statements;
+    let removed = 0;
+    let next = start;
+    while (next < streamIds.length && removed < this.pruneChunks.messages) {
+      const streamId = streamIds[next] ?? 0;
+      next += 1;
+      const row = selectStreamById.get(streamId);
+      if (row === undefined) continue;
+      // Everything before the first fresh message goes (all of it when none is fresh).
+      const newFirst = firstFreshOffset.get(streamId, cutoff) ?? row.head + 1;
+      if (newFirst <= row.first) continue;
+      removed += deleteBefore.run(streamId, newFirst).changes;
+      updateStream.run(row.head, newFirst, streamId);
+    }
+    return { removed, next };
+  }
+
+  /** The stream's row, created with a new epoch on first use. */
+  private streamRow(stream: string): StreamRow {
+    const existing = this.statements.selectStream.get(stream);
+    if (existing !== undefined) return existing;
+    const created = this.statements.insertStream.get(stream, newEpoch());
+    if (created === undefined) throw new Error(`creating stream ${stream} returned no row`);
+    return created;
+  }
+
+  /** Runs `work` on an open store; any failure that is not already a TetherError is `store_unavailable`. */
+  private guard<T>(operation: string, work: () => T): T {
+    if (this.closed) throw storeClosedError(this.engine);
+    try {
+      return work();
+    } catch (err) {
+      if (err instanceof TetherError) throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new TetherError(ErrorCode.StoreUnavailable, `sqlite ${operation} failed: ${reason}`, { cause: err });
+    }
+  }
+}
+
+function prepareInput(input: AppendInput): PreparedInput {
+  return { id: input.id, type: input.type, data: serializeData(input.data), ts: input.ts, ...optionalFieldsOf(input) };
+}
+
+function infoOf(row: StreamRow): StreamInfo {
+  return { epoch: row.epoch, head: row.head, first: row.first };
+}
+
+/** Frozen, like the memory engine's shared messages: every engine hands out read-only messages. */
+function messageOf(row: MessageRow): StoredMessage {
+  return frozenMessage(
+    { id: row.id, type: row.type, data: JSON.parse(row.data), ts: row.ts, offset: row.msg_offset },
+    { ttl: row.ttl, critical: row.critical === null ? null : row.critical !== 0, collapseKey: row.collapse_key },
+  );
+}
+
+function messageOfInput(input: PreparedInput, offset: number): StoredMessage {
+  return frozenMessage({ id: input.id, type: input.type, data: JSON.parse(input.data), ts: input.ts, offset }, input);
+}
+
+function frozenMessage(...args: Parameters<typeof storedMessage>): StoredMessage {
+  return Object.freeze(storedMessage(...args));
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

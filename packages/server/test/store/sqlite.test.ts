@@ -1,0 +1,196 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TetherError } from '@tether/protocol';
+import { SQL, SCHEMA_VERSION } from '../../src/store/sqlite-schema.js';
+import { SqliteLogStore } from '../../src/store/sqlite-store.js';
+import type { AppendInput } from '../../src/store/types.js';
+import { runLogStoreConformance } from './conformance.js';
+import { T0, expectStoreUnavailable, input, inputs, readAll } from './conformance-fixtures.js';
+
+type DropFirst<T extends unknown[]> = T extends [unknown, ...infer Rest] ? Rest : never;
+
+let dir = '';
+let made = 0;
+const lastPath = (): string => join(dir, `store-${made}.db`);
+const opened: SqliteLogStore[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tether-sqlite-'));
+  made = 0;
+});
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((store) => store.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+runLogStoreConformance(
+  'sqlite',
+  (retention) => {
+    made += 1;
+    return new SqliteLogStore(lastPath(), retention);
+  },
+  { reopen: (retention) => new SqliteLogStore(lastPath(), retention) },
+);
+
+function open(path: string, ...options: DropFirst<ConstructorParameters<typeof SqliteLogStore>>): SqliteLogStore {
+  const store = new SqliteLogStore(path, ...options);
+  opened.push(store);
+  return store;
+}
+
+function openFailure(path: string): unknown {
+  try {
+    new SqliteLogStore(path).close().catch(() => undefined);
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
+describe('SqliteLogStore', () => {
+  it('creates missing parent directories and uses WAL', async () => {
+    const path = join(dir, 'a', 'b', 'tether.db');
+    const store = open(path);
+    await store.append('s', [input('a')]);
+    expect(existsSync(path)).toBe(true);
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    raw.close();
+  });
+
+  it('reads, trims and prunes through indexes, never a table scan or sort', () => {
+    open(join(dir, 'plan.db'));
+    const raw = new Database(join(dir, 'plan.db'), { readonly: true });
+    const plan = (sql: string, ...params: unknown[]): string =>
+      raw
+        .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+        .all(...params)
+        .map((row) => row.detail)
+        .join('\n');
+    const byOffset = [plan(SQL.readRange, 1, 0, 10), plan(SQL.selectMessage, 1, 1), plan(SQL.firstFreshOffset, 1, 0)];
+    for (const detail of byOffset) {
+      expect(detail).toMatch(/SEARCH messages USING INDEX messages_by_offset \(stream_id=\?/);
+      expect(detail).not.toMatch(/SCAN|TEMP B-TREE/);
+    }
+    expect(plan(SQL.streamsWithExpired, 0)).toMatch(/messages_by_ts \(ts<\?\)/);
+    expect(plan(SQL.selectKeyOffset, 1, 'x')).toMatch(/SEARCH idempotency_keys USING PRIMARY KEY/);
+    expect(plan(SQL.keyChunkCutoff, 0, 0)).toMatch(/idempotency_keys_by_ts \(ts<\?\)/);
+    raw.close();
+  });
+
+  it('close checkpoints the WAL into the database file, even with another reader open', async () => {
+    const path = join(dir, 'close.db');
+    const store = open(path);
+    await store.append('s', inputs('m', 500));
+    // Another connection keeps SQLite from checkpointing on its own when the store closes.
+    const reader = new Database(path, { readonly: true });
+    expect(reader.prepare('SELECT count(*) AS n FROM messages').get()).toEqual({ n: 500 });
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(0);
+    await store.close();
+    expect(existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0).toBe(0);
+    reader.close();
+    const raw = new Database(path, { readonly: true });
+    expect(raw.prepare('SELECT count(*) AS n FROM messages').get()).toEqual({ n: 500 });
+    raw.close();
+  });
+
+  it('loses no accepted message when the process dies without closing', async () => {
+    // What a SIGKILLed process leaves behind: the database and WAL files as written, no checkpoint.
+    const path = join(dir, 'live.db');
+    const store = open(path);
+    await store.append('s', inputs('m', 20, { critical: true }));
+    const [last] = await store.append('s', [input('last', { data: { n: 1 } })]);
+    const before = await store.info('s');
+    const crashDir = join(dir, 'crash');
+    mkdirSync(crashDir);
+    copyFileSync(path, join(crashDir, 'live.db'));
+    copyFileSync(`${path}-wal`, join(crashDir, 'live.db-wal'));
+
+    const recovered = open(join(crashDir, 'live.db'));
+    expect(await recovered.info('s')).toEqual(before);
+    expect((await readAll(recovered, 's')).at(-1)).toStrictEqual(last?.message);
+    expect((await recovered.append('s', [input('m3')]))[0]).toMatchObject({ offset: 4, duplicate: true });
+  });
+
+  it('turns a SQLite failure into store_unavailable with the cause', async () => {
+    const path = join(dir, 'broken.db');
+    const store = open(path);
+    await store.append('s', [input('a')]);
+    const raw = new Database(path);
+    raw.exec('DROP TABLE messages');
+    raw.close();
+    const failure: unknown = await store.append('s', [input('b')]).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(TetherError);
+    expect(failure).toMatchObject({ code: 'store_unavailable' });
+    expect((failure as TetherError).cause).toBeInstanceOf(Database.SqliteError);
+    await expectStoreUnavailable(store.read('s', 0, 10));
+  });
+
+  it('refuses files it cannot use with store_unavailable', () => {
+    const garbage = join(dir, 'garbage.db');
+    writeFileSync(garbage, 'this is not a database'.repeat(300));
+    const directory = join(dir, 'is-a-directory');
+    mkdirSync(directory);
+    const newer = join(dir, 'newer.db');
+    const raw = new Database(newer);
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    for (const path of [garbage, directory, newer]) {
+      const failure = openFailure(path);
+      expect(failure, path).toBeInstanceOf(TetherError);
+      expect(failure, path).toMatchObject({ code: 'store_unavailable' });
+    }
+    expect(String((openFailure(newer) as Error).message)).toMatch(/newer Tether/);
+  });
+
+  it('prunes in chunks: large prunes remove exactly what expired', async () => {
+    const maxAgeMs = 60_000;
+    // Small chunks, so that both chunk loops turn many times.
+    const store = open(join(dir, 'big.db'), { maxAgeMs, idempotencyWindowMs: maxAgeMs }, { messages: 700, keys: 900 });
+    // 60 streams of 1000 messages, every message one ms younger than the one before.
+    const streams = Array.from({ length: 60 }, (_, s) => `s${s}`);
+    for (const [s, stream] of streams.entries()) {
+      const batch: AppendInput[] = Array.from({ length: 1000 }, (_, i) =>
+        input(`${stream}-${i}`, { ts: T0 + s * 1000 + i }),
+      );
+      await store.append(stream, batch);
+    }
+    // Half expire: streams s0…s29 entirely (30 000 messages, keys too).
+    expect(await store.prune(T0 + 30_000 - 1 + maxAgeMs)).toBe(30_000);
+    expect(await store.info('s29')).toMatchObject({ head: 1000, first: 1001 });
+    expect(await store.info('s30')).toMatchObject({ head: 1000, first: 1 });
+    // The youngest expired key is forgotten too (the key chunks went all the way).
+    expect((await store.append('s29', [input('s29-999', { ts: T0 + 10 * 60_000 })]))[0]).toMatchObject({
+      offset: 1001,
+      duplicate: false,
+    });
+    expect((await store.append('s30', [input('s30-5')]))[0]).toMatchObject({ offset: 6, duplicate: true });
+    // Mid-stream cutoff: s30 keeps its last 500.
+    expect(await store.prune(T0 + 30_499 + maxAgeMs)).toBe(500);
+    expect(await store.info('s30')).toMatchObject({ head: 1000, first: 501 });
+    // Everything older than the s29 append goes: s30's last 500 and s31…s59.
+    expect(await store.prune(T0 + 10 * 60_000)).toBe(29_500);
+    expect(await store.info('s29')).toMatchObject({ head: 1001, first: 1001 });
+  });
+
+  it('serves appends while a large prune runs', async () => {
+    const store = open(join(dir, 'busy.db'), { maxAgeMs: 1000 }, { messages: 2000 });
+    for (let s = 0; s < 20; s += 1) await store.append(`s${s}`, inputs(`s${s}-`, 1000, { ts: T0 }));
+    const pruning = store.prune(T0 + 5000);
+    const appended = store.append('s0', [input('fresh', { ts: T0 + 5000 })]);
+    const settled: string[] = [];
+    void pruning.then(() => settled.push('prune'));
+    void appended.then(() => settled.push('append'));
+    const [removed, [fresh]] = await Promise.all([pruning, appended]);
+    // The append did not wait for the whole prune: prune yields between its transactions.
+    expect(settled).toEqual(['append', 'prune']);
+    expect(removed).toBe(20_000);
+    expect(fresh).toMatchObject({ offset: 1001, duplicate: false });
+    expect(await store.info('s0')).toMatchObject({ head: 1001, first: 1001 });
+    expect((await readAll(store, 's0')).map((m) => m.id)).toEqual(['fresh']);
+  });
+});
