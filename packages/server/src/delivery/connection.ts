@@ -266,7 +266,21 @@ export class ClientConnection {
     }
     this.ctx = { ...claims, deviceId: this.ctx.deviceId };
     this.armExpiry();
+    await this.dropRefusedSubscriptions();
     return claims.exp === undefined ? {} : { exp: claims.exp };
+  }
+
+  /** New claims apply from now on: a subscription they no longer allow ends, with `forbidden`. */
+  private async dropRefusedSubscriptions(): Promise<void> {
+    for (const channel of [...this.subs.keys()]) {
+      try {
+        await this.deps.permissions.check(this.ctx, channel, 'subscribe');
+      } catch (err) {
+        if (!this.subs.has(channel)) continue;
+        await this.unsubscribe(channel);
+        this.reject(TetherError.from(err), undefined, channel);
+      }
+    }
   }
 
   private armExpiry(): void {

@@ -26,7 +26,7 @@ import type { StatsCounter } from '../delivery/stats.js';
 import { streamOf } from '../delivery/channel-registry.js';
 import type { ApiKey } from '../options.js';
 import { ApiKeyRing, bearerOf } from './credentials.js';
-import { sendError } from './errors.js';
+import { sendError, toTetherError } from './errors.js';
 
 export interface HttpApiDeps {
   store: LogStore;
@@ -61,9 +61,16 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   });
   const keys = new ApiKeyRing(deps.apiKeys);
 
-  app.setErrorHandler((err, request, reply) =>
-    sendError(err instanceof Error ? err : new Error(String(err)), request, reply),
-  );
+  app.setErrorHandler((err, request, reply) => {
+    const error = toTetherError(err instanceof Error ? err : new Error(String(err)));
+    // Refusals count as they do on the socket path: auth failures, and rejected (malformed) input.
+    if (error.code === ErrorCode.Unauthorized || error.code === ErrorCode.TokenExpired)
+      deps.stats.values.authFailures++;
+    else if (error.code === ErrorCode.BadRequest || error.code === ErrorCode.InvalidChannel) {
+      deps.stats.values.rejectedFrames++;
+    }
+    sendError(error, request, reply);
+  });
   app.setNotFoundHandler((request, reply) =>
     sendError(new TetherError(ErrorCode.NotFound, `no route ${request.method} ${request.url}`), request, reply),
   );
@@ -91,7 +98,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
   });
 
-  app.post('/v1/poll', async (request): Promise<PollResponse> => {
+  app.post('/v1/poll', async (request, reply): Promise<PollResponse> => {
     const ctx = await userOf(bearerOf(request));
     const body = parseFrame(httpPollSchema, request.body, 'poll body');
     const positions = new Map<string, Position | undefined>(Object.entries(body.positions));
@@ -101,7 +108,8 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     }
     for (const channel of positions.keys()) await deps.permissions.check(ctx, channel, 'subscribe');
     const waitMs = Math.min(body.wait ?? 0, deps.maxPollWaitSeconds) * 1000;
-    return poll(deps, ctx, positions, Date.now() + waitMs, request.raw);
+    // The response's `close` (not the request's, which fires once the body is read) tells of a caller gone.
+    return poll(deps, ctx, positions, Date.now() + waitMs, reply.raw);
   });
 
   app.post('/v1/ack', async (request) => {
@@ -133,11 +141,11 @@ async function poll(
   ctx: AuthContext,
   positions: ReadonlyMap<string, Position | undefined>,
   deadline: number,
-  raw: NodeJS.EventEmitter,
+  response: NodeJS.EventEmitter,
 ): Promise<PollResponse> {
   const streams = [...positions.keys()].map((channel) => streamOf(ctx.tenant, channel));
   const gone = new AbortController();
-  raw.once('close', () => gone.abort());
+  response.once('close', () => gone.abort());
   for (;;) {
     // Listen before reading, so a publish landing between the read and the wait still wakes us.
     const stop = new AbortController();

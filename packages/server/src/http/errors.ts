@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, TetherError, httpStatusOf } from '@tether/protocol';
 
 /** Maps fastify's own failures (body parsing, limits) onto our documented codes. */
-function toTetherError(err: FastifyError | TetherError | Error): TetherError {
+export function toTetherError(err: FastifyError | TetherError | Error): TetherError {
   if (err instanceof TetherError) return err;
   const code = (err as FastifyError).code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new TetherError(ErrorCode.PayloadTooLarge, 'body too large');
@@ -13,8 +13,7 @@ function toTetherError(err: FastifyError | TetherError | Error): TetherError {
   return new TetherError(ErrorCode.Internal, 'internal error', { cause: err });
 }
 
-export function sendError(err: FastifyError | TetherError | Error, request: FastifyRequest, reply: FastifyReply): void {
-  const error = toTetherError(err);
-  if (error.code === ErrorCode.Internal) request.log.error({ err }, 'request failed');
+export function sendError(error: TetherError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === ErrorCode.Internal) request.log.error({ err: error.cause ?? error }, 'request failed');
   void reply.status(httpStatusOf[error.code]).send({ error: error.toJSON() });
 }
