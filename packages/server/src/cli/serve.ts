@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { issueToken } from '../auth/issue-token.js';
 import { defaults } from '../options.js';
-import { DEMO_SUB, formatBanner, listeningLine } from './banner.js';
+import { DEMO_SUB, formatBanner } from './banner.js';
 import { serveHelp } from './help.js';
 import { resolveSecrets } from './secrets.js';
 import { parseServeArgs, type Env } from './serve-config.js';
@@ -66,8 +66,9 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
       ...(demoToken !== undefined ? { demoToken } : {}),
     }),
   );
+  // The server logs its own 'tether listening' line; this one adds what only the CLI knows.
   log.info(
-    { host, port, store: config.store, dataDir: config.dataDir, devSecrets: secrets.jwtSecretSource === 'file' },
-    listeningLine(host, port),
+    { store: config.store, dataDir: config.dataDir, devSecrets: secrets.jwtSecretSource === 'file' },
+    'tether serve started',
   );
 }
