@@ -12,3 +12,4 @@ export {
 export { collectMessages, type CollectedMessage, type MessageCollector } from './collect.js';
 export { waitFor, waitUntil, DEFAULT_WAIT_MS, type Listenable } from './wait.js';
 export { SlowStore, type SlowStoreOptions } from './slow-store.js';
+export { TestBed } from './test-bed.js';

@@ -1,24 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectClient, isErrorReply, startServer, type TestClient, type TestServer } from '@tether/testing';
+import { TestBed, isErrorReply, type TestClient, type TestServer } from '@tether/testing';
 
 let server: TestServer;
-let clients: TestClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients) c.close();
-  clients = [];
-  await server?.close();
-});
+const bed = new TestBed();
+afterEach(() => bed.close());
 
 async function client(claims = { sub: 'u1', channels: ['room:*'], publish: ['room:*'] }): Promise<TestClient> {
-  const c = await connectClient(server.url, await server.token(claims));
-  clients.push(c);
+  const c = await bed.connect(claims);
   return c;
 }
 
 describe('per-channel order', () => {
   it('delivers every message of a channel once, in offset order, to every subscriber', async () => {
-    server = await startServer();
+    server = await bed.start();
     const a = await client();
     const b = await client({ sub: 'u2', channels: ['room:*'], publish: [] });
     for (const c of [a, b]) expect(isErrorReply(await c.sub('room:1'))).toBe(false);
@@ -41,7 +35,7 @@ describe('per-channel order', () => {
   });
 
   it('sends messages of one channel published in the same tick as one frame', async () => {
-    server = await startServer();
+    server = await bed.start();
     const a = await client();
     await a.sub('room:batch');
     const results = await server.server.publishMany(
@@ -55,7 +49,7 @@ describe('per-channel order', () => {
   });
 
   it('keeps channels independent: each has its own offsets', async () => {
-    server = await startServer();
+    server = await bed.start();
     const a = await client();
     await a.sub('room:a');
     await a.sub('room:b');
@@ -69,7 +63,7 @@ describe('per-channel order', () => {
   });
 
   it('returns the first offset for a repeated publish id, from every entry point, and delivers once', async () => {
-    server = await startServer();
+    server = await bed.start();
     const a = await client();
     await a.sub('room:idem');
     const first = await server.server.publish({ channel: 'room:idem', type: 't', data: 1, id: 'order-42' });

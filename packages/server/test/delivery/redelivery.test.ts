@@ -1,30 +1,24 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectClient, startServer, waitUntil, type TestClient, type TestServer } from '@tether/testing';
+import { TestBed, waitUntil, type TestClient, type TestServer } from '@tether/testing';
 import type { Message } from '@tether/protocol';
 import type { PushProvider, PushTarget } from '@tether/server';
 
 let server: TestServer;
-let clients: TestClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients) c.close();
-  clients = [];
-  await server?.close();
-});
+const bed = new TestBed();
+afterEach(() => bed.close());
 
 /** Short timeouts so the whole retry ladder runs in about a second. */
 const timing = { ackTimeoutMs: 300, retryAckTimeoutMs: 200, retryDelayMs: 50, maxRetries: 2 };
 
 async function subscriber(sub = 'u1'): Promise<TestClient> {
-  const c = await connectClient(server.url, await server.token({ sub, channels: ['room:*'] }));
-  clients.push(c);
+  const c = await bed.connect({ sub, channels: ['room:*'] });
   await c.sub('room:r');
   return c;
 }
 
 describe('ack and redelivery', () => {
   it('redelivers unacked messages maxRetries times, then counts them missed', async () => {
-    server = await startServer(timing);
+    server = await bed.start(timing);
     const silent = await subscriber();
     await server.server.publishMany([1, 2, 3].map((i) => ({ channel: 'room:r', type: 't', data: i })));
     await silent.messages.waitForCount(3);
@@ -41,7 +35,7 @@ describe('ack and redelivery', () => {
   });
 
   it('does not redeliver what was acked, and redelivers only from the first unacked offset', async () => {
-    server = await startServer(timing);
+    server = await bed.start(timing);
     const c = await subscriber();
     await server.server.publishMany([1, 2, 3, 4].map((i) => ({ channel: 'room:r', type: 't', data: i })));
     await c.messages.waitForCount(4);
@@ -57,7 +51,7 @@ describe('ack and redelivery', () => {
   });
 
   it('a prompt acker is never redelivered to', async () => {
-    server = await startServer(timing);
+    server = await bed.start(timing);
     const c = await subscriber();
     c.socket.on('msg', (frame) => c.ack({ [frame.channel]: frame.messages.at(-1)!.offset }));
     for (let i = 0; i < 20; i++) await server.server.publish({ channel: 'room:r', type: 't', data: i });
@@ -75,10 +69,9 @@ describe('ack and redelivery', () => {
         pushed.push({ target, message });
       },
     };
-    server = await startServer({ ...timing, push });
-    const phone = await connectClient(server.url, await server.token('driver-7'));
-    const tablet = await connectClient(server.url, await server.token('driver-7'));
-    clients.push(phone, tablet);
+    server = await bed.start({ ...timing, push });
+    const phone = await bed.connect('driver-7');
+    await bed.connect('driver-7'); // the tablet: never acks
     await server.server.publish({
       channel: 'user:driver-7',
       type: 'trip:requested',

@@ -1,15 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectClient, startServer, type TestClient, type TestServer } from '@tether/testing';
+import { TestBed, type TestServer } from '@tether/testing';
 import type { RelevanceRules } from '@tether/server';
 
 let server: TestServer;
-let clients: TestClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients) c.close();
-  clients = [];
-  await server?.close();
-});
+const bed = new TestBed();
+afterEach(() => bed.close());
 
 const tripStatus = new Map<number, string>();
 
@@ -23,8 +18,7 @@ const relevance: RelevanceRules = {
 };
 
 async function replayAll(channel: string): Promise<{ offsets: number[]; upTo: number | undefined; epoch: string }> {
-  const c = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['*'] }));
-  clients.push(c);
+  const c = await bed.connect({ sub: 'u1', channels: ['*'] });
   const reply = await c.sub(channel, { offset: 0 });
   if ('error' in reply) throw new Error(reply.error.message);
   const frames = c.messages.frames.filter((f) => f.channel === channel);
@@ -50,7 +44,7 @@ async function poll(channel: string, offset: number): Promise<{ messages: { offs
 
 describe('relevance rules on replay and HTTP reads', () => {
   it('drops expired messages (rule ttl and the message own ttl) and counts them', async () => {
-    server = await startServer({ relevance });
+    server = await bed.start({ relevance });
     await server.server.publish({ channel: 'trip:1', type: 'driver:location', data: { lat: 1 } });
     await server.server.publish({ channel: 'trip:1', type: 'chat', data: 'hi', ttl: 100 });
     await server.server.publish({ channel: 'trip:1', type: 'chat', data: 'kept' });
@@ -63,7 +57,7 @@ describe('relevance rules on replay and HTTP reads', () => {
   });
 
   it('drops superseded messages', async () => {
-    server = await startServer({ relevance });
+    server = await bed.start({ relevance });
     tripStatus.set(7, 'REQUESTED');
     await server.server.publish({ channel: 'user:d', type: 'trip:requested', data: { trip: 7 } });
     await server.server.publish({ channel: 'user:d', type: 'trip:cancelled', data: { trip: 7 } });
@@ -74,7 +68,7 @@ describe('relevance rules on replay and HTTP reads', () => {
   });
 
   it('keeps only the latest message per collapse key (rule-derived and the message own key)', async () => {
-    server = await startServer({ relevance });
+    server = await bed.start({ relevance });
     await server.server.publish({ channel: 'store:1', type: 'order:status', data: { order: 1, s: 'new' } });
     await server.server.publish({ channel: 'store:1', type: 'order:status', data: { order: 2, s: 'new' } });
     await server.server.publish({ channel: 'store:1', type: 'order:status', data: { order: 1, s: 'paid' } });
@@ -86,7 +80,7 @@ describe('relevance rules on replay and HTTP reads', () => {
   });
 
   it('asks the isRelevant hook and counts what it rejects; a throwing hook keeps the message', async () => {
-    server = await startServer({
+    server = await bed.start({
       relevance: {
         ...relevance,
         flaky: {
@@ -108,7 +102,7 @@ describe('relevance rules on replay and HTTP reads', () => {
   });
 
   it('moves the position past dropped offsets even when nothing is left to send', async () => {
-    server = await startServer({ relevance });
+    server = await bed.start({ relevance });
     await server.server.publish({ channel: 'trip:2', type: 'driver:location', data: {}, ttl: 1 });
     await server.server.publish({ channel: 'trip:2', type: 'driver:location', data: {}, ttl: 1 });
     await new Promise((r) => setTimeout(r, 20));
@@ -118,7 +112,7 @@ describe('relevance rules on replay and HTTP reads', () => {
   });
 
   it('HTTP poll applies the same rules as the socket replay', async () => {
-    server = await startServer({ relevance });
+    server = await bed.start({ relevance });
     await server.server.publish({ channel: 'store:2', type: 'order:status', data: { order: 1, s: 'new' } });
     await server.server.publish({ channel: 'store:2', type: 'order:status', data: { order: 1, s: 'paid' } });
     await server.server.publish({ channel: 'store:2', type: 'note', data: 'x', ttl: 1 });
@@ -132,9 +126,8 @@ describe('relevance rules on replay and HTTP reads', () => {
   });
 
   it('does not filter live delivery', async () => {
-    server = await startServer({ relevance });
-    const c = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['*'] }));
-    clients.push(c);
+    server = await bed.start({ relevance });
+    const c = await bed.connect({ sub: 'u1', channels: ['*'] });
     await c.sub('store:3');
     await server.server.publish({ channel: 'store:3', type: 'order:status', data: { order: 1 } });
     await server.server.publish({ channel: 'store:3', type: 'order:status', data: { order: 1 } });

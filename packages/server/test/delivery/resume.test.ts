@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   SlowStore,
   connectClient,
-  startServer,
+  TestBed,
   waitFor,
   waitUntil,
   type TestClient,
@@ -12,13 +12,8 @@ import type { MsgFrame, Position } from '@tether/protocol';
 import { MemoryLogStore } from '@tether/server';
 
 let server: TestServer;
-let clients: TestClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients) c.close();
-  clients = [];
-  await server?.close();
-});
+const bed = new TestBed();
+afterEach(() => bed.close());
 
 /**
  * A client that behaves as the protocol asks: it handles frames in arrival order, refuses
@@ -61,7 +56,7 @@ describe('resume from a position', () => {
     const store = new SlowStore(new MemoryLogStore({ maxMessages: 5000 }), {
       readDelayMs: () => 2 + Math.random() * 15,
     });
-    server = await startServer({ store });
+    server = await bed.start({ store });
     const channel = 'feed:1';
     const reader = new StrictReader(channel);
     const token = await server.token({ sub: 'u1', channels: ['feed:*'] });
@@ -82,8 +77,7 @@ describe('resume from a position', () => {
     const connect = async (): Promise<TestClient> => {
       const positions = reader.position.epoch ? { [channel]: reader.position } : undefined;
       // Listen before the handshake completes: the replay follows it at once.
-      const c = await connectClient(server.url, token, { positions, wait: false });
-      clients.push(c);
+      const c = bed.adopt(await connectClient(server.url, token, { positions, wait: false }));
       reader.attach(c);
       await waitFor(c.socket, 'connect');
       if (!positions) await c.sub(channel, { offset: 0 });
@@ -106,10 +100,9 @@ describe('resume from a position', () => {
   });
 
   it('resumes through `sub` with since, then flows live', async () => {
-    server = await startServer();
+    server = await bed.start();
     for (let i = 1; i <= 10; i++) await server.server.publish({ channel: 'feed:2', type: 't', data: i });
-    const c = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['feed:*'] }));
-    clients.push(c);
+    const c = await bed.connect({ sub: 'u1', channels: ['feed:*'] });
     const reply = await c.sub('feed:2', { offset: 4 });
     expect(reply).toMatchObject({ channel: 'feed:2', offset: 10 });
     await c.messages.waitForCount(6);
@@ -121,10 +114,9 @@ describe('resume from a position', () => {
   });
 
   it('a subscription without a position starts at the head: no history', async () => {
-    server = await startServer();
+    server = await bed.start();
     for (let i = 1; i <= 3; i++) await server.server.publish({ channel: 'feed:3', type: 't', data: i });
-    const c = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['feed:*'] }));
-    clients.push(c);
+    const c = await bed.connect({ sub: 'u1', channels: ['feed:*'] });
     expect(await c.sub('feed:3')).toMatchObject({ offset: 3 });
     await server.server.publish({ channel: 'feed:3', type: 't', data: 4 });
     await c.messages.waitForCount(1);
@@ -132,18 +124,16 @@ describe('resume from a position', () => {
   });
 
   it("subscribes the user's inbox automatically and resumes it from the handshake position", async () => {
-    server = await startServer();
+    server = await bed.start();
     for (let i = 1; i <= 5; i++) await server.server.publish({ channel: 'user:ana', type: 't', data: i });
-    const first = await connectClient(server.url, await server.token('ana'));
-    clients.push(first);
+    const first = await bed.connect('ana');
     await server.server.publish({ channel: 'user:ana', type: 't', data: 6 });
     await first.messages.waitForCount(1);
     const epoch = first.messages.frames[0]!.epoch;
     first.close();
-    const again = await connectClient(server.url, await server.token('ana'), {
+    const again = await bed.connect('ana', {
       positions: { 'user:ana': { epoch, offset: 2 } },
     });
-    clients.push(again);
     await again.messages.waitForCount(4);
     expect(again.messages.offsets('user:ana')).toEqual([3, 4, 5, 6]);
   });
@@ -151,10 +141,9 @@ describe('resume from a position', () => {
 
 describe('resync', () => {
   it('a position older than retention gets resync to the head, then live messages', async () => {
-    server = await startServer({ retention: { maxMessages: 10 } });
+    server = await bed.start({ retention: { maxMessages: 10 } });
     for (let i = 1; i <= 50; i++) await server.server.publish({ channel: 'feed:r', type: 't', data: i });
-    const c = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['feed:*'] }));
-    clients.push(c);
+    const c = await bed.connect({ sub: 'u1', channels: ['feed:*'] });
     const reply = await c.sub('feed:r', { offset: 2 });
     expect(reply).toMatchObject({ offset: 50 });
     expect(c.messages.resyncs).toHaveLength(1);
@@ -167,10 +156,9 @@ describe('resync', () => {
   });
 
   it('a position within retention is replayed, not resynced', async () => {
-    server = await startServer({ retention: { maxMessages: 10 } });
+    server = await bed.start({ retention: { maxMessages: 10 } });
     for (let i = 1; i <= 50; i++) await server.server.publish({ channel: 'feed:r', type: 't', data: i });
-    const c = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['feed:*'] }));
-    clients.push(c);
+    const c = await bed.connect({ sub: 'u1', channels: ['feed:*'] });
     await c.sub('feed:r', { offset: 40 });
     await c.messages.waitForCount(10);
     expect(c.messages.offsets('feed:r')).toEqual([41, 42, 43, 44, 45, 46, 47, 48, 49, 50]);
@@ -178,11 +166,12 @@ describe('resync', () => {
   });
 
   it('a position of another epoch gets resync (socket and HTTP alike)', async () => {
-    server = await startServer();
+    server = await bed.start();
     for (let i = 1; i <= 5; i++) await server.server.publish({ channel: 'feed:e', type: 't', data: i });
     const token = await server.token({ sub: 'u1', channels: ['feed:*'] });
-    const c = await connectClient(server.url, token, { positions: { 'feed:e': { epoch: 'old-life', offset: 3 } } });
-    clients.push(c);
+    const c = bed.adopt(
+      await connectClient(server.url, token, { positions: { 'feed:e': { epoch: 'old-life', offset: 3 } } }),
+    );
     await waitUntil(() => c.messages.resyncs[0], 3000, 'resync');
     expect(c.messages.resyncs[0]).toMatchObject({ channel: 'feed:e', offset: 5 });
     expect(c.messages.resyncs[0]!.epoch).not.toBe('old-life');
@@ -197,10 +186,9 @@ describe('resync', () => {
   });
 
   it('a position ahead of the head (the log was lost) gets resync', async () => {
-    server = await startServer();
+    server = await bed.start();
     await server.server.publish({ channel: 'feed:a', type: 't', data: 1 });
-    const c = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['feed:*'] }));
-    clients.push(c);
+    const c = await bed.connect({ sub: 'u1', channels: ['feed:*'] });
     await c.sub('feed:a', { offset: 99 });
     expect(c.messages.resyncs).toEqual([expect.objectContaining({ channel: 'feed:a', offset: 1 })]);
   });

@@ -1,20 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectClient, startServer, waitFor, type TestClient, type TestServer } from '@tether/testing';
+import { TestBed, waitFor, type TestServer } from '@tether/testing';
 
 let server: TestServer;
-let clients: TestClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients) c.close();
-  clients = [];
-  await server?.close();
-});
+const bed = new TestBed();
+afterEach(() => bed.close());
 
 describe('graceful close', () => {
   it('finishes accepted publishes, then closes transports so clients reconnect', async () => {
-    server = await startServer();
-    const c = await connectClient(server.url, await server.token('u1'));
-    clients.push(c);
+    server = await bed.start();
+    const c = await bed.connect('u1');
     const disconnected = waitFor<string>(c.socket, 'disconnect');
     const accepted = Array.from({ length: 50 }, (_, i) =>
       server.server.publish({ channel: 'user:u1', type: 't', data: i }),
