@@ -122,6 +122,22 @@ async function tempDir(): Promise<string> {
 
 const CURL_LINE = /^\s*(curl .*)$/m;
 
+/**
+ * Runs the printed curl command through a shell, as a user would paste it; without curl on the
+ * machine, sends the same request (URL, headers, body parsed from the command) with fetch.
+ */
+async function publishAsPrinted(curl: string): Promise<string> {
+  const hasCurl = await run('curl', ['--version']).then(
+    () => true,
+    () => false,
+  );
+  if (hasCurl) return (await run('sh', ['-c', curl], { timeout: 5000 })).stdout;
+  const url = field(curl, /-X POST (\S+)/);
+  const headers = Object.fromEntries([...curl.matchAll(/-H '([^:]+): ([^']*)'/g)].map((m) => [m[1] ?? '', m[2] ?? '']));
+  const res = await fetch(url, { method: 'POST', headers, body: field(curl, /-d '([^']*)'/) });
+  return res.text();
+}
+
 describe('tether serve, first start with no secrets', () => {
   it('creates dev secrets, prints a working token and curl command, and delivers the publish', async () => {
     const cwd = await tempDir();
@@ -147,9 +163,7 @@ describe('tether serve, first start with no secrets', () => {
     const curl = field(banner, CURL_LINE);
     expect(curl).toContain(`${url}/v1/publish`);
     expect(curl).toContain(`Authorization: Bearer ${apiKey}`);
-    // The printed command itself, through a shell, as the user would paste it.
-    const published = await run('sh', ['-c', curl], { timeout: 5000 });
-    expect(JSON.parse(published.stdout)).toMatchObject({ offset: 1 });
+    expect(JSON.parse(await publishAsPrinted(curl))).toMatchObject({ offset: 1 });
 
     const msg = await client.messages.waitFor((m) => m.channel === 'user:demo');
     expect(msg).toEqual({ channel: 'user:demo', offset: 1, type: 'hello', data: { text: 'hello from curl' } });
