@@ -28,6 +28,8 @@ fanout flags:
   --only LIST          systems to run, in order, from: ${Object.keys(SYSTEMS).join(', ')}
                        (default ${DEFAULT_SYSTEMS.join(',')}; socketio-batched = plain Socket.IO
                        sending the messages of one event-loop turn as one frame, like Tether)
+  --parse scan|json    how loaders read msg frames: scan the bytes (default; a sample of frames
+                       is checked against JSON.parse) or JSON.parse every frame
   --cpu-prof           write a V8 CPU profile of each server process to bench/results/prof/
   --max-minutes M      hard stop for the whole run (default 10)
 `;
@@ -66,6 +68,7 @@ async function runFanoutCli(argv) {
       store: { type: 'string' },
       only: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
+      parse: { type: 'string' },
       'max-minutes': { type: 'string' },
     },
     strict: true,
@@ -89,6 +92,10 @@ async function runFanoutCli(argv) {
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
   if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
   opts.cpuProf = values['cpu-prof'] ?? false;
+  if (values.parse) {
+    if (!['scan', 'json'].includes(values.parse)) throw new TypeError('--parse must be scan or json');
+    opts.parse = values.parse;
+  }
   const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 10;
   const m = machine();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);

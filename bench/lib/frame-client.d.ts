@@ -3,6 +3,8 @@ export interface FrameClientOptions {
   url: string;
   auth?: unknown;
   onEvent?: (event: string, args: unknown[]) => void;
+  /** Sees each EVENT frame's bytes first; returning true skips JSON parsing. */
+  onRawEvent?: (frame: Buffer) => boolean;
   onClose?: (code: number, reason: string) => void;
   onError?: (err: Error) => void;
 }
@@ -17,6 +19,7 @@ export class FrameClient {
   framesIn: number;
   pings: number;
   onEvent: ((event: string, args: unknown[]) => void) | null;
+  onRawEvent: ((frame: Buffer) => boolean) | null;
   connect(timeoutMs?: number): Promise<{ sid: string }>;
   emit(event: string, ...args: unknown[]): void;
   sendRaw(frame: string): void;

@@ -18,6 +18,8 @@ const CH_4 = 0x34; // '4'
  * @property {string} url   `ws://host:port/socket.io/?EIO=4&transport=websocket`
  * @property {unknown} [auth]   Socket.IO handshake auth object (sent with CONNECT)
  * @property {(event: string, args: unknown[]) => void} [onEvent]   every EVENT frame
+ * @property {(frame: Buffer) => boolean} [onRawEvent]   sees each EVENT frame's bytes first; returning
+ *   true means it was handled and skips JSON parsing (the loader's fast path)
  * @property {(code: number, reason: string) => void} [onClose]   after the socket closed
  * @property {(err: Error) => void} [onError]   socket errors after connect
  */
@@ -33,6 +35,7 @@ export class FrameClient {
     this.url = options.url;
     this.auth = options.auth;
     this.onEvent = options.onEvent ?? null;
+    this.onRawEvent = options.onRawEvent ?? null;
     this.onClose = options.onClose ?? null;
     this.onError = options.onError ?? null;
     /** @type {WebSocket | null} */
@@ -101,6 +104,7 @@ export class FrameClient {
       const sio = buf[1];
       if (sio === CH_2) {
         // EVENT: 42[...] or 42<id>[...] (an ack id the server would like answered; we never do)
+        if (this.onRawEvent !== null && this.onRawEvent(buf)) return;
         let i = 2;
         while (i < buf.length && buf[i] >= CH_0 && buf[i] <= 0x39) i++;
         const args = JSON.parse(buf.toString('utf8', i));

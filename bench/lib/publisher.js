@@ -5,11 +5,16 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
-const PAD = 'x'.repeat(150);
+/** Bytes of padding in every payload (the loaders' fast scan relies on the payload's layout). */
+export const PAD_LENGTH = 150;
+const PAD = 'x'.repeat(PAD_LENGTH);
 
-/** The ~200-byte JSON payload of every bench message. */
+/**
+ * The ~200-byte JSON payload of every bench message. Key order matters to the loaders' fast scan
+ * (lib/msg-scan.js): `seq` first (its `q` marks each message), then `step`, `sentAt`, `pad`.
+ */
 export function payload(step, seq) {
-  return { step, seq, sentAt: Date.now(), pad: PAD };
+  return { seq, step, sentAt: Date.now(), pad: PAD };
 }
 
 /**

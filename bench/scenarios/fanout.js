@@ -17,7 +17,7 @@ export const fanoutDefaults = {
   clients: 5000,
   workers: 4,
   /** Messages per second published to the channel; delivered = rate × clients. */
-  rates: [5, 10, 15, 20, 30, 40, 60, 80],
+  rates: [5, 10, 20, 30, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960, 1280],
   stepSeconds: 5,
   /** Stop the ladder after this many failed steps in a row. */
   maxFails: 2,
@@ -33,6 +33,8 @@ export const fanoutDefaults = {
   quietWaitSeconds: 30,
   quietBelowPct: 25,
   cpuProf: false,
+  /** How loaders read `msg` frames: `scan` (bytes, sample-checked against JSON) or `json`. */
+  parse: 'scan',
   resultsDir: here('../results/'),
 };
 
@@ -72,10 +74,9 @@ function stepRow(system, rate, clients, pub, before, after, reports, drainMs, se
   const delivered = sum('inWindow') / window;
   const loaderPcts = before.workers.map((w, i) => cpuPct(w, after.workers[i]));
   const box = machineBusy(before.machine, after.machine, opts.cores);
-  const redelivered =
-    serverAfterDrain.tether && before.server.tether
-      ? serverAfterDrain.tether.redelivered - before.server.tether.redelivered
-      : null;
+  const delta = (k) =>
+    serverAfterDrain.tether && before.server.tether ? serverAfterDrain.tether[k] - before.server.tether[k] : null;
+  const redelivered = delta('redelivered');
   const row = {
     system,
     rate,
@@ -99,6 +100,8 @@ function stepRow(system, rate, clients, pub, before, after, reports, drainMs, se
     drainMs,
     dupOffsets: sum('dupOffsets'),
     redelivered,
+    resyncs: delta('resyncs'),
+    missed: delta('missed'),
     serverCpuPct: cpuPct(before.server, after.server),
     serverRss: after.server.rss,
     loaderCpuPct: loaderPcts.reduce((a, b) => a + b, 0),
@@ -212,6 +215,7 @@ async function runSystem(name, opts) {
             count: Math.max(0, Math.min(per, opts.clients - i * per)),
             concurrency: opts.connectConcurrency,
             ackIntervalMs: 1000,
+            parse: opts.parse,
             timeoutMs: 20_000,
           },
           180_000,
@@ -269,7 +273,7 @@ async function runSystem(name, opts) {
       fails = row.keptUp ? 0 : fails + 1;
       if (fails >= opts.maxFails) break;
       // Let the last acks of the step land before the next one starts.
-      await sleep(1200);
+      await sleep(1000);
     }
 
     // Late redeliveries would land after a step's report: count duplicates and losses once more.
@@ -280,6 +284,7 @@ async function runSystem(name, opts) {
       const reports = await Promise.all(workers.map((w) => w.call('report', args, 60_000)));
       row.lostFinal = reports.reduce((a, r) => a + r.lost, 0);
       row.dupOffsetsFinal = reports.reduce((a, r) => a + r.dupOffsets, 0);
+      row.dupsSeenFinal = reports.reduce((a, r) => a + r.dupsSeen, 0);
     }
     const end = await snapshot(server, workers);
     result.server = {
@@ -315,6 +320,7 @@ function summaryTable(results) {
         s.lostFinal ?? s.lostAtDrain,
         s.dupOffsetsFinal ?? s.dupOffsets,
         s.redelivered ?? '-',
+        s.resyncs ?? '-',
         fmtPct(s.serverCpuPct),
         `${fmtPct(s.loaderCpuPct)} (${fmtPct(s.loaderMaxWorkerPct)})`,
         `${fmtPct(s.machineCpuPct)} (${fmtPct(s.otherCpuPct)})`,
@@ -334,6 +340,7 @@ function summaryTable(results) {
       'lost',
       'dup',
       'redeliv',
+      'resync',
       'server CPU',
       'loader CPU (max proc)',
       'box CPU (other)',

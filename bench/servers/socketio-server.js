@@ -52,7 +52,8 @@ serve({
   step(args) {
     return runStep(args, (data) => {
       const offset = ++head;
-      const message = { id: randomUUID(), offset, type: 'tick', data, ts: Date.now() };
+      // Same fields, in the same order, as Tether's envelopes.
+      const message = { id: randomUUID(), type: 'tick', data, ts: Date.now(), offset };
       if (!BATCH) {
         io.emit('msg', { channel: CHANNEL, epoch: EPOCH, messages: [message] });
         return offset;

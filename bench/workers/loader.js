@@ -6,6 +6,8 @@
 import { FrameClient } from '../lib/frame-client.js';
 import { signJwt } from '../lib/jwt.js';
 import { serve, usage } from '../lib/rpc.js';
+import { ScanOut, scanBenchFrame, scanMsgFrame } from '../lib/msg-scan.js';
+import { PAD_LENGTH } from '../lib/publisher.js';
 import { LAT_MAX_MS, newHistogram, toSparse } from '../lib/stats.js';
 
 const BUCKET_MS = 10;
@@ -28,6 +30,14 @@ const counters = {
   otherChannel: 0,
   belowBase: 0,
   badData: 0,
+  /** Frames the layout scan could not read (the generic scan or JSON took them). */
+  layoutFallbacks: 0,
+  /** Event frames handed to JSON.parse (every non-`msg` event, and `msg` frames neither scan read). */
+  scanFallbacks: 0,
+  scanChecked: 0,
+  scanMismatches: 0,
+  /** The first few duplicate receipts, to tell where they come from. */
+  dupSamples: /** @type {object[]} */ ([]),
   events: /** @type {Record<string, number>} */ ({}),
   disconnects: 0,
   errors: /** @type {string[]} */ ([]),
@@ -46,46 +56,110 @@ function note(msg) {
   if (counters.errors.length < 20) counters.errors.push(msg);
 }
 
+/** Messages of the frame being handled (filled by the scan or from JSON). */
+const out = new ScanOut();
+let channelNeedle = Buffer.from('"channel":"bench:fanout"');
+/** Every this many scanned frames, the scan is checked against JSON.parse. */
+const CHECK_EVERY = 499;
+let scanned = 0;
+
+/** Fast path: a `msg` frame read without JSON.parse; false hands the frame to the JSON path. */
+function onRaw(c, buf) {
+  let n = scanBenchFrame(buf, channelNeedle, out, PAD_LENGTH);
+  if (n <= 0) {
+    counters.layoutFallbacks++;
+    n = scanMsgFrame(buf, channelNeedle, out);
+  }
+  if (n <= 0) {
+    counters.scanFallbacks++;
+    return false;
+  }
+  if (++scanned % CHECK_EVERY === 0) checkScan(buf, n);
+  record(c, n);
+  return true;
+}
+
+function checkScan(buf, n) {
+  counters.scanChecked++;
+  const [, frame] = JSON.parse(buf.toString('utf8', 2));
+  const list = frame.messages;
+  let ok = frame.channel === channel && list.length === n;
+  for (let i = 0; ok && i < n; i++) {
+    const m = list[i];
+    ok = m.offset === out.offsets[i] && m.data.step === out.steps[i] && m.data.sentAt === out.sentAts[i];
+  }
+  if (!ok) {
+    counters.scanMismatches++;
+    note(`scan mismatch on frame ${buf.toString('utf8', 0, 200)}`);
+  }
+}
+
+/** Slow path: a parsed `msg` frame. */
 function onMsg(c, frame) {
-  if (frame === null || typeof frame !== 'object' || frame.channel !== channel) {
+  if (frame === null || typeof frame !== 'object' || frame.channel !== channel || !Array.isArray(frame.messages)) {
     counters.otherChannel++;
     return;
   }
-  counters.frames++;
-  const now = Date.now();
   const list = frame.messages;
-  const d0 = list[0]?.data;
-  if (d0 !== null && typeof d0 === 'object' && typeof d0.step === 'number') stepStats(d0.step).frames++;
+  let n = 0;
   for (let i = 0; i < list.length; i++) {
     const m = list[i];
-    const o = m.offset;
+    const d = m?.data;
+    if (d === null || typeof d !== 'object' || typeof d.sentAt !== 'number' || typeof m.offset !== 'number') {
+      counters.badData++;
+      continue;
+    }
+    if (n >= out.offsets.length) out.grow();
+    out.offsets[n] = m.offset;
+    out.steps[n] = d.step;
+    out.sentAts[n] = d.sentAt;
+    n++;
+  }
+  if (n > 0) record(c, n);
+}
+
+/** Books the `n` messages in `out` for client `c`: offsets seen, first-receipt latency, acks. */
+function record(c, n) {
+  counters.frames++;
+  const now = Date.now();
+  stepStats(out.steps[0]).frames++;
+  const b = ((now - startedAt) / BUCKET_MS) | 0;
+  for (let i = 0; i < n; i++) {
+    const o = out.offsets[i];
     counters.messages++;
     if (!(o > c.base) || o >= MAX_OFFSET) {
       counters.belowBase++;
       continue;
     }
     if (o >= c.counts.length) {
-      let n = c.counts.length * 2;
-      while (n <= o) n *= 2;
-      const grown = new Uint8Array(Math.min(n, MAX_OFFSET));
+      let size = c.counts.length * 2;
+      while (size <= o) size *= 2;
+      const grown = new Uint8Array(Math.min(size, MAX_OFFSET));
       grown.set(c.counts);
       c.counts = grown;
     }
     const seen = c.counts[o];
     if (seen < 255) c.counts[o] = seen + 1;
-    const d = m.data;
-    if (d === null || typeof d !== 'object' || typeof d.sentAt !== 'number') {
-      counters.badData++;
-      continue;
-    }
-    const s = stepStats(d.step);
+    const s = stepStats(out.steps[i]);
     if (seen === 0) {
       s.unique++;
-      const lat = now - d.sentAt;
+      const lat = now - out.sentAts[i];
       s.hist[lat < 0 ? 0 : lat > LAT_MAX_MS ? LAT_MAX_MS : lat]++;
-      const b = ((now - startedAt) / BUCKET_MS) | 0;
       if (b < buckets.length) buckets[b]++;
-    } else s.dups++;
+    } else {
+      s.dups++;
+      if (counters.dupSamples.length < 8) {
+        counters.dupSamples.push({
+          client: c.idx,
+          offset: o,
+          at: now,
+          frameFirst: out.offsets[0],
+          frameSize: n,
+          contig: c.contig,
+          acked: c.acked,
+        });
+      }
+    }
   }
   const counts = c.counts;
   let k = c.contig;
@@ -112,11 +186,16 @@ async function connectOne(cfg, idx) {
   c.fc = new FrameClient({
     url: cfg.url,
     auth: { token, deviceId: `bench-dev-${idx}` },
+    onRawEvent: cfg.parse === 'json' ? undefined : (buf) => onRaw(c, buf),
     onEvent: (event, args) => {
       if (event === 'msg') onMsg(c, args[0]);
       else {
         counters.events[event] = (counters.events[event] ?? 0) + 1;
-        if (event === 'error' || event === 'resync') note(`client ${idx} got ${event}: ${JSON.stringify(args[0])}`);
+        if (event === 'error' || event === 'resync') {
+          note(
+            `client ${idx} got ${event} at ${Date.now()} (handled up to ${c.contig}, acked ${c.acked}): ${JSON.stringify(args[0])}`,
+          );
+        }
       }
     },
     onClose: (code, reason) => {
@@ -143,6 +222,7 @@ async function connectOne(cfg, idx) {
 serve({
   async connect(cfg) {
     channel = cfg.channel;
+    channelNeedle = Buffer.from(`"channel":${JSON.stringify(channel)}`);
     ackPrefix = `42["ack",{"acks":{${JSON.stringify(channel)}:`;
     const t0 = performance.now();
     let next = 0;
