@@ -97,6 +97,10 @@ export type AckFrame = z.infer<typeof ackFrameSchema>;
 export const refreshFrameSchema = z.strictObject({ token: z.string().min(1).max(8192) });
 export type RefreshFrame = z.infer<typeof refreshFrameSchema>;
 
+/** The SDK's RTT probe: the server answers at once with its clock, so the client measures the round trip. */
+export const probeFrameSchema = z.strictObject({ ts: z.number() });
+export type ProbeFrame = z.infer<typeof probeFrameSchema>;
+
 // ---- server → client ---------------------------------------------------------------------------
 
 /**
@@ -135,6 +139,12 @@ export interface PubReply {
   offset: number;
   epoch: string;
 }
+export interface ProbeReply {
+  /** The client's `ts`, echoed. */
+  ts: number;
+  /** The server's clock, ms since the Unix epoch. */
+  serverTs: number;
+}
 export interface RefreshReply {
   /** The new token's expiry, in seconds since the epoch, if it has one. */
   exp?: number;
@@ -154,6 +164,7 @@ export interface ClientToServerEvents {
   pub: (frame: PubFrame, reply?: (r: Reply<PubReply>) => void) => void;
   ack: (frame: AckFrame) => void;
   refresh: (frame: RefreshFrame, reply?: (r: Reply<RefreshReply>) => void) => void;
+  probe: (frame: ProbeFrame, reply?: (r: Reply<ProbeReply>) => void) => void;
 }
 
 // ---- HTTP --------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     maxChannelsPerConnection: o.maxChannelsPerConnection,
     replayBatchSize: o.replayBatchSize,
     maxPollWaitSeconds: o.maxPollWaitSeconds,
+    corsOrigins: o.corsOrigins,
   });
   // Before Socket.IO attaches: it then hands every non-Socket.IO request on to this router.
   routeHttp(httpServer, app, ownsHttpServer);

@@ -6,6 +6,7 @@ import {
   ackFrameSchema,
   inboxOf,
   parseFrame,
+  probeFrameSchema,
   pubFrameSchema,
   refreshFrameSchema,
   subFrameSchema,
@@ -13,6 +14,7 @@ import {
   type MsgFrame,
   type Position,
   type Positions,
+  type ProbeReply,
   type PubReply,
   type RefreshReply,
   type ServerToClientEvents,
@@ -33,10 +35,10 @@ import { Subscription } from './subscription.js';
 import { checkPayloadSize } from './payload.js';
 
 /** Inbound events carry unvalidated payloads: every one goes through a schema first. */
-export type InboundEvents = Record<'sub' | 'unsub' | 'pub' | 'ack' | 'refresh', (...args: unknown[]) => void>;
+export type InboundEvents = Record<'sub' | 'unsub' | 'pub' | 'ack' | 'refresh' | 'probe', (...args: unknown[]) => void>;
 export type TetherSocket = Socket<InboundEvents, ServerToClientEvents>;
 
-const INBOUND = new Set(['sub', 'unsub', 'pub', 'ack', 'refresh']);
+const INBOUND = new Set(['sub', 'unsub', 'pub', 'ack', 'refresh', 'probe']);
 /** Rounds of "replay, then catch up from the ring" before a resume gives up on a channel that outruns it. */
 const MAX_CATCH_UP_ROUNDS = 50;
 /** Longest timer Node accepts; a later expiry is re-armed when it fires. */
@@ -87,6 +89,7 @@ export class ClientConnection {
     this.on('pub', pubFrameSchema, (f) => this.publish(f));
     this.on('ack', ackFrameSchema, (f) => this.ack(f.acks));
     this.on('refresh', refreshFrameSchema, (f) => this.refresh(f.token));
+    this.on('probe', probeFrameSchema, async (f): Promise<ProbeReply> => ({ ts: f.ts, serverTs: Date.now() }));
     this.socket.onAny((event: string, ...args: unknown[]) => {
       if (INBOUND.has(event)) return;
       const err = new TetherError(ErrorCode.BadRequest, `unknown event ${JSON.stringify(event).slice(0, 100)}`);

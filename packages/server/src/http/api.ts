@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
@@ -46,6 +47,8 @@ export interface HttpApiDeps {
   maxChannelsPerConnection: number;
   replayBatchSize: number;
   maxPollWaitSeconds: number;
+  /** Browser origins allowed to call the API (the HTTP fallback from a page). Default none. */
+  corsOrigins: readonly string[];
 }
 
 /**
@@ -60,6 +63,9 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     disableRequestLogging: true,
   });
   const keys = new ApiKeyRing(deps.apiKeys);
+  if (deps.corsOrigins.length > 0) {
+    await app.register(cors, { origin: [...deps.corsOrigins], methods: ['GET', 'POST'], maxAge: 600 });
+  }
 
   app.setErrorHandler((err, request, reply) => {
     const error = toTetherError(err instanceof Error ? err : new Error(String(err)));
