@@ -7,5 +7,5 @@ export type { PushProvider, PushTarget } from './delivery/push.js';
 export type * from './store/types.js';
 export { defaultRetention } from './store/types.js';
 export { openStore, MemoryLogStore, SqliteLogStore } from './store/index.js';
-export { issueToken } from './auth/issue-token.js';
+export { issueToken, type IssueTokenOptions } from './auth/issue-token.js';
 export type { PresenceStore, DevicePresence, PresenceStatus } from './presence/types.js';
