@@ -13,3 +13,13 @@ export { collectMessages, type CollectedMessage, type MessageCollector } from '.
 export { waitFor, waitUntil, DEFAULT_WAIT_MS, type Listenable } from './wait.js';
 export { SlowStore, type SlowStoreOptions } from './slow-store.js';
 export { TestBed } from './test-bed.js';
+export {
+  FaultProxy,
+  startFaultProxy,
+  type FaultProxyOptions,
+  type FaultProxyStats,
+  type BlockMode,
+  type BlockOptions,
+  type BlockPathOptions,
+} from './fault-proxy.js';
+export { startRedis, respCommand, type RedisServer, type StartRedisOptions, type RespValue } from './redis-server.js';
