@@ -25,6 +25,16 @@ export const ErrorCode = {
   ShuttingDown: 'shutting_down',
   /** An unexpected server fault. Reported, never silent. */
   Internal: 'internal',
+
+  // Client-side codes: raised by the SDK (`@tether/client`), never sent by the server.
+  /** The SDK's bounded publish queue is full: this publish was not queued. */
+  QueueFull: 'queue_full',
+  /** The client was closed: the operation was not done (pending publishes end with it). */
+  ClientClosed: 'client_closed',
+  /** The app's message handler threw or rejected: the message is retried, later ones wait. */
+  HandlerFailed: 'handler_failed',
+  /** The server sent a frame the SDK could not read: it was dropped, positions are unchanged. */
+  ProtocolError: 'protocol_error',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -44,6 +54,11 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   store_unavailable: 503,
   shutting_down: 503,
   internal: 500,
+  // Client-side codes never travel over HTTP; the nearest status, for apps that forward them.
+  queue_full: 429,
+  client_closed: 499,
+  handler_failed: 500,
+  protocol_error: 502,
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {
