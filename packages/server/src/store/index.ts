@@ -1,18 +1,22 @@
 /** The log stores and `openStore`, which turns a spec string (CLI flag, option) into one. */
 import { MemoryLogStore } from './memory-store.js';
 import { SqliteLogStore } from './sqlite-store.js';
+import { RedisLogStore } from './redis-store.js';
 import type { LogStore, RetentionOptions } from './types.js';
 
 export * from './types.js';
 export { MemoryLogStore } from './memory-store.js';
 export { SqliteLogStore } from './sqlite-store.js';
+export { RedisLogStore, redisStoreClientOptions, type RedisLogStoreOptions } from './redis-store.js';
 export { resolveRetention } from './store-support.js';
 
 const SQLITE_PREFIX = 'sqlite:';
+const REDIS_URL = /^rediss?:\/\/./i;
 
 /**
- * Opens a store from its spec: `memory`, or `sqlite:PATH` (relative paths resolve against the
- * working directory; the parent directory is created). Throws a `TypeError` for anything else.
+ * Opens a store from its spec: `memory`, `sqlite:PATH` (relative paths resolve against the
+ * working directory; the parent directory is created), or a `redis://` / `rediss://` URL (the store
+ * connects in the background; see RedisLogStore). Throws a `TypeError` for anything else.
  */
 export function openStore(spec: string, retention?: Partial<RetentionOptions>): LogStore {
   if (spec === 'memory') return new MemoryLogStore(retention);
@@ -21,8 +25,8 @@ export function openStore(spec: string, retention?: Partial<RetentionOptions>): 
     if (path === '') throw new TypeError(`store spec "${spec}" names no file; expected sqlite:PATH`);
     return new SqliteLogStore(path, retention);
   }
-  // The Redis engine joins here: `redis://…` / `rediss://…` → new RedisLogStore(spec, retention).
+  if (REDIS_URL.test(spec)) return new RedisLogStore(spec, retention);
   throw new TypeError(
-    `unknown store spec "${spec}"; expected "memory" or "sqlite:PATH" (e.g. sqlite:./data/tether.db)`,
+    `unknown store spec "${spec}"; expected "memory" or "sqlite:PATH" (e.g. sqlite:./data/tether.db) or a Redis URL (redis://HOST:PORT, rediss://…)`,
   );
 }
