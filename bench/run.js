@@ -30,7 +30,7 @@ fanout flags:
                        sending the messages of one event-loop turn as one frame, like Tether)
   --parse scan|json    how loaders read msg frames: scan the bytes (default; a sample of frames
                        is checked against JSON.parse) or JSON.parse every frame
-  --cpu-prof           write a V8 CPU profile of each server process to bench/results/prof/
+  --cpu-prof           write V8 CPU profiles of the server and loader processes to bench/results/prof/
   --max-minutes M      hard stop for the whole run (default 10)
 `;
 
@@ -70,9 +70,14 @@ async function runFanoutCli(argv) {
       'cpu-prof': { type: 'boolean' },
       parse: { type: 'string' },
       'max-minutes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const opts = { ...fanoutDefaults, rates: [...fanoutDefaults.rates] };
   if (values.clients) opts.clients = int(values.clients, 'clients');
   if (values.workers) opts.workers = int(values.workers, 'workers');
