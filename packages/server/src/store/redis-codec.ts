@@ -48,7 +48,10 @@ export function messageOfInput(input: PreparedInput, offset: number): StoredMess
 
 /** A message read back from a log entry: the same normal form (and frozen) as every engine's. */
 export function messageOfJson(json: string, offset: number): StoredMessage {
-  const parsed: unknown = JSON.parse(json);
+  return messageOfParsed(JSON.parse(json), offset);
+}
+
+function messageOfParsed(parsed: unknown, offset: number): StoredMessage {
   if (typeof parsed !== 'object' || parsed === null) throw new Error(`log entry ${offset} is not a JSON object`);
   const fields = parsed as Record<string, unknown>;
   const { id, type, ts, ttl, critical, collapseKey } = fields;
@@ -67,11 +70,11 @@ export function messageOfJson(json: string, offset: number): StoredMessage {
   );
 }
 
-/** Offset of a log entry ID `<offset>-0`. */
-export function offsetOfEntryId(entryId: string): number {
-  const offset = Number.parseInt(entryId, 10);
-  if (!Number.isSafeInteger(offset)) throw new Error(`unexpected log entry ID ${entryId}`);
-  return offset;
+/** The read script's page: a JSON array of stored messages whose offsets start at `from`. */
+export function messagesOfPage(page: string, from: number): StoredMessage[] {
+  const parsed: unknown = JSON.parse(page);
+  if (!Array.isArray(parsed)) throw new Error('unexpected read page');
+  return (parsed as unknown[]).map((message, i) => messageOfParsed(message, from + i));
 }
 
 // Reply shapes: a script reply that is not what the script returns means a broken store.
@@ -91,14 +94,4 @@ export function replyInt(value: unknown, what: string): number {
 export function replyString(value: unknown, what: string): string {
   if (typeof value !== 'string') throw new Error(`unexpected ${what}: ${String(value)}`);
   return value;
-}
-
-/** `[id, [field, value, …]]` entries of the log as the read script returns them. */
-export function messagesOfEntries(entries: unknown): StoredMessage[] {
-  return replyArray(entries, 'entries').map((entry) => {
-    const [entryId, fields] = replyArray(entry, 'entry');
-    const values = replyArray(fields, 'entry fields');
-    // Fields are written in one order: t, <ts>, m, <json>.
-    return messageOfJson(replyString(values[3], 'entry message'), offsetOfEntryId(replyString(entryId, 'entry ID')));
-  });
 }

@@ -82,7 +82,11 @@ export class RedisConnection {
     const { redis } = this;
     if (redis.status === 'ready') return;
     if (redis.status === 'end') throw this.unavailable(operation, new Error('the Redis connection was closed'));
-    if (redis.status === 'wait') redis.connect().catch(() => undefined);
+    if (redis.status === 'wait') {
+      // A lazy client handed in: its wait starts now, not when the store was made.
+      this.downSince = Date.now();
+      redis.connect().catch(() => undefined);
+    }
     const remaining = this.readyWaitMs - (Date.now() - (this.downSince ?? Date.now()));
     if (remaining <= 0) throw this.unavailable(operation, this.notReachable());
     this.readyWait ??= new Promise<void>((resolve) => {

@@ -91,13 +91,16 @@ return out
 
 /**
  * read / info. ARGV: candidate epoch, after, limit (-1: no limit; 0: state only).
- * Returns { epoch, head, first, XRANGE entries of offsets max(after + 1, first)… }.
+ * Returns { epoch, head, first, offset of the first message returned, the messages' stored JSON
+ * joined into one JSON array }: one bulk reply and one JSON.parse for the whole page, far cheaper
+ * for the client than one nested reply per entry. The offsets are consecutive (checked here).
  */
 export const READ = script(
   'read',
   `
 local epoch, head, first = state(ARGV[1])
-local from = math.max(tonumber(ARGV[2]) + 1, first)
+-- Clamped to first..head + 1, so that \`from\` is always a small exact integer.
+local from = math.min(math.max(tonumber(ARGV[2]) + 1, first), head + 1)
 local limit = tonumber(ARGV[3])
 local entries = {}
 if limit ~= 0 and from <= head then
@@ -107,7 +110,14 @@ if limit ~= 0 and from <= head then
     entries = redis.call('XRANGE', log, int(from) .. '-0', int(head) .. '-0', 'COUNT', limit)
   end
 end
-return { epoch, head, first, entries }
+local parts = {}
+for i, entry in ipairs(entries) do
+  if offset_of(entry[1]) ~= from + i - 1 then
+    return redis.error_reply('tether: log ' .. log .. ' has no entry ' .. int(from + i - 1))
+  end
+  parts[i] = entry[2][4]
+end
+return { epoch, head, first, from, '[' .. table.concat(parts, ',') .. ']' }
 `,
 );
 

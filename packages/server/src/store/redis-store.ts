@@ -12,14 +12,22 @@
  */
 import type { Redis } from 'ioredis';
 import { TetherError } from '@tether/protocol';
-import type { AppendInput, AppendResult, LogStore, ReadResult, RetentionOptions, StreamInfo } from './types.js';
+import type {
+  AppendInput,
+  AppendResult,
+  LogStore,
+  ReadResult,
+  RetentionOptions,
+  StoredMessage,
+  StreamInfo,
+} from './types.js';
 import { newEpoch, resolveRetention, storeClosedError } from './store-support.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import { APPEND, PRUNE, READ } from './redis-scripts.js';
 import {
   messageOfInput,
   messageOfJson,
-  messagesOfEntries,
+  messagesOfPage,
   prepareInput,
   replyArray,
   replyInt,
@@ -94,8 +102,8 @@ export class RedisLogStore implements LogStore {
     const from = after === Infinity ? Number.MAX_SAFE_INTEGER : Number.isFinite(after) ? Math.floor(after) : 0;
     const count = limit === Infinity ? -1 : Math.max(0, Math.floor(limit) || 0);
     return this.guard('read', async () => {
-      const [epoch, head, first, entries] = await this.readScript(stream, from, count);
-      return { ...streamInfo(epoch, head, first), messages: messagesOfEntries(entries) };
+      const [epoch, head, first, page] = await this.readScript(stream, from, count);
+      return { ...streamInfo(epoch, head, first), messages: page() };
     });
   }
 
@@ -166,10 +174,22 @@ export class RedisLogStore implements LogStore {
     }
   }
 
-  private async readScript(stream: string, after: number, limit: number): Promise<[string, number, number, unknown]> {
+  /** Epoch, head, first, and the page of messages (decoded only when asked for). */
+  private async readScript(
+    stream: string,
+    after: number,
+    limit: number,
+  ): Promise<[string, number, number, () => StoredMessage[]]> {
     await this.connection.ready('read');
     const reply = replyArray(await this.connection.run(READ, this.keysOf(stream), [newEpoch(), after, limit]), 'read');
-    return [replyString(reply[0], 'epoch'), replyInt(reply[1], 'head'), replyInt(reply[2], 'first'), reply[3] ?? []];
+    const from = replyInt(reply[3], 'from');
+    const page = replyString(reply[4], 'page');
+    return [
+      replyString(reply[0], 'epoch'),
+      replyInt(reply[1], 'head'),
+      replyInt(reply[2], 'first'),
+      () => messagesOfPage(page, from),
+    ];
   }
 
   /** meta, log, ids, idts: the order every script expects in KEYS. */

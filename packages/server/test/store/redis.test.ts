@@ -105,6 +105,23 @@ describe('RedisLogStore on one Redis', () => {
     expect(await client.exists('{given:s}:log')).toBe(1);
   });
 
+  it('connects a lazy client handed in on first use, however long after the store was made', async () => {
+    const client = new Redis(server.url, { lazyConnect: true });
+    clients.push(client);
+    const store = new RedisLogStore(client, {}, { readyWaitMs: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  it('reads without a limit (Infinity) and from any position', async () => {
+    const store = open(server.url, { maxMessages: 5 });
+    await store.append('s', inputs('m', 8));
+    expect(offsetsOf((await store.read('s', 0, Infinity)).messages)).toEqual([4, 5, 6, 7, 8]);
+    expect(offsetsOf((await store.read('s', -5, 2)).messages)).toEqual([4, 5]);
+    expect(offsetsOf((await store.read('s', 6.5, 10)).messages)).toEqual([7, 8]);
+    expect((await store.read('s', Infinity, 10)).messages).toEqual([]);
+  });
+
   it('gives concurrent appends from several nodes to one stream one gap-free sequence', async () => {
     const nodes = Array.from({ length: 4 }, () => open(server.url));
     const calls = range(0, 199).map((call) =>
