@@ -203,6 +203,7 @@ export class ClientConnection {
       // A store that lost the log shows a new epoch first to whoever reads: adopt it for the channel.
       if (outcome.epoch !== state.epoch) this.deps.publisher.adoptEpoch(state, outcome.epoch, outcome.offset);
       this.socket.emit('resync', { channel: state.channel, epoch: outcome.epoch, offset: outcome.offset });
+      this.deps.stats.values.resyncs++;
       sub.acked = outcome.offset;
       return { epoch: outcome.epoch, offset: outcome.offset };
     }
@@ -305,10 +306,20 @@ export class ClientConnection {
 
   // ---- redelivery (called by the sweeper) --------------------------------------------------------
 
-  /** Sends `after+1 .. head` of a subscription to this socket alone. Returns how many were sent. */
-  async resend(sub: Subscription, after: number): Promise<number> {
+  /** True while earlier frames still wait to be written to this socket: it cannot have acked them yet. */
+  hasBacklog(): boolean {
+    return !this.socket.conn.transport.writable;
+  }
+
+  /**
+   * Sends `after+1 ..` of a subscription to this socket alone, at most one replay batch. Resolves
+   * how many were sent, or `undefined` when they are no longer to be had (out of the ring and the
+   * store's retention): the client was sent them once; the sweeper then counts them missed rather
+   * than telling a live client to resync.
+   */
+  async resend(sub: Subscription, after: number): Promise<number | undefined> {
     const { state } = sub;
-    const upTo = state.head;
+    const upTo = Math.min(state.head, after + this.deps.replayBatchSize);
     let messages = state.recentRange(after, upTo);
     if (!messages) {
       const outcome = await this.deps.replayer.read({
@@ -318,10 +329,7 @@ export class ClientConnection {
         target: upTo,
         path: 'replay',
       });
-      if (outcome.kind === 'resync') {
-        this.socket.emit('resync', { channel: state.channel, epoch: outcome.epoch, offset: outcome.offset });
-        return 0;
-      }
+      if (outcome.kind === 'resync') return undefined;
       messages = outcome.messages;
     }
     if (messages.length > 0) this.send(state, messages);

@@ -28,7 +28,8 @@ export interface ReplayRequest {
 /**
  * Reads what a position missed, through the relevance rules. The one place that decides between
  * "here is what you missed" and `resync` (position out of retention, or of another epoch), shared
- * by socket resume and the HTTP fallback so both answer the same for the same position.
+ * by socket resume and the HTTP fallback so both answer the same for the same position. Callers
+ * count a resync when they send one.
  */
 export class Replayer {
   constructor(
@@ -45,7 +46,6 @@ export class Replayer {
     const otherEpoch = req.position.epoch !== undefined && req.position.epoch !== epoch;
     const missedRetention = after < head && after + 1 < first;
     if (otherEpoch || after > head || missedRetention) {
-      this.stats.values.resyncs++;
       return { kind: 'resync', epoch, offset: head };
     }
     const target = Math.min(req.target ?? head, head);
@@ -57,7 +57,6 @@ export class Replayer {
       if (!last || last.offset >= target) break;
       page = await this.store.read(req.stream, last.offset, this.pageSize);
       if (page.epoch !== epoch) {
-        this.stats.values.resyncs++;
         return { kind: 'resync', epoch: page.epoch, offset: page.head };
       }
     }

@@ -16,6 +16,7 @@ import { toMessage } from './relevance.js';
 export class RedeliverySweeper {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private lastSweepAt = 0;
   /** `<stream>#<offset>` of critical messages already pushed (bounded, oldest dropped first). */
   private readonly pushed = new Set<string>();
 
@@ -39,10 +40,16 @@ export class RedeliverySweeper {
 
   async sweep(now: number): Promise<void> {
     if (this.running) return; // a slow store read must not stack sweeps
+    // After the event loop was blocked, acks that arrived meanwhile are still unread: judging
+    // now would redeliver what clients already handled. Let them be read first.
+    const blocked = this.lastSweepAt > 0 && now - this.lastSweepAt > this.policy.retryDelayMs * 4;
+    this.lastSweepAt = now;
+    if (blocked) return;
     this.running = true;
     try {
       const work: Promise<void>[] = [];
       for (const connection of this.connections) {
+        if (connection.hasBacklog()) continue; // not yet written, so not yet ackable
         for (const sub of connection.subscriptions()) {
           const decision = sub.decide(now, this.policy);
           if (decision.kind === 'resend') work.push(this.resend(connection, sub, decision.after, now));
@@ -58,7 +65,9 @@ export class RedeliverySweeper {
   private async resend(connection: ClientConnection, sub: Subscription, after: number, now: number): Promise<void> {
     sub.markResent(now);
     try {
-      this.stats.values.redelivered += await connection.resend(sub, after);
+      const sent = await connection.resend(sub, after);
+      if (sent === undefined) this.giveUp(connection, sub);
+      else this.stats.values.redelivered += sent;
     } catch (err) {
       this.log.warn({ err, stream: sub.state.stream }, 'redelivery failed; will retry');
     }

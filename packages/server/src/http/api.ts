@@ -192,6 +192,9 @@ async function readChannel(
     limit: deps.replayBatchSize,
     path: 'http',
   });
-  if (outcome.kind === 'resync') return { resync: { epoch: outcome.epoch, offset: outcome.offset } };
+  if (outcome.kind === 'resync') {
+    deps.stats.values.resyncs++;
+    return { resync: { epoch: outcome.epoch, offset: outcome.offset } };
+  }
   return { epoch: outcome.epoch, messages: outcome.messages, upTo: outcome.upTo };
 }

@@ -50,6 +50,17 @@ describe('ack and redelivery', () => {
     expect(stats.missed).toBe(0);
   });
 
+  it('counts as missed, without a resync, what can no longer be redelivered (out of ring and retention)', async () => {
+    server = await bed.start({ ...timing, recentPerChannel: 8, retention: { maxMessages: 10 } });
+    const silent = await subscriber();
+    await server.server.publishMany(Array.from({ length: 30 }, (_, i) => ({ channel: 'room:r', type: 't', data: i })));
+    await silent.messages.waitForCount(30);
+    await waitUntil(() => (server.server.stats().missed === 30 ? true : undefined), 3000, 'missed counted');
+    expect(silent.messages.resyncs).toEqual([]);
+    expect(silent.messages.messages).toHaveLength(30);
+    expect(server.server.stats()).toMatchObject({ redelivered: 0, resyncs: 0 });
+  });
+
   it('a prompt acker is never redelivered to', async () => {
     server = await bed.start(timing);
     const c = await subscriber();
