@@ -10,6 +10,7 @@ export default defineConfig({
       '@tether/protocol': src('protocol'),
       '@tether/server': src('server'),
       '@tether/testing': src('testing'),
+      '@tether/client': src('client'),
     },
   },
   test: {

@@ -1,1 +1,31 @@
+/** @tether/client: the Tether SDK for browsers and Node. */
 export const VERSION = '0.1.0';
+
+export { TetherClient, type ClientEvents, type ClientErrorContext, type ServerDownContext } from './client.js';
+export {
+  defaults,
+  type ClientOptions,
+  type ReconnectOptions,
+  type FallbackOptions,
+  type PublishQueueOptions,
+  type HandlerRetryOptions,
+  type Logger,
+  type SocketFactory,
+  type FetchFunction,
+} from './options.js';
+export { ClientState, StatusReason, transitions, type StatusChange } from './state.js';
+export {
+  Subscription,
+  SubscriptionState,
+  type SubscribeOptions,
+  type SubscriptionEvents,
+  type SubscriptionStateChange,
+  type SubscriptionErrorContext,
+} from './subscription.js';
+export type { MessageHandler, ResyncContext } from './pipeline.js';
+export type { PublishOptions, PublishResult } from './publish-queue.js';
+export { qualityOf, type ClientMetrics, type ConnectionQuality } from './metrics.js';
+export { memoryStorage, type KeyValueStorage, type StorageOption } from './storage.js';
+export { Backoff, type BackoffOptions } from './backoff.js';
+export { decodeToken, type TokenClaims } from './token.js';
+export { TetherError, ErrorCode, type Message, type Position, type Positions } from '@tether/protocol';

@@ -1,0 +1,327 @@
+/**
+ * One channel's delivery pipeline: the place where at-least-once on the wire becomes exactly-once
+ * for the app. Frames from every path (live socket, socket replay, redelivery, HTTP poll) enter one
+ * FIFO and are handled strictly one message at a time, in offset order:
+ *
+ * - a message at or below the position is a duplicate: dropped and counted;
+ * - in a live or redelivered frame (no `upTo`) only position+1 is handled; a message beyond it is
+ *   held, and the gap is asked for if it is not filled within `gapTimeoutMs`;
+ * - a replay or poll frame (with `upTo`) answers a request made from a position at or below ours,
+ *   so it covers everything after it: offsets missing inside it were skipped by relevance rules,
+ *   and `upTo` moves the position past the skipped tail;
+ * - the position moves (and the message becomes ackable) only after the handler resolved; a
+ *   handler that throws gets the same message again after a backoff, and nothing behind it runs.
+ */
+import { ErrorCode, TetherError, type Envelope, type Message, type Position } from '@tether/protocol';
+import { Backoff, type BackoffOptions } from './backoff.js';
+
+export type MessageHandler = (message: Message) => void | Promise<void>;
+
+export type Incoming =
+  | { kind: 'messages'; epoch: string; messages: readonly Envelope[]; upTo?: number }
+  | { kind: 'resync'; epoch: string; offset: number };
+
+export interface ResyncContext {
+  channel: string;
+  epoch: string;
+  offset: number;
+  /** The position that could not be served. */
+  previous: Position | undefined;
+}
+
+/** What the pipeline needs from its subscription. */
+export interface PipelineHost {
+  readonly channel: string;
+  /** The position moved (a message handled, a skip, a resync): ack it and save it. */
+  advanced(position: Position): void;
+  /** Messages ahead of position+1 have waited `gapTimeoutMs`: ask the server for what follows `position`. */
+  gap(position: Position): void;
+  /** The log restarted or the position fell out of retention; awaited before later messages run. */
+  resync(context: ResyncContext): Promise<void>;
+  /** The handler failed (it will run again for the same message), or a frame was unusable. */
+  error(error: TetherError, message?: Message): void;
+  count(counter: 'handled' | 'deduplicated' | 'handlerErrors'): void;
+}
+
+export interface PipelineOptions {
+  gapTimeoutMs: number;
+  handlerRetry: Omit<BackoffOptions, 'jitter'>;
+}
+
+/** Epochs we resynced away from, remembered so that their late frames are dropped quietly. */
+const RETIRED_EPOCHS = 8;
+/** The gap request repeats, doubling, up to this. */
+const MAX_GAP_DELAY_MS = 30_000;
+
+export class ChannelPipeline {
+  private current: Position | undefined;
+  /** Where the queued frames will have taken the position: HTTP polls ask from here. */
+  private tail: Position | undefined;
+  private readonly queue: Incoming[] = [];
+  /** Live messages ahead of position+1, by offset, waiting for the gap before them. */
+  private readonly held = new Map<number, Envelope>();
+  private heldEpoch: string | undefined;
+  private readonly retired: string[] = [];
+  private handler: MessageHandler | undefined;
+  private running = false;
+  private blocked = false;
+  private stopped = false;
+  private readonly settledWaiters: (() => void)[] = [];
+  private wake: (() => void) | undefined;
+  private gapTimer: ReturnType<typeof setTimeout> | undefined;
+  private gapDelay: number;
+
+  constructor(
+    private readonly host: PipelineHost,
+    private readonly options: PipelineOptions,
+    handler: MessageHandler | undefined,
+    start: Position | undefined,
+  ) {
+    this.handler = handler;
+    this.current = start;
+    this.tail = start;
+    this.gapDelay = options.gapTimeoutMs;
+  }
+
+  /** The last position handled (undefined: none yet; live messages set it). */
+  get position(): Position | undefined {
+    return this.current;
+  }
+
+  /** Where the position will be once what is queued is handled: the HTTP poll asks from here. */
+  get expected(): Position | undefined {
+    const { current, tail } = this;
+    if (!tail) return current;
+    if (!current) return tail;
+    if (current.epoch !== undefined && tail.epoch !== current.epoch) return current;
+    return tail.offset > current.offset ? tail : current;
+  }
+
+  /** Frames waiting, held messages included (for tests and metrics). */
+  get backlog(): number {
+    return this.queue.length + this.held.size;
+  }
+
+  setHandler(handler: MessageHandler): void {
+    this.handler = handler;
+    this.wake?.();
+  }
+
+  /** Takes a position learnt from the server (a `sub` reply) when none is known yet. */
+  adopt(position: Position): void {
+    if (this.current !== undefined || this.stopped) return;
+    this.current = position;
+    this.tail = position;
+    this.host.advanced(position);
+  }
+
+  push(item: Incoming): void {
+    if (this.stopped) return;
+    this.extendTail(item);
+    this.queue.push(item);
+    void this.run();
+  }
+
+  /** Resolves when nothing is queued, or the pipeline waits on a failing handler (or for a handler). */
+  settled(): Promise<void> {
+    if (!this.running || this.blocked || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  /** Ends the pipeline: queued and held frames are dropped (they were not handled, so not acked). */
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+    this.held.clear();
+    clearTimeout(this.gapTimer);
+    this.wake?.();
+    this.notifySettled();
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (!this.stopped && this.queue.length > 0) {
+        const item = this.queue[0]!;
+        if (item.kind === 'resync') await this.applyResync(item);
+        else await this.applyMessages(item);
+        this.queue.shift();
+        await this.drainHeld();
+        this.armGapTimer();
+      }
+    } finally {
+      this.running = false;
+      this.notifySettled();
+    }
+  }
+
+  private async applyMessages(frame: Extract<Incoming, { kind: 'messages' }>): Promise<void> {
+    const replay = frame.upTo !== undefined;
+    if (this.current === undefined) {
+      // Live from now: the first frame of a subscription without a position tells where it starts.
+      const first = frame.messages[0]?.offset ?? (frame.upTo ?? 0) + 1;
+      this.moveTo({ epoch: frame.epoch, offset: first - 1 });
+    } else if (this.current.epoch === undefined) {
+      this.moveTo({ epoch: frame.epoch, offset: this.current.offset });
+    } else if (this.current.epoch !== frame.epoch) {
+      this.foreignEpoch(frame.epoch);
+      return;
+    }
+    for (let i = 0; i < frame.messages.length; i++) {
+      const envelope = frame.messages[i]!;
+      const position = this.current!;
+      if (envelope.offset <= position.offset) {
+        this.host.count('deduplicated');
+        continue;
+      }
+      if (!replay && envelope.offset > position.offset + 1) {
+        // Ahead: keep it (and the rest of the frame) until the gap before it is filled.
+        for (const later of frame.messages.slice(i)) if (later.offset > position.offset) this.hold(frame.epoch, later);
+        return;
+      }
+      if (!(await this.deliver(frame.epoch, envelope))) return;
+    }
+    if (replay && frame.upTo! > this.current!.offset) this.moveTo({ epoch: frame.epoch, offset: frame.upTo! });
+  }
+
+  private async applyResync(item: Extract<Incoming, { kind: 'resync' }>): Promise<void> {
+    const previous = this.current;
+    if (previous?.epoch !== undefined && previous.epoch !== item.epoch) {
+      this.retired.push(previous.epoch);
+      if (this.retired.length > RETIRED_EPOCHS) this.retired.shift();
+    }
+    this.held.clear();
+    this.moveTo({ epoch: item.epoch, offset: item.offset });
+    this.tail = this.current;
+    await this.host.resync({ channel: this.host.channel, epoch: item.epoch, offset: item.offset, previous });
+  }
+
+  /** A frame of an epoch that is not ours: late (we resynced away from it) or a resync we missed. */
+  private foreignEpoch(epoch: string): void {
+    this.tail = this.current;
+    if (this.retired.includes(epoch)) {
+      this.host.count('deduplicated');
+      return;
+    }
+    // Asking from our position makes the server answer with the `resync` we did not see.
+    this.host.gap(this.current!);
+  }
+
+  private hold(epoch: string, envelope: Envelope): void {
+    if (this.heldEpoch !== epoch) this.held.clear();
+    this.heldEpoch = epoch;
+    this.held.set(envelope.offset, envelope);
+  }
+
+  private async drainHeld(): Promise<void> {
+    while (!this.stopped && this.held.size > 0 && this.current !== undefined) {
+      const position = this.current;
+      if (this.heldEpoch !== position.epoch) {
+        this.held.clear();
+        break;
+      }
+      for (const offset of this.held.keys()) {
+        if (offset <= position.offset) {
+          this.held.delete(offset);
+          this.host.count('deduplicated');
+        }
+      }
+      const next = this.held.get(position.offset + 1);
+      if (!next) break;
+      this.held.delete(next.offset);
+      if (!(await this.deliver(position.epoch!, next))) return;
+    }
+  }
+
+  private armGapTimer(): void {
+    if (this.held.size === 0 || this.stopped) {
+      clearTimeout(this.gapTimer);
+      this.gapTimer = undefined;
+      this.gapDelay = this.options.gapTimeoutMs;
+      return;
+    }
+    if (this.gapTimer !== undefined) return;
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = undefined;
+      if (this.stopped || this.held.size === 0 || !this.current) return;
+      this.host.gap(this.current);
+      this.gapDelay = Math.min(this.gapDelay * 2, MAX_GAP_DELAY_MS);
+      this.armGapTimer();
+    }, this.gapDelay);
+  }
+
+  /** Runs the handler until it succeeds (or the pipeline stops); true when the message was handled. */
+  private async deliver(epoch: string, envelope: Envelope): Promise<boolean> {
+    const message: Message = { channel: this.host.channel, ...envelope };
+    const backoff = new Backoff({ ...this.options.handlerRetry, jitter: 'none' });
+    for (;;) {
+      const handler = this.handler ?? (await this.waitForHandler());
+      if (this.stopped || !handler) return false;
+      try {
+        await handler(message);
+        this.host.count('handled');
+        this.moveTo({ epoch, offset: envelope.offset });
+        return true;
+      } catch (err) {
+        if (this.stopped) return false;
+        this.host.count('handlerErrors');
+        const error = new TetherError(
+          ErrorCode.HandlerFailed,
+          `handler failed on ${this.host.channel} offset ${envelope.offset}; it runs again for this message`,
+          { cause: err },
+        );
+        this.host.error(error, message);
+        await this.pause(backoff.next());
+      }
+    }
+  }
+
+  private moveTo(position: Position): void {
+    this.current = position;
+    this.host.advanced(position);
+  }
+
+  private extendTail(item: Incoming): void {
+    if (item.kind === 'resync') return; // applied when processed; a queued resync makes the tail moot
+    const tail = this.expected;
+    if (tail === undefined) {
+      if (item.upTo !== undefined) this.tail = { epoch: item.epoch, offset: item.upTo };
+      return;
+    }
+    if (tail.epoch !== undefined && tail.epoch !== item.epoch) return;
+    let offset = tail.offset;
+    if (item.upTo !== undefined) offset = Math.max(offset, item.upTo);
+    else for (const m of item.messages) if (m.offset === offset + 1) offset = m.offset;
+    this.tail = { epoch: item.epoch, offset };
+  }
+
+  private waitForHandler(): Promise<MessageHandler | undefined> {
+    return this.blockUntil(new Promise<void>((resolve) => (this.wake = resolve))).then(() => this.handler);
+  }
+
+  private pause(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const slept = new Promise<void>((resolve) => {
+      this.wake = resolve;
+      timer = setTimeout(resolve, ms);
+    });
+    return this.blockUntil(slept).finally(() => clearTimeout(timer));
+  }
+
+  /** While blocked, the pipeline counts as settled: an HTTP poll need not wait for a failing handler. */
+  private async blockUntil(done: Promise<void>): Promise<void> {
+    this.blocked = true;
+    this.notifySettled();
+    try {
+      await done;
+    } finally {
+      this.blocked = false;
+      this.wake = undefined;
+    }
+  }
+
+  private notifySettled(): void {
+    for (const resolve of this.settledWaiters.splice(0)) resolve();
+  }
+}

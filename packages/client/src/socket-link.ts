@@ -1,0 +1,221 @@
+/**
+ * One Socket.IO connection at a time, as the rest of the SDK sees it: open with a handshake,
+ * validated inbound frames, requests that always settle (reply, refusal, or lost), and one report
+ * when the connection ends. Socket.IO's own reconnection is off: the client decides when and how
+ * to retry (backoff with full jitter, a fresh token, the fallback), and each attempt gets a fresh
+ * socket, so no listener or buffered frame survives from an old one (socket.io #4919).
+ */
+import { io, type Socket } from 'socket.io-client';
+import {
+  ErrorCode,
+  TetherError,
+  errorFrameSchema,
+  isErrorCode,
+  msgFrameSchema,
+  resyncFrameSchema,
+  type ErrorFrame,
+  type HandshakeAuth,
+  type MsgFrame,
+  type ResyncFrame,
+} from '@tether/protocol';
+import type { ResolvedClientOptions } from './options.js';
+import { StatusReason } from './state.js';
+
+/** How a request ended: the reply, the server's refusal, or no answer. */
+export type Outcome<T> =
+  | { kind: 'reply'; value: T }
+  | { kind: 'error'; error: TetherError }
+  | { kind: 'lost'; reason: string; timedOut: boolean };
+
+/** Why a connection (or an attempt) ended. */
+export interface LinkDown {
+  /** False when the handshake never completed. */
+  wasOpen: boolean;
+  reason: StatusReason;
+  message: string;
+  /** The server's refusal (`connect_error` data, or the `error` frame before it closed us). */
+  error?: TetherError;
+}
+
+export interface LinkHandlers {
+  open(): void;
+  down(info: LinkDown): void;
+  msg(frame: MsgFrame): void;
+  resync(frame: ResyncFrame): void;
+  serverError(frame: ErrorFrame): void;
+  protocolError(error: TetherError, channel: string | undefined): void;
+}
+
+type LinkOptions = Pick<ResolvedClientOptions, 'url' | 'path' | 'transports' | 'connectTimeoutMs' | 'socketFactory'>;
+
+export class SocketLink {
+  private socket: Socket | undefined;
+  private open_ = false;
+  /** The server's `error {code}` frame that came just before it closed the connection. */
+  private lastServerError: TetherError | undefined;
+  /** Requests waiting for a reply: settled as `lost` when the socket goes. */
+  private readonly pending = new Set<(reason: string) => void>();
+
+  constructor(
+    private readonly options: LinkOptions,
+    private readonly handlers: LinkHandlers,
+  ) {}
+
+  get connected(): boolean {
+    return this.open_ && this.socket?.connected === true;
+  }
+
+  /** Starts an attempt, replacing any previous socket. The outcome comes as `open` or `down`. */
+  open(auth: HandshakeAuth): void {
+    this.dispose();
+    const factory = this.options.socketFactory ?? io;
+    const socket = factory(this.options.url, {
+      path: this.options.path,
+      transports: this.options.transports,
+      forceNew: true,
+      reconnection: false,
+      autoConnect: false,
+      timeout: this.options.connectTimeoutMs,
+      auth,
+    });
+    this.socket = socket;
+    this.lastServerError = undefined;
+    const mine = (): boolean => this.socket === socket;
+
+    socket.on('connect', () => {
+      if (!mine()) return;
+      this.open_ = true;
+      this.handlers.open();
+    });
+    socket.on('connect_error', (err: Error & { data?: unknown }) => {
+      if (!mine()) return;
+      const refusal = refusalOf(err.data);
+      this.end({
+        wasOpen: false,
+        reason: StatusReason.TransportClose,
+        message: refusal ? refusal.message : `connect failed: ${err.message}`,
+        ...(refusal ? { error: refusal } : {}),
+      });
+    });
+    socket.on('disconnect', (reason: string) => {
+      if (!mine()) return;
+      const kicked = reason === 'io server disconnect';
+      const down: LinkDown = {
+        wasOpen: true,
+        reason: kicked
+          ? StatusReason.ServerDisconnect
+          : reason === 'ping timeout'
+            ? StatusReason.PingTimeout
+            : StatusReason.TransportClose,
+        message: `disconnected: ${reason}`,
+      };
+      if (kicked && this.lastServerError) down.error = this.lastServerError;
+      this.end(down);
+    });
+    socket.on('msg', (frame: unknown) => {
+      if (!mine()) return;
+      const parsed = msgFrameSchema.safeParse(frame);
+      if (parsed.success) this.handlers.msg(parsed.data);
+      else this.malformed('msg', frame, parsed.error.issues[0]?.message);
+    });
+    socket.on('resync', (frame: unknown) => {
+      if (!mine()) return;
+      const parsed = resyncFrameSchema.safeParse(frame);
+      if (parsed.success) this.handlers.resync(parsed.data);
+      else this.malformed('resync', frame, parsed.error.issues[0]?.message);
+    });
+    socket.on('error', (frame: unknown) => {
+      if (!mine()) return;
+      const parsed = errorFrameSchema.safeParse(frame);
+      if (!parsed.success) return this.malformed('error', frame, parsed.error.issues[0]?.message);
+      if (isErrorCode(parsed.data.code) && parsed.data.channel === undefined) {
+        this.lastServerError = new TetherError(parsed.data.code, parsed.data.message);
+      }
+      this.handlers.serverError(parsed.data);
+    });
+    socket.connect();
+  }
+
+  /** Ends the current socket without a `down` report (the caller knows why). */
+  close(): void {
+    this.dispose();
+  }
+
+  /** Fire-and-forget; false when not connected (nothing is buffered for later). */
+  send(event: string, frame: unknown): boolean {
+    if (!this.connected) return false;
+    this.socket!.emit(event, frame);
+    return true;
+  }
+
+  /** Emits with a reply callback; always settles: a reply, a refusal, or `lost` (disconnect, timeout). */
+  request<T>(
+    event: string,
+    frame: unknown,
+    timeoutMs: number,
+    isReply: (value: unknown) => value is T,
+  ): Promise<Outcome<T>> {
+    const socket = this.socket;
+    if (!socket || !this.connected) {
+      return Promise.resolve({ kind: 'lost', reason: 'not connected', timedOut: false });
+    }
+    return new Promise<Outcome<T>>((resolve) => {
+      const settle = (outcome: Outcome<T>): void => {
+        clearTimeout(timer);
+        this.pending.delete(lose);
+        resolve(outcome);
+      };
+      const lose = (reason: string): void => settle({ kind: 'lost', reason, timedOut: false });
+      const timer = setTimeout(
+        () => settle({ kind: 'lost', reason: `no ${event} reply within ${timeoutMs} ms`, timedOut: true }),
+        timeoutMs,
+      );
+      this.pending.add(lose);
+      socket.emit(event, frame, (reply: unknown) => {
+        if (!this.pending.has(lose)) return; // already settled (timeout, disconnect)
+        const refusal = refusalOf(isRecord(reply) ? reply['error'] : undefined);
+        if (refusal) return settle({ kind: 'error', error: refusal });
+        if (isReply(reply)) return settle({ kind: 'reply', value: reply });
+        const error = new TetherError(ErrorCode.ProtocolError, `malformed ${event} reply from the server`);
+        this.handlers.protocolError(error, undefined);
+        settle({ kind: 'error', error });
+      });
+    });
+  }
+
+  private end(info: LinkDown): void {
+    this.dispose();
+    this.handlers.down(info);
+  }
+
+  private malformed(event: string, frame: unknown, detail: string | undefined): void {
+    const channel = isRecord(frame) && typeof frame['channel'] === 'string' ? frame['channel'] : undefined;
+    const error = new TetherError(
+      ErrorCode.ProtocolError,
+      `malformed ${event} frame from the server${channel ? ` on ${channel}` : ''}: ${detail ?? 'invalid'}`,
+    );
+    this.handlers.protocolError(error, channel);
+  }
+
+  private dispose(): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.open_ = false;
+    for (const lose of [...this.pending]) lose('disconnected');
+    if (!socket) return;
+    socket.removeAllListeners();
+    socket.disconnect();
+  }
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A `{code, message}` from the server as a TetherError (an unknown code reads as `internal`). */
+export function refusalOf(body: unknown): TetherError | undefined {
+  if (!isRecord(body) || typeof body['code'] !== 'string') return undefined;
+  const message = typeof body['message'] === 'string' ? body['message'] : body['code'];
+  const code = isErrorCode(body['code']) ? body['code'] : ErrorCode.Internal;
+  return new TetherError(code, message);
+}

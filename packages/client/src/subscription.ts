@@ -1,0 +1,168 @@
+/**
+ * A subscription to one channel: its own state machine (one `setState` door, emitted as `state`),
+ * its position, and the pipeline that hands its messages to the app's handler exactly once, in
+ * order. Created by `client.subscribe()`; `client.inbox` is the user's own `user:<sub>`.
+ */
+import { ErrorCode, TetherError, type Message, type Position } from '@tether/protocol';
+import { TypedEmitter } from './emitter.js';
+import { ChannelPipeline, type MessageHandler, type PipelineOptions, type ResyncContext } from './pipeline.js';
+
+export const SubscriptionState = {
+  /** Wanted, not (yet, or no longer) confirmed by the server: connecting, or waiting for the `sub` reply. */
+  Subscribing: 'subscribing',
+  /** Messages flow: confirmed on the socket, or polled over HTTP in fallback. */
+  Subscribed: 'subscribed',
+  /** Ended by `unsubscribe()`, by the server (`forbidden`…), or by `client.close()`. Final. */
+  Unsubscribed: 'unsubscribed',
+} as const;
+export type SubscriptionState = (typeof SubscriptionState)[keyof typeof SubscriptionState];
+
+export interface SubscriptionStateChange {
+  channel: string;
+  from: SubscriptionState;
+  to: SubscriptionState;
+  /** Why: `subscribe`, `subscribed`, `disconnected`, `unsubscribe`, `refused`, `closed`. */
+  reason: string;
+  error?: TetherError;
+}
+
+export interface SubscriptionErrorContext {
+  channel: string;
+  error: TetherError;
+  /** The message whose handler failed, for `handler_failed`. */
+  message?: Message;
+}
+
+export interface SubscriptionEvents {
+  state: SubscriptionStateChange;
+  resync: ResyncContext;
+  error: SubscriptionErrorContext;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Start after this position (`{ offset: 0 }`: the whole retained log). Default: the position kept
+   * in storage, else live from now.
+   */
+  since?: Position;
+  /**
+   * Called on `resync` (the log restarted, or the position fell out of retention) before any later
+   * message of the channel: reload the channel's state here. May return a promise.
+   */
+  onResync?: (context: ResyncContext) => void | Promise<void>;
+}
+
+/** What a subscription needs from its client. */
+export interface SubscriptionHost {
+  advanced(subscription: Subscription, position: Position): void;
+  gap(subscription: Subscription, position: Position): void;
+  resync(subscription: Subscription, context: ResyncContext): void;
+  error(subscription: Subscription, context: SubscriptionErrorContext): void;
+  count(counter: 'handled' | 'deduplicated' | 'handlerErrors'): void;
+  unsubscribe(subscription: Subscription): Promise<void>;
+}
+
+export class Subscription {
+  private name: string;
+  private current: SubscriptionState = SubscriptionState.Subscribing;
+  private readonly events: TypedEmitter<SubscriptionEvents>;
+  /** @internal The delivery pipeline; the client feeds it. */
+  readonly pipeline: ChannelPipeline;
+
+  /** @internal Use `client.subscribe()`. */
+  constructor(
+    channel: string,
+    handler: MessageHandler | undefined,
+    private readonly options: SubscribeOptions,
+    private readonly host: SubscriptionHost,
+    start: Position | undefined,
+    pipelineOptions: PipelineOptions,
+    onListenerError: (err: unknown) => void,
+  ) {
+    this.name = channel;
+    this.events = new TypedEmitter<SubscriptionEvents>(onListenerError);
+    const channelOf = (): string => this.name;
+    this.pipeline = new ChannelPipeline(
+      {
+        get channel() {
+          return channelOf();
+        },
+        advanced: (position) => host.advanced(this, position),
+        gap: (position) => host.gap(this, position),
+        resync: (context) => this.onResync(context),
+        error: (error, message) => this.fail(error, message),
+        count: (counter) => host.count(counter),
+      },
+      pipelineOptions,
+      handler,
+      start,
+    );
+  }
+
+  /** The channel. For `client.inbox`, `''` until the user is known from the first token. */
+  get channel(): string {
+    return this.name;
+  }
+
+  get state(): SubscriptionState {
+    return this.current;
+  }
+
+  /** The last position handled; undefined until the first message or the server's reply. */
+  get position(): Position | undefined {
+    return this.pipeline.position;
+  }
+
+  on<K extends keyof SubscriptionEvents>(event: K, listener: (context: SubscriptionEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  off<K extends keyof SubscriptionEvents>(event: K, listener: (context: SubscriptionEvents[K]) => void): void {
+    this.events.off(event, listener);
+  }
+
+  /** Sets (or replaces) the handler. Messages wait, unhandled and unacked, while there is none. */
+  setHandler(handler: MessageHandler): void {
+    this.pipeline.setHandler(handler);
+  }
+
+  /** Ends the subscription; messages not yet handled are dropped (and were not acked). */
+  unsubscribe(): Promise<void> {
+    return this.host.unsubscribe(this);
+  }
+
+  /** @internal Names the inbox once the user is known. */
+  bind(channel: string): void {
+    this.name = channel;
+  }
+
+  /** @internal The one door for this subscription's state. */
+  setState(to: SubscriptionState, reason: string, error?: TetherError): void {
+    const from = this.current;
+    if (from === to || from === SubscriptionState.Unsubscribed) return;
+    this.current = to;
+    if (to === SubscriptionState.Unsubscribed) this.pipeline.stop();
+    const change: SubscriptionStateChange = { channel: this.name, from, to, reason };
+    if (error) change.error = error;
+    this.events.emit('state', change);
+  }
+
+  /** @internal Reports an error on this channel (to the subscription's and the client's listeners). */
+  fail(error: TetherError, message?: Message): void {
+    const context: SubscriptionErrorContext = { channel: this.name, error };
+    if (message) context.message = message;
+    this.events.emit('error', context);
+    this.host.error(this, context);
+  }
+
+  private async onResync(context: ResyncContext): Promise<void> {
+    this.events.emit('resync', context);
+    this.host.resync(this, context);
+    try {
+      await this.options.onResync?.(context);
+    } catch (err) {
+      // A failing reload must not wedge the channel: report it and go on from the new position.
+      this.fail(new TetherError(ErrorCode.HandlerFailed, `onResync failed on ${this.name}`, { cause: err }));
+    }
+  }
+}
