@@ -36,6 +36,8 @@ export function redisStoreClientOptions(commandTimeoutMs = 5000): RedisOptions {
     connectTimeout: Math.max(1000, Math.min(commandTimeoutMs, 5000)),
     retryStrategy: (attempt: number) => Math.min(attempt * 50, 1000),
     enableReadyCheck: true,
+    // Shows in CLIENT LIST, so that an operator can tell the store's connections from others.
+    connectionName: 'tether-store',
   };
 }
 

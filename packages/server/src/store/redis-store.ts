@@ -164,13 +164,20 @@ export class RedisLogStore implements LogStore {
     // registers itself afterwards, so the due time written below never hides it.
     await this.redis.zrem(this.registryKey, stream);
     let removed = 0;
-    for (;;) {
-      const reply = replyArray(await this.connection.run(PRUNE, keys, args), 'prune');
-      removed += replyInt(reply[0], 'prune removed');
-      if (replyInt(reply[1], 'prune done') === 1) {
-        if (reply[2] !== null) await this.redis.zadd(this.registryKey, 'LT', replyInt(reply[2], 'due'), stream);
-        return removed;
+    try {
+      for (;;) {
+        const reply = replyArray(await this.connection.run(PRUNE, keys, args), 'prune');
+        removed += replyInt(reply[0], 'prune removed');
+        if (replyInt(reply[1], 'prune done') === 1) {
+          if (reply[2] !== null) await this.redis.zadd(this.registryKey, 'LT', replyInt(reply[2], 'due'), stream);
+          return removed;
+        }
       }
+    } catch (err) {
+      // Registered again as due now, so that the next prune retries it. If Redis is gone this
+      // fails too, and the stream waits for its next append to be registered.
+      await this.redis.zadd(this.registryKey, 'LT', now, stream).catch(() => undefined);
+      throw err;
     }
   }
 

@@ -179,6 +179,17 @@ describe('RedisLogStore on one Redis', () => {
     expect(await store.prune(T0 + maxAgeMs)).toBe(0);
   });
 
+  it('shares pruning between nodes: concurrent prunes remove each message once', async () => {
+    const retention = { maxAgeMs: 60_000, maxMessages: 5000 };
+    const nodes = range(1, 3).map(() => open(server.url, retention, { pruneStepBudget: 100 }));
+    for (let s = 0; s < 40; s += 1) {
+      await nodes[s % 3]!.append(`s${s}`, [...inputs(`old${s}-`, 150, { ts: T0 }), input('new', { ts: T0 + 120_000 })]);
+    }
+    const removed = await Promise.all(nodes.map((node) => node.prune(T0 + 60_000)));
+    expect(removed.reduce((a, b) => a + b, 0)).toBe(40 * 150);
+    for (let s = 0; s < 40; s += 1) expect(await nodes[0]!.info(`s${s}`)).toMatchObject({ head: 151, first: 151 });
+  });
+
   it('starts a new life when a stream lost its state (keys evicted): new epoch, offsets from 1', async () => {
     const store = open(server.url);
     await store.append('s', inputs('m', 5));
