@@ -9,3 +9,4 @@ export { defaultRetention } from './store/types.js';
 export { openStore, MemoryLogStore, SqliteLogStore } from './store/index.js';
 export { issueToken, type IssueTokenOptions } from './auth/issue-token.js';
 export type { PresenceStore, DevicePresence, PresenceStatus } from './presence/types.js';
+export type { BatchRelay, AppendedBatch } from './delivery/fanout.js';

@@ -7,6 +7,7 @@ import type { LogStore, RetentionOptions } from './store/types.js';
 import type { RelevanceRules } from './delivery/relevance.js';
 import type { AuthContext, AuthorizeHook } from './auth/context.js';
 import type { PushProvider } from './delivery/push.js';
+import type { BatchRelay } from './delivery/fanout.js';
 
 export interface ApiKey {
   key: string;
@@ -29,6 +30,11 @@ export interface TetherServerOptions {
   relevance?: RelevanceRules;
   /** Where critical messages nobody acked go. Default none (they are counted as missed only). */
   push?: PushProvider;
+  /**
+   * Carries appended batches to the other nodes of a cluster. Default: none on a single node; the
+   * Socket.IO Redis adapter's relay with a `redis://` store. Injectable (tests use an in-process bus).
+   */
+  relay?: BatchRelay;
   /** Called for each new connection once authenticated. */
   onConnection?: (ctx: AuthContext) => void;
   /** pino logger options or `false` for silence. Default: level `info`, or `silent` under tests. */
@@ -72,9 +78,9 @@ export interface TetherServerOptions {
 }
 
 export type ResolvedOptions = Required<
-  Omit<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'onConnection' | 'retention' | 'logger'>
+  Omit<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'onConnection' | 'retention' | 'logger'>
 > &
-  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'onConnection'> & {
+  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'onConnection'> & {
     retention: RetentionOptions;
     logger: boolean | { level: string };
   };

@@ -19,6 +19,7 @@ import { StatsCounter } from './delivery/stats.js';
 import { ChannelRegistry } from './delivery/channel-registry.js';
 import { AppendSignal } from './delivery/append-signal.js';
 import { Publisher } from './delivery/publisher.js';
+import { Fanout } from './delivery/fanout.js';
 import { RelevanceFilter } from './delivery/relevance.js';
 import { Replayer } from './delivery/replayer.js';
 import { AckLedger } from './delivery/ack-ledger.js';
@@ -110,7 +111,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     maxHttpBufferSize: o.maxPayloadBytes * 2 + 16_384,
     cors: o.corsOrigins.length > 0 ? { origin: o.corsOrigins, credentials: true } : undefined,
   });
-  const publisher = new Publisher(store, registry, io, stats, signal, log);
+  const fanout = new Fanout(store, registry, io, stats, signal, log, o.relay, o.replayBatchSize);
+  const publisher = new Publisher(store, registry, fanout, stats, log);
   const connections = new Set<ClientConnection>();
   const sweeper = new RedeliverySweeper(connections, o, stats, ackLedger, o.push, log);
 
@@ -130,6 +132,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     const connection = new ClientConnection(socket, ctx, {
       registry,
       publisher,
+      fanout,
       replayer,
       permissions,
       stats,
@@ -167,6 +170,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       sweeper.stop();
       clearInterval(housekeeping);
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go
+      await fanout.settled();
       if (ownsHttpServer) {
         await new Promise<void>((resolve) => {
           // Closing the transports (not a Socket.IO disconnect) makes clients reconnect and resume.

@@ -23,4 +23,4 @@ export {
   type BlockPathOptions,
 } from './fault-proxy.js';
 export { startRedis, respCommand, type RedisServer, type StartRedisOptions, type RespValue } from './redis-server.js';
-export { startRedis, respCommand, type RedisServer, type StartRedisOptions, type RespValue } from './redis-server.js';
+export { RelayBus } from './relay-bus.js';

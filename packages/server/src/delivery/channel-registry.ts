@@ -24,6 +24,11 @@ export class ChannelRegistry {
     return this.states.get(stream);
   }
 
+  /** The state being created for `stream`, if creation is underway. */
+  creation(stream: string): Promise<ChannelState> | undefined {
+    return this.creating.get(stream);
+  }
+
   get size(): number {
     return this.states.size;
   }

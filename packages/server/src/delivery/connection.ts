@@ -28,6 +28,7 @@ import type { StoredMessage } from '../store/types.js';
 import type { AckLedger } from './ack-ledger.js';
 import type { ChannelRegistry } from './channel-registry.js';
 import type { ChannelState } from './channel-state.js';
+import type { Fanout } from './fanout.js';
 import type { Publisher } from './publisher.js';
 import type { Replayer } from './replayer.js';
 import type { StatsCounter } from './stats.js';
@@ -47,6 +48,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export interface ConnectionDeps {
   registry: ChannelRegistry;
   publisher: Publisher;
+  fanout: Fanout;
   replayer: Replayer;
   permissions: Permissions;
   stats: StatsCounter;
@@ -201,7 +203,7 @@ export class ClientConnection {
     });
     if (outcome.kind === 'resync') {
       // A store that lost the log shows a new epoch first to whoever reads: adopt it for the channel.
-      if (outcome.epoch !== state.epoch) this.deps.publisher.adoptEpoch(state, outcome.epoch, outcome.offset);
+      if (outcome.epoch !== state.epoch) this.deps.fanout.adoptEpoch(state, outcome.epoch, outcome.offset);
       this.socket.emit('resync', { channel: state.channel, epoch: outcome.epoch, offset: outcome.offset });
       this.deps.stats.values.resyncs++;
       sub.acked = outcome.offset;

@@ -1,10 +1,9 @@
-import type { Server as SocketIOServer } from 'socket.io';
 import type { Logger } from 'pino';
-import { ErrorCode, TetherError, type MsgFrame } from '@tether/protocol';
+import { ErrorCode, TetherError } from '@tether/protocol';
 import type { AppendInput, AppendResult, LogStore } from '../store/types.js';
 import type { ChannelRegistry } from './channel-registry.js';
 import type { ChannelState } from './channel-state.js';
-import type { AppendSignal } from './append-signal.js';
+import type { Fanout } from './fanout.js';
 import type { StatsCounter } from './stats.js';
 
 interface PendingPublish {
@@ -18,9 +17,9 @@ const MAX_BATCH = 1000;
 
 /**
  * Publish → append → fan-out. Publishes to one channel made in the same tick are appended in one
- * store call and go out as ONE plain room broadcast (one frame), so the transport's fast paths
- * apply and no per-subscriber work is done per message. One flush per channel at a time keeps
- * fan-out in offset order.
+ * store call and handed to the fan-out as one batch, which goes out as ONE plain room broadcast
+ * (one frame), so the transport's fast paths apply and no per-subscriber work is done per message.
+ * One flush per channel at a time keeps this node's appends in offset order.
  */
 export class Publisher {
   private readonly queues = new Map<ChannelState, PendingPublish[]>();
@@ -32,9 +31,8 @@ export class Publisher {
   constructor(
     private readonly store: LogStore,
     private readonly registry: ChannelRegistry,
-    private readonly io: SocketIOServer,
+    private readonly fanout: Fanout,
     private readonly stats: StatsCounter,
-    private readonly signal: AppendSignal,
     private readonly log: Logger,
   ) {}
 
@@ -93,32 +91,12 @@ export class Publisher {
     const fresh = results.filter((r) => !r.duplicate);
     this.stats.values.duplicatesIgnored += results.length - fresh.length;
     const first = fresh[0];
-    if (!first) return;
-    if (first.epoch !== state.epoch) {
-      this.adoptEpoch(state, first.epoch, first.offset - 1);
-    } else if (first.offset !== state.head + 1) {
-      this.log.warn({ stream: state.stream, head: state.head, offset: first.offset }, 'offsets not contiguous');
-    }
-    const now = Date.now();
-    for (const r of fresh) state.record(r.message, now);
-    const frame: MsgFrame = { channel: state.channel, epoch: state.epoch, messages: fresh.map((r) => r.message) };
-    this.io.to(state.room).emit('msg', frame);
-    this.stats.values.published += fresh.length;
-    this.stats.values.delivered.live += fresh.length * (this.io.sockets.adapter.rooms.get(state.room)?.size ?? 0);
-    this.signal.notify(state.stream);
-  }
-
-  /**
-   * The store began a new log for this channel (it lost the old one): everyone subscribed here is
-   * told to reload with `resync`, never left with a silent gap.
-   */
-  adoptEpoch(state: ChannelState, epoch: string, head: number): void {
-    if (state.epoch === epoch) return;
-    this.log.warn({ stream: state.stream, from: state.epoch, to: epoch }, 'channel epoch changed');
-    state.restart(epoch, head);
-    this.io.to(state.room).emit('resync', { channel: state.channel, epoch, offset: head });
-    const room = this.io.sockets.adapter.rooms.get(state.room)?.size ?? 0;
-    this.stats.values.resyncs += room;
+    if (first)
+      this.fanout.appended(
+        state,
+        first.epoch,
+        fresh.map((r) => r.message),
+      );
   }
 
   private wakeIdle(): void {

@@ -1,0 +1,144 @@
+import type { Server as SocketIOServer } from 'socket.io';
+import type { Logger } from 'pino';
+import type { MsgFrame } from '@tether/protocol';
+import type { LogStore, StoredMessage } from '../store/types.js';
+import type { AppendSignal } from './append-signal.js';
+import type { ChannelRegistry } from './channel-registry.js';
+import type { ChannelState } from './channel-state.js';
+import type { StatsCounter } from './stats.js';
+
+/** Messages appended to one stream in one store call, in offset order. */
+export interface AppendedBatch {
+  stream: string;
+  tenant: string;
+  channel: string;
+  epoch: string;
+  messages: StoredMessage[];
+}
+
+/** Carries batches between nodes (the cluster's relay); absent on a single node. */
+export interface BatchRelay {
+  share(batch: AppendedBatch): void;
+  onBatch(handler: (batch: AppendedBatch) => void): void;
+}
+
+/**
+ * Brings appended messages to this node's subscribers of a channel: ONE plain local room
+ * broadcast per batch, in offset order, each offset once. Batches appended here and batches other
+ * nodes appended (through the relay) go through the same door, so the channel's head and ring
+ * always describe exactly what the room was sent. A batch that arrives ahead of the head (another
+ * node's batch still on its way) has its gap read from the store first; a batch at or below the
+ * head is already delivered. The common case — contiguous, same epoch — is synchronous.
+ */
+export class Fanout {
+  /** Channels with ordered async work underway (gap fills, epoch checks); later batches queue behind it. */
+  private readonly pending = new Map<ChannelState, Promise<void>>();
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly registry: ChannelRegistry,
+    private readonly io: SocketIOServer,
+    private readonly stats: StatsCounter,
+    private readonly signal: AppendSignal,
+    private readonly log: Logger,
+    private readonly relay: BatchRelay | undefined,
+    private readonly pageSize: number,
+  ) {
+    relay?.onBatch((batch) => this.fromRemote(batch));
+  }
+
+  /** Messages this node appended: delivered here and shared with the other nodes. */
+  appended(state: ChannelState, epoch: string, messages: StoredMessage[]): void {
+    if (messages.length === 0) return;
+    this.stats.values.published += messages.length;
+    this.offer(state, epoch, messages);
+    this.relay?.share({ stream: state.stream, tenant: state.tenant, channel: state.channel, epoch, messages });
+  }
+
+  /** Resolves when every queued batch has been delivered or dropped. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending.values()]);
+  }
+
+  /**
+   * The store began a new log for this channel (it lost the old one): everyone subscribed here is
+   * told to reload with `resync`, never left with a silent gap.
+   */
+  adoptEpoch(state: ChannelState, epoch: string, head: number): void {
+    if (state.epoch === epoch) return;
+    this.log.warn({ stream: state.stream, from: state.epoch, to: epoch }, 'channel epoch changed');
+    state.restart(epoch, head);
+    this.io.local.to(state.room).emit('resync', { channel: state.channel, epoch, offset: head });
+    this.stats.values.resyncs += this.roomSize(state);
+  }
+
+  private fromRemote(batch: AppendedBatch): void {
+    const state = this.registry.peek(batch.stream);
+    if (state) return this.offer(state, batch.epoch, batch.messages);
+    // Not active here — unless its state is being created right now: then the batch may be newer
+    // than the head that creation read, so apply it once the state exists.
+    const creating = this.registry.creation(batch.stream);
+    if (creating) void creating.then((created) => this.offer(created, batch.epoch, batch.messages));
+  }
+
+  private offer(state: ChannelState, epoch: string, messages: StoredMessage[]): void {
+    const chain = this.pending.get(state);
+    if (!chain && epoch === state.epoch && (messages[0]?.offset ?? 0) <= state.head + 1) {
+      this.deliver(state, messages);
+      return;
+    }
+    const next = (chain ?? Promise.resolve())
+      .then(() => this.deliverInOrder(state, epoch, messages))
+      .catch((err: unknown) => this.log.error({ err, stream: state.stream }, 'fan-out gap fill failed'))
+      .finally(() => {
+        if (this.pending.get(state) === next) this.pending.delete(state);
+      });
+    this.pending.set(state, next);
+  }
+
+  private async deliverInOrder(state: ChannelState, epoch: string, messages: StoredMessage[]): Promise<void> {
+    const first = messages[0];
+    if (!first) return;
+    if (epoch !== state.epoch) {
+      // Which life is current? The store says. A batch of a dead epoch is dropped.
+      const info = await this.store.info(state.stream);
+      if (info.epoch !== epoch) return;
+      this.adoptEpoch(state, epoch, first.offset - 1);
+    }
+    let gap: StoredMessage[] = [];
+    if (first.offset > state.head + 1) gap = await this.readGap(state, first.offset - 1);
+    if (epoch !== state.epoch) return; // the epoch moved on while reading
+    this.deliver(state, [...gap, ...messages]);
+  }
+
+  /** Reads `head+1 .. upTo` from the store (what other nodes appended and this node has not seen yet). */
+  private async readGap(state: ChannelState, upTo: number): Promise<StoredMessage[]> {
+    const out: StoredMessage[] = [];
+    let after = state.head;
+    while (after < upTo) {
+      const page = await this.store.read(state.stream, after, Math.min(this.pageSize, upTo - after));
+      if (page.epoch !== state.epoch) return [];
+      const last = page.messages.at(-1);
+      if (!last) break; // retention moved past it: the subscribers' redelivery/resume paths account for it
+      for (const m of page.messages) if (m.offset <= upTo) out.push(m);
+      after = last.offset;
+    }
+    return out;
+  }
+
+  /** The one place a batch reaches the room: drops what the room already had, then one broadcast. */
+  private deliver(state: ChannelState, messages: readonly StoredMessage[]): void {
+    const fresh = messages.filter((m) => m.offset > state.head);
+    if (fresh.length === 0) return;
+    const now = Date.now();
+    for (const message of fresh) state.record(message, now);
+    const frame: MsgFrame = { channel: state.channel, epoch: state.epoch, messages: fresh };
+    this.io.local.to(state.room).emit('msg', frame);
+    this.stats.values.delivered.live += fresh.length * this.roomSize(state);
+    this.signal.notify(state.stream);
+  }
+
+  private roomSize(state: ChannelState): number {
+    return this.io.sockets.adapter.rooms.get(state.room)?.size ?? 0;
+  }
+}
