@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { track } from './processes.js';
 
 export interface StartRedisOptions {
   /** `--appendonly yes` (with `appendfsync everysec`): data survives a kill and restart. Default false. */
@@ -19,6 +18,8 @@ export interface StartRedisOptions {
   port?: number;
   /** Deadline for the first PONG. Default 10_000. */
   startTimeoutMs?: number;
+  /** The process whose death kills this redis-server (and removes its temp dir). Default: this one. */
+  watchPid?: number;
 }
 
 export interface RedisServer {
@@ -40,16 +41,48 @@ export interface RedisServer {
 
 export type RespValue = string | number | null | RespValue[];
 
-/** Temp dirs to remove when the test process exits, in case a test never called `stop()`. */
+/**
+ * redis-server runs under a small `sh` watchdog, because a test process does not always get to run
+ * exit handlers (vitest ends its workers with a signal): the watchdog kills its redis-server (by
+ * PID) and removes a temp dir of ours within ~0.5 s of this process going away. It prints the
+ * redis-server's PID first, then waits for it, so the `sh` process exits when Redis does.
+ * Arguments: $1 the PID to watch, $2 a dir to remove after (or ''), then redis-server's own.
+ */
+const WATCHDOG = `
+watch=$1; own_dir=$2; shift 2
+redis-server "$@" &
+child=$!
+echo "tether-redis-pid $child"
+(
+  while kill -0 "$child" 2>/dev/null; do
+    if ! kill -0 "$watch" 2>/dev/null; then
+      kill -9 "$child" 2>/dev/null
+      sleep 0.2
+      if [ -n "$own_dir" ]; then rm -rf "$own_dir"; fi
+      exit 0
+    fi
+    sleep 0.5
+  done
+) </dev/null >/dev/null 2>&1 &
+wait "$child"
+`;
+
+/** A running redis-server: its watchdog (our child) and the server's own PID. */
+interface Launched {
+  watchdog: ChildProcess;
+  pid: number;
+}
+
+/** Temp dirs and servers to clean up when the test process exits normally (the watchdog covers the rest). */
 const ownDirs = new Set<string>();
-const ownChildren = new Set<ChildProcess>();
+const live = new Set<Launched>();
 let exitHooked = false;
 
 function hookExit(): void {
   if (exitHooked) return;
   exitHooked = true;
   process.once('exit', () => {
-    for (const child of ownChildren) killQuietly(child, 'SIGKILL');
+    for (const server of live) killPid(server.pid, 'SIGKILL');
     for (const dir of ownDirs) rmSync(dir, { recursive: true, force: true });
   });
 }
@@ -61,15 +94,24 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   if (ownDir) ownDirs.add(dir);
   const appendonly = options.appendonly ?? false;
   const timeoutMs = options.startTimeoutMs ?? 10_000;
+  const launchOn = (port: number): Promise<Launched> =>
+    launch({
+      port,
+      dir,
+      appendonly,
+      timeoutMs,
+      removeDir: ownDir ? dir : '',
+      watchPid: options.watchPid ?? process.pid,
+    });
 
   let port = options.port ?? 0;
-  let child: ChildProcess | undefined;
+  let first: Launched | undefined;
   try {
     // A free port can be taken between our probe and Redis' bind: try a few (only when we chose it).
-    for (let attempt = 0; child === undefined; attempt += 1) {
+    for (let attempt = 0; first === undefined; attempt += 1) {
       const candidate = port === 0 ? await freePort() : port;
       try {
-        child = await launch(candidate, dir, appendonly, timeoutMs);
+        first = await launchOn(candidate);
         port = candidate;
       } catch (err) {
         if (options.port !== undefined || attempt >= 4 || !(err instanceof PortInUseError)) throw err;
@@ -80,29 +122,29 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     throw err;
   }
 
-  let current: ChildProcess = child;
+  let current: Launched = first;
   let stopped: Promise<void> | undefined;
   const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
-    const exited = exitOf(current);
-    killQuietly(current, signal);
+    const exited = exitOf(current.watchdog);
+    if (isAlive(current.watchdog)) killPid(current.pid, signal);
     await exited;
   };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     get pid() {
-      return current.pid ?? -1;
+      return current.pid;
     },
     dir,
     kill,
     restart: async () => {
       if (stopped !== undefined) throw new Error('restart: this redis-server was stopped');
-      if (isAlive(current)) await kill('SIGKILL');
-      current = await launch(port, dir, appendonly, timeoutMs);
+      if (isAlive(current.watchdog)) await kill('SIGKILL');
+      current = await launchOn(port);
     },
     stop: () =>
       (stopped ??= (async () => {
-        if (isAlive(current)) await kill('SIGKILL');
+        if (isAlive(current.watchdog)) await kill('SIGKILL');
         if (ownDir) removeDir(dir);
       })()),
     command: (...args) => respCommand(port, args),
@@ -111,8 +153,22 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
 
 class PortInUseError extends Error {}
 
-/** Spawns redis-server and resolves once it answers PING (after loading its AOF). */
-async function launch(port: number, dir: string, appendonly: boolean, timeoutMs: number): Promise<ChildProcess> {
+interface LaunchOptions {
+  port: number;
+  dir: string;
+  appendonly: boolean;
+  timeoutMs: number;
+  /** Removed by the watchdog if the watched process dies first ('' for none). */
+  removeDir: string;
+  watchPid: number;
+}
+
+/**
+ * Spawns redis-server (under its watchdog) and resolves once it answers PING (after loading its
+ * AOF) and INFO shows its own PID, so that another server that took the port is never mistaken
+ * for ours.
+ */
+async function launch({ port, dir, appendonly, timeoutMs, removeDir, watchPid }: LaunchOptions): Promise<Launched> {
   const args = [
     '--port',
     String(port),
@@ -133,20 +189,19 @@ async function launch(port: number, dir: string, appendonly: boolean, timeoutMs:
     '--loglevel',
     'warning',
   ];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child);
-  ownChildren.add(child);
-  child.once('exit', () => ownChildren.delete(child));
+  const watchdog = spawn('sh', ['-c', WATCHDOG, 'tether-redis', String(watchPid), removeDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const collect = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-16_384);
   };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  watchdog.stdout?.on('data', collect);
+  watchdog.stderr?.on('data', collect);
   const spawnFailed = new Promise<never>((_, reject) =>
-    child.once('error', (err) => reject(new Error(`startRedis: cannot spawn redis-server: ${err.message}`))),
+    watchdog.once('error', (err) => reject(new Error(`startRedis: cannot spawn sh: ${err.message}`))),
   );
-  const exited = exitOf(child).then(() => {
+  const exited = exitOf(watchdog).then(() => {
     const message = `startRedis: redis-server on port ${port} exited before answering PING:\n${output}`;
     throw /Address already in use/i.test(output) ? new PortInUseError(message) : new Error(message);
   });
@@ -154,26 +209,38 @@ async function launch(port: number, dir: string, appendonly: boolean, timeoutMs:
   exited.catch(() => undefined);
   spawnFailed.catch(() => undefined);
   const deadline = Date.now() + timeoutMs;
-  const ready = (async () => {
+  const ready = (async (): Promise<Launched | undefined> => {
     for (;;) {
-      try {
-        if ((await respCommand(port, ['PING'], 1000)) === 'PONG') return;
-      } catch {
-        // Not listening yet, or still loading the AOF (-LOADING): try again.
+      const pid = Number(/tether-redis-pid (\d+)/.exec(output)?.[1] ?? 0);
+      if (pid > 0) {
+        try {
+          if ((await respCommand(port, ['PING'], 1000)) === 'PONG') {
+            const info = String(await respCommand(port, ['INFO', 'server'], 1000));
+            if (Number(/process_id:(\d+)/.exec(info)?.[1]) === pid) return { watchdog, pid };
+          }
+        } catch {
+          // Not listening yet, or still loading the AOF (-LOADING): try again.
+        }
       }
-      if (!isAlive(child)) return;
+      if (!isAlive(watchdog)) return undefined;
       if (Date.now() > deadline) throw new Error(`startRedis: no PONG on port ${port} within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   })();
+  let launched: Launched | undefined;
   try {
-    await Promise.race([ready, exited, spawnFailed]);
-    if (!isAlive(child)) await Promise.race([exited, spawnFailed]);
+    launched = await Promise.race([ready, exited, spawnFailed]);
+    if (launched === undefined) await Promise.race([exited, spawnFailed]);
   } catch (err) {
-    killQuietly(child, 'SIGKILL');
+    const pid = Number(/tether-redis-pid (\d+)/.exec(output)?.[1] ?? 0);
+    if (pid > 0 && isAlive(watchdog)) killPid(pid, 'SIGKILL');
     throw err;
   }
-  return child;
+  if (launched === undefined) throw new Error(`startRedis: redis-server on port ${port} did not start`);
+  const server = launched;
+  live.add(server);
+  watchdog.once('exit', () => live.delete(server));
+  return server;
 }
 
 function isAlive(child: ChildProcess): boolean {
@@ -185,11 +252,10 @@ function exitOf(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** Only ever our own child, by its PID. */
-function killQuietly(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || !isAlive(child)) return;
+/** Only ever a redis-server we started, by its PID. */
+function killPid(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(child.pid, signal);
+    process.kill(pid, signal);
   } catch {
     // Already gone.
   }

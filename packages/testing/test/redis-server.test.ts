@@ -1,4 +1,5 @@
 /** The private redis-server launcher: free port, kill by PID, restart with and without AOF. */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../src/index.js';
@@ -63,6 +64,20 @@ describe('startRedis', () => {
     await server.restart();
     expect(await server.command('PING')).toBe('PONG');
     expect(await server.command('GET', 'lost')).toBeNull();
+  });
+
+  it('dies with the process that started it (a test worker killed by a signal leaks nothing)', async () => {
+    const standIn = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const server = await startRedis({ watchPid: standIn.pid });
+    servers.push(server);
+    const { pid, dir } = server;
+    standIn.kill('SIGKILL');
+    const deadline = Date.now() + 3000;
+    while ((isRunning(pid) || existsSync(dir)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(isRunning(pid)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('stop kills the process and removes its temp dir', async () => {
