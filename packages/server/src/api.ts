@@ -1,6 +1,7 @@
 /** The public shape of a running Tether server (see `createTetherServer` in server.ts). */
 import type http from 'node:http';
 import type { Server as SocketIOServer } from 'socket.io';
+import type { NodeInfo } from './cluster/node-registry.js';
 
 export interface PublishInput {
   /** Tenant; default `default`. */
@@ -48,6 +49,10 @@ export interface TetherServer {
   /** Publishes in order; messages to one channel get consecutive offsets. */
   publishMany(inputs: readonly PublishInput[]): Promise<PublishResult[]>;
   stats(): DeliveryStats;
+  /** This node's id in a cluster; undefined on a single node. */
+  readonly nodeId: string | undefined;
+  /** The cluster's live nodes (heartbeat in Redis); empty on a single node. */
+  liveNodes(): Promise<NodeInfo[]>;
   /** True when the store answers. */
   ready(): Promise<boolean>;
   /** Graceful: stop accepting, finish writes, close sockets (clients reconnect and resume), close the store. */

@@ -10,3 +10,5 @@ export { openStore, MemoryLogStore, SqliteLogStore } from './store/index.js';
 export { issueToken, type IssueTokenOptions } from './auth/issue-token.js';
 export type { PresenceStore, DevicePresence, PresenceStatus } from './presence/types.js';
 export type { BatchRelay, AppendedBatch } from './delivery/fanout.js';
+export type { ClusterOptions } from './cluster/redis-cluster.js';
+export type { NodeInfo } from './cluster/node-registry.js';

@@ -8,6 +8,7 @@ import type { RelevanceRules } from './delivery/relevance.js';
 import type { AuthContext, AuthorizeHook } from './auth/context.js';
 import type { PushProvider } from './delivery/push.js';
 import type { BatchRelay } from './delivery/fanout.js';
+import type { ClusterOptions } from './cluster/redis-cluster.js';
 
 export interface ApiKey {
   key: string;
@@ -35,6 +36,13 @@ export interface TetherServerOptions {
    * Socket.IO Redis adapter's relay with a `redis://` store. Injectable (tests use an in-process bus).
    */
   relay?: BatchRelay;
+  /**
+   * Join a cluster of nodes sharing Redis (adapter pub/sub, node liveness). Default: on with the
+   * store's URL when `store` is `redis://…`, off otherwise; `false` turns it off.
+   */
+  cluster?: ClusterOptions | false;
+  /** With a relay: how often active channels are checked against the store's head and epoch. Default 5000. */
+  headCheckIntervalMs?: number;
   /** Called for each new connection once authenticated. */
   onConnection?: (ctx: AuthContext) => void;
   /** pino logger options or `false` for silence. Default: level `info`, or `silent` under tests. */
@@ -78,9 +86,12 @@ export interface TetherServerOptions {
 }
 
 export type ResolvedOptions = Required<
-  Omit<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'onConnection' | 'retention' | 'logger'>
+  Omit<
+    TetherServerOptions,
+    'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'retention' | 'logger'
+  >
 > &
-  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'onConnection'> & {
+  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection'> & {
     retention: RetentionOptions;
     logger: boolean | { level: string };
   };
@@ -97,6 +108,7 @@ export const defaults = {
   maxRetries: 2,
   retention: { maxMessages: 1000, maxAgeMs: 3_600_000, idempotencyWindowMs: 300_000 } as RetentionOptions,
   pruneIntervalMs: 60_000,
+  headCheckIntervalMs: 5000,
   maxPayloadBytes: 65_536,
   maxChannelsPerConnection: 100,
   replayBatchSize: 500,

@@ -5,6 +5,7 @@ const POSITIVE = [
   'retryAckTimeoutMs',
   'retryDelayMs',
   'pruneIntervalMs',
+  'headCheckIntervalMs',
   'maxPayloadBytes',
   'maxChannelsPerConnection',
   'replayBatchSize',

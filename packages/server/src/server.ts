@@ -28,6 +28,7 @@ import { RedeliverySweeper } from './delivery/sweeper.js';
 import { checkPayloadSize } from './delivery/payload.js';
 import { buildHttpApi } from './http/api.js';
 import { routeHttp } from './http/route-http.js';
+import { joinCluster } from './cluster/redis-cluster.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -111,7 +112,11 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     maxHttpBufferSize: o.maxPayloadBytes * 2 + 16_384,
     cors: o.corsOrigins.length > 0 ? { origin: o.corsOrigins, credentials: true } : undefined,
   });
-  const fanout = new Fanout(store, registry, io, stats, signal, log, o.relay, o.replayBatchSize);
+  const clusterOptions =
+    o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);
+  const cluster = clusterOptions ? await joinCluster(io, clusterOptions, log) : undefined;
+  const relay = o.relay ?? cluster?.relay;
+  const fanout = new Fanout(store, registry, io, stats, signal, log, relay, o.replayBatchSize);
   const publisher = new Publisher(store, registry, fanout, stats, log);
   const connections = new Set<ClientConnection>();
   const sweeper = new RedeliverySweeper(connections, o, stats, ackLedger, o.push, log);
@@ -161,6 +166,14 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     store.prune(now).catch((err: unknown) => log.warn({ err }, 'prune failed'));
   }, o.pruneIntervalMs);
   housekeeping.unref();
+  // With other nodes appending, a lost relay batch or a store that lost its log must still reach
+  // this node's subscribers even if nothing is published again.
+  const headCheck = relay
+    ? setInterval(() => {
+        fanout.reconcile().catch((err: unknown) => log.warn({ err }, 'head check failed'));
+      }, o.headCheckIntervalMs)
+    : undefined;
+  headCheck?.unref();
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -169,6 +182,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       closingController.abort();
       sweeper.stop();
       clearInterval(housekeeping);
+      clearInterval(headCheck);
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go
       await fanout.settled();
       if (ownsHttpServer) {
@@ -181,6 +195,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
         io.engine.close();
       }
       await app.close();
+      await cluster?.close();
       if (ownsStore) await store.close();
       log.info('tether closed');
     })();
@@ -208,6 +223,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     publish: async (input) => (await publishMany([input]))[0]!,
     publishMany,
     stats: () => stats.snapshot(),
+    nodeId: cluster?.nodeId,
+    liveNodes: async () => (cluster ? cluster.liveNodes() : []),
     ready,
     close,
   };

@@ -10,7 +10,7 @@ Run 'tether <command> --help' for the options of a command.
 Options: --help, --version
 `;
 
-export const serveHelp = `Usage: tether serve [--port N] [--host H] [--store memory|sqlite:PATH] [--data-dir DIR]
+export const serveHelp = `Usage: tether serve [--port N] [--host H] [--store memory|sqlite:PATH|redis://HOST:PORT] [--data-dir DIR]
 
 Runs a Tether server: Socket.IO on /socket.io, and HTTP (POST /v1/publish, /v1/poll, /v1/ack,
 GET /healthz, /readyz). Logs are JSON lines (pino) on stdout; the banner goes to stderr and
@@ -19,7 +19,7 @@ starts with a line 'tether listening on http://HOST:PORT'.
 Options (each flag wins over its environment variable):
   --port N          TETHER_PORT       port to listen on; 0 picks a free one      (default 8080)
   --host H          TETHER_HOST       interface to bind; 0.0.0.0 for all         (default 127.0.0.1)
-  --store SPEC      TETHER_STORE      memory | sqlite:PATH        (default sqlite:<data-dir>/tether.db)
+  --store SPEC      TETHER_STORE      memory | sqlite:PATH | redis://HOST:PORT (a cluster; default sqlite:<data-dir>/tether.db)
   --data-dir DIR    TETHER_DATA_DIR   database and dev secrets                   (default ./data)
                     TETHER_JWT_SECRET HS256 secret of user tokens
                     TETHER_API_KEY    API key for POST /v1/publish (any tenant)

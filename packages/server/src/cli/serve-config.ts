@@ -19,7 +19,7 @@ export interface ServeConfig {
   host: string;
   /** `--data-dir` / `TETHER_DATA_DIR`, absolute. Default `./data`. */
   dataDir: string;
-  /** `--store` / `TETHER_STORE`: `memory` or `sqlite:PATH`. Default `sqlite:<data-dir>/tether.db`. */
+  /** `--store` / `TETHER_STORE`: `memory`, `sqlite:PATH` or `redis://…`. Default `sqlite:<data-dir>/tether.db`. */
   store: string;
   /** `TETHER_LOG_LEVEL`. Default `info`. */
   logLevel: string;
@@ -70,13 +70,14 @@ function parsePort(text: string): number {
   return port;
 }
 
-/** `memory` or `sqlite:PATH`, with PATH made absolute so that logs say where the data is. */
+/** `memory`, `sqlite:PATH` (PATH made absolute so that logs say where the data is) or a Redis URL (a cluster). */
 export function parseStoreSpec(spec: string): string {
   if (spec === 'memory') return spec;
+  if (/^rediss?:\/\/./.test(spec)) return spec;
   if (spec.startsWith('sqlite:') && spec.length > 'sqlite:'.length) {
     return `sqlite:${path.resolve(spec.slice('sqlite:'.length))}`;
   }
-  throw new UsageError('serve', `invalid store '${spec}' (expected memory or sqlite:PATH)`);
+  throw new UsageError('serve', `invalid store '${spec}' (expected memory, sqlite:PATH or redis://HOST:PORT)`);
 }
 
 function parseLogLevel(level: string): string {

@@ -72,6 +72,26 @@ export class Fanout {
     this.stats.values.resyncs += this.roomSize(state);
   }
 
+  /**
+   * Compares each active channel with the store: catches up a head this node has not seen (a
+   * relay batch lost while Redis was away, with nothing published since) and adopts a new epoch
+   * (the store lost the log: subscribers get `resync` even if nothing is published again).
+   */
+  async reconcile(): Promise<void> {
+    for (const state of [...this.registry.all()]) {
+      if (state.subscribers === 0 || this.pending.has(state)) continue;
+      const info = await this.store.info(state.stream);
+      if (info.epoch !== state.epoch) this.adoptEpoch(state, info.epoch, info.head);
+      else if (info.head > state.head) this.enqueue(state, () => this.catchUp(state, info.head));
+    }
+  }
+
+  private async catchUp(state: ChannelState, upTo: number): Promise<void> {
+    const epoch = state.epoch;
+    const gap = await this.readGap(state, upTo);
+    if (state.epoch === epoch) this.deliver(state, gap);
+  }
+
   private fromRemote(batch: AppendedBatch): void {
     const state = this.registry.peek(batch.stream);
     if (state) return this.offer(state, batch.epoch, batch.messages);
@@ -87,8 +107,13 @@ export class Fanout {
       this.deliver(state, messages);
       return;
     }
-    const next = (chain ?? Promise.resolve())
-      .then(() => this.deliverInOrder(state, epoch, messages))
+    this.enqueue(state, () => this.deliverInOrder(state, epoch, messages));
+  }
+
+  /** Runs `work` after the channel's queued work, in order. */
+  private enqueue(state: ChannelState, work: () => Promise<void>): void {
+    const next = (this.pending.get(state) ?? Promise.resolve())
+      .then(work)
       .catch((err: unknown) => this.log.error({ err, stream: state.stream }, 'fan-out gap fill failed'))
       .finally(() => {
         if (this.pending.get(state) === next) this.pending.delete(state);

@@ -1,0 +1,75 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Server as SocketIOServer } from 'socket.io';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
+import { AdapterRelay } from './adapter-relay.js';
+import { NodeRegistry, newNodeId, type NodeInfo } from './node-registry.js';
+
+export interface ClusterOptions {
+  /** Redis shared by the nodes (the adapter's pub/sub and node liveness). */
+  redisUrl: string;
+  /** This node's id. Default: host-pid-random. */
+  nodeId?: string;
+  /** Node heartbeat period; a node unseen for 3 periods is gone. Default 5000. */
+  heartbeatMs?: number;
+  /** Key prefix for liveness keys. Default `tether:`. */
+  keyPrefix?: string;
+}
+
+export interface Cluster {
+  readonly nodeId: string;
+  readonly relay: AdapterRelay;
+  liveNodes(): Promise<NodeInfo[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Joins this node to a cluster: the Socket.IO Redis adapter (sharded pub/sub on Redis ≥ 7, the
+ * classic one before) carries cross-node traffic, and a heartbeat key says the node is alive.
+ * Clients reconnect forever in the background: while Redis is away, the node keeps serving what
+ * it can, and it recovers by itself.
+ */
+export async function joinCluster(
+  io: SocketIOServer,
+  options: ClusterOptions,
+  log: Logger,
+  onNodeGone?: (nodeId: string) => void,
+): Promise<Cluster> {
+  const connect = (name: string): Redis =>
+    new Redis(options.redisUrl, {
+      connectionName: `tether-${name}`,
+      lazyConnect: true,
+      retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+    });
+  const pub = connect('pub');
+  const sub = connect('sub');
+  const state = connect('nodes');
+  for (const client of [pub, sub, state]) {
+    client.on('error', (err: Error) => log.debug({ err }, 'cluster redis connection error'));
+  }
+  await Promise.all([pub.connect(), sub.connect(), state.connect()]);
+
+  const version = /redis_version:(\d+)/.exec(await pub.info('server'))?.[1];
+  const sharded = Number(version ?? 0) >= 7;
+  io.adapter(sharded ? createShardedAdapter(pub, sub, { subscriptionMode: 'static' }) : createAdapter(pub, sub));
+  log.info({ sharded, redisVersion: version }, 'cluster adapter ready');
+
+  const nodeId = options.nodeId ?? newNodeId();
+  const registry = new NodeRegistry(
+    state,
+    nodeId,
+    { keyPrefix: options.keyPrefix ?? 'tether:', heartbeatMs: options.heartbeatMs ?? 5000, onNodeGone },
+    log,
+  );
+  registry.start();
+
+  return {
+    nodeId,
+    relay: new AdapterRelay(io),
+    liveNodes: () => registry.liveNodes(),
+    async close() {
+      await registry.stop();
+      for (const client of [pub, sub, state]) client.disconnect();
+    },
+  };
+}
