@@ -218,7 +218,10 @@ export class TetherClient {
     return sub;
   }
 
-  /** Publishes; queued while not connected (bounded), sent in order. Resolves with the offset. */
+  /**
+   * Publishes; queued while not connected (bounded), sent in order. Resolves with the offset;
+   * rejects with a TetherError (`queue_full`, `forbidden`, `client_closed`…) — awaiting is optional.
+   */
   publish(channel: string, type: string, data: unknown, options: PublishOptions = {}): Promise<PublishResult> {
     if (this.closed) return rejected(new TetherError(ErrorCode.ClientClosed, 'the client is closed'));
     const frame: PubFrame = { channel, type, data, id: options.id ?? randomId() };
@@ -230,7 +233,11 @@ export class TetherClient {
       const code = isValidChannel(channel) ? ErrorCode.BadRequest : ErrorCode.InvalidChannel;
       return rejected(new TetherError(code, `invalid publish: ${checked.error.issues[0]?.message ?? 'malformed'}`));
     }
-    return this.queue.add(frame);
+    const result = this.queue.add(frame);
+    // Fire-and-forget publishing is common (typing indicators): a rejection nobody awaits (e.g. at
+    // close()) must not become an unhandled rejection that ends a Node process.
+    result.catch(() => {});
+    return result;
   }
 
   metrics(): ClientMetrics {
@@ -473,7 +480,7 @@ export class TetherClient {
 
   private async userKnown(): Promise<void> {
     if (this.positionStore.ready) return;
-    await this.tokens.get();
+    if (!this.tokens.current) await this.tokens.get();
     const user = this.tokens.current;
     if (user && !this.positionStore.ready) this.bindUser(user.tenant, user.sub);
   }

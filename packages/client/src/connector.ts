@@ -127,8 +127,8 @@ export class Connector {
     if (!this.running) return;
     let token: string;
     try {
-      token = await this.tokens.get();
       await this.host.prepared();
+      token = await this.tokens.get();
     } catch (err) {
       if (!this.running) return;
       const error = TetherError.from(err, ErrorCode.Unauthorized);

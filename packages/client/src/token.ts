@@ -87,18 +87,19 @@ export class TokenSource {
       if (this.token === undefined) return Promise.reject(new TetherError(ErrorCode.Unauthorized, 'no token'));
       return Promise.resolve(this.token);
     }
-    this.fetching ??= (async () => {
-      try {
+    if (!this.fetching) {
+      const fetchToken = async (): Promise<string> => {
         const token = await getToken();
         if (typeof token !== 'string' || token.length === 0) {
           throw new TetherError(ErrorCode.Unauthorized, 'getToken() returned no token');
         }
         this.adopt(token);
         return token;
-      } finally {
-        this.fetching = undefined;
-      }
-    })();
+      };
+      // Cleared in a later microtask: a getToken that throws synchronously must not leave a
+      // settled promise behind that every later call would get.
+      this.fetching = fetchToken().finally(() => (this.fetching = undefined));
+    }
     return this.fetching;
   }
 

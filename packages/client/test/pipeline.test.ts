@@ -1,0 +1,128 @@
+/**
+ * The channel pipeline on its own (no network): the ordering rules that make exactly-once hold
+ * whatever order frames arrive in. Fake timers for the gap timeout.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Envelope, Position, TetherError } from '@tether/protocol';
+import { ChannelPipeline, type Incoming, type PipelineHost, type ResyncContext } from '../src/pipeline.js';
+
+const env = (offset: number): Envelope => ({ id: `m${offset}`, offset, type: 't', data: offset, ts: 0 });
+const live = (epoch: string, ...offsets: number[]): Incoming => ({
+  kind: 'messages',
+  epoch,
+  messages: offsets.map(env),
+});
+const replay = (epoch: string, upTo: number, ...offsets: number[]): Incoming => ({
+  kind: 'messages',
+  epoch,
+  messages: offsets.map(env),
+  upTo,
+});
+
+function harness(start?: Position) {
+  const handled: number[] = [];
+  const gaps: Position[] = [];
+  const resyncs: ResyncContext[] = [];
+  const errors: TetherError[] = [];
+  const counts = { handled: 0, deduplicated: 0, handlerErrors: 0 };
+  const advanced: Position[] = [];
+  const host: PipelineHost = {
+    channel: 'c',
+    advanced: (p) => advanced.push(p),
+    gap: (p) => gaps.push(p),
+    resync: async (context) => void resyncs.push(context),
+    error: (e) => errors.push(e),
+    count: (counter) => counts[counter]++,
+  };
+  const pipeline = new ChannelPipeline(
+    host,
+    { gapTimeoutMs: 100, handlerRetry: { initialDelayMs: 10, maxDelayMs: 10, factor: 2 } },
+    (m) => void handled.push(m.offset),
+    start,
+  );
+  return { pipeline, handled, gaps, resyncs, errors, counts, advanced };
+}
+
+afterEach(() => vi.useRealTimers());
+
+describe('ChannelPipeline', () => {
+  it('drops what is at or below the position, and counts it', async () => {
+    const h = harness({ epoch: 'E', offset: 2 });
+    h.pipeline.push(live('E', 1, 2, 3));
+    h.pipeline.push(live('E', 3, 4));
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([3, 4]);
+    expect(h.counts.deduplicated).toBe(3);
+    expect(h.pipeline.position).toEqual({ epoch: 'E', offset: 4 });
+  });
+
+  it('holds a live message ahead of position+1 until the gap is filled, and asks for the gap if it is not', async () => {
+    vi.useFakeTimers();
+    const h = harness({ epoch: 'E', offset: 0 });
+    h.pipeline.push(live('E', 3, 4));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.handled).toEqual([]);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(h.gaps).toEqual([{ epoch: 'E', offset: 0 }]);
+    // The answer to the gap request: a replay batch from the position.
+    h.pipeline.push(replay('E', 4, 1, 2, 3, 4));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.handled).toEqual([1, 2, 3, 4]);
+    expect(h.counts.deduplicated).toBe(2); // the held 3 and 4
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(h.gaps).toHaveLength(1); // filled: no more requests
+  });
+
+  it('a late live frame fills the gap before the timeout: nothing is asked', async () => {
+    vi.useFakeTimers();
+    const h = harness({ epoch: 'E', offset: 0 });
+    h.pipeline.push(live('E', 2));
+    h.pipeline.push(live('E', 1));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(h.handled).toEqual([1, 2]);
+    expect(h.gaps).toEqual([]);
+  });
+
+  it('a replay batch covers the offsets it skips (relevance rules), and upTo moves the position past the tail', async () => {
+    const h = harness({ epoch: 'E', offset: 4 });
+    h.pipeline.push(replay('E', 12, 7, 9));
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([7, 9]);
+    expect(h.pipeline.position).toEqual({ epoch: 'E', offset: 12 });
+    h.pipeline.push(live('E', 13));
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([7, 9, 13]);
+  });
+
+  it('a subscription without a position starts at its first live frame; expected runs ahead of what is queued', async () => {
+    const h = harness(undefined);
+    expect(h.pipeline.expected).toBeUndefined();
+    h.pipeline.push(live('E', 41, 42));
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([41, 42]);
+    expect(h.pipeline.expected).toEqual({ epoch: 'E', offset: 42 });
+  });
+
+  it('a resync moves to the new epoch; late frames of the old epoch are dropped quietly; a foreign epoch asks', async () => {
+    const h = harness({ epoch: 'E1', offset: 5 });
+    h.pipeline.push({ kind: 'resync', epoch: 'E2', offset: 90 });
+    h.pipeline.push(live('E1', 6));
+    h.pipeline.push(live('E2', 91));
+    await h.pipeline.settled();
+    expect(h.resyncs).toEqual([{ channel: 'c', epoch: 'E2', offset: 90, previous: { epoch: 'E1', offset: 5 } }]);
+    expect(h.handled).toEqual([91]);
+    expect(h.gaps).toEqual([]);
+    h.pipeline.push(live('E3', 1)); // an epoch we never resynced to: ask from our position
+    await h.pipeline.settled();
+    expect(h.gaps).toEqual([{ epoch: 'E2', offset: 91 }]);
+    expect(h.handled).toEqual([91]);
+  });
+
+  it('stops: nothing queued runs afterwards', async () => {
+    const h = harness({ epoch: 'E', offset: 0 });
+    h.pipeline.stop();
+    h.pipeline.push(live('E', 1));
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([]);
+  });
+});
