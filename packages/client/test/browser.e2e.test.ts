@@ -215,6 +215,35 @@ describe.skipIf(!SDK_WRITTEN)('browser end-to-end (Chromium, ESM bundle)', () =>
     }
   });
 
+  it('bonus: Socket.IO path blocked: fallback over HTTP (CORS), back to connected, exactly once', async () => {
+    const { context, page } = await openPage('room:fallback', {
+      options: { reconnect: { initialDelayMs: 100, maxDelayMs: 400 }, fallback: { afterAttempts: 2, afterMs: 1000 } },
+    });
+    const lastStatus = (want: string): Promise<unknown> =>
+      page.waitForFunction((s) => (globalThis as unknown as PageGlobals).__status.at(-1) === s, want, {
+        timeout: STEP_MS,
+        polling: 50,
+      });
+    try {
+      await publish('room:fallback', 1, 3);
+      await waitHandled(page, 3);
+      proxy.blockPath('/socket.io/');
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__status.at(-1) !== 'connected');
+      // The SDK reports `fallback` once a poll has answered; a long-poll answers when messages come.
+      await publish('room:fallback', 4, 5);
+      await waitHandled(page, 8);
+      await lastStatus('fallback');
+      expect(proxy.stats().pathBlocked).toBeGreaterThan(0);
+      proxy.unblockPath('/socket.io/');
+      await lastStatus('connected');
+      await publish('room:fallback', 9, 3);
+      expectExactlyOnce(await waitHandled(page, 11), 'room:fallback', 11);
+    } finally {
+      proxy.unblockPath();
+      await context.close();
+    }
+  });
+
   it('reload with localStorage positions: no duplicates, no loss; screenshot', async () => {
     // The page waits 300 ms before connecting, so messages published right after the reload are
     // surely replayed from the stored position, not received live.
