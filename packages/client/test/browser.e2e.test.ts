@@ -1,7 +1,8 @@
 /**
  * The SDK's ESM bundle in headless Chromium (Debian's, never a downloaded one) against a real Tether
- * server behind the fault proxy: live messages, an offline period with a real connection drop, and
- * a reload that resumes from localStorage positions. The page records every handled message across
+ * server behind the fault proxy: live messages, an offline period (`context.setOffline`), a network
+ * drop with no offline event (proxy cut + refused reconnects), the HTTP fallback while the Socket.IO
+ * path is blocked, and a reload that resumes from localStorage positions. The page records every handled message across
  * reloads (sessionStorage), so duplicates and losses are both visible. Needs `npm run build` (the
  * bundle) and /usr/bin/chromium (`.ci/run` installs it).
  */
