@@ -368,7 +368,9 @@ export class TetherClient {
   private requestGap(sub: Subscription, position: Position): void {
     this.stats.add('gapsRequested');
     this.options.logger.debug('asking for a gap', { channel: sub.channel, after: position.offset });
-    if (!this.connector.link.connected) return; // the next poll or handshake asks from the position anyway
+    // Not connected: the next poll or handshake asks from the position anyway. A `sub` in flight
+    // brings its replay; the gap timer asks again if that is not enough.
+    if (!this.connector.link.connected || this.requesting.has(sub)) return;
     // A `sub` of a channel already subscribed only returns its head: leave it, then resume from the position.
     this.connector.link.send('unsub', { channel: sub.channel });
     void this.subscribeOnServer(sub);
