@@ -24,3 +24,10 @@ export {
 } from './fault-proxy.js';
 export { startRedis, respCommand, type RedisServer, type StartRedisOptions, type RespValue } from './redis-server.js';
 export { RelayBus } from './relay-bus.js';
+export {
+  RoundRobinProxy,
+  startRoundRobinProxy,
+  type ProxyTarget,
+  type RoundRobinProxyOptions,
+  type RoundRobinProxyStats,
+} from './round-robin-proxy.js';
