@@ -7,22 +7,14 @@ import {
   ErrorCode,
   TetherError,
   inboxOf,
-  isErrorCode,
   isValidChannel,
   pubFrameSchema,
-  type ErrorFrame,
-  type MsgFrame,
   type PubFrame,
   type PubReply,
-  type Position,
-  type Positions,
-  type ResyncFrame,
-  type SubReply,
 } from '@tether/protocol';
 import { Acker } from './acker.js';
 import { Connector } from './connector.js';
 import { TypedEmitter } from './emitter.js';
-import type { PollEntry } from './fallback.js';
 import { randomId } from './ids.js';
 import { MetricsRecorder, type ClientMetrics } from './metrics.js';
 import { resolveOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
@@ -32,7 +24,8 @@ import { PublishQueue, type PublishOptions, type PublishResult } from './publish
 import { isRecord } from './socket-link.js';
 import { ClientState, StateMachine, StatusReason, type StatusChange } from './state.js';
 import { parseStored, resolveStorage, type KeyValueStorage } from './storage.js';
-import { Subscription, SubscriptionState, type SubscribeOptions, type SubscriptionHost } from './subscription.js';
+import type { SubscribeOptions, Subscription } from './subscription.js';
+import { SubscriptionRegistry } from './subscriptions.js';
 import { TokenSource } from './token.js';
 
 export interface ClientErrorContext {
@@ -55,15 +48,6 @@ export interface ClientEvents {
   serverDown: ServerDownContext;
 }
 
-/** Errors a `sub` retry cannot fix: the subscription ends. */
-const SUB_FATAL: ReadonlySet<string> = new Set([
-  ErrorCode.Forbidden,
-  ErrorCode.InvalidChannel,
-  ErrorCode.TooManyChannels,
-  ErrorCode.BadRequest,
-]);
-const SUB_RETRY_MS = 1000;
-
 export class TetherClient {
   private readonly options: ResolvedClientOptions;
   private readonly events: TypedEmitter<ClientEvents>;
@@ -75,18 +59,11 @@ export class TetherClient {
   private readonly acker: Acker;
   private readonly queue: PublishQueue;
   private readonly connector: Connector;
-  private readonly subs = new Map<string, Subscription>();
-  private readonly subHost: SubscriptionHost;
-  private readonly loading = new Set<Promise<void>>();
-  private readonly inboxSub: Subscription;
+  private readonly subscriptions: SubscriptionRegistry;
   private device: string | undefined;
   private preparing: Promise<void> | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
-  /** Channels whose positions went into the current handshake (the server resumes them itself). */
-  private handshaked = new Set<string>();
-  /** Subscriptions with a `sub` request in flight. */
-  private readonly requesting = new Set<Subscription>();
   /** Wakes `statusChanges()` iterators on close. */
   private readonly closeWakers = new Set<() => void>();
   private readonly onPageHide = (): void => void this.positionStore.flush();
@@ -123,32 +100,27 @@ export class TetherClient {
       onOrphanFailed: (error, frame) => this.emitError(error, frame.channel),
       onStorageError: storageError,
     });
-    this.subHost = {
-      advanced: (sub, position) => {
-        this.acker.record(sub.channel, position.offset);
-        this.positionStore.set(sub.channel, position);
-      },
-      gap: (sub, position) => this.requestGap(sub, position),
-      resync: (sub, context) => {
-        this.stats.add('resyncs');
-        this.acker.seed(sub.channel, context.offset);
-        this.events.emit('resync', context);
-      },
-      error: (sub, context) => this.emitError(context.error, sub.channel),
-      count: (counter) => this.stats.add(counter),
-      unsubscribe: (sub) => this.unsubscribe(sub),
-    };
+    this.subscriptions = new SubscriptionRegistry({
+      options: this.options,
+      link: () => this.connector.link,
+      positionStore: this.positionStore,
+      acker: this.acker,
+      stats: this.stats,
+      userKnown: () => this.userKnown(),
+      resync: (context) => this.events.emit('resync', context),
+      error: (error, channel) => this.emitError(error, channel),
+    });
     this.connector = new Connector(this.options, this.machine, this.stats, this.tokens, {
       prepared: () => this.prepare(),
       deviceId: () => this.device ?? '',
-      handshakePositions: () => this.handshakePositions(),
-      pollPositions: () => this.pollPositions(),
+      handshakePositions: () => this.subscriptions.handshakePositions(),
+      pollPositions: () => this.subscriptions.pollPositions(),
       opened: () => this.opened(),
       lost: () => this.lost(),
-      msg: (frame) => this.onMsg(frame),
-      resync: (frame) => this.onResync(frame),
-      serverError: (frame) => this.onServerError(frame),
-      pollEntry: (channel, entry) => this.onPollEntry(channel, entry),
+      msg: (frame) => this.subscriptions.msg(frame),
+      resync: (frame) => this.subscriptions.resync(frame),
+      serverError: (frame) => this.subscriptions.serverError(frame),
+      pollEntry: (channel, entry) => this.subscriptions.pollEntry(channel, entry),
       protocolError: (error, channel) => {
         this.stats.add('protocolErrors');
         this.emitError(error, channel);
@@ -156,7 +128,6 @@ export class TetherClient {
       serverDown: (attempts, error) => this.events.emit('serverDown', error ? { attempts, error } : { attempts }),
       error: (error) => this.emitError(error),
     });
-    this.inboxSub = this.newSubscription('', undefined, {});
     const user = this.tokens.current;
     if (user) this.bindUser(user.tenant, user.sub);
     pageEvents()?.addEventListener('pagehide', this.onPageHide);
@@ -169,7 +140,7 @@ export class TetherClient {
 
   /** The user's inbox `user:<sub>`, subscribed automatically. Set its handler with `client.inbox.setHandler()`. */
   get inbox(): Subscription {
-    return this.inboxSub;
+    return this.subscriptions.inbox;
   }
 
   /** The device id sent in the handshake; undefined until the first `connect()` made or loaded it. */
@@ -206,16 +177,8 @@ export class TetherClient {
   subscribe(channel: string, handler: MessageHandler, options: SubscribeOptions = {}): Subscription {
     if (this.closed) throw new TetherError(ErrorCode.ClientClosed, 'the client is closed');
     if (!isValidChannel(channel)) throw new TetherError(ErrorCode.InvalidChannel, `invalid channel name '${channel}'`);
-    if (channel === this.inboxSub.channel)
-      throw new TypeError(`TetherClient: ${channel} is the inbox: use client.inbox`);
-    if (this.subs.has(channel)) throw new TypeError(`TetherClient: already subscribed to ${channel}`);
-    const sub = this.newSubscription(channel, handler, options);
-    this.subs.set(channel, sub);
-    if (options.since === undefined) this.loadPosition(sub);
-    void this.whenLoaded().then(() => {
-      if (this.connector.link.connected) void this.subscribeOnServer(sub);
-    });
-    return sub;
+    if (this.subscriptions.has(channel)) throw new TypeError(`TetherClient: already subscribed to ${channel}`);
+    return this.subscriptions.add(channel, handler, options);
   }
 
   /**
@@ -278,7 +241,7 @@ export class TetherClient {
       this.acker.flush();
       this.acker.stop();
       this.connector.stop();
-      for (const sub of [this.inboxSub, ...this.subs.values()]) sub.setState(SubscriptionState.Unsubscribed, 'closed');
+      this.subscriptions.closeAll();
       this.queue.rejectAll(new TetherError(ErrorCode.ClientClosed, 'the client was closed before this was published'));
       this.machine.set(ClientState.Disconnected, StatusReason.Closed, 'close() called');
       for (const wake of this.closeWakers) wake();
@@ -288,134 +251,10 @@ export class TetherClient {
     return this.closing;
   }
 
-  // ---- subscriptions --------------------------------------------------------------------------
-
-  private newSubscription(
-    channel: string,
-    handler: MessageHandler | undefined,
-    options: SubscribeOptions,
-  ): Subscription {
-    const { gapTimeoutMs, handlerRetry, logger } = this.options;
-    return new Subscription(
-      channel,
-      handler,
-      options,
-      this.subHost,
-      options.since,
-      { gapTimeoutMs, handlerRetry },
-      (err) => logger.error('a subscription listener threw', err),
-    );
-  }
-
-  private loadPosition(sub: Subscription): void {
-    const load = (async () => {
-      await this.userKnown();
-      const stored = await this.positionStore.load(sub.channel);
-      if (stored) sub.pipeline.adopt(stored);
-    })().catch((err: unknown) => this.options.logger.warn('loading a position failed', err));
-    this.loading.add(load);
-    void load.finally(() => this.loading.delete(load));
-  }
-
-  private async whenLoaded(): Promise<void> {
-    while (this.loading.size > 0) await Promise.all(this.loading);
-  }
-
-  private async subscribeOnServer(sub: Subscription): Promise<void> {
-    if (this.requesting.has(sub) || sub.state === SubscriptionState.Unsubscribed) return;
-    const since = sub.pipeline.position;
-    const frame = since ? { channel: sub.channel, since } : { channel: sub.channel };
-    const isSubReply = (value: unknown): value is SubReply =>
-      isRecord(value) && typeof value['epoch'] === 'string' && typeof value['offset'] === 'number';
-    this.requesting.add(sub);
-    const outcome = await this.connector.link
-      .request('sub', frame, this.options.probeTimeoutMs, isSubReply)
-      .finally(() => this.requesting.delete(sub));
-    if (isEnded(sub)) return;
-    if (outcome.kind === 'reply') {
-      sub.pipeline.adopt({ epoch: outcome.value.epoch, offset: outcome.value.offset });
-      sub.setState(SubscriptionState.Subscribed, 'subscribed');
-    } else if (outcome.kind === 'error') {
-      this.subscriptionRefused(sub, outcome.error);
-    }
-  }
-
-  private subscriptionRefused(sub: Subscription, error: TetherError): void {
-    if (SUB_FATAL.has(error.code) && sub !== this.inboxSub) {
-      this.subs.delete(sub.channel);
-      sub.setState(SubscriptionState.Unsubscribed, 'refused', error);
-      sub.fail(error);
-      return;
-    }
-    this.emitError(error, sub.channel);
-    setTimeout(() => {
-      if (this.connector.link.connected && sub.state !== SubscriptionState.Unsubscribed)
-        void this.subscribeOnServer(sub);
-    }, SUB_RETRY_MS);
-  }
-
-  private async unsubscribe(sub: Subscription): Promise<void> {
-    if (sub === this.inboxSub) throw new TypeError('TetherClient: the inbox cannot be unsubscribed');
-    if (this.subs.get(sub.channel) !== sub) return;
-    this.subs.delete(sub.channel);
-    sub.setState(SubscriptionState.Unsubscribed, 'unsubscribe');
-    this.acker.forget(sub.channel);
-    this.connector.link.send('unsub', { channel: sub.channel });
-    await this.positionStore.flush();
-  }
-
-  /** Messages ahead of the position waited too long: ask for what follows it again. */
-  private requestGap(sub: Subscription, position: Position): void {
-    this.stats.add('gapsRequested');
-    this.options.logger.debug('asking for a gap', { channel: sub.channel, after: position.offset });
-    // Not connected: the next poll or handshake asks from the position anyway. A `sub` in flight
-    // brings its replay; the gap timer asks again if that is not enough.
-    if (!this.connector.link.connected || this.requesting.has(sub)) return;
-    // A `sub` of a channel already subscribed only returns its head: leave it, then resume from the position.
-    this.connector.link.send('unsub', { channel: sub.channel });
-    void this.subscribeOnServer(sub);
-  }
-
-  private all(): Subscription[] {
-    return this.inboxSub.channel ? [this.inboxSub, ...this.subs.values()] : [...this.subs.values()];
-  }
-
-  private byChannel(channel: string): Subscription | undefined {
-    return channel === this.inboxSub.channel ? this.inboxSub : this.subs.get(channel);
-  }
-
-  // ---- connection -----------------------------------------------------------------------------
-
-  private handshakePositions(): Positions {
-    const positions: Positions = {};
-    this.handshaked = new Set();
-    for (const sub of this.all()) {
-      const position = sub.pipeline.position;
-      if (position === undefined) continue;
-      positions[sub.channel] = position;
-      this.handshaked.add(sub.channel);
-    }
-    return positions;
-  }
-
-  private async pollPositions(): Promise<Positions> {
-    await Promise.all(this.all().map((sub) => sub.pipeline.settled()));
-    const positions: Positions = {};
-    for (const sub of this.all()) {
-      // A channel without a position: an offset beyond any head makes the server answer with a
-      // `resync` to its head (the inbox is answered with its head without asking).
-      const expected = sub.pipeline.expected;
-      if (expected) positions[sub.channel] = expected;
-      else if (sub !== this.inboxSub) positions[sub.channel] = { offset: Number.MAX_SAFE_INTEGER };
-    }
-    return positions;
-  }
+  // ---- connection ---------------------------------------------------------------------------------
 
   private opened(): void {
-    for (const sub of this.all()) {
-      if (this.handshaked.has(sub.channel)) sub.setState(SubscriptionState.Subscribed, 'subscribed');
-      else void this.whenLoaded().then(() => this.subscribeOnServer(sub));
-    }
+    this.subscriptions.opened();
     this.queue.start((frame) =>
       this.connector.link.request('pub', frame, this.options.publishQueue.timeoutMs, isPubReply),
     );
@@ -424,42 +263,7 @@ export class TetherClient {
 
   private lost(): void {
     this.queue.pause();
-    for (const sub of this.all()) sub.setState(SubscriptionState.Subscribing, 'disconnected');
-  }
-
-  private onMsg(frame: MsgFrame): void {
-    this.stats.add('received', frame.messages.length);
-    const { epoch, messages, upTo } = frame;
-    this.byChannel(frame.channel)?.pipeline.push(
-      upTo === undefined ? { kind: 'messages', epoch, messages } : { kind: 'messages', epoch, messages, upTo },
-    );
-  }
-
-  private onResync(frame: ResyncFrame): void {
-    this.byChannel(frame.channel)?.pipeline.push({ kind: 'resync', epoch: frame.epoch, offset: frame.offset });
-  }
-
-  private onPollEntry(channel: string, entry: PollEntry): void {
-    const sub = this.byChannel(channel);
-    if (!sub) return;
-    if (sub.state === SubscriptionState.Subscribing) sub.setState(SubscriptionState.Subscribed, 'polling');
-    if ('resync' in entry) {
-      const { epoch, offset } = entry.resync;
-      // Our own "where is the head?" question (see pollPositions) is not a resync for the app.
-      if (sub.pipeline.expected === undefined) sub.pipeline.adopt({ epoch, offset });
-      else sub.pipeline.push({ kind: 'resync', epoch, offset });
-      return;
-    }
-    this.stats.add('received', entry.messages.length);
-    sub.pipeline.push({ kind: 'messages', epoch: entry.epoch, messages: entry.messages, upTo: entry.upTo });
-  }
-
-  private onServerError(frame: ErrorFrame): void {
-    const error = new TetherError(isErrorCode(frame.code) ? frame.code : ErrorCode.Internal, frame.message);
-    const sub = frame.channel === undefined ? undefined : this.byChannel(frame.channel);
-    if (sub) return this.subscriptionRefused(sub, error);
-    // An expiry is the connector's business: it refreshes and reconnects, or fails with it.
-    if (error.code !== ErrorCode.TokenExpired) this.emitError(error, frame.channel);
+    this.subscriptions.lost();
   }
 
   private emitError(error: TetherError, channel?: string): void {
@@ -474,7 +278,7 @@ export class TetherClient {
     this.preparing ??= (async () => {
       this.device = this.options.deviceId ?? (await this.storedDeviceId());
       await this.userKnown();
-      await this.whenLoaded();
+      await this.subscriptions.whenLoaded();
     })();
     this.preparing.catch(() => (this.preparing = undefined));
     return this.preparing;
@@ -489,12 +293,9 @@ export class TetherClient {
 
   private bindUser(tenant: string, sub: string): void {
     this.positionStore.setUser(tenant, sub);
-    this.inboxSub.bind(inboxOf(sub));
-    this.loadPosition(this.inboxSub);
+    this.subscriptions.bindInbox(inboxOf(sub));
     const { storagePrefix, url } = this.options;
-    const restore = this.queue.restore(`${storagePrefix}:queue:${url}:${tenant}:${sub}`);
-    this.loading.add(restore);
-    void restore.finally(() => this.loading.delete(restore));
+    this.subscriptions.track(this.queue.restore(`${storagePrefix}:queue:${url}:${tenant}:${sub}`));
   }
 
   private async storedDeviceId(): Promise<string> {
@@ -543,11 +344,6 @@ function pageEvents(): PageEvents | undefined {
   return typeof target.addEventListener === 'function' && typeof target.removeEventListener === 'function'
     ? (target as PageEvents)
     : undefined;
-}
-
-/** Reads the state afresh (TypeScript would keep a narrowing across an await). */
-function isEnded(sub: Subscription): boolean {
-  return sub.state === SubscriptionState.Unsubscribed;
 }
 
 function rejected<T>(error: TetherError): Promise<T> {
