@@ -96,6 +96,7 @@ export class Connector {
   start(): void {
     this.running = true;
     this.failedAttempts = 0;
+    this.downSince = undefined; // an earlier outage (before `failed`) does not count towards the fallback
     this.freshTokenTried = false;
     this.backoff.reset();
     this.machine.set(ClientState.Connecting, StatusReason.ConnectCalled, 'connect() called');
@@ -245,7 +246,7 @@ export class Connector {
     this.poller ??= new HttpPoller(
       {
         url: this.options.url,
-        deviceId: this.host.deviceId(),
+        deviceId: () => this.host.deviceId(),
         fallback: this.options.fallback,
         fetch: fetchFn,
         logger: this.options.logger,

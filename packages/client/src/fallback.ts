@@ -40,7 +40,8 @@ export interface PollerHost {
 
 export interface PollerOptions {
   url: string;
-  deviceId: string;
+  /** Sent with HTTP acks, so that they count for this device (read late: it may load after polling began). */
+  deviceId: () => string;
   fallback: FallbackOptions;
   fetch: FetchFunction;
   logger: Logger;
@@ -90,7 +91,9 @@ export class HttpPoller {
     if (!this.running) return false;
     void (async () => {
       try {
-        const response = await this.post('/v1/ack', { acks, deviceId: this.options.deviceId }, await this.host.token());
+        const deviceId = this.options.deviceId();
+        const body = deviceId ? { acks, deviceId } : { acks };
+        const response = await this.post('/v1/ack', body, await this.host.token());
         if (!response.ok) this.options.logger.warn('HTTP ack refused', { status: response.status });
       } catch (err) {
         this.options.logger.warn('HTTP ack failed', err);
