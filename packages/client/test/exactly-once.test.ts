@@ -72,4 +72,30 @@ describe('exactly-once handling', () => {
     expect(statuses.filter((s) => s.to === ClientState.Reconnecting)).toHaveLength(20);
     expect(server.server.stats().delivered.replay).toBeGreaterThan(0);
   });
+
+  it('offsets the server skips on replay (relevance rules) move the position; no gap is asked for', async () => {
+    const server = await bed.start({ relevance: { typing: { ttl: 1 } } });
+    const types = ['chat', 'typing', 'typing', 'chat', 'typing', 'chat'];
+    await server.server.publishMany(types.map((type, i) => ({ channel: 'room:s', type, data: i + 1 })));
+    await sleep(20); // the typing indicators are stale now: replay skips them
+    const client = clients.make({
+      url: server.url,
+      token: await server.token({ sub: 'u1', channels: ['room:*'] }),
+      ...fast,
+    });
+    const recorder = new Recorder();
+    const sub = client.subscribe('room:s', recorder.handler, { since: { offset: 0 } });
+    await client.connect();
+    await waitUntil(() => (sub.position?.offset === 6 ? true : undefined));
+    await server.server.publishMany([
+      { channel: 'room:s', type: 'typing', data: 7 },
+      { channel: 'room:s', type: 'chat', data: 8 },
+    ]);
+    await waitUntil(() => (recorder.handled.length === 5 ? true : undefined));
+    await sleep(100);
+    // Live messages are not filtered (a live message is fresh): 7 and 8 are both handled.
+    expect(recorder.offsets()).toEqual([1, 4, 6, 7, 8]);
+    expect(client.metrics().gapsRequested).toBe(0);
+    expect(server.server.stats().dropped.ttl).toBe(3);
+  });
 });
