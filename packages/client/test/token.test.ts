@@ -22,7 +22,7 @@ describe('tokens', () => {
       url: server.url,
       getToken: () => {
         issued++;
-        return server.token({ sub: 'u1', channels: ['feed:*'], ttlSeconds: 2 });
+        return server.token({ sub: 'u1', channels: ['feed:*'], ttlSeconds: 3 });
       },
       ...fast,
     });
@@ -36,7 +36,7 @@ describe('tokens', () => {
     // Well past two token lifetimes, publishing all along.
     for (let n = 1; n <= 12; n++) {
       await server.server.publish({ channel: 'feed:t', type: 't', data: n });
-      await sleep(400);
+      await sleep(550);
     }
     await waitUntil(() => (recorder.handled.length === 12 ? true : undefined));
     expect(issued).toBeGreaterThanOrEqual(3);
