@@ -24,6 +24,8 @@ Options (each flag wins over its environment variable):
                     TETHER_JWT_SECRET HS256 secret of user tokens
                     TETHER_API_KEY    API key for POST /v1/publish (any tenant)
                     TETHER_LOG_LEVEL  fatal|error|warn|info|debug|trace|silent   (default info)
+                    TETHER_HEAD_CHECK_MS  with redis://: how often a node checks its channels'
+                                      head and epoch against Redis, ms           (default 5000)
   -h, --help        show this help
 
 The default host is 127.0.0.1 because a first start without TETHER_JWT_SECRET / TETHER_API_KEY

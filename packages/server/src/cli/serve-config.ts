@@ -27,6 +27,11 @@ export interface ServeConfig {
   jwtSecret?: string;
   /** `TETHER_API_KEY`. Default: the dev key of `<data-dir>/secrets.json`. */
   apiKey?: string;
+  /**
+   * `TETHER_HEAD_CHECK_MS`: in a cluster, how often each node compares its active channels with the
+   * store's head and epoch (the server's `headCheckIntervalMs`). Default: the server's, 5000.
+   */
+  headCheckIntervalMs?: number;
 }
 
 export const serveDefaults = { port: 8080, host: '127.0.0.1', dataDir: './data', logLevel: 'info' } as const;
@@ -59,6 +64,8 @@ export function parseServeArgs(argv: readonly string[], env: Env): ServeConfig |
   const apiKey = nonEmpty(env['TETHER_API_KEY']);
   if (jwtSecret !== undefined) config.jwtSecret = jwtSecret;
   if (apiKey !== undefined) config.apiKey = apiKey;
+  const headCheck = nonEmpty(env['TETHER_HEAD_CHECK_MS']);
+  if (headCheck !== undefined) config.headCheckIntervalMs = parseMs('TETHER_HEAD_CHECK_MS', headCheck);
   return config;
 }
 
@@ -68,6 +75,15 @@ function parsePort(text: string): number {
     throw new UsageError('serve', `invalid port '${text}' (expected 0 to 65535)`);
   }
   return port;
+}
+
+/** A whole number of milliseconds, at least 10 (a smaller period would keep Redis busy). */
+function parseMs(name: string, text: string): number {
+  const ms = Number(text);
+  if (!/^\d+$/.test(text) || ms < 10 || ms > 3_600_000) {
+    throw new UsageError('serve', `invalid ${name} '${text}' (expected milliseconds, 10 to 3600000)`);
+  }
+  return ms;
 }
 
 /** `memory`, `sqlite:PATH` (PATH made absolute so that logs say where the data is) or a Redis URL (a cluster). */

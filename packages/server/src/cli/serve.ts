@@ -34,6 +34,7 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
     jwtSecret: secrets.jwtSecret,
     apiKeys: [{ key: secrets.apiKey, tenant: '*' }],
     logger: { level: config.logLevel },
+    ...(config.headCheckIntervalMs !== undefined ? { headCheckIntervalMs: config.headCheckIntervalMs } : {}),
   });
   exitOnSignals({ close: () => server.close(), log });
 
