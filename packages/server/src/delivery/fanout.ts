@@ -99,6 +99,8 @@ export class Fanout {
     // than the head that creation read, so apply it once the state exists.
     const creating = this.registry.creation(batch.stream);
     if (creating) void creating.then((created) => this.offer(created, batch.epoch, batch.messages));
+    // No socket here to send it to, but a long-poll on this node may be waiting for it.
+    else this.signal.notify(batch.stream);
   }
 
   private offer(state: ChannelState, epoch: string, messages: StoredMessage[]): void {
