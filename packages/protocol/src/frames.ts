@@ -177,7 +177,8 @@ export const httpPublishSchema = z.strictObject({
 export type HttpPublishBody = z.infer<typeof httpPublishSchema>;
 
 export const httpPollSchema = z.strictObject({
-  positions: positionsSchema.default({}),
+  /** A `null` position asks "where is now?": the answer is `{epoch, messages: [], upTo: head}`. */
+  positions: channelRecord(positionSchema.nullable()).default({}),
   /** Long-poll: seconds to wait for something new (0 answers at once). */
   wait: z.number().min(0).max(60).optional(),
 });

@@ -141,7 +141,12 @@ export class ClientConnection {
 
   async subscribe(channel: string, since: Position | undefined): Promise<SubReply> {
     const existing = this.subs.get(channel);
-    if (existing) return this.positionOf(existing.state);
+    if (existing) {
+      // Already live: a `since` asks again for what it missed (a client filling a gap it saw).
+      // Live frames keep flowing meanwhile, so this replay may interleave with them.
+      if (since && existing.joined) await this.replay(existing, since);
+      return this.positionOf(existing.state);
+    }
     if (this.subs.size >= this.deps.maxChannelsPerConnection) {
       throw new TetherError(ErrorCode.TooManyChannels, `at most ${this.deps.maxChannelsPerConnection} channels`);
     }
@@ -332,7 +337,16 @@ export class ClientConnection {
         path: 'replay',
       });
       if (outcome.kind === 'resync') return undefined;
-      messages = outcome.messages;
+      // Read through the relevance rules: `upTo` lets the client move past what they skipped.
+      if (outcome.messages.length > 0 || outcome.upTo > after) {
+        this.socket.emit('msg', {
+          channel: state.channel,
+          epoch: outcome.epoch,
+          messages: outcome.messages,
+          upTo: outcome.upTo,
+        });
+      }
+      return outcome.messages.length;
     }
     if (messages.length > 0) this.send(state, messages);
     return messages.length;

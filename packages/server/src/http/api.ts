@@ -108,7 +108,9 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   app.post('/v1/poll', async (request, reply): Promise<PollResponse> => {
     const ctx = await userOf(bearerOf(request));
     const body = parseFrame(httpPollSchema, request.body, 'poll body');
-    const positions = new Map<string, Position | undefined>(Object.entries(body.positions));
+    const positions = new Map<string, Position | undefined>(
+      Object.entries(body.positions).map(([channel, position]) => [channel, position ?? undefined]),
+    );
     if (!positions.has(inboxOf(ctx.sub))) positions.set(inboxOf(ctx.sub), undefined);
     if (positions.size > deps.maxChannelsPerConnection) {
       throw new TetherError(ErrorCode.TooManyChannels, `at most ${deps.maxChannelsPerConnection} channels`);

@@ -125,6 +125,20 @@ describe('relevance rules on replay and HTTP reads', () => {
     expect(polled.upTo).toBe(4);
   });
 
+  it('a `null` position in an HTTP poll answers where now is, without a resync', async () => {
+    server = await bed.start({ relevance });
+    for (let i = 0; i < 3; i++) await server.server.publish({ channel: 'store:9', type: 'note', data: i });
+    const token = await server.token({ sub: 'u1', channels: ['*'] });
+    const response = await fetch(`${server.url}/v1/poll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ positions: { 'store:9': null } }),
+    });
+    const body = (await response.json()) as { channels: Record<string, unknown> };
+    expect(body.channels['store:9']).toEqual({ epoch: expect.any(String), messages: [], upTo: 3 });
+    expect(server.server.stats().resyncs).toBe(0);
+  });
+
   it('does not filter live delivery', async () => {
     server = await bed.start({ relevance });
     const c = await bed.connect({ sub: 'u1', channels: ['*'] });

@@ -113,6 +113,18 @@ describe('resume from a position', () => {
     expect(replayFrame.upTo).toBe(10);
   });
 
+  it('a `sub` with since on a live subscription replays from since (a client filling a gap)', async () => {
+    server = await bed.start();
+    const c = await bed.connect({ sub: 'u1', channels: ['feed:*'] });
+    await c.sub('feed:g');
+    for (let i = 1; i <= 6; i++) await server.server.publish({ channel: 'feed:g', type: 't', data: i });
+    await c.messages.waitForCount(6);
+    expect(await c.sub('feed:g', { offset: 3 })).toMatchObject({ offset: 6 });
+    await c.messages.waitForCount(9);
+    expect(c.messages.offsets('feed:g')).toEqual([1, 2, 3, 4, 5, 6, 4, 5, 6]);
+    expect(c.messages.frames.at(-1)!.upTo).toBe(6);
+  });
+
   it('a subscription without a position starts at the head: no history', async () => {
     server = await bed.start();
     for (let i = 1; i <= 3; i++) await server.server.publish({ channel: 'feed:3', type: 't', data: i });
