@@ -1,17 +1,19 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string): string => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const file = (pkg: string, name: string): string =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/${name}`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     // Tests run against the sources; child processes (CLI tests) run the built `dist/`.
-    alias: {
-      '@tether/protocol': src('protocol'),
-      '@tether/server': src('server'),
-      '@tether/testing': src('testing'),
-      '@tether/client': src('client'),
-    },
+    alias: [
+      { find: /^@tether\/protocol\/wire$/, replacement: file('protocol', 'wire.ts') },
+      { find: /^@tether\/protocol$/, replacement: file('protocol', 'index.ts') },
+      { find: /^@tether\/server$/, replacement: file('server', 'index.ts') },
+      { find: /^@tether\/testing$/, replacement: file('testing', 'index.ts') },
+      { find: /^@tether\/client$/, replacement: file('client', 'index.ts') },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'bench/test/**/*.test.ts'],

@@ -85,3 +85,12 @@ const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 console.log(
   `bundle: ${outfile.startsWith(root) ? outfile.slice(root.length) : outfile} ${kib(bytes)} (gzip ${kib(gzip)}), ${inputs.length} inputs`,
 );
+
+// A budget, so that a heavy dependency (zod was 440 KiB of a 530 KiB bundle) cannot creep back in.
+const GZIP_BUDGET = 40 * 1024;
+if (gzip > GZIP_BUDGET) {
+  console.error(
+    `bundle: ${kib(gzip)} gzipped is over the ${kib(GZIP_BUDGET)} budget; see what grew with esbuild's metafile`,
+  );
+  process.exit(1);
+}

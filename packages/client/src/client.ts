@@ -8,10 +8,10 @@ import {
   TetherError,
   inboxOf,
   isValidChannel,
-  pubFrameSchema,
+  isPubFrame,
   type PubFrame,
   type PubReply,
-} from '@tether/protocol';
+} from '@tether/protocol/wire';
 import { Acker } from './acker.js';
 import { Connector } from './connector.js';
 import { TypedEmitter } from './emitter.js';
@@ -191,10 +191,9 @@ export class TetherClient {
     if (options.ttl !== undefined) frame.ttl = options.ttl;
     if (options.critical !== undefined) frame.critical = options.critical;
     if (options.collapseKey !== undefined) frame.collapseKey = options.collapseKey;
-    const checked = pubFrameSchema.safeParse(frame);
-    if (!checked.success) {
+    if (!isPubFrame(frame)) {
       const code = isValidChannel(channel) ? ErrorCode.BadRequest : ErrorCode.InvalidChannel;
-      return rejected(new TetherError(code, `invalid publish: ${checked.error.issues[0]?.message ?? 'malformed'}`));
+      return rejected(new TetherError(code, `invalid publish to ${channel}: check type, id, ttl and collapseKey`));
     }
     const result = this.queue.add(frame);
     // Fire-and-forget publishing is common (typing indicators): a rejection nobody awaits (e.g. at

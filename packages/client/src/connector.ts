@@ -10,7 +10,7 @@ import {
   type MsgFrame,
   type Positions,
   type ResyncFrame,
-} from '@tether/protocol';
+} from '@tether/protocol/wire';
 import { Backoff } from './backoff.js';
 import { HttpPoller, type PollEntry } from './fallback.js';
 import { Heartbeat, isProbeReply } from './heartbeat.js';

@@ -7,12 +7,12 @@
 import {
   ErrorCode,
   TetherError,
-  msgFrameSchema,
-  resyncFrameSchema,
+  isMsgFrame,
+  isResyncFrame,
   type Positions,
   type PollChannelMessages,
   type PollChannelResync,
-} from '@tether/protocol';
+} from '@tether/protocol/wire';
 import { Backoff } from './backoff.js';
 import type { FallbackOptions, FetchFunction, Logger } from './options.js';
 import { isRecord, refusalOf } from './socket-link.js';
@@ -208,11 +208,10 @@ function parseEntry(channel: string, raw: unknown): PollEntry | undefined {
   if ('resync' in raw) {
     const keys = Object.keys(raw);
     const resync = raw['resync'];
-    const parsed =
-      keys.length === 1 && isRecord(resync) ? resyncFrameSchema.safeParse({ channel, ...resync }) : undefined;
-    return parsed?.success ? { resync: { epoch: parsed.data.epoch, offset: parsed.data.offset } } : undefined;
+    const frame = keys.length === 1 && isRecord(resync) ? { channel, ...resync } : undefined;
+    return isResyncFrame(frame) ? { resync: { epoch: frame.epoch, offset: frame.offset } } : undefined;
   }
-  const parsed = msgFrameSchema.safeParse({ channel, ...raw });
-  if (!parsed.success || parsed.data.upTo === undefined) return undefined;
-  return { epoch: parsed.data.epoch, messages: parsed.data.messages, upTo: parsed.data.upTo };
+  const frame = { channel, ...raw };
+  if (!isMsgFrame(frame) || frame.upTo === undefined) return undefined;
+  return { epoch: frame.epoch, messages: frame.messages, upTo: frame.upTo };
 }

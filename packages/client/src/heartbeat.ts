@@ -4,7 +4,7 @@
  * means the connection is dead even if TCP has not noticed (half-open: a stalled NAT, a phone that
  * changed networks), so the client replaces it instead of waiting for Socket.IO's ping timeout.
  */
-import type { ProbeReply } from '@tether/protocol';
+import type { ProbeReply } from '@tether/protocol/wire';
 import type { Outcome } from './socket-link.js';
 import { isRecord } from './socket-link.js';
 

@@ -28,4 +28,4 @@ export { qualityOf, type ClientMetrics, type ConnectionQuality } from './metrics
 export { memoryStorage, type KeyValueStorage, type StorageOption } from './storage.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { decodeToken, type TokenClaims } from './token.js';
-export { TetherError, ErrorCode, type Message, type Position, type Positions } from '@tether/protocol';
+export { TetherError, ErrorCode, type Message, type Position, type Positions } from '@tether/protocol/wire';

@@ -12,7 +12,7 @@
  * - the position moves (and the message becomes ackable) only after the handler resolved; a
  *   handler that throws gets the same message again after a backoff, and nothing behind it runs.
  */
-import { ErrorCode, TetherError, type Envelope, type Message, type Position } from '@tether/protocol';
+import { ErrorCode, TetherError, type Envelope, type Message, type Position } from '@tether/protocol/wire';
 import { Backoff, type BackoffOptions } from './backoff.js';
 
 export type MessageHandler = (message: Message) => void | Promise<void>;

@@ -3,7 +3,7 @@
  * instance (a reload, an app restart) resumes where the last one stopped: no duplicates, no loss.
  * Saves are throttled (the position moves with every message) and flushed on close and page hide.
  */
-import { positionSchema, type Position } from '@tether/protocol';
+import { isPosition, type Position } from '@tether/protocol/wire';
 import { parseStored, type KeyValueStorage } from './storage.js';
 
 export class PositionStore {
@@ -35,8 +35,8 @@ export class PositionStore {
   async load(channel: string): Promise<Position | undefined> {
     if (this.namespace === undefined) return undefined;
     try {
-      const parsed = positionSchema.safeParse(parseStored(await this.storage.load(this.namespace + channel)));
-      return parsed.success ? parsed.data : undefined;
+      const stored = parseStored(await this.storage.load(this.namespace + channel));
+      return isPosition(stored) ? stored : undefined;
     } catch (err) {
       this.onError(err);
       return undefined;

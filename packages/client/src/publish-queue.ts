@@ -9,11 +9,11 @@
 import {
   ErrorCode,
   TetherError,
-  pubFrameSchema,
+  isPubFrame,
   type ErrorCode as ErrorCodeType,
   type PubFrame,
   type PubReply,
-} from '@tether/protocol';
+} from '@tether/protocol/wire';
 import { Backoff } from './backoff.js';
 import { parseStored, type KeyValueStorage } from './storage.js';
 
@@ -95,9 +95,8 @@ export class PublishQueue {
     if (!Array.isArray(stored)) return;
     const restored: QueuedPublish[] = [];
     for (const raw of stored) {
-      const parsed = pubFrameSchema.safeParse(raw);
-      if (!parsed.success) continue;
-      const frame = parsed.data;
+      if (!isPubFrame(raw)) continue;
+      const frame = raw;
       restored.push({ frame, resolve: () => {}, reject: (error) => this.deps.onOrphanFailed(error, frame) });
     }
     this.items.unshift(...restored.filter((r) => !this.items.some((i) => i.frame.id === r.frame.id)));

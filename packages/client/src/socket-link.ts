@@ -9,15 +9,15 @@ import { io, type Socket } from 'socket.io-client';
 import {
   ErrorCode,
   TetherError,
-  errorFrameSchema,
+  isErrorFrame,
   isErrorCode,
-  msgFrameSchema,
-  resyncFrameSchema,
+  isMsgFrame,
+  isResyncFrame,
   type ErrorFrame,
   type HandshakeAuth,
   type MsgFrame,
   type ResyncFrame,
-} from '@tether/protocol';
+} from '@tether/protocol/wire';
 import type { ResolvedClientOptions } from './options.js';
 import { StatusReason } from './state.js';
 
@@ -114,24 +114,21 @@ export class SocketLink {
     });
     socket.on('msg', (frame: unknown) => {
       if (!mine()) return;
-      const parsed = msgFrameSchema.safeParse(frame);
-      if (parsed.success) this.handlers.msg(parsed.data);
-      else this.malformed('msg', frame, parsed.error.issues[0]?.message);
+      if (isMsgFrame(frame)) this.handlers.msg(frame);
+      else this.malformed('msg', frame, 'not a valid msg frame');
     });
     socket.on('resync', (frame: unknown) => {
       if (!mine()) return;
-      const parsed = resyncFrameSchema.safeParse(frame);
-      if (parsed.success) this.handlers.resync(parsed.data);
-      else this.malformed('resync', frame, parsed.error.issues[0]?.message);
+      if (isResyncFrame(frame)) this.handlers.resync(frame);
+      else this.malformed('resync', frame, 'not a valid resync frame');
     });
     socket.on('error', (frame: unknown) => {
       if (!mine()) return;
-      const parsed = errorFrameSchema.safeParse(frame);
-      if (!parsed.success) return this.malformed('error', frame, parsed.error.issues[0]?.message);
-      if (isErrorCode(parsed.data.code) && parsed.data.channel === undefined) {
-        this.lastServerError = new TetherError(parsed.data.code, parsed.data.message);
+      if (!isErrorFrame(frame)) return this.malformed('error', frame, 'not a valid error frame');
+      if (isErrorCode(frame.code) && frame.channel === undefined) {
+        this.lastServerError = new TetherError(frame.code, frame.message);
       }
-      this.handlers.serverError(parsed.data);
+      this.handlers.serverError(frame);
     });
     socket.connect();
   }

@@ -3,7 +3,7 @@
  * it against `transitions` and emits it as `status {from, to, reason, message}`: the app sees every
  * change, and an impossible one is a bug caught at once instead of a confused UI.
  */
-import type { TetherError } from '@tether/protocol';
+import type { TetherError } from '@tether/protocol/wire';
 
 export const ClientState = {
   /** Not started, or closed by `close()`. */

@@ -3,7 +3,7 @@
  * its position, and the pipeline that hands its messages to the app's handler exactly once, in
  * order. Created by `client.subscribe()`; `client.inbox` is the user's own `user:<sub>`.
  */
-import { ErrorCode, TetherError, type Message, type Position } from '@tether/protocol';
+import { ErrorCode, TetherError, type Message, type Position } from '@tether/protocol/wire';
 import { TypedEmitter } from './emitter.js';
 import { ChannelPipeline, type MessageHandler, type PipelineOptions, type ResyncContext } from './pipeline.js';
 

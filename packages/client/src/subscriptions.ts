@@ -14,7 +14,7 @@ import {
   type Positions,
   type ResyncFrame,
   type SubReply,
-} from '@tether/protocol';
+} from '@tether/protocol/wire';
 import type { Acker } from './acker.js';
 import type { PollEntry } from './fallback.js';
 import type { MetricsRecorder } from './metrics.js';

@@ -3,7 +3,7 @@
  * the JWT's claims without verifying them (the server does that): `sub` names the inbox and the
  * storage namespace, `exp` schedules the refresh.
  */
-import { DEFAULT_TENANT, ErrorCode, TetherError } from '@tether/protocol';
+import { DEFAULT_TENANT, ErrorCode, TetherError } from '@tether/protocol/wire';
 
 export interface TokenClaims {
   sub: string;

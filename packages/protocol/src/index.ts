@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './names.js';
 export * from './frames.js';
 export * from './validate.js';
+export * from './guards.js';
