@@ -12,7 +12,7 @@ import {
   type ResyncFrame,
 } from '@tether/protocol/wire';
 import { Backoff } from './backoff.js';
-import { HttpPoller, type PollEntry } from './fallback.js';
+import { HttpPoller, type PollEntry, type PollPositions } from './fallback.js';
 import { Heartbeat, isProbeReply } from './heartbeat.js';
 import type { MetricsRecorder } from './metrics.js';
 import type { FetchFunction, ResolvedClientOptions } from './options.js';
@@ -28,7 +28,7 @@ export interface ConnectorHost {
   /** Positions for the handshake (handled positions: the server replays what follows). */
   handshakePositions(): Positions;
   /** Positions for an HTTP poll (after what is queued), once the pipelines settled. */
-  pollPositions(): Promise<Positions>;
+  pollPositions(): Promise<PollPositions>;
   opened(): void;
   lost(): void;
   msg(frame: MsgFrame): void;

@@ -9,11 +9,14 @@ import {
   TetherError,
   isMsgFrame,
   isResyncFrame,
-  type Positions,
+  type Position,
   type PollChannelMessages,
   type PollChannelResync,
 } from '@tether/protocol/wire';
 import { Backoff } from './backoff.js';
+
+/** Positions to poll from; `null` asks where "now" is for a channel with no position yet. */
+export type PollPositions = Record<string, Position | null>;
 import type { FallbackOptions, FetchFunction, Logger } from './options.js';
 import { isRecord, refusalOf } from './socket-link.js';
 
@@ -21,7 +24,7 @@ export type PollEntry = PollChannelMessages | PollChannelResync;
 
 export interface PollerHost {
   /** The positions to poll from (after what is queued is handled); awaited before each poll. */
-  positions(): Promise<Positions>;
+  positions(): Promise<PollPositions>;
   /** A token to send now (refreshed when due). */
   token(): Promise<string>;
   /** The current token was refused as expired: get a fresh one (false when there is no way to). */
@@ -104,13 +107,18 @@ export class HttpPoller {
 
   private async loop(): Promise<void> {
     const { pollWaitSeconds, pollIntervalMs, maxPollIntervalMs } = this.options.fallback;
+    // The first poll answers at once, so the switch to `fallback` shows (and positions settle)
+    // without waiting out a long-poll on a quiet channel.
+    let wait = 0;
     while (this.running) {
       let delay = 0;
       try {
         const positions = await this.host.positions();
         if (!this.running) break;
         const started = Date.now();
-        const news = await this.poll(positions, pollWaitSeconds);
+        const asked = wait;
+        wait = pollWaitSeconds;
+        const news = await this.poll(positions, asked);
         if (!this.running) break;
         this.failures.reset();
         this.host.answered();
@@ -119,7 +127,7 @@ export class HttpPoller {
         else this.interval = Math.min(this.interval * 1.2, maxPollIntervalMs);
         // Long-polls follow each other at once; a short poll, or a long-poll answered early with
         // nothing new (a closing server), waits, growing ×1.2 while nothing comes.
-        if (pollWaitSeconds === 0 || (!news && early)) delay = this.interval;
+        if (pollWaitSeconds === 0 || (!news && early && asked > 0)) delay = this.interval;
       } catch (err) {
         if (!this.running) break;
         const error = TetherError.from(err, ErrorCode.Internal);
@@ -141,7 +149,7 @@ export class HttpPoller {
   }
 
   /** One poll; true when something moved (messages, a resync, or a later `upTo`). */
-  private async poll(positions: Positions, wait: number): Promise<boolean> {
+  private async poll(positions: PollPositions, wait: number): Promise<boolean> {
     const token = await this.host.token();
     this.controller = new AbortController();
     const payload = wait > 0 ? { positions, wait } : { positions };
@@ -175,7 +183,7 @@ export class HttpPoller {
         continue;
       }
       const sent = positions[channel];
-      if ('resync' in entry || entry.messages.length > 0 || sent === undefined || entry.upTo > sent.offset) news = true;
+      if ('resync' in entry || entry.messages.length > 0 || !sent || entry.upTo > sent.offset) news = true;
       this.host.deliver(channel, entry);
     }
     return news;

@@ -16,7 +16,7 @@ import {
   type SubReply,
 } from '@tether/protocol/wire';
 import type { Acker } from './acker.js';
-import type { PollEntry } from './fallback.js';
+import type { PollEntry, PollPositions } from './fallback.js';
 import type { MetricsRecorder } from './metrics.js';
 import type { ResolvedClientOptions } from './options.js';
 import type { MessageHandler, ResyncContext } from './pipeline.js';
@@ -134,15 +134,15 @@ export class SubscriptionRegistry {
   }
 
   /** Where each pipeline will be once what it holds is handled, so that a poll does not fetch it again. */
-  async pollPositions(): Promise<Positions> {
+  async pollPositions(): Promise<PollPositions> {
     await Promise.all(this.all().map((sub) => sub.pipeline.settled()));
-    const positions: Positions = {};
+    const positions: PollPositions = {};
     for (const sub of this.all()) {
       const expected = sub.pipeline.expected;
       if (expected) positions[sub.channel] = expected;
-      // No position yet: an offset beyond any head makes the server answer with a `resync` to its
-      // head, which is where "live from now" starts (the inbox is answered with its head unasked).
-      else if (sub !== this.inbox) positions[sub.channel] = { offset: Number.MAX_SAFE_INTEGER };
+      // No position yet: `null` asks where "live from now" starts (the inbox is answered with its
+      // head unasked).
+      else if (sub !== this.inbox) positions[sub.channel] = null;
     }
     return positions;
   }
@@ -181,6 +181,11 @@ export class SubscriptionRegistry {
       // Our own "where is the head?" question (see pollPositions) is not a resync for the app.
       if (sub.pipeline.expected === undefined) sub.pipeline.adopt({ epoch, offset });
       else sub.pipeline.push({ kind: 'resync', epoch, offset });
+      return;
+    }
+    // The answer to our `null` ("where is now?") for a channel with no position yet: start there.
+    if (sub.pipeline.expected === undefined && entry.messages.length === 0) {
+      sub.pipeline.adopt({ epoch: entry.epoch, offset: entry.upTo });
       return;
     }
     this.deps.stats.add('received', entry.messages.length);
@@ -276,8 +281,8 @@ export class SubscriptionRegistry {
     // brings its replay; the gap timer asks again if that is not enough.
     const link = this.deps.link();
     if (!link.connected || this.requesting.has(sub)) return;
-    // A `sub` of a channel already subscribed only returns its head: leave it, then resume from the position.
-    link.send('unsub', { channel: sub.channel });
+    // A `sub` with `since` of a channel already subscribed replays what followed it, live frames
+    // flowing on meanwhile (the pipeline orders them).
     void this.subscribeOnServer(sub);
   }
 }
