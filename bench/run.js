@@ -4,18 +4,19 @@
  *
  * Scenarios:
  *   fanout    C clients on one channel, stepped publish rates; Tether against plain Socket.IO
- *   cluster   (to come) the same across N Tether nodes sharing Redis
+ *   cluster   the same clients on 1 Tether node vs N nodes sharing one private Redis
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SYSTEMS, SYSTEMS, fanoutDefaults, runFanout } from './scenarios/fanout.js';
+import { clusterDefaults, runCluster } from './scenarios/cluster.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
 scenarios:
   fanout      Tether vs plain Socket.IO 4.8, one channel, stepped rates
-  cluster     (not yet)
+  cluster     the same clients on 1 Tether node vs N nodes sharing one private Redis
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -32,11 +33,23 @@ fanout flags:
                        is checked against JSON.parse) or JSON.parse every frame
   --cpu-prof           write V8 CPU profiles of the server and loader processes to bench/results/prof/
   --max-minutes M      hard stop for the whole run (default 10)
+
+cluster flags:
+  --clients N          clients in both layouts, split evenly over the nodes (default ${clusterDefaults.clients})
+  --workers N          loader processes (default ${clusterDefaults.workers})
+  --nodes N            nodes of the scaled-out layout (default ${clusterDefaults.nodes}; the other is 1)
+  --rates a,b,c        publish rates per second (default ${clusterDefaults.rates.join(',')})
+  --steps N            the first N rates of the default ladder
+  --step-seconds S     length of each step (default ${clusterDefaults.stepSeconds})
+  --max-fails N        stop a layout after N failed steps in a row (default ${clusterDefaults.maxFails})
+  --parse scan|json    how loaders read msg frames (default scan)
+  --max-minutes M      hard stop for the whole run (default 5)
 `;
 
-/** Scenario name → runner. Add `cluster` here. */
+/** Scenario name → runner. */
 const scenarios = {
   fanout: runFanoutCli,
+  cluster: runClusterCli,
 };
 
 function machine() {
@@ -139,12 +152,84 @@ async function runFanoutCli(argv) {
   return out.results.some((r) => r.errors.length) ? 1 : 0;
 }
 
+async function runClusterCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clients: { type: 'string' },
+      workers: { type: 'string' },
+      nodes: { type: 'string' },
+      rates: { type: 'string' },
+      steps: { type: 'string' },
+      'step-seconds': { type: 'string' },
+      'max-fails': { type: 'string' },
+      parse: { type: 'string' },
+      'max-minutes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const opts = { ...clusterDefaults, rates: [...clusterDefaults.rates] };
+  if (values.clients) opts.clients = int(values.clients, 'clients');
+  if (values.workers) opts.workers = int(values.workers, 'workers');
+  if (values.nodes) opts.nodes = int(values.nodes, 'nodes');
+  if (values.rates) opts.rates = values.rates.split(',').map((r) => int(r.trim(), 'rates'));
+  if (values.steps) opts.rates = opts.rates.slice(0, int(values.steps, 'steps'));
+  if (values['step-seconds']) opts.stepSeconds = int(values['step-seconds'], 'step-seconds');
+  if (values['max-fails']) opts.maxFails = int(values['max-fails'], 'max-fails');
+  if (values.parse) {
+    if (!['scan', 'json'].includes(values.parse)) throw new TypeError('--parse must be scan or json');
+    opts.parse = values.parse;
+  }
+  if (opts.nodes < 2 || opts.nodes > 8) throw new TypeError('--nodes must be 2 to 8');
+  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
+  if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: one node holds them all in the 1-node layout');
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 5;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  console.log(
+    `cluster: ${opts.clients} clients over ${opts.workers} loader processes, 1 node then ${opts.nodes} nodes on one ` +
+      `private Redis, rates ${opts.rates.join(', ')} msg/s, ${opts.stepSeconds} s per step`,
+  );
+  const deadline = setTimeout(() => {
+    console.error(`bench: ${maxMinutes} min limit reached, stopping`);
+    process.exit(3);
+  }, maxMinutes * 60_000);
+  deadline.unref();
+  const started = Date.now();
+  const out = await runCluster({ ...opts, stamp, cores: m.cores });
+  mkdirSync(opts.resultsDir, { recursive: true });
+  const file = `${opts.resultsDir}cluster-${stamp}.json`;
+  const config = { ...opts };
+  delete config.resultsDir;
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        scenario: 'cluster',
+        date: new Date().toISOString(),
+        machine: m,
+        config,
+        seconds: (Date.now() - started) / 1000,
+        ...out,
+      },
+      null,
+      2,
+    ),
+  );
+  console.log(`\n${((Date.now() - started) / 1000).toFixed(0)} s; result written to ${file}`);
+  return out.results.some((r) => r.errors.length) || out.lost > 0 || out.dup > 0 ? 1 : 0;
+}
+
 const [name, ...rest] = process.argv.slice(2);
 const run = name === undefined ? undefined : scenarios[name];
 if (run === undefined) {
-  console.error(
-    name === 'cluster' ? 'scenario "cluster" is not written yet\n' : name ? `unknown scenario "${name}"\n` : '',
-  );
+  console.error(name ? `unknown scenario "${name}"\n` : '');
   console.error(USAGE);
   process.exit(2);
 }

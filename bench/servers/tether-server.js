@@ -1,6 +1,7 @@
 /**
  * Tether under test, in its own process: `createTetherServer` from the built workspace package,
- * memory store by default (`BENCH_STORE=sqlite` for a fresh SQLite file), listening on 127.0.0.1:0.
+ * memory store by default (`BENCH_STORE=sqlite` for a fresh SQLite file, `BENCH_STORE=redis://…` for
+ * a cluster node), listening on 127.0.0.1:0.
  * Messages are published in-process with `server.publish`, as an app would.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +21,9 @@ let store = 'memory';
 if (process.env.BENCH_STORE === 'sqlite') {
   dir = mkdtempSync(join(tmpdir(), 'tether-bench-'));
   store = `sqlite:${join(dir, 'bench.db')}`;
+} else if (/^rediss?:\/\//.test(process.env.BENCH_STORE ?? '')) {
+  // A cluster node (scenario `cluster`): the Redis store, and the Redis adapter between nodes.
+  store = process.env.BENCH_STORE;
 }
 
 const server = await createTetherServer({ store, jwtSecret: secret, logger: false });
