@@ -327,7 +327,7 @@ export class ClientConnection {
   async resend(sub: Subscription, after: number): Promise<number | undefined> {
     const { state } = sub;
     const upTo = Math.min(state.head, after + this.deps.replayBatchSize);
-    let messages = state.recentRange(after, upTo);
+    const messages = state.recentRange(after, upTo);
     if (!messages) {
       const outcome = await this.deps.replayer.read({
         stream: state.stream,
