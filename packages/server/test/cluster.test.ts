@@ -5,8 +5,9 @@
  * persistence, and publishes while Redis is down. Needs `npm run build` first.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
+  connectClient,
   startRedis,
   startRoundRobinProxy,
   startServerProcess,
@@ -208,6 +209,8 @@ describe('cluster of 3 processes on one Redis (AOF)', () => {
     const channel = 'c:redis-aof';
     const [a, b, cc] = c.nodes;
     const followers = await Promise.all(c.nodes.map((n) => c.follow(channel, () => n.url)));
+    const publisher = await connectClient(cc!.url, c.token);
+    onTestFinished(() => publisher.close());
     let phase: 'before' | 'down' | 'after' = 'before';
     const attempts: { status: number; code?: string | undefined }[] = [];
     // Publishers on A and B keep going through the outage, until 30 more were accepted after it.
@@ -234,6 +237,10 @@ describe('cluster of 3 processes on one Redis (AOF)', () => {
       const refused = await publish(node, channel, `down-${node.port}`, 'x');
       expect(refused).toMatchObject({ status: 503, body: { error: { code: 'store_unavailable' } } });
     }
+    // The same over the socket: the `pub` reply is the error, not an offset.
+    expect(await publisher.pub({ channel, type: 'tick', data: 'x', id: 'down-socket' })).toMatchObject({
+      error: { code: 'store_unavailable' },
+    });
     await waitUntil(
       async () =>
         (await Promise.all(c.nodes.map((n) => status(n.url, '/readyz')))).every((s) => s === 503) ? true : undefined,
