@@ -191,7 +191,7 @@ export class ClientConnection {
       }
       void this.socket.join(state.room);
       sub.joined = true;
-      sub.joinedAt = Date.now();
+      sub.joinedAt = sub.ackMovedAt = Date.now();
       return;
     }
     throw new TetherError(ErrorCode.StoreUnavailable, `could not catch up with ${state.channel}; subscribe again`);

@@ -23,6 +23,8 @@ export class Subscription {
   missedUpTo = 0;
   /** When the subscription joined the room (replayed messages count as sent then). */
   joinedAt = 0;
+  /** When the ack last moved forward (or the subscription joined). */
+  ackMovedAt = 0;
   joined = false;
 
   constructor(
@@ -39,6 +41,7 @@ export class Subscription {
     const newly = upTo - this.acked;
     this.acked = upTo;
     this.attempts = 0;
+    this.ackMovedAt = Date.now();
     return newly;
   }
 
@@ -48,7 +51,9 @@ export class Subscription {
     const base = Math.max(this.acked, this.missedUpTo);
     if (base >= this.state.head) return { kind: 'none' };
     if (this.attempts === 0) {
-      const sentAt = Math.max(this.state.recent(base + 1)?.sentAt ?? 0, this.joinedAt);
+      // Out of the ring (a busy channel), the send time is unknown: judge by how long the ack has
+      // not moved instead, so a client that acks steadily is never taken for a stalled one.
+      const sentAt = Math.max(this.state.recent(base + 1)?.sentAt ?? this.ackMovedAt, this.joinedAt);
       if (now - sentAt < policy.ackTimeoutMs) return { kind: 'none' };
     } else if (now - this.lastResendAt < policy.retryAckTimeoutMs) {
       return { kind: 'none' };

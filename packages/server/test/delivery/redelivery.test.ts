@@ -61,6 +61,31 @@ describe('ack and redelivery', () => {
     expect(server.server.stats()).toMatchObject({ redelivered: 0, resyncs: 0 });
   });
 
+  it('on a channel busier than its ring, a steady acker is never redelivered to, and a stuck one is', async () => {
+    server = await bed.start({ ...timing, recentPerChannel: 8 });
+    const steady = await subscriber('steady');
+    const stuck = await subscriber('stuck');
+    // Acks every 100 ms, always behind by the messages of the last tick: never caught up, never stalled.
+    const acking = setInterval(() => {
+      const offsets = steady.messages.offsets('room:r');
+      if (offsets.length > 0) steady.ack({ 'room:r': Math.max(...offsets) });
+    }, 100);
+    try {
+      for (let tick = 0; tick < 30; tick++) {
+        await server.server.publishMany(
+          Array.from({ length: 10 }, (_, i) => ({ channel: 'room:r', type: 't', data: i })),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await waitUntil(() => (server.server.stats().missed > 0 ? true : undefined), 3000, 'the stuck client missed');
+    } finally {
+      clearInterval(acking);
+    }
+    const steadyOffsets = steady.messages.offsets('room:r');
+    expect(new Set(steadyOffsets).size).toBe(steadyOffsets.length); // nothing sent twice to the steady one
+    expect(stuck.messages.offsets('room:r').length).toBeGreaterThan(300); // the stuck one was redelivered to
+  });
+
   it('a prompt acker is never redelivered to', async () => {
     server = await bed.start(timing);
     const c = await subscriber();
