@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Server as SocketIOServer } from 'socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
+import { ErrorCode, TetherError } from '@tether/protocol';
 import { AdapterRelay } from './adapter-relay.js';
 import { NodeRegistry, newNodeId, type NodeInfo } from './node-registry.js';
 
@@ -47,7 +48,18 @@ export async function joinCluster(
   for (const client of [pub, sub, state]) {
     client.on('error', (err: Error) => log.debug({ err }, 'cluster redis connection error'));
   }
-  await Promise.all([pub.connect(), sub.connect(), state.connect()]);
+  try {
+    await Promise.all([pub.connect(), sub.connect(), state.connect()]);
+  } catch (err) {
+    for (const client of [pub, sub, state]) client.disconnect();
+    throw new TetherError(
+      ErrorCode.StoreUnavailable,
+      `cannot reach the cluster's Redis at ${redacted(options.redisUrl)}`,
+      {
+        cause: err,
+      },
+    );
+  }
 
   const version = /redis_version:(\d+)/.exec(await pub.info('server'))?.[1];
   const sharded = Number(version ?? 0) >= 7;
@@ -72,4 +84,15 @@ export async function joinCluster(
       for (const client of [pub, sub, state]) client.disconnect();
     },
   };
+}
+
+/** The URL without its password, for messages and logs. */
+function redacted(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'an invalid URL';
+  }
 }
