@@ -92,12 +92,7 @@ async function runFanoutCli(argv) {
     return 0;
   }
   const opts = { ...fanoutDefaults, rates: [...fanoutDefaults.rates] };
-  if (values.clients) opts.clients = int(values.clients, 'clients');
-  if (values.workers) opts.workers = int(values.workers, 'workers');
-  if (values.rates) opts.rates = values.rates.split(',').map((r) => int(r.trim(), 'rates'));
-  if (values.steps) opts.rates = opts.rates.slice(0, int(values.steps, 'steps'));
-  if (values['step-seconds']) opts.stepSeconds = int(values['step-seconds'], 'step-seconds');
-  if (values['max-fails']) opts.maxFails = int(values['max-fails'], 'max-fails');
+  applyLoadFlags(opts, values);
   if (values.store) {
     if (!['memory', 'sqlite'].includes(values.store)) throw new TypeError('--store must be memory or sqlite');
     opts.store = values.store;
@@ -110,10 +105,6 @@ async function runFanoutCli(argv) {
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
   if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
   opts.cpuProf = values['cpu-prof'] ?? false;
-  if (values.parse) {
-    if (!['scan', 'json'].includes(values.parse)) throw new TypeError('--parse must be scan or json');
-    opts.parse = values.parse;
-  }
   const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 10;
   const m = machine();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -122,33 +113,9 @@ async function runFanoutCli(argv) {
     `fanout: ${opts.clients} clients over ${opts.workers} loader processes, rates ${opts.rates.join(', ')} msg/s, ` +
       `${opts.stepSeconds} s per step, tether store ${opts.store}`,
   );
-  const deadline = setTimeout(() => {
-    console.error(`bench: ${maxMinutes} min limit reached, stopping`);
-    process.exit(3);
-  }, maxMinutes * 60_000);
-  deadline.unref();
-  const started = Date.now();
-  const out = await runFanout({ ...opts, stamp, cores: m.cores });
-  mkdirSync(opts.resultsDir, { recursive: true });
-  const file = `${opts.resultsDir}fanout-${stamp}.json`;
-  const config = { ...opts };
-  delete config.resultsDir;
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        scenario: 'fanout',
-        date: new Date().toISOString(),
-        machine: m,
-        config,
-        seconds: (Date.now() - started) / 1000,
-        ...out,
-      },
-      null,
-      2,
-    ),
+  const out = await timedRun('fanout', { opts, m, stamp, maxMinutes }, () =>
+    runFanout({ ...opts, stamp, cores: m.cores }),
   );
-  console.log(`\n${((Date.now() - started) / 1000).toFixed(0)} s; result written to ${file}`);
   return out.results.some((r) => r.errors.length) ? 1 : 0;
 }
 
@@ -174,17 +141,8 @@ async function runClusterCli(argv) {
     return 0;
   }
   const opts = { ...clusterDefaults, rates: [...clusterDefaults.rates] };
-  if (values.clients) opts.clients = int(values.clients, 'clients');
-  if (values.workers) opts.workers = int(values.workers, 'workers');
+  applyLoadFlags(opts, values);
   if (values.nodes) opts.nodes = int(values.nodes, 'nodes');
-  if (values.rates) opts.rates = values.rates.split(',').map((r) => int(r.trim(), 'rates'));
-  if (values.steps) opts.rates = opts.rates.slice(0, int(values.steps, 'steps'));
-  if (values['step-seconds']) opts.stepSeconds = int(values['step-seconds'], 'step-seconds');
-  if (values['max-fails']) opts.maxFails = int(values['max-fails'], 'max-fails');
-  if (values.parse) {
-    if (!['scan', 'json'].includes(values.parse)) throw new TypeError('--parse must be scan or json');
-    opts.parse = values.parse;
-  }
   if (opts.nodes < 2 || opts.nodes > 8) throw new TypeError('--nodes must be 2 to 8');
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
   if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: one node holds them all in the 1-node layout');
@@ -196,34 +154,46 @@ async function runClusterCli(argv) {
     `cluster: ${opts.clients} clients over ${opts.workers} loader processes, 1 node then ${opts.nodes} nodes on one ` +
       `private Redis, rates ${opts.rates.join(', ')} msg/s, ${opts.stepSeconds} s per step`,
   );
+  const out = await timedRun('cluster', { opts, m, stamp, maxMinutes }, () =>
+    runCluster({ ...opts, stamp, cores: m.cores }),
+  );
+  return out.results.some((r) => r.errors.length) || out.lost > 0 || out.dup > 0 ? 1 : 0;
+}
+
+/** Flags every load scenario shares: clients, workers, the rate ladder, step length, give-up rule, parsing. */
+function applyLoadFlags(opts, values) {
+  if (values.clients) opts.clients = int(values.clients, 'clients');
+  if (values.workers) opts.workers = int(values.workers, 'workers');
+  if (values.rates) opts.rates = values.rates.split(',').map((r) => int(r.trim(), 'rates'));
+  if (values.steps) opts.rates = opts.rates.slice(0, int(values.steps, 'steps'));
+  if (values['step-seconds']) opts.stepSeconds = int(values['step-seconds'], 'step-seconds');
+  if (values['max-fails']) opts.maxFails = int(values['max-fails'], 'max-fails');
+  if (values.parse) {
+    if (!['scan', 'json'].includes(values.parse)) throw new TypeError('--parse must be scan or json');
+    opts.parse = values.parse;
+  }
+}
+
+/** Runs a scenario under a hard time limit and writes its result file. */
+async function timedRun(scenario, { opts, m, stamp, maxMinutes }, run) {
   const deadline = setTimeout(() => {
     console.error(`bench: ${maxMinutes} min limit reached, stopping`);
     process.exit(3);
   }, maxMinutes * 60_000);
   deadline.unref();
   const started = Date.now();
-  const out = await runCluster({ ...opts, stamp, cores: m.cores });
+  const out = await run();
   mkdirSync(opts.resultsDir, { recursive: true });
-  const file = `${opts.resultsDir}cluster-${stamp}.json`;
+  const file = `${opts.resultsDir}${scenario}-${stamp}.json`;
   const config = { ...opts };
   delete config.resultsDir;
+  const seconds = (Date.now() - started) / 1000;
   writeFileSync(
     file,
-    JSON.stringify(
-      {
-        scenario: 'cluster',
-        date: new Date().toISOString(),
-        machine: m,
-        config,
-        seconds: (Date.now() - started) / 1000,
-        ...out,
-      },
-      null,
-      2,
-    ),
+    JSON.stringify({ scenario, date: new Date().toISOString(), machine: m, config, seconds, ...out }, null, 2),
   );
-  console.log(`\n${((Date.now() - started) / 1000).toFixed(0)} s; result written to ${file}`);
-  return out.results.some((r) => r.errors.length) || out.lost > 0 || out.dup > 0 ? 1 : 0;
+  console.log(`\n${seconds.toFixed(0)} s; result written to ${file}`);
+  return out;
 }
 
 const [name, ...rest] = process.argv.slice(2);
