@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { ProxiedConnection, resetSocket, type BlockMode } from './fault-proxy-connection.js';
 import { DEFAULT_WAIT_MS, waitUntil } from './wait.js';
+import { listenLoopback } from './listen.js';
 
 export type { BlockMode } from './fault-proxy-connection.js';
 
@@ -85,16 +86,8 @@ export class FaultProxy {
   static async start(options: FaultProxyOptions): Promise<FaultProxy> {
     // pauseOnConnect: nothing is read from a connection before it is judged (block, hold, proxy).
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('startFaultProxy: no TCP address');
-    return new FaultProxy(server, address.port, {
+    const port = await listenLoopback(server, 'startFaultProxy');
+    return new FaultProxy(server, port, {
       target: options.target,
       maxConnections: options.maxConnections ?? 2000,
       maxQueuedBytes: options.maxQueuedBytes ?? 1024 * 1024,

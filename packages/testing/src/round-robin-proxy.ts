@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { resetSocket } from './fault-proxy-connection.js';
 import { DEFAULT_WAIT_MS, waitUntil } from './wait.js';
+import { listenLoopback } from './listen.js';
 
 export interface ProxyTarget {
   host: string;
@@ -66,16 +67,8 @@ export class RoundRobinProxy {
     if (options.targets.length === 0) throw new TypeError('startRoundRobinProxy: at least one target');
     // pauseOnConnect: nothing is read from a client before its upstream is connected.
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('startRoundRobinProxy: no TCP address');
-    return new RoundRobinProxy(server, address.port, options);
+    const port = await listenLoopback(server, 'startRoundRobinProxy');
+    return new RoundRobinProxy(server, port, options);
   }
 
   /** `http://127.0.0.1:PORT`: where clients connect instead of a node. */
