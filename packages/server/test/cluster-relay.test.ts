@@ -46,7 +46,7 @@ describe('cluster relay through the Socket.IO Redis adapter', () => {
     await onB.messages.waitForCount(5, { timeoutMs: 1000 });
     expect(onB.messages.offsets('room:relay')).toEqual([1, 2, 3, 4, 5]);
 
-    redis.kill();
+    await redis.kill();
     await expect(a.server.server.publish({ channel: 'room:relay', type: 't', data: 'down' })).rejects.toMatchObject({
       code: 'store_unavailable',
     });
