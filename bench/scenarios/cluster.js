@@ -10,9 +10,21 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Child } from '../lib/rpc.js';
 import { startBenchRedis } from '../lib/redis.js';
-import { machineBusy, machineCpu, mergeSparse, percentiles } from '../lib/stats.js';
-import { fmtInt, fmtMs, fmtPct, table } from '../lib/format.js';
+import { machineBusy, machineCpu } from '../lib/stats.js';
+import { fmtMs, fmtPct, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
+import { completeness, cpuPct, dupOf, finishRow, loaderCpu, lostOf, measureStep, publisherLag } from '../lib/step.js';
+import {
+  bestKeptUp,
+  connectClients,
+  connectResult,
+  lastCommonKeptUp,
+  quietBox,
+  recountFinal,
+  runLadder,
+  serverEnv,
+} from '../lib/ladder.js';
+import { commonCells, errorsText, keptUpText, printContendedNote, printStepLine } from '../lib/report.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -37,29 +49,13 @@ export const clusterDefaults = {
 };
 
 const CHANNEL = 'bench:cluster';
-const TENANT = 'bench';
-const CONTENDED_PCT = 40;
 
-function cpuPct(a, b) {
-  if (a === null || b === null || a === undefined || b === undefined) return null;
-  const dt = b.at - a.at;
-  return dt > 0 ? ((b.cpuMs - a.cpuMs) / dt) * 100 : null;
-}
-
-async function quietBox(opts) {
-  const deadline = Date.now() + opts.quietWaitSeconds * 1000;
-  let busy = null;
-  for (;;) {
-    const a = machineCpu();
-    await sleep(1000);
-    busy = machineBusy(a, machineCpu(), opts.cores).busy;
-    if (busy === null || busy <= opts.quietBelowPct || Date.now() >= deadline) break;
-    console.log(`  box busy ${fmtPct(busy)} before the run (other jobs); waiting for < ${opts.quietBelowPct}%`);
-    await sleep(2000);
-  }
-  return busy;
-}
-
+/**
+ * Readings of every node, every loader and redis-server, around a publish window.
+ * @param {Child[]} nodes
+ * @param {Child[]} workers
+ * @param {{cpuMs: () => number | null}} redis
+ */
 async function snapshot(nodes, workers, redis) {
   const [n, w] = await Promise.all([
     Promise.all(nodes.map((x) => x.call('stats'))),
@@ -76,35 +72,24 @@ async function snapshot(nodes, workers, redis) {
 
 const sumTether = (nodes, key) => nodes.reduce((a, n) => a + (n.tether?.[key] ?? 0), 0);
 
-function stepRow(layout, rate, clients, pub, before, after, reports, drainMs, end, opts) {
-  const window = (pub.t1 - pub.t0) / 1000;
-  const lat = percentiles(mergeSparse(reports.map((r) => r.hist)), [50, 95, 99]);
-  const sum = (k) => reports.reduce((a, r) => a + r[k], 0);
-  const target = rate * clients;
-  const delivered = sum('inWindow') / window;
+/**
+ * One step's result row: the shared figures (lib/step.js), plus the CPU of each node and of
+ * redis-server, and Tether's `stats()` deltas summed over the nodes once the step has drained.
+ * @param {number} layout the node count
+ * @param {number} clients
+ * @param {import('../lib/ladder.js').StepData<Awaited<ReturnType<typeof snapshot>>, Awaited<ReturnType<typeof snapshot>>>} d
+ * @param {typeof clusterDefaults & {cores: number}} opts
+ */
+function stepRow(layout, clients, { rate, pub, before, after, reports, drainMs, drained }, opts) {
   const nodeCpu = before.nodes.map((n, i) => cpuPct(n, after.nodes[i]));
-  const loaderCpu = before.workers.map((w, i) => cpuPct(w, after.workers[i]));
+  const loaders = loaderCpu(before.workers, after.workers);
   const box = machineBusy(before.machine, after.machine, opts.cores);
-  const delta = (k) => sumTether(end.nodes, k) - sumTether(before.nodes, k);
+  const delta = (k) => sumTether(drained.nodes, k) - sumTether(before.nodes, k);
   const row = {
     layout,
     rate,
-    seconds: window,
-    target,
-    delivered,
-    deliveredShare: delivered / target,
-    p50: lat.pcts.p50,
-    p95: lat.pcts.p95,
-    p99: lat.pcts.p99,
-    max: lat.max,
-    published: pub.published,
-    publishErrors: pub.errors,
-    firstPublishError: pub.firstError,
-    offsets: [pub.first, pub.last],
-    offsetsContiguous: pub.contiguous,
-    lostAtDrain: sum('lost'),
-    clientsCompleteAtDrain: sum('complete'),
-    dupOffsets: sum('dupOffsets'),
+    ...measureStep(rate, clients, pub, reports),
+    ...completeness(reports),
     drainMs,
     redelivered: delta('redelivered'),
     resyncs: delta('resyncs'),
@@ -112,25 +97,18 @@ function stepRow(layout, rate, clients, pub, before, after, reports, drainMs, en
     nodeCpuPct: nodeCpu,
     nodesCpuPct: nodeCpu.reduce((a, b) => a + (b ?? 0), 0),
     redisCpuPct: cpuPct(before.redis, after.redis),
-    loaderCpuPct: loaderCpu.reduce((a, b) => a + (b ?? 0), 0),
+    loaderCpuPct: loaders.sum,
     machineCpuPct: box.busy,
-    publishLagMaxMs: pub.maxPublishLagMs,
-    eventLoopDelayMs: pub.eventLoopDelayMs,
+    ...publisherLag(pub),
   };
-  row.otherCpuPct = box.busy === null ? null : box.busy - row.nodesCpuPct - row.loaderCpuPct - (row.redisCpuPct ?? 0);
-  const frames = sum('frames');
-  row.msgsPerFrame = frames > 0 ? sum('unique') / frames : null;
-  row.keptUp = row.p99 !== null && row.p99 <= opts.p99LimitMs && row.deliveredShare >= opts.minDeliveredShare;
-  return row;
+  return finishRow(row, box, [row.nodesCpuPct, row.loaderCpuPct, row.redisCpuPct ?? 0], reports, opts);
 }
 
 function printStep(r) {
-  console.log(
-    `  ${`${r.layout} node${r.layout > 1 ? 's' : ''}`.padEnd(7)} rate ${String(r.rate).padStart(4)}/s  ` +
-      `target ${fmtInt(r.target).padStart(9)}  delivered ${fmtInt(r.delivered).padStart(9)} (${fmtPct(r.deliveredShare * 100)})  ` +
-      `p50/p95/p99 ${fmtMs(r.p50)}/${fmtMs(r.p95)}/${fmtMs(r.p99)} ms  lost ${r.lostAtDrain}  dup ${r.dupOffsets}  ` +
-      `cpu nodes ${r.nodeCpuPct.map(fmtPct).join('+')} redis ${fmtPct(r.redisCpuPct)} ldr ${fmtPct(r.loaderCpuPct)} ` +
-      `box ${fmtPct(r.machineCpuPct)} (other ${fmtPct(r.otherCpuPct)})  ${r.keptUp ? 'ok' : 'FAIL'}`,
+  printStepLine(
+    `${r.layout} node${r.layout > 1 ? 's' : ''}`.padEnd(7),
+    r,
+    `nodes ${r.nodeCpuPct.map(fmtPct).join('+')} redis ${fmtPct(r.redisCpuPct)} ldr ${fmtPct(r.loaderCpuPct)}`,
   );
 }
 
@@ -150,14 +128,7 @@ async function runLayout(nodeCount, opts) {
         new Child(here('../servers/tether-server.js'), {
           name: `node-${i}`,
           execArgv: ['--expose-gc'],
-          env: {
-            ...process.env,
-            BENCH_JWT_SECRET: secret,
-            BENCH_STORE: redis.url,
-            BENCH_CHANNEL: CHANNEL,
-            BENCH_TENANT: TENANT,
-            NODE_ENV: 'production',
-          },
+          env: serverEnv(secret, redis.url, CHANNEL),
         }),
       );
     }
@@ -185,38 +156,20 @@ async function runLayout(nodeCount, opts) {
           const take = Math.max(0, Math.min(slice, start + count - from));
           if (take === 0) continue;
           outcomes.push(
-            await w.call(
-              'connect',
-              {
-                url: socketUrl('127.0.0.1', ready[n].port),
-                channel: CHANNEL,
-                channels: ['bench:*'],
-                tenant: TENANT,
-                secret,
-                startIndex: from,
-                count: take,
-                concurrency: opts.connectConcurrency,
-                ackIntervalMs: 1000,
-                parse: opts.parse,
-                timeoutMs: 20_000,
-              },
-              180_000,
+            await connectClients(
+              w,
+              { url: socketUrl('127.0.0.1', ready[n].port), channel: CHANNEL, secret, startIndex: from, count: take },
+              opts,
             ),
           );
         }
         return outcomes;
       }),
     );
-    const all = conn.flat();
     // A loader's `connect` answers how many clients it holds in all: its last answer counts.
     const connected = conn.reduce((a, outcomes) => a + (outcomes.at(-1)?.connected ?? 0), 0);
-    const failed = all.reduce((a, c) => a + c.failed, 0);
-    result.connect = {
-      connected,
-      failed,
-      seconds: (performance.now() - t0) / 1000,
-      errors: all.flatMap((c) => c.errors).slice(0, 5),
-    };
+    result.connect = connectResult(connected, conn.flat(), t0);
+    const failed = result.connect.failed;
     const perNode = await Promise.all(nodes.map((n) => n.call('stats')));
     result.connect.perNode = perNode.map((s) => s.tether?.connections ?? null);
     console.log(
@@ -227,52 +180,24 @@ async function runLayout(nodeCount, opts) {
     if (connected === 0) throw new Error(`no client could connect: ${result.connect.errors.join(' | ')}`);
     await sleep(1000);
 
-    let fails = 0;
-    for (let i = 0; i < opts.rates.length; i++) {
-      const rate = opts.rates[i];
-      const before = await snapshot(nodes, workers, redis);
-      const pub = await nodes[0].call(
-        'step',
-        { step: i, rate, seconds: opts.stepSeconds },
-        (opts.stepSeconds + 60) * 1000,
-      );
-      const after = await snapshot(nodes, workers, redis);
-      if (pub.first === null) {
-        result.errors.push(`step ${i}: nothing published (${pub.errors} errors: ${pub.firstError})`);
-        console.log(`  rate ${rate}: nothing published: ${pub.firstError}`);
-        break;
-      }
-      const drainStart = Date.now();
-      while (Date.now() - drainStart < opts.drainSeconds * 1000) {
-        const p = await Promise.all(workers.map((w) => w.call('progress', { target: pub.last })));
-        if (p.reduce((a, x) => a + x.reached, 0) >= p.reduce((a, x) => a + x.alive, 0)) break;
-        await sleep(100);
-      }
-      const drainMs = Date.now() - drainStart;
-      const args = { step: i, first: pub.first, last: pub.last, t0: pub.t0, t1: pub.t1 };
-      const reports = await Promise.all(workers.map((w) => w.call('report', args, 60_000)));
-      const end = await snapshot(nodes, workers, redis);
-      const row = stepRow(nodeCount, rate, connected, pub, before, after, reports, drainMs, end, opts);
-      result.steps.push(row);
-      printStep(row);
-      fails = row.keptUp ? 0 : fails + 1;
-      if (fails >= opts.maxFails) break;
-      await sleep(1000);
-    }
-
-    // Late redeliveries would land after a step's report: count losses and duplicates once more.
-    await sleep(1500);
-    for (const [i, row] of result.steps.entries()) {
-      const args = { step: i, first: row.offsets[0], last: row.offsets[1], t0: 0, t1: 0 };
-      const reports = await Promise.all(workers.map((w) => w.call('report', args, 60_000)));
-      row.lostFinal = reports.reduce((a, r) => a + r.lost, 0);
-      row.dupOffsetsFinal = reports.reduce((a, r) => a + r.dupOffsets, 0);
-    }
+    await runLadder(
+      {
+        workers,
+        publisher: nodes[0],
+        snapshot: () => snapshot(nodes, workers, redis),
+        // Every node's counters, not only node 0's: each node redelivers to its own clients.
+        drained: () => snapshot(nodes, workers, redis),
+        row: (d) => stepRow(nodeCount, connected, d, opts),
+        print: printStep,
+        result,
+      },
+      opts,
+    );
+    await recountFinal(workers, result.steps);
     const end = await snapshot(nodes, workers, redis);
     result.nodes = end.nodes.map((n) => ({ rss: n.rss, tether: n.tether ?? null }));
     result.loader = end.workers.map((w) => ({ rss: w.rss, counters: w.counters }));
-    const keptUp = result.steps.filter((s) => s.keptUp);
-    result.keptUp = keptUp.length ? keptUp.reduce((a, b) => (b.delivered > a.delivered ? b : a)) : null;
+    result.keptUp = bestKeptUp(result.steps);
   } catch (err) {
     result.errors.push(err instanceof Error ? err.message : String(err));
     console.log(`  ${nodeCount} node(s) failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -286,25 +211,27 @@ async function runLayout(nodeCount, opts) {
 function summaryTable(results) {
   const rows = [];
   for (const r of results)
-    for (const s of r.steps)
+    for (const s of r.steps) {
+      const c = commonCells(s);
       rows.push([
         `${r.layout}`,
         s.rate,
-        fmtInt(s.target),
-        fmtInt(s.delivered),
-        fmtPct(s.deliveredShare * 100),
+        c.target,
+        c.delivered,
+        c.share,
         `${fmtMs(s.p50)} / ${fmtMs(s.p95)} / ${fmtMs(s.p99)}`,
-        s.lostFinal ?? s.lostAtDrain,
-        s.dupOffsetsFinal ?? s.dupOffsets,
+        c.lost,
+        c.dup,
         s.redelivered,
         s.resyncs,
         s.nodeCpuPct.map(fmtPct).join(' + '),
         fmtPct(s.redisCpuPct),
         fmtPct(s.loaderCpuPct),
-        `${fmtPct(s.machineCpuPct)} (${fmtPct(s.otherCpuPct)})`,
-        s.msgsPerFrame === null ? '-' : s.msgsPerFrame.toFixed(1),
-        (s.keptUp ? 'yes' : 'no') + (s.otherCpuPct > CONTENDED_PCT ? '*' : ''),
+        c.box,
+        c.msgsPerFrame,
+        c.keptUp,
       ]);
+    }
   return table(
     [
       'nodes',
@@ -335,8 +262,7 @@ function summaryTable(results) {
  */
 function project(one, many) {
   if (!one || !many) return null;
-  const common = one.steps.filter((s) => s.keptUp && many.steps.some((m) => m.keptUp && m.rate === s.rate));
-  const at = common.at(-1);
+  const at = lastCommonKeptUp(one, many);
   const other = at && many.steps.find((m) => m.keptUp && m.rate === at.rate);
   if (!at || !other) return null;
   const single = at.nodeCpuPct[0];
@@ -355,18 +281,14 @@ export async function runCluster(opts) {
       `${opts.stepSeconds} s steps, ~200 B payload, one private Redis (no persistence), loopback`,
   );
   console.log(summaryTable(results));
-  if (results.some((r) => r.steps.some((x) => x.otherCpuPct > CONTENDED_PCT))) {
-    console.log(`* other processes or kernel work took more than ${CONTENDED_PCT}% of a core during that step`);
-  }
-  const lost = results.reduce((a, r) => a + r.steps.reduce((b, s) => b + (s.lostFinal ?? s.lostAtDrain), 0), 0);
-  const dup = results.reduce((a, r) => a + r.steps.reduce((b, s) => b + (s.dupOffsetsFinal ?? s.dupOffsets), 0), 0);
+  printContendedNote(results);
+  const lost = results.reduce((a, r) => a + r.steps.reduce((b, s) => b + lostOf(s), 0), 0);
+  const dup = results.reduce((a, r) => a + r.steps.reduce((b, s) => b + dupOf(s), 0), 0);
   for (const r of results) {
-    const k = r.keptUp;
     console.log(
-      `${r.layout} node${r.layout > 1 ? 's' : ''}: kept up ` +
-        (k ? `${fmtInt(k.delivered)} msg/s (rate ${k.rate}/s, p50 ${k.p50} / p99 ${k.p99} ms)` : 'nothing') +
+      `${r.layout} node${r.layout > 1 ? 's' : ''}: ${keptUpText(r.keptUp)}` +
         (r.nodes ? `; node RSS ${r.nodes.map((n) => `${Math.round(n.rss / 2 ** 20)} MB`).join(', ')}` : '') +
-        (r.errors.length ? `; errors: ${r.errors.join(' | ')}` : ''),
+        errorsText(r.errors),
     );
   }
   const ratio = one?.keptUp && many?.keptUp ? many.keptUp.delivered / one.keptUp.delivered : null;

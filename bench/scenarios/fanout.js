@@ -7,9 +7,21 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Child } from '../lib/rpc.js';
-import { machineBusy, machineCpu, mergeSparse, percentiles } from '../lib/stats.js';
-import { fmtInt, fmtKB, fmtMs, fmtPct, table } from '../lib/format.js';
+import { machineBusy, machineCpu } from '../lib/stats.js';
+import { fmtKB, fmtMs, fmtPct, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
+import { completeness, cpuPct, finishRow, loaderCpu, measureStep, publisherLag, sumReports } from '../lib/step.js';
+import {
+  bestKeptUp,
+  connectClients,
+  connectResult,
+  lastCommonKeptUp,
+  quietBox,
+  recountFinal,
+  runLadder,
+  serverEnv,
+} from '../lib/ladder.js';
+import { commonCells, errorsText, keptUpText, printContendedNote, printStepLine } from '../lib/report.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -39,7 +51,6 @@ export const fanoutDefaults = {
 };
 
 const CHANNEL = 'bench:fanout';
-const TENANT = 'bench';
 
 /** Systems by name; `socketio-batched` is opt-in (`--only`): plain Socket.IO with Tether's per-turn batching. */
 export const SYSTEMS = {
@@ -52,126 +63,74 @@ export const SYSTEMS = {
   },
 };
 export const DEFAULT_SYSTEMS = ['socketio', 'tether'];
-/** A step whose "other" CPU (neither server nor loader) is above this is marked as contended. */
-const CONTENDED_PCT = 40;
 
-function cpuPct(a, b) {
-  const dt = b.at - a.at;
-  return dt > 0 ? ((b.cpuMs - a.cpuMs) / dt) * 100 : null;
-}
-
+/**
+ * Readings of the server and every loader, around a publish window.
+ * @param {Child} server
+ * @param {Child[]} workers
+ */
 async function snapshot(server, workers) {
   const [s, w] = await Promise.all([server.call('stats'), Promise.all(workers.map((x) => x.call('usage')))]);
   return { server: s, workers: w, machine: machineCpu() };
 }
 
-function stepRow(system, rate, clients, pub, before, after, reports, drainMs, serverAfterDrain, opts) {
-  const window = (pub.t1 - pub.t0) / 1000;
-  const merged = mergeSparse(reports.map((r) => r.hist));
-  const lat = percentiles(merged, [50, 95, 99]);
-  const sum = (k) => reports.reduce((a, r) => a + r[k], 0);
-  const target = rate * clients;
-  const delivered = sum('inWindow') / window;
-  const loaderPcts = before.workers.map((w, i) => cpuPct(w, after.workers[i]));
+/**
+ * One step's result row: the shared figures (lib/step.js), plus the server's own CPU and RSS and
+ * Tether's `stats()` deltas once the step has drained (plain Socket.IO has none: null).
+ * @param {string} system
+ * @param {number} clients
+ * @param {import('../lib/ladder.js').StepData<Awaited<ReturnType<typeof snapshot>>, any>} d
+ * @param {typeof fanoutDefaults & {cores: number}} opts
+ */
+function stepRow(system, clients, { rate, pub, before, after, reports, drainMs, drained }, opts) {
+  const loaders = loaderCpu(before.workers, after.workers);
   const box = machineBusy(before.machine, after.machine, opts.cores);
-  const delta = (k) =>
-    serverAfterDrain.tether && before.server.tether ? serverAfterDrain.tether[k] - before.server.tether[k] : null;
-  const redelivered = delta('redelivered');
+  const delta = (k) => (drained.tether && before.server.tether ? drained.tether[k] - before.server.tether[k] : null);
+  const serverCpuPct = cpuPct(before.server, after.server);
   const row = {
     system,
     rate,
-    seconds: window,
-    target,
-    delivered,
-    deliveredShare: delivered / target,
-    p50: lat.pcts.p50,
-    p95: lat.pcts.p95,
-    p99: lat.pcts.p99,
-    max: lat.max,
-    published: pub.published,
-    publishErrors: pub.errors,
-    firstPublishError: pub.firstError,
-    offsets: [pub.first, pub.last],
-    offsetsContiguous: pub.contiguous,
+    ...measureStep(rate, clients, pub, reports),
     expectedDeliveries: (pub.last - pub.first + 1) * clients,
-    uniqueReceived: sum('unique'),
-    lostAtDrain: sum('lost'),
-    clientsCompleteAtDrain: sum('complete'),
+    uniqueReceived: sumReports(reports, 'unique'),
+    ...completeness(reports),
     drainMs,
-    dupOffsets: sum('dupOffsets'),
-    redelivered,
+    redelivered: delta('redelivered'),
     resyncs: delta('resyncs'),
     missed: delta('missed'),
-    serverCpuPct: cpuPct(before.server, after.server),
+    serverCpuPct,
     serverRss: after.server.rss,
-    loaderCpuPct: loaderPcts.reduce((a, b) => a + b, 0),
-    loaderMaxWorkerPct: Math.max(...loaderPcts),
+    loaderCpuPct: loaders.sum,
+    loaderMaxWorkerPct: loaders.max,
     machineCpuPct: box.busy,
     irqCpuPct: box.irq,
-    publishLagMaxMs: pub.maxPublishLagMs,
-    eventLoopDelayMs: pub.eventLoopDelayMs,
+    ...publisherLag(pub),
   };
-  // What neither the server nor the loader used: kernel interrupt work and other processes.
-  row.otherCpuPct = box.busy === null ? null : box.busy - row.serverCpuPct - row.loaderCpuPct;
-  const frames = sum('frames');
-  row.msgsPerFrame = frames > 0 ? row.uniqueReceived / frames : null;
-  row.keptUp = row.p99 !== null && row.p99 <= opts.p99LimitMs && row.deliveredShare >= opts.minDeliveredShare;
-  return row;
+  return finishRow(row, box, [serverCpuPct, loaders.sum], reports, opts);
 }
 
 function printStep(r) {
-  console.log(
-    `  ${r.system.padEnd(9)} rate ${String(r.rate).padStart(4)}/s  target ${fmtInt(r.target).padStart(9)}  ` +
-      `delivered ${fmtInt(r.delivered).padStart(9)} (${fmtPct(r.deliveredShare * 100)})  ` +
-      `p50/p95/p99 ${fmtMs(r.p50)}/${fmtMs(r.p95)}/${fmtMs(r.p99)} ms  lost ${r.lostAtDrain}  dup ${r.dupOffsets}  ` +
-      `cpu srv ${fmtPct(r.serverCpuPct)} ldr ${fmtPct(r.loaderCpuPct)} box ${fmtPct(r.machineCpuPct)} (other ${fmtPct(r.otherCpuPct)})  ${r.keptUp ? 'ok' : 'FAIL'}`,
-  );
+  printStepLine(r.system.padEnd(9), r, `srv ${fmtPct(r.serverCpuPct)} ldr ${fmtPct(r.loaderCpuPct)}`);
 }
 
 /**
- * Other engineers' jobs share this box: measure the background load before a system runs and wait
- * (bounded) for it to calm down, so that the two systems are compared on a similar machine.
+ * Node flags for a child's V8 CPU profile (`--cpu-prof`), written to results/prof/ as `file`.
+ * @param {{cpuProf: boolean, resultsDir: string}} opts
+ * @param {string} file
  */
-async function quietBox(opts) {
-  const deadline = Date.now() + opts.quietWaitSeconds * 1000;
-  let busy = null;
-  for (;;) {
-    const a = machineCpu();
-    await sleep(1000);
-    busy = machineBusy(a, machineCpu(), opts.cores).busy;
-    if (busy === null || busy <= opts.quietBelowPct || Date.now() >= deadline) break;
-    console.log(`  box busy ${fmtPct(busy)} before the run (other jobs); waiting for < ${opts.quietBelowPct}%`);
-    await sleep(2000);
-  }
-  return busy;
-}
+const profArgs = (opts, file) =>
+  opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', `${opts.resultsDir}prof`, '--cpu-prof-name', file] : [];
 
 async function runSystem(name, opts) {
   const sys = SYSTEMS[name];
   const secret = randomBytes(24).toString('hex');
-  const execArgv = ['--expose-gc'];
-  if (opts.cpuProf)
-    execArgv.push(
-      '--cpu-prof',
-      '--cpu-prof-dir',
-      `${opts.resultsDir}prof`,
-      '--cpu-prof-name',
-      `${name}-${opts.stamp}.cpuprofile`,
-    );
+  const execArgv = ['--expose-gc', ...profArgs(opts, `${name}-${opts.stamp}.cpuprofile`)];
   const result = { system: name, store: name === 'tether' ? opts.store : null, steps: [], errors: [] };
   result.backgroundCpuPct = await quietBox(opts);
   const server = new Child(sys.script, {
     name: `${name}-server`,
     execArgv,
-    env: {
-      ...process.env,
-      BENCH_JWT_SECRET: secret,
-      BENCH_STORE: opts.store,
-      BENCH_CHANNEL: CHANNEL,
-      BENCH_TENANT: TENANT,
-      NODE_ENV: 'production',
-      ...sys.env,
-    },
+    env: { ...serverEnv(secret, opts.store, CHANNEL), ...sys.env },
   });
   /** @type {Child[]} */
   const workers = [];
@@ -186,15 +145,7 @@ async function runSystem(name, opts) {
       workers.push(
         new Child(here('../workers/loader.js'), {
           name: `loader-${i}`,
-          execArgv: opts.cpuProf
-            ? [
-                '--cpu-prof',
-                '--cpu-prof-dir',
-                `${opts.resultsDir}prof`,
-                '--cpu-prof-name',
-                `loader-${i}-${name}-${opts.stamp}.cpuprofile`,
-              ]
-            : [],
+          execArgv: profArgs(opts, `loader-${i}-${name}-${opts.stamp}.cpuprofile`),
         }),
       );
     const rssBefore = (await server.call('gc')).rss;
@@ -203,33 +154,22 @@ async function runSystem(name, opts) {
     const t0 = performance.now();
     const conn = await Promise.all(
       workers.map((w, i) =>
-        w.call(
-          'connect',
+        connectClients(
+          w,
           {
             url: socketUrl('127.0.0.1', ready.port),
             channel: CHANNEL,
-            channels: ['bench:*'],
-            tenant: TENANT,
             secret,
             startIndex: i * per,
             count: Math.max(0, Math.min(per, opts.clients - i * per)),
-            concurrency: opts.connectConcurrency,
-            ackIntervalMs: 1000,
-            parse: opts.parse,
-            timeoutMs: 20_000,
           },
-          180_000,
+          opts,
         ),
       ),
     );
     const connected = conn.reduce((a, c) => a + c.connected, 0);
-    const failed = conn.reduce((a, c) => a + c.failed, 0);
-    result.connect = {
-      connected,
-      failed,
-      seconds: (performance.now() - t0) / 1000,
-      errors: conn.flatMap((c) => c.errors).slice(0, 5),
-    };
+    result.connect = connectResult(connected, conn, t0);
+    const failed = result.connect.failed;
     console.log(
       `  ${connected} clients connected and subscribed in ${result.connect.seconds.toFixed(1)} s over ${opts.workers} loader processes` +
         (failed ? `, ${failed} failed: ${result.connect.errors.join(' | ')}` : ''),
@@ -242,50 +182,19 @@ async function runSystem(name, opts) {
       `  server RSS ${fmtKB(rssBefore)} → ${fmtKB(rssAfter)}: ${fmtKB(result.rss.perConnection)} per connection`,
     );
 
-    let fails = 0;
-    for (let i = 0; i < opts.rates.length; i++) {
-      const rate = opts.rates[i];
-      const before = await snapshot(server, workers);
-      const pub = await server.call(
-        'step',
-        { step: i, rate, seconds: opts.stepSeconds },
-        (opts.stepSeconds + 60) * 1000,
-      );
-      const after = await snapshot(server, workers);
-      if (pub.first === null) {
-        result.errors.push(`step ${i}: nothing published (${pub.errors} errors: ${pub.firstError})`);
-        console.log(`  rate ${rate}: nothing published: ${pub.firstError}`);
-        break;
-      }
-      const drainStart = Date.now();
-      while (Date.now() - drainStart < opts.drainSeconds * 1000) {
-        const p = await Promise.all(workers.map((w) => w.call('progress', { target: pub.last })));
-        if (p.reduce((a, x) => a + x.reached, 0) >= p.reduce((a, x) => a + x.alive, 0)) break;
-        await sleep(100);
-      }
-      const drainMs = Date.now() - drainStart;
-      const args = { step: i, first: pub.first, last: pub.last, t0: pub.t0, t1: pub.t1 };
-      const reports = await Promise.all(workers.map((w) => w.call('report', args, 60_000)));
-      const serverAfterDrain = await server.call('stats');
-      const row = stepRow(name, rate, connected, pub, before, after, reports, drainMs, serverAfterDrain, opts);
-      result.steps.push(row);
-      printStep(row);
-      fails = row.keptUp ? 0 : fails + 1;
-      if (fails >= opts.maxFails) break;
-      // Let the last acks of the step land before the next one starts.
-      await sleep(1000);
-    }
-
-    // Late redeliveries would land after a step's report: count duplicates and losses once more.
-    await sleep(1500);
-    for (const row of result.steps) {
-      const i = result.steps.indexOf(row);
-      const args = { step: i, first: row.offsets[0], last: row.offsets[1], t0: 0, t1: 0 };
-      const reports = await Promise.all(workers.map((w) => w.call('report', args, 60_000)));
-      row.lostFinal = reports.reduce((a, r) => a + r.lost, 0);
-      row.dupOffsetsFinal = reports.reduce((a, r) => a + r.dupOffsets, 0);
-      row.dupsSeenFinal = reports.reduce((a, r) => a + r.dupsSeen, 0);
-    }
+    await runLadder(
+      {
+        workers,
+        publisher: server,
+        snapshot: () => snapshot(server, workers),
+        drained: () => server.call('stats'),
+        row: (d) => stepRow(name, connected, d, opts),
+        print: printStep,
+        result,
+      },
+      opts,
+    );
+    await recountFinal(workers, result.steps, { dupsSeen: true });
     const end = await snapshot(server, workers);
     result.server = {
       rssEnd: end.server.rss,
@@ -293,8 +202,7 @@ async function runSystem(name, opts) {
       connections: end.server.connections ?? null,
     };
     result.loader = end.workers.map((w) => ({ rss: w.rss, counters: w.counters }));
-    const keptUp = result.steps.filter((s) => s.keptUp);
-    result.keptUp = keptUp.length ? keptUp.reduce((a, b) => (b.delivered > a.delivered ? b : a)) : null;
+    result.keptUp = bestKeptUp(result.steps);
   } catch (err) {
     result.errors.push(err instanceof Error ? err.message : String(err));
     console.log(`  ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -307,26 +215,28 @@ async function runSystem(name, opts) {
 function summaryTable(results) {
   const rows = [];
   for (const r of results)
-    for (const s of r.steps)
+    for (const s of r.steps) {
+      const c = commonCells(s);
       rows.push([
         r.system,
         s.rate,
-        fmtInt(s.target),
-        fmtInt(s.delivered),
-        fmtPct(s.deliveredShare * 100),
+        c.target,
+        c.delivered,
+        c.share,
         fmtMs(s.p50),
         fmtMs(s.p95),
         fmtMs(s.p99),
-        s.lostFinal ?? s.lostAtDrain,
-        s.dupOffsetsFinal ?? s.dupOffsets,
+        c.lost,
+        c.dup,
         s.redelivered ?? '-',
         s.resyncs ?? '-',
         fmtPct(s.serverCpuPct),
         `${fmtPct(s.loaderCpuPct)} (${fmtPct(s.loaderMaxWorkerPct)})`,
-        `${fmtPct(s.machineCpuPct)} (${fmtPct(s.otherCpuPct)})`,
-        s.msgsPerFrame === null ? '-' : s.msgsPerFrame.toFixed(1),
-        (s.keptUp ? 'yes' : 'no') + (s.otherCpuPct > CONTENDED_PCT ? '*' : ''),
+        c.box,
+        c.msgsPerFrame,
+        c.keptUp,
       ]);
+    }
   return table(
     [
       'system',
@@ -359,8 +269,7 @@ export function compare(tether, plain) {
     socketioKeptUp: { rate: plain.keptUp.rate, delivered: plain.keptUp.delivered },
   };
   // Latency compared at the highest rate both kept up with.
-  const common = tether.steps.filter((s) => s.keptUp && plain.steps.some((p) => p.keptUp && p.rate === s.rate));
-  const at = common.length ? common[common.length - 1] : null;
+  const at = lastCommonKeptUp(tether, plain);
   const p = at && plain.steps.find((x) => x.rate === at.rate);
   if (at && p) {
     out.latencyAtRate = at.rate;
@@ -382,15 +291,12 @@ export async function runFanout(opts) {
 
   console.log(`\nfanout: ${opts.clients} clients, ${opts.stepSeconds} s steps, ~200 B payload, loopback`);
   console.log(summaryTable(results));
-  if (results.some((r) => r.steps.some((x) => x.otherCpuPct > CONTENDED_PCT))) {
-    console.log(`* other processes or kernel work took more than ${CONTENDED_PCT}% of a core during that step`);
-  }
+  printContendedNote(results);
   for (const r of results) {
-    const k = r.keptUp;
     console.log(
-      `${r.system}: kept up ${k ? `${fmtInt(k.delivered)} msg/s (rate ${k.rate}/s, p50 ${k.p50} / p99 ${k.p99} ms)` : 'nothing'}` +
+      `${r.system}: ${keptUpText(r.keptUp)}` +
         (r.rss ? `; RSS ${fmtKB(r.rss.perConnection)} per connection` : '') +
-        (r.errors.length ? `; errors: ${r.errors.join(' | ')}` : ''),
+        errorsText(r.errors),
     );
   }
   const ratio = compare(tether, plain);

@@ -1,0 +1,217 @@
+/**
+ * Running a load scenario's rate ladder, the parts every scenario shares: waiting for a quiet box,
+ * the server environment and the loaders' `connect`, one step after the other (publish, drain,
+ * report), the final recount of losses and duplicates, and picking the kept-up step.
+ * What is measured in a step is the scenario's (lib/step.js helps); the order of the calls here is
+ * the method the README describes, so it lives in one place.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { machineBusy, machineCpu } from './stats.js';
+import { fmtPct } from './format.js';
+
+/** @typedef {import('./rpc.js').Child} Child */
+/** @typedef {import('./step.js').StepPublish} StepPublish */
+/** @typedef {import('./step.js').LoaderReport} LoaderReport */
+
+/** Every bench client belongs to this tenant; its token grants `bench:*`. */
+export const TENANT = 'bench';
+
+/**
+ * Other engineers' jobs share this box: measure the background load before a system (or layout)
+ * runs and wait (bounded) for it to calm down, so that what is compared ran on a similar machine.
+ * @param {{quietWaitSeconds: number, quietBelowPct: number, cores: number}} opts
+ * @returns {Promise<number | null>} the box's busy share (% of one core) at the last reading
+ */
+export async function quietBox(opts) {
+  const deadline = Date.now() + opts.quietWaitSeconds * 1000;
+  let busy = null;
+  for (;;) {
+    const a = machineCpu();
+    await sleep(1000);
+    busy = machineBusy(a, machineCpu(), opts.cores).busy;
+    if (busy === null || busy <= opts.quietBelowPct || Date.now() >= deadline) break;
+    console.log(`  box busy ${fmtPct(busy)} before the run (other jobs); waiting for < ${opts.quietBelowPct}%`);
+    await sleep(2000);
+  }
+  return busy;
+}
+
+/**
+ * Environment of a server process (servers/*.js): the JWT secret the loaders sign with, the store,
+ * the channel its publisher uses.
+ * @param {string} secret
+ * @param {string} store `memory`, `sqlite` or a `redis://` URL
+ * @param {string} channel
+ */
+export function serverEnv(secret, store, channel) {
+  return {
+    ...process.env,
+    BENCH_JWT_SECRET: secret,
+    BENCH_STORE: store,
+    BENCH_CHANNEL: channel,
+    BENCH_TENANT: TENANT,
+    NODE_ENV: 'production',
+  };
+}
+
+/**
+ * Has a loader connect `count` clients (indices from `startIndex`) to one server and subscribe them.
+ * The loader answers with the clients it holds in all, not only these.
+ * @param {Child} loader
+ * @param {{url: string, channel: string, secret: string, startIndex: number, count: number}} to
+ * @param {{connectConcurrency: number, parse: string}} opts
+ * @returns {Promise<{connected: number, failed: number, errors: string[]}>}
+ */
+export function connectClients(loader, to, opts) {
+  return loader.call(
+    'connect',
+    {
+      url: to.url,
+      channel: to.channel,
+      channels: ['bench:*'],
+      tenant: TENANT,
+      secret: to.secret,
+      startIndex: to.startIndex,
+      count: to.count,
+      concurrency: opts.connectConcurrency,
+      ackIntervalMs: 1000,
+      parse: opts.parse,
+      timeoutMs: 20_000,
+    },
+    180_000,
+  );
+}
+
+/**
+ * The result file's `connect` figures.
+ * @param {number} connected clients held by the loaders
+ * @param {Array<{failed: number, errors: string[]}>} outcomes every `connect` answer
+ * @param {number} t0 `performance.now()` before the first `connect`
+ */
+export function connectResult(connected, outcomes, t0) {
+  return {
+    connected,
+    failed: outcomes.reduce((a, c) => a + c.failed, 0),
+    seconds: (performance.now() - t0) / 1000,
+    errors: outcomes.flatMap((c) => c.errors).slice(0, 5),
+  };
+}
+
+/**
+ * Waits until every live client has handled every offset up to `last`, or `seconds` have passed.
+ * @param {Child[]} workers
+ * @param {number} last
+ * @param {number} seconds
+ * @returns {Promise<number>} how long it took (ms)
+ */
+async function drain(workers, last, seconds) {
+  const drainStart = Date.now();
+  while (Date.now() - drainStart < seconds * 1000) {
+    const p = await Promise.all(workers.map((w) => w.call('progress', { target: last })));
+    if (p.reduce((a, x) => a + x.reached, 0) >= p.reduce((a, x) => a + x.alive, 0)) break;
+    await sleep(100);
+  }
+  return Date.now() - drainStart;
+}
+
+/**
+ * @param {Child[]} workers
+ * @param {{step: number, first: number, last: number, t0: number, t1: number}} args
+ * @returns {Promise<LoaderReport[]>}
+ */
+const reportAll = (workers, args) => Promise.all(workers.map((w) => w.call('report', args, 60_000)));
+
+/**
+ * What a scenario's row builder gets for one step.
+ * @template S, D
+ * @typedef {{i: number, rate: number, pub: StepPublish, before: S, after: S, reports: LoaderReport[],
+ *   drainMs: number, drained: D}} StepData
+ */
+
+/**
+ * Runs the rate ladder: per rate, a reading of every process, the publish window, another reading,
+ * the drain, the loaders' reports and the server counters after the drain; stops after
+ * `opts.maxFails` failed steps in a row or when nothing could be published.
+ * @template S, D
+ * @template {{keptUp: boolean}} R
+ * @param {object} a
+ * @param {Child[]} a.workers the loaders
+ * @param {Child} a.publisher the process whose publisher runs the steps
+ * @param {() => Promise<S>} a.snapshot readings of every process, taken around the publish window
+ * @param {() => Promise<D>} a.drained the server counters once the step has drained
+ * @param {(d: StepData<S, D>) => R} a.row builds the step's result row
+ * @param {(row: R) => void} a.print
+ * @param {{steps: R[], errors: string[]}} a.result steps and errors are appended here
+ * @param {{rates: number[], stepSeconds: number, drainSeconds: number, maxFails: number}} opts
+ */
+export async function runLadder({ workers, publisher, snapshot, drained, row, print, result }, opts) {
+  let fails = 0;
+  for (let i = 0; i < opts.rates.length; i++) {
+    const rate = opts.rates[i];
+    const before = await snapshot();
+    /** @type {StepPublish} */
+    const pub = await publisher.call(
+      'step',
+      { step: i, rate, seconds: opts.stepSeconds },
+      (opts.stepSeconds + 60) * 1000,
+    );
+    const after = await snapshot();
+    // `first` and `last` are null together: nothing published in the window.
+    if (pub.first === null) {
+      result.errors.push(`step ${i}: nothing published (${pub.errors} errors: ${pub.firstError})`);
+      console.log(`  rate ${rate}: nothing published: ${pub.firstError}`);
+      break;
+    }
+    const drainMs = await drain(workers, /** @type {number} */ (pub.last), opts.drainSeconds);
+    const reports = await reportAll(workers, { step: i, first: pub.first, last: pub.last, t0: pub.t0, t1: pub.t1 });
+    const r = row({ i, rate, pub, before, after, reports, drainMs, drained: await drained() });
+    result.steps.push(r);
+    print(r);
+    fails = r.keptUp ? 0 : fails + 1;
+    if (fails >= opts.maxFails) break;
+    // Let the last acks of the step land before the next one starts.
+    await sleep(1000);
+  }
+}
+
+/**
+ * Late redeliveries would land after a step's report: counts losses and duplicates of every step
+ * once more, at the end of the run, into `lostFinal` and `dupOffsetsFinal` (and `dupsSeenFinal`,
+ * the extra receipts, when asked for).
+ * @param {Child[]} workers
+ * @param {Array<{offsets: Array<number | null>, lostFinal?: number, dupOffsetsFinal?: number, dupsSeenFinal?: number}>} steps
+ * @param {{dupsSeen?: boolean}} [what]
+ */
+export async function recountFinal(workers, steps, what = {}) {
+  await sleep(1500);
+  for (const [i, row] of steps.entries()) {
+    const reports = await reportAll(workers, { step: i, first: row.offsets[0], last: row.offsets[1], t0: 0, t1: 0 });
+    row.lostFinal = reports.reduce((a, r) => a + r.lost, 0);
+    row.dupOffsetsFinal = reports.reduce((a, r) => a + r.dupOffsets, 0);
+    if (what.dupsSeen) row.dupsSeenFinal = reports.reduce((a, r) => a + r.dupsSeen, 0);
+  }
+}
+
+/**
+ * The kept-up step with the most delivered msg/s (null when none kept up).
+ * @template {{keptUp: boolean, delivered: number}} R
+ * @param {R[]} steps
+ * @returns {R | null}
+ */
+export function bestKeptUp(steps) {
+  const keptUp = steps.filter((s) => s.keptUp);
+  return keptUp.length ? keptUp.reduce((a, b) => (b.delivered > a.delivered ? b : a)) : null;
+}
+
+/**
+ * The step of `a` at the highest rate both `a` and `b` kept up with: where their latency or CPU
+ * can be compared at the same load.
+ * @template {{keptUp: boolean, rate: number}} R
+ * @param {{steps: R[]}} a
+ * @param {{steps: R[]}} b
+ * @returns {R | null}
+ */
+export function lastCommonKeptUp(a, b) {
+  const common = a.steps.filter((s) => s.keptUp && b.steps.some((x) => x.keptUp && x.rate === s.rate));
+  return common.at(-1) ?? null;
+}
