@@ -1,4 +1,5 @@
 /** The test helpers themselves, against a real server: what every other test leans on. */
+import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import {
   startServer,
   startServerProcess,
   waitFor,
+  waitUntil,
   type ConnectError,
   type TestClient,
   type TestServer,
@@ -97,6 +99,34 @@ describe('startServerProcess', () => {
       expect(await p.stop()).toBe(0);
     }
     expect(existsSync(p.dataDir)).toBe(false);
+  });
+
+  it('a server process does not outlive a test process killed with SIGKILL (no exit hooks run)', async () => {
+    // A stand-in test process: starts a server process through the built helpers, reports its
+    // PID, then is killed the way vitest ends a worker.
+    const script = `
+      import { startServerProcess } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      const p = await startServerProcess({ store: 'memory' });
+      console.log('server-pid ' + p.pid);
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const runner = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    runner.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise((resolve) => runner.once('exit', resolve));
+    const pid = Number(/server-pid (\d+)/.exec(output)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await waitUntil(() => (alive() ? undefined : true), 5000, 'the orphaned server process is killed');
   });
 
   it('with dev secrets, reports the secrets the CLI created', async () => {
