@@ -29,10 +29,6 @@ export class ChannelRegistry {
     return this.creating.get(stream);
   }
 
-  get size(): number {
-    return this.states.size;
-  }
-
   async get(tenant: string, channel: string): Promise<ChannelState> {
     const stream = streamOf(tenant, channel);
     const known = this.states.get(stream);
