@@ -68,22 +68,27 @@ function int(v, name) {
   return n;
 }
 
+/** parseArgs options every load scenario takes (read by `applyLoadFlags`, plus help and the time limit). */
+const LOAD_OPTIONS = {
+  clients: { type: 'string' },
+  workers: { type: 'string' },
+  rates: { type: 'string' },
+  steps: { type: 'string' },
+  'step-seconds': { type: 'string' },
+  'max-fails': { type: 'string' },
+  parse: { type: 'string' },
+  'max-minutes': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
 async function runFanoutCli(argv) {
   const { values } = parseArgs({
     args: argv,
     options: {
-      clients: { type: 'string' },
-      workers: { type: 'string' },
-      rates: { type: 'string' },
-      steps: { type: 'string' },
-      'step-seconds': { type: 'string' },
-      'max-fails': { type: 'string' },
+      ...LOAD_OPTIONS,
       store: { type: 'string' },
       only: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
-      parse: { type: 'string' },
-      'max-minutes': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -122,18 +127,7 @@ async function runFanoutCli(argv) {
 async function runClusterCli(argv) {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      clients: { type: 'string' },
-      workers: { type: 'string' },
-      nodes: { type: 'string' },
-      rates: { type: 'string' },
-      steps: { type: 'string' },
-      'step-seconds': { type: 'string' },
-      'max-fails': { type: 'string' },
-      parse: { type: 'string' },
-      'max-minutes': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: { ...LOAD_OPTIONS, nodes: { type: 'string' } },
     strict: true,
   });
   if (values.help) {
