@@ -116,13 +116,12 @@ type AuthOptionsWithoutDefault = 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'jwtAud
 
 export type ResolvedOptions = Required<
   Omit<
-    TetherServerOptions,
+    Omit<TetherServerOptions, AuthOptionsWithoutDefault>,
     'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'retention' | 'logger'
-    | AuthOptionsWithoutDefault
   >
 > &
-  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection'> &
-  Pick<TetherServerOptions, AuthOptionsWithoutDefault> & {
+  Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
+  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection'> & {
     retention: RetentionOptions;
     logger: boolean | { level: string };
   };

@@ -31,7 +31,8 @@ export function importPublicKey(input: unknown, label: string): PublicVerificati
   let kid: string | undefined;
   let jwkAlg: unknown;
   if (typeof input === 'string') {
-    if (/PRIVATE KEY-----/.test(input)) throw new TypeError(`${label} is a private key; give the public key (SPKI PEM)`);
+    if (/PRIVATE KEY-----/.test(input))
+      throw new TypeError(`${label} is a private key; give the public key (SPKI PEM)`);
     if (!input.includes('-----BEGIN PUBLIC KEY-----')) {
       throw new TypeError(`${label} must be an SPKI PEM ('-----BEGIN PUBLIC KEY-----') or a JWK`);
     }
@@ -81,7 +82,8 @@ function algorithmsOf(key: KeyObject, label: string): readonly string[] {
       return key.asymmetricKeyType === 'rsa' ? RSA : RSA_PSS;
     case 'ec': {
       const alg = EC_BY_CURVE[details.namedCurve ?? ''];
-      if (!alg) throw new TypeError(`${label}: EC curve '${details.namedCurve}' is not supported (P-256, P-384, P-521)`);
+      if (!alg)
+        throw new TypeError(`${label}: EC curve '${details.namedCurve}' is not supported (P-256, P-384, P-521)`);
       return [alg];
     }
     case 'ed25519':

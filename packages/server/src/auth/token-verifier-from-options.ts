@@ -15,7 +15,8 @@ export function tokenVerifierFromOptions(o: ResolvedOptions, log: Logger): Verif
           cooldownMs: o.jwksCooldownMs,
           cacheMaxAgeMs: o.jwksCacheMaxAgeMs,
           timeoutMs: o.jwksTimeoutMs,
-          onFetchError: (err) => log.warn({ err, jwksUrl: String(o.jwksUrl) }, 'JWKS fetch failed; keeping the last good key set'),
+          onFetchError: (err) =>
+            log.warn({ err, jwksUrl: String(o.jwksUrl) }, 'JWKS fetch failed; keeping the last good key set'),
         });
   return createTokenVerifier({
     secret: o.jwtSecret === undefined ? undefined : secretKey(o.jwtSecret),

@@ -95,7 +95,8 @@ function candidatesFor(token: string, config: TokenVerifierConfig): Candidate[] 
 }
 
 function refusal(err: unknown): TetherError {
-  if (err instanceof joseErrors.JWTExpired) return new TetherError(ErrorCode.TokenExpired, 'token expired', { cause: err });
+  if (err instanceof joseErrors.JWTExpired)
+    return new TetherError(ErrorCode.TokenExpired, 'token expired', { cause: err });
   const reason = err instanceof Error ? err.message : String(err);
   return new TetherError(ErrorCode.Unauthorized, `invalid token (${reason})`, { cause: err });
 }
