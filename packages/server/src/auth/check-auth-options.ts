@@ -12,7 +12,9 @@ export function checkAuthOptions(options: TetherServerOptions): void {
   if (jwtSecret !== undefined) checkSecret(jwtSecret);
   if (jwtPublicKeys !== undefined) {
     if (!Array.isArray(jwtPublicKeys)) throw new TypeError('jwtPublicKeys must be a list of PEM strings or JWKs');
-    importPublicKeys(jwtPublicKeys);
+    const kids = importPublicKeys(jwtPublicKeys).flatMap((k) => (k.kid === undefined ? [] : [k.kid]));
+    const twice = kids.find((kid, i) => kids.indexOf(kid) !== i);
+    if (twice !== undefined) throw new TypeError(`jwtPublicKeys: two keys have the kid '${twice}'`);
   }
   if (jwksUrl !== undefined) jwksUrlOf(jwksUrl);
   if (jwtSecret === undefined && (jwtPublicKeys ?? []).length === 0 && jwksUrl === undefined) {

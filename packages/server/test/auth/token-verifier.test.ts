@@ -202,6 +202,7 @@ describe('auth options', () => {
       [{ jwtPublicKeys: [{ kty: 'oct', k: 'abc' }] }, /jwtPublicKeys\[0\].*jwtSecret/],
       [{ jwtPublicKeys: [{ ...ec.jwk, alg: 'RS256' }] }, /jwtPublicKeys\[0\]\.alg/],
       [{ jwtPublicKeys: [{ ...ec.jwk, alg: 'HS256' }] }, /jwtPublicKeys\[0\]\.alg/],
+      [{ jwtPublicKeys: [rsa.jwk, { ...otherRsa.jwk, kid: rsa.kid }] }, /jwtPublicKeys: two keys have the kid/],
       [{ jwksUrl: 'ftp://auth.example/jwks' }, /jwksUrl/],
       [{ jwksUrl: 'not a url' }, /jwksUrl/],
       [{ jwtSecret: 'a-long-enough-secret-0123', jwksCooldownMs: 10 }, /jwksCooldownMs is given without jwksUrl/],
