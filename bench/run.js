@@ -5,18 +5,21 @@
  * Scenarios:
  *   fanout    C clients on one channel, stepped publish rates; Tether against plain Socket.IO
  *   cluster   the same clients on 1 Tether node vs N nodes sharing one private Redis
+ *   auth      token verification per algorithm and claim-glob matching, over HTTP poll
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SYSTEMS, SYSTEMS, fanoutDefaults, runFanout } from './scenarios/fanout.js';
 import { clusterDefaults, runCluster } from './scenarios/cluster.js';
+import { authDefaults, runAuth } from './scenarios/auth.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
 scenarios:
   fanout      Tether vs plain Socket.IO 4.8, one channel, stepped rates
   cluster     the same clients on 1 Tether node vs N nodes sharing one private Redis
+  auth        token verification per algorithm and claim globs with hostile patterns (HTTP poll)
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -50,6 +53,7 @@ cluster flags:
 const scenarios = {
   fanout: runFanoutCli,
   cluster: runClusterCli,
+  auth: runAuthCli,
 };
 
 function machine() {
@@ -152,6 +156,18 @@ async function runClusterCli(argv) {
     runCluster({ ...opts, stamp, cores: m.cores }),
   );
   return out.results.some((r) => r.errors.length) || out.lost > 0 || out.dup > 0 ? 1 : 0;
+}
+
+async function runAuthCli(argv) {
+  const { values } = parseArgs({ args: argv, options: { requests: { type: 'string' } }, strict: true });
+  const opts = { ...authDefaults };
+  if (values.requests) opts.requests = int(values.requests, 'requests');
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  console.log(`auth: ${opts.requests} sequential polls per case`);
+  await timedRun('auth', { opts, m, stamp, maxMinutes: 2 }, () => runAuth(opts));
+  return 0;
 }
 
 /** Flags every load scenario shares: clients, workers, the rate ladder, step length, give-up rule, parsing. */

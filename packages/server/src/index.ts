@@ -8,6 +8,7 @@ export type * from './store/types.js';
 export { defaultRetention } from './store/types.js';
 export { openStore, MemoryLogStore, SqliteLogStore } from './store/index.js';
 export { issueToken, type IssueTokenOptions } from './auth/issue-token.js';
+export type { JwtPublicKeyInput } from './auth/public-keys.js';
 export type { PresenceStore, DevicePresence, PresenceStatus } from './presence/types.js';
 export type { BatchRelay, AppendedBatch } from './delivery/fanout.js';
 export type { ClusterOptions } from './cluster/redis-cluster.js';

@@ -9,6 +9,7 @@ import type { AuthContext, AuthorizeHook } from './auth/context.js';
 import type { PushProvider } from './delivery/push.js';
 import type { BatchRelay } from './delivery/fanout.js';
 import type { ClusterOptions } from './cluster/redis-cluster.js';
+import type { JwtPublicKeyInput } from './auth/public-keys.js';
 
 export interface ApiKey {
   key: string;
@@ -21,8 +22,33 @@ export interface TetherServerOptions {
   httpServer?: http.Server;
   /** A LogStore, or a spec: `memory`, `sqlite:PATH`. Default `memory`. */
   store?: LogStore | string;
-  /** HS256 secret for user tokens. Required. */
-  jwtSecret: string | Uint8Array;
+  /**
+   * HS256 secret for user tokens. Default none. At least one of `jwtSecret`, `jwtPublicKeys` and
+   * `jwksUrl` is required; a token is checked against the key its `alg` (and `kid`) names.
+   */
+  jwtSecret?: string | Uint8Array;
+  /**
+   * Public keys for RS256/384/512, PS256/384/512, ES256/384/512 and EdDSA tokens: SPKI PEM text or
+   * public JWKs (a JWK's `kid` and `alg` are honoured). Each key verifies only its own algorithms.
+   * Default none.
+   */
+  jwtPublicKeys?: readonly JwtPublicKeyInput[];
+  /** A JWKS URL (http or https) to fetch public keys from, by `kid`. Default none. */
+  jwksUrl?: string | URL;
+  /** With `jwksUrl`: least time between two JWKS fetches (an unknown `kid`, a retry after a failure). Default 30_000. */
+  jwksCooldownMs?: number;
+  /** With `jwksUrl`: age after which the key set is refetched in the background. Default 600_000. */
+  jwksCacheMaxAgeMs?: number;
+  /** With `jwksUrl`: a JWKS fetch taking longer fails (the last good set stays). Default 5000. */
+  jwksTimeoutMs?: number;
+  /** Accepted `iss` claim value(s); a token without one of them is refused. Default: not checked. */
+  jwtIssuer?: string | string[];
+  /** Accepted `aud` claim value(s); a token without one of them is refused. Default: not checked. */
+  jwtAudience?: string | string[];
+  /** Longest accepted token lifetime, `exp - iat` (or `exp - now` without `iat`), seconds. Default 86_400. */
+  maxTokenLifetimeSeconds?: number;
+  /** Clock difference tolerated with the token issuer, for `exp`, `nbf` and `iat`, seconds. Default 30. */
+  clockSkewSeconds?: number;
   /** API keys for `POST /v1/publish`. Default none (HTTP publish refused). */
   apiKeys?: ApiKey[];
   /** Extra permission check after the token's claims. Default: allow what the claims allow. */
@@ -85,12 +111,16 @@ export interface TetherServerOptions {
   pingTimeoutMs?: number;
 }
 
+/** Auth options that stay undefined unless given. */
+type AuthOptionsWithoutDefault = 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'jwtAudience';
+
 export type ResolvedOptions = Required<
   Omit<
-    TetherServerOptions,
+    Omit<TetherServerOptions, AuthOptionsWithoutDefault>,
     'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'retention' | 'logger'
   >
 > &
+  Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
   Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection'> & {
     retention: RetentionOptions;
     logger: boolean | { level: string };
@@ -116,4 +146,12 @@ export const defaults = {
   maxPollWaitSeconds: 30,
   pingIntervalMs: 20_000,
   pingTimeoutMs: 10_000,
+  jwtPublicKeys: [] as JwtPublicKeyInput[],
+  jwksCooldownMs: 30_000,
+  jwksCacheMaxAgeMs: 600_000,
+  jwksTimeoutMs: 5000,
+  // A day: long enough for any session token an app refreshes (the SDK refreshes before `exp`),
+  // short enough that a leaked or forgotten token stops working within a day.
+  maxTokenLifetimeSeconds: 86_400,
+  clockSkewSeconds: 30,
 } as const;

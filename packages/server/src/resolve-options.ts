@@ -1,4 +1,5 @@
 import { defaults, type ResolvedOptions, type TetherServerOptions } from './options.js';
+import { checkAuthOptions } from './auth/check-auth-options.js';
 
 const POSITIVE = [
   'ackTimeoutMs',
@@ -16,13 +17,7 @@ const POSITIVE = [
 
 /** Merges options over `defaults` and fails fast, with a TypeError naming the option, on nonsense. */
 export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
-  const secret = options.jwtSecret as unknown;
-  if (!(typeof secret === 'string' && secret.length > 0) && !(secret instanceof Uint8Array && secret.length > 0)) {
-    throw new TypeError('jwtSecret is required (a non-empty string or Uint8Array)');
-  }
-  if (typeof secret === 'string' && secret.length < 16) {
-    throw new TypeError('jwtSecret must be at least 16 characters for HS256');
-  }
+  checkAuthOptions(options);
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const resolved = {
     ...defaults,

@@ -13,7 +13,7 @@ import { resolveOptions } from './resolve-options.js';
 import { openStore } from './store/index.js';
 import type { LogStore } from './store/types.js';
 import { Permissions } from './auth/permissions.js';
-import { secretKey, verifyUserToken } from './auth/verify-token.js';
+import { tokenVerifierFromOptions } from './auth/token-verifier-from-options.js';
 import { handshakeMiddleware, type HandshakeData } from './auth/handshake.js';
 import { StatsCounter } from './delivery/stats.js';
 import { ChannelRegistry } from './delivery/channel-registry.js';
@@ -44,8 +44,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   let closing = false;
   const closingController = new AbortController();
   const isClosing = (): boolean => closing;
-  const key = secretKey(o.jwtSecret);
-  const verifyToken = (token: string) => verifyUserToken(token, key);
+  const verifyToken = tokenVerifierFromOptions(o, log);
 
   const stats = new StatsCounter();
   const registry = new ChannelRegistry(store, o.recentPerChannel);

@@ -9,7 +9,7 @@ export interface AuthContext {
   channels: readonly string[];
   /** Glob patterns of channels this caller may publish to. */
   publish: readonly string[];
-  /** Token expiry, seconds since the Unix epoch; undefined when the token has none. */
+  /** Token expiry, seconds since the Unix epoch (the server refuses tokens without one). */
   exp: number | undefined;
 }
 

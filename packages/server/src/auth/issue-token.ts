@@ -28,8 +28,8 @@ export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 export async function issueToken(options: IssueTokenOptions): Promise<string> {
   const { sub, tenant, channels, publish } = options;
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
-  // The same checks as verifyUserToken: a token the server would refuse is not worth signing.
-  if (!isValidChannel(inboxOf(sub)))
+  // The same checks as the server's verifier: a token it would refuse is not worth signing.
+  if (sub === '' || !isValidChannel(inboxOf(sub)))
     throw new TypeError(`issueToken: invalid sub '${sub}' (user:<sub> must be a channel name)`);
   if (tenant !== undefined && !isValidTenant(tenant)) throw new TypeError(`issueToken: invalid tenant '${tenant}'`);
   if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {

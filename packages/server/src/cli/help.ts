@@ -22,6 +22,12 @@ Options (each flag wins over its environment variable):
   --store SPEC      TETHER_STORE      memory | sqlite:PATH | redis://HOST:PORT (a cluster; default sqlite:<data-dir>/tether.db)
   --data-dir DIR    TETHER_DATA_DIR   database and dev secrets                   (default ./data)
                     TETHER_JWT_SECRET HS256 secret of user tokens
+                    TETHER_JWT_PUBLIC_KEY  PEM file of public key(s) (SPKI) for RS*/PS*/ES*/EdDSA tokens
+                    TETHER_JWKS_URL   http(s) URL of a JWKS for public keys by 'kid'
+                                      (with either, no dev secret from secrets.json is accepted)
+                    TETHER_JWT_ISSUER   accepted 'iss' value(s), comma-separated (default: not checked)
+                    TETHER_JWT_AUDIENCE accepted 'aud' value(s), comma-separated (default: not checked)
+                    TETHER_JWT_MAX_LIFETIME  longest token lifetime exp - iat, e.g. 1h (default 24h)
                     TETHER_API_KEY    API key for POST /v1/publish (any tenant)
                     TETHER_LOG_LEVEL  fatal|error|warn|info|debug|trace|silent   (default info)
                     TETHER_HEAD_CHECK_MS  with redis://: how often a node checks its channels'
@@ -46,7 +52,8 @@ Options:
   --tenant T        tenant (the 'tenant' claim)                   (default: none, read as 'default')
   --channels P,...  glob patterns the user may subscribe to       (default: none, inbox only)
   --publish P,...   glob patterns the user may publish to         (default: none)
-  --ttl D           lifetime: 30s, 15m, 1h, 7d or seconds          (default 1h)
+  --ttl D           lifetime: 30s, 15m, 1h, 7d or seconds          (default 1h; a server
+                    refuses tokens living longer than its TETHER_JWT_MAX_LIFETIME, default 24h)
   --secret S        signing secret; prefer TETHER_JWT_SECRET, as arguments show in 'ps'.
                     Default: TETHER_JWT_SECRET, else the dev secret in <data-dir>/secrets.json
   --data-dir DIR    where secrets.json is                          (default TETHER_DATA_DIR or ./data)

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { withUsageErrors } from './args.js';
 import { UsageError } from './errors.js';
+import { parseServeAuthEnv, type ServeAuthConfig } from './serve-auth-config.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -32,6 +33,8 @@ export interface ServeConfig {
    * store's head and epoch (the server's `headCheckIntervalMs`). Default: the server's, 5000.
    */
   headCheckIntervalMs?: number;
+  /** Public keys, JWKS URL, issuer, audience, max token lifetime (`TETHER_JWT_*`, `TETHER_JWKS_URL`). */
+  auth: ServeAuthConfig;
 }
 
 export const serveDefaults = { port: 8080, host: '127.0.0.1', dataDir: './data', logLevel: 'info' } as const;
@@ -59,6 +62,7 @@ export function parseServeArgs(argv: readonly string[], env: Env): ServeConfig |
     dataDir,
     store: parseStoreSpec(values.store ?? nonEmpty(env['TETHER_STORE']) ?? `sqlite:${path.join(dataDir, 'tether.db')}`),
     logLevel: parseLogLevel(nonEmpty(env['TETHER_LOG_LEVEL']) ?? serveDefaults.logLevel),
+    auth: parseServeAuthEnv(env),
   };
   const jwtSecret = nonEmpty(env['TETHER_JWT_SECRET']);
   const apiKey = nonEmpty(env['TETHER_API_KEY']);

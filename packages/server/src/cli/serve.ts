@@ -26,12 +26,17 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
     await mkdir(path.dirname(config.store.slice('sqlite:'.length)), { recursive: true });
   }
   const secrets = await resolveSecrets({ jwtSecret: config.jwtSecret, apiKey: config.apiKey }, config.dataDir);
+  // With public keys or a JWKS URL, the dev secret of secrets.json must not open a second door.
+  const devJwtSecret = secrets.jwtSecretSource === 'file';
+  const externalKeys = config.auth.jwtPublicKeys !== undefined || config.auth.jwksUrl !== undefined;
+  const useJwtSecret = !(devJwtSecret && externalKeys);
 
   // Loaded after the arguments are checked, so that usage errors and --help answer at once.
   const { createTetherServer } = await import('../server.js');
   const server = await createTetherServer({
     store: config.store,
-    jwtSecret: secrets.jwtSecret,
+    ...(useJwtSecret ? { jwtSecret: secrets.jwtSecret } : {}),
+    ...config.auth,
     apiKeys: [{ key: secrets.apiKey, tenant: '*' }],
     logger: { level: config.logLevel },
     ...(config.headCheckIntervalMs !== undefined ? { headCheckIntervalMs: config.headCheckIntervalMs } : {}),
@@ -48,7 +53,7 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
   }
   const { port, host } = bound;
   const demoToken =
-    secrets.jwtSecretSource === 'file'
+    devJwtSecret && useJwtSecret
       ? await issueToken({
           secret: secrets.jwtSecret,
           sub: DEMO_SUB,
