@@ -12,14 +12,15 @@
  */
 import type { Redis } from 'ioredis';
 import { TetherError } from '@tether/protocol';
-import type {
-  AppendInput,
-  AppendResult,
-  LogStore,
-  ReadResult,
-  RetentionOptions,
-  StoredMessage,
-  StreamInfo,
+import {
+  UNWRITTEN_EPOCH,
+  type AppendInput,
+  type AppendResult,
+  type LogStore,
+  type ReadResult,
+  type RetentionOptions,
+  type StoredMessage,
+  type StreamInfo,
 } from './types.js';
 import { newEpoch, resolveRetention, storeClosedError } from './store-support.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
@@ -188,7 +189,7 @@ export class RedisLogStore implements LogStore {
     limit: number,
   ): Promise<[string, number, number, () => StoredMessage[]]> {
     await this.connection.ready('read');
-    const reply = replyArray(await this.connection.run(READ, this.keysOf(stream), [newEpoch(), after, limit]), 'read');
+    const reply = replyArray(await this.connection.run(READ, this.keysOf(stream), [UNWRITTEN_EPOCH, after, limit]), 'read');
     const from = replyInt(reply[3], 'from');
     const page = replyString(reply[4], 'page');
     return [

@@ -5,14 +5,15 @@
  */
 import type Database from 'better-sqlite3';
 import { ErrorCode, TetherError } from '@tether/protocol';
-import type {
-  AppendInput,
-  AppendResult,
-  LogStore,
-  ReadResult,
-  RetentionOptions,
-  StoredMessage,
-  StreamInfo,
+import {
+  UNWRITTEN_EPOCH,
+  type AppendInput,
+  type AppendResult,
+  type LogStore,
+  type ReadResult,
+  type RetentionOptions,
+  type StoredMessage,
+  type StreamInfo,
 } from './types.js';
 import {
   newEpoch,
@@ -93,12 +94,15 @@ export class SqliteLogStore implements LogStore {
 
   async append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]> {
     // Serialise before the transaction opens: unserialisable data is the caller's `bad_request`.
-    return this.guard('append', () => this.appendTransaction(stream, inputs.map(prepareInput)));
+    const prepared = inputs.map(prepareInput);
+    if (prepared.length === 0) return this.guard('append', () => []);
+    return this.guard('append', () => this.appendTransaction(stream, prepared));
   }
 
   async read(stream: string, after: number, limit: number): Promise<ReadResult> {
     return this.guard('read', () => {
-      const row = this.streamRow(stream);
+      const row = this.statements.selectStream.get(stream);
+      if (row === undefined) return { ...UNWRITTEN, messages: [] };
       // SQLite reads a negative LIMIT as "no limit".
       const rowLimit = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : -1;
       const messages = this.statements.readRange.all(row.id, after, rowLimit).map(messageOf);
@@ -107,7 +111,10 @@ export class SqliteLogStore implements LogStore {
   }
 
   async info(stream: string): Promise<StreamInfo> {
-    return this.guard('info', () => infoOf(this.streamRow(stream)));
+    return this.guard('info', () => {
+      const row = this.statements.selectStream.get(stream);
+      return row === undefined ? { ...UNWRITTEN } : infoOf(row);
+    });
   }
 
   /**
@@ -214,7 +221,7 @@ export class SqliteLogStore implements LogStore {
     return { removed, next };
   }
 
-  /** The stream's row, created with a new epoch on first use. */
+  /** The stream's row, created with a new epoch on its first append (only appends call this). */
   private streamRow(stream: string): StreamRow {
     const existing = this.statements.selectStream.get(stream);
     if (existing !== undefined) return existing;
@@ -235,6 +242,8 @@ export class SqliteLogStore implements LogStore {
     }
   }
 }
+
+const UNWRITTEN: StreamInfo = Object.freeze({ epoch: UNWRITTEN_EPOCH, head: 0, first: 1 });
 
 function prepareInput(input: AppendInput): PreparedInput {
   return { id: input.id, type: input.type, data: serializeData(input.data), ts: input.ts, ...optionalFieldsOf(input) };
