@@ -189,7 +189,10 @@ export class RedisLogStore implements LogStore {
     limit: number,
   ): Promise<[string, number, number, () => StoredMessage[]]> {
     await this.connection.ready('read');
-    const reply = replyArray(await this.connection.run(READ, this.keysOf(stream), [UNWRITTEN_EPOCH, after, limit]), 'read');
+    const reply = replyArray(
+      await this.connection.run(READ, this.keysOf(stream), [UNWRITTEN_EPOCH, after, limit]),
+      'read',
+    );
     const from = replyInt(reply[3], 'from');
     const page = replyString(reply[4], 'page');
     return [
