@@ -8,6 +8,7 @@
  *
  * Prints heap/RSS at the start and every 10% and a verdict; exits 1 if a stream was stored.
  */
+/* global fetch */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
