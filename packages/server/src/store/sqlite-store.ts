@@ -23,6 +23,7 @@ import {
   storeClosedError,
   storedMessage,
 } from './store-support.js';
+import { SqliteWriteHealth } from './sqlite-health.js';
 import {
   openDatabase,
   prepareStatements,
@@ -70,6 +71,7 @@ export class SqliteLogStore implements LogStore {
   private readonly statements: SqliteStatements;
   private readonly appendTransaction: (stream: string, inputs: readonly PreparedInput[]) => AppendResult[];
   private readonly pruneTransaction: (streamIds: readonly number[], start: number, cutoff: number) => PruneChunk;
+  private readonly health: SqliteWriteHealth;
   private closed = false;
 
   /** Opens or creates the database at `path` (its parent directory too). Throws `store_unavailable`. */
@@ -90,13 +92,27 @@ export class SqliteLogStore implements LogStore {
     this.pruneTransaction = this.db.transaction((streamIds: readonly number[], start: number, cutoff: number) =>
       this.pruneInTransaction(streamIds, start, cutoff),
     );
+    this.health = new SqliteWriteHealth(path, (padBytes) => this.writeProbe(padBytes));
   }
 
   async append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]> {
     // Serialise before the transaction opens: unserialisable data is the caller's `bad_request`.
     const prepared = inputs.map(prepareInput);
     if (prepared.length === 0) return this.guard('append', () => []);
-    return this.guard('append', () => this.appendTransaction(stream, prepared));
+    return this.guard('append', () => {
+      this.health.checkFile(); // never into a deleted or replaced file: no restart would find it
+      try {
+        const results = this.appendTransaction(stream, prepared);
+        this.health.written();
+        return results;
+      } catch (err) {
+        this.health.failed(
+          err,
+          prepared.reduce((sum, p) => sum + p.data.length + p.id.length + 64, 0),
+        );
+        throw err;
+      }
+    });
   }
 
   async read(stream: string, after: number, limit: number): Promise<ReadResult> {
@@ -145,10 +161,9 @@ export class SqliteLogStore implements LogStore {
     return removed;
   }
 
+  /** Resolves when the data file is still ours and takes writes (a cached write probe: sqlite-health.ts). */
   async ping(): Promise<void> {
-    this.guard('ping', () => {
-      this.statements.ping.get();
-    });
+    this.guard('ping', () => this.health.check());
   }
 
   /** Checkpoints the WAL into the main file (so the file alone is complete) and closes. */
@@ -219,6 +234,12 @@ export class SqliteLogStore implements LogStore {
       updateStream.run(row.head, newFirst, streamId);
     }
     return { removed, next };
+  }
+
+  /** Rewrites the probe row with `padBytes` of padding, then (if any) without: the file keeps no padding. */
+  private writeProbe(padBytes: number): void {
+    this.statements.writeProbe.run(Date.now(), padBytes);
+    if (padBytes > 0) this.statements.writeProbe.run(Date.now(), 0);
   }
 
   /** The stream's row, created with a new epoch on its first append (only appends call this). */
