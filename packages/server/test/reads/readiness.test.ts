@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestBed, startServerProcess, waitUntil, type ServerProcess } from '@tether/testing';
-import { TetherError, type PollResponse, type StoredMessage } from '@tether/protocol';
+import { TetherError, type PollResponse, type Envelope } from '@tether/protocol';
 
 /** What the SQLite files may grow to: room for the schema and a few dozen 30 KB messages. */
 const FILE_SIZE_LIMIT = 1_500_000;
@@ -79,13 +79,13 @@ describe('/readyz with a full disk (file-size limit on the server process)', () 
 
     // Every accepted publish is in the log, in order, and nothing else (gap-free offsets 1…N).
     const token = await server.token({ sub: 'reader', channels: ['c:*'] });
-    const read: StoredMessage[] = [];
+    const read: Envelope[] = [];
     let position = { offset: 0 } as { epoch?: string; offset: number };
     for (let round = 0; round < 20; round++) {
       const answer = await post(`${server.url}/v1/poll`, token, { positions: { 'c:disk': position } });
       const entry = (answer.body as PollResponse).channels['c:disk'];
       if (!entry || 'resync' in entry) throw new Error(`poll answered ${JSON.stringify(answer.body)}`);
-      read.push(...(entry.messages as StoredMessage[]));
+      read.push(...entry.messages);
       if (entry.upTo === position.offset) break;
       position = { epoch: entry.epoch, offset: entry.upTo };
     }
