@@ -143,10 +143,14 @@ export class RedisLogStore implements LogStore {
     });
   }
 
+  /**
+   * A write, not PING: Redis answers PING while it refuses writes (maxmemory reached under
+   * noeviction, a failed RDB save with stop-writes-on-bgsave-error). One small key, expiring.
+   */
   async ping(): Promise<void> {
     await this.guard('ping', async () => {
       await this.connection.ready('ping');
-      await this.redis.ping();
+      await this.redis.set(`${this.keyPrefix}probe`, String(Date.now()), 'PX', 60_000);
     });
   }
 

@@ -69,6 +69,21 @@ async function waitForPing(store: LogStore, timeoutMs = 5000): Promise<number> {
 }
 
 describe('RedisLogStore on one Redis', () => {
+  it('ping is a write: it rejects with store_unavailable while Redis refuses writes (maxmemory), and recovers', async () => {
+    const store = open(server.url);
+    await store.ping();
+    await server.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    await server.command('CONFIG', 'SET', 'maxmemory', '1');
+    try {
+      await expectStoreUnavailable(store.ping());
+      await expectStoreUnavailable(store.append('s', [input('a')]));
+    } finally {
+      await server.command('CONFIG', 'SET', 'maxmemory', '0');
+    }
+    await store.ping();
+    expect((await store.append('s', [input('a')]))[0]).toMatchObject({ offset: 1 });
+  });
+
   it('is named redis, and opens from redis:// and rediss:// specs', async () => {
     const store = openStore(server.url);
     opened.push(store);
