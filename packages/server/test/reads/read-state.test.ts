@@ -31,6 +31,19 @@ describe('AckLedger', () => {
     expect(ledger.ackedByUser('t/written', 'u')).toBe(3);
   });
 
+  it('stays bounded in bytes too: long keys push the least recently raised out', () => {
+    const ledger = new AckLedger(1_000_000, 10_000);
+    const long = 'x'.repeat(200);
+    for (let i = 0; i < 100; i++) ledger.record(`t/${long}${i}`, 'u', 'd', 1);
+    // ~470 bytes an entry: about 20 fit in 10,000 bytes.
+    expect(ledger.ackedByUser(`t/${long}0`, 'u')).toBe(0);
+    expect(ledger.ackedByUser(`t/${long}99`, 'u')).toBe(1);
+    expect(ledger.ackedByUser(`t/${long}85`, 'u')).toBe(1);
+    expect(ledger.ackedByUser(`t/${long}70`, 'u')).toBe(0);
+    // A raised entry moves to the back, and counts once.
+    expect(ledger.record(`t/${long}99`, 'u', 'd', 3)).toBe(2);
+  });
+
   it('stays bounded: the oldest entries go first', () => {
     const ledger = new AckLedger(3);
     for (let i = 0; i < 10; i++) ledger.record(`t/c${i}`, 'u', 'd', 1);
