@@ -9,6 +9,9 @@
  * - a replay or poll frame (with `upTo`) answers a request made from a position at or below ours,
  *   so it covers everything after it: offsets missing inside it were skipped by relevance rules,
  *   and `upTo` moves the position past the skipped tail;
+ * - a frame of another epoch is late (an epoch we resynced away from: dropped) or tells of a resync
+ *   we missed (we ask from our position); at offset 0 nothing was handled yet, so the pipeline
+ *   simply adopts the epoch (a channel that was unwritten getting its first messages);
  * - the position moves (and the message becomes ackable) only after the handler resolved; a
  *   handler that throws gets the same message again after a backoff, and nothing behind it runs.
  */
@@ -93,7 +96,7 @@ export class ChannelPipeline {
     const { current, tail } = this;
     if (!tail) return current;
     if (!current) return tail;
-    if (current.epoch !== undefined && tail.epoch !== current.epoch) return current;
+    if (!sameLife(current, tail.epoch)) return current;
     return tail.offset > current.offset ? tail : current;
   }
 
@@ -165,8 +168,12 @@ export class ChannelPipeline {
     } else if (this.current.epoch === undefined) {
       this.moveTo({ epoch: frame.epoch, offset: this.current.offset });
     } else if (this.current.epoch !== frame.epoch) {
-      this.foreignEpoch(frame.epoch);
-      return;
+      if (this.retired.includes(frame.epoch) || !sameLife(this.current, frame.epoch)) {
+        this.foreignEpoch(frame.epoch);
+        return;
+      }
+      // Nothing handled yet (a channel that was unwritten): the log's first real life is ours.
+      this.current = { epoch: frame.epoch, offset: 0 };
     }
     for (let i = 0; i < frame.messages.length; i++) {
       const envelope = frame.messages[i]!;
@@ -289,7 +296,7 @@ export class ChannelPipeline {
       if (item.upTo !== undefined) this.tail = { epoch: item.epoch, offset: item.upTo };
       return;
     }
-    if (tail.epoch !== undefined && tail.epoch !== item.epoch) return;
+    if (!sameLife(tail, item.epoch)) return;
     let offset = tail.offset;
     if (item.upTo !== undefined) offset = Math.max(offset, item.upTo);
     else for (const m of item.messages) if (m.offset === offset + 1) offset = m.offset;
@@ -324,4 +331,12 @@ export class ChannelPipeline {
   private notifySettled(): void {
     for (const resolve of this.settledWaiters.splice(0)) resolve();
   }
+}
+
+/**
+ * Whether frames of `epoch` continue `position`: the same life of the log, or a position that has
+ * handled nothing yet (offset 0 matches any epoch: nothing can be missed by moving it).
+ */
+function sameLife(position: Position, epoch: string | undefined): boolean {
+  return position.epoch === undefined || position.epoch === epoch || position.offset === 0;
 }

@@ -46,6 +46,40 @@ function harness(start?: Position) {
 afterEach(() => vi.useRealTimers());
 
 describe('ChannelPipeline', () => {
+  it('at offset 0 adopts the epoch of the first frame (a channel that was unwritten): no gap request, no resync', async () => {
+    const h = harness({ epoch: '0', offset: 0 });
+    expect(h.pipeline.expected).toEqual({ epoch: '0', offset: 0 });
+    h.pipeline.push(live('E', 1, 2));
+    // What the queued frame will have handled is where an HTTP poll asks from.
+    expect(h.pipeline.expected).toEqual({ epoch: 'E', offset: 2 });
+    h.pipeline.push(replay('E', 4, 3, 4));
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([1, 2, 3, 4]);
+    expect(h.pipeline.position).toEqual({ epoch: 'E', offset: 4 });
+    expect(h.gaps).toEqual([]);
+    expect(h.resyncs).toEqual([]);
+  });
+
+  it('past offset 0 a frame of another epoch is not adopted: it asks from its position (to be told resync)', async () => {
+    const h = harness({ epoch: 'E', offset: 3 });
+    h.pipeline.push(live('F', 1, 2));
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([]);
+    expect(h.gaps).toEqual([{ epoch: 'E', offset: 3 }]);
+    expect(h.pipeline.position).toEqual({ epoch: 'E', offset: 3 });
+  });
+
+  it('at offset 0 after a resync, late frames of the epoch it left are dropped, not adopted', async () => {
+    const h = harness({ epoch: 'E', offset: 5 });
+    h.pipeline.push({ kind: 'resync', epoch: '0', offset: 0 });
+    h.pipeline.push(live('E', 6));
+    h.pipeline.push(live('F', 1));
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([1]);
+    expect(h.counts.deduplicated).toBe(1);
+    expect(h.pipeline.position).toEqual({ epoch: 'F', offset: 1 });
+  });
+
   it('drops what is at or below the position, and counts it', async () => {
     const h = harness({ epoch: 'E', offset: 2 });
     h.pipeline.push(live('E', 1, 2, 3));

@@ -4,5 +4,6 @@
  */
 export * from './errors.js';
 export * from './names.js';
+export * from './epochs.js';
 export * from './guards.js';
 export type * from './frames.js';

@@ -5,7 +5,7 @@ export type { AuthContext, AuthorizeHook, ChannelAction } from './auth/context.j
 export type { RelevanceRule, RelevanceRules, RelevanceContext } from './delivery/relevance.js';
 export type { PushProvider, PushTarget } from './delivery/push.js';
 export type * from './store/types.js';
-export { defaultRetention } from './store/types.js';
+export { defaultRetention, UNWRITTEN_EPOCH } from './store/types.js';
 export { openStore, MemoryLogStore, SqliteLogStore } from './store/index.js';
 export { issueToken, type IssueTokenOptions } from './auth/issue-token.js';
 export type { JwtPublicKeyInput } from './auth/public-keys.js';

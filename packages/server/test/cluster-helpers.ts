@@ -152,7 +152,8 @@ export class Follower {
   private onMsg(frame: MsgFrame): void {
     if (frame.channel !== this.channel) return;
     const { epoch } = frame;
-    if (this.position.epoch !== undefined && epoch !== this.position.epoch) {
+    // Offset 0 matches any epoch (nothing handled, nothing to miss): an unwritten channel's first life.
+    if (this.position.epoch !== undefined && epoch !== this.position.epoch && this.position.offset > 0) {
       this.violations.push(`msg of epoch ${epoch} at ${JSON.stringify(this.position)} without a resync`);
       return;
     }

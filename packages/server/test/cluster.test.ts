@@ -16,6 +16,7 @@ import {
   type RoundRobinProxy,
   type ServerProcess,
 } from '@tether/testing';
+import { UNWRITTEN_EPOCH } from '@tether/protocol';
 import { Follower, poll, publish, range, readAll, sleep, status, type Handled } from './cluster-helpers.js';
 
 const HEAD_CHECK_MS = '200';
@@ -340,15 +341,19 @@ describe('cluster on a Redis without persistence', () => {
     await c.redis.restart();
     // Nothing published: the head/epoch check alone tells every connected client.
     await waitUntil(() => (connected.every((f) => f.resyncs.length > 0) ? true : undefined), 10_000, 'resyncs');
-    const newEpoch = connected[0]!.resyncs[0]!.epoch;
-    expect(newEpoch).not.toBe(oldEpoch);
+    // The log is gone: the channel reads as unwritten (offset 0), until the next append starts a life.
     for (const f of connected) {
-      expect(f.resyncs).toEqual([{ channel, epoch: newEpoch, offset: 0 }]);
+      expect(f.resyncs).toEqual([{ channel, epoch: UNWRITTEN_EPOCH, offset: 0 }]);
     }
     const after = await stream(a!, channel, 'new', 20);
     expect(after.map((m) => m.offset)).toEqual(range(20));
-    await Promise.all(connected.map((f) => f.reach(20, 10_000, newEpoch)));
+    await Promise.all(connected.map((f) => f.reach(20)));
+    const newEpoch = connected[0]!.position.epoch!;
+    expect([oldEpoch, UNWRITTEN_EPOCH]).not.toContain(newEpoch);
     for (const f of connected) {
+      // From offset 0 the new life is adopted silently: one resync in all.
+      expect(f.resyncs).toHaveLength(1);
+      expect(f.position.epoch).toBe(newEpoch);
       expect(f.violations).toEqual([]);
       expect(f.handled.get(oldEpoch)).toEqual(before);
       expect(f.handled.get(newEpoch)).toEqual(after);

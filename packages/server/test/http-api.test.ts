@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { issueToken } from '@tether/server';
 import { connectClient, isErrorReply, startServer, type TestClient, type TestServer } from '@tether/testing';
 import {
+  UNWRITTEN_EPOCH,
   errorCodes,
   httpStatusOf,
   type Envelope,
@@ -254,14 +255,23 @@ describe('POST /v1/poll', () => {
     const empty = okBody<PollResponse>(await poll({}, token));
     expect(Object.keys(empty.channels)).toEqual(['user:inbox-owner']);
     const before = messagesOf(empty.channels['user:inbox-owner']);
-    expect(before).toEqual({ epoch: expect.any(String), messages: [], upTo: 0 });
+    // Never written: the unwritten epoch at head 0, and nothing stored for it.
+    expect(before).toEqual({ epoch: UNWRITTEN_EPOCH, messages: [], upTo: 0 });
 
     await srv.server.publishMany([
       { channel: 'user:inbox-owner', type: 'n', data: 1 },
       { channel: 'user:inbox-owner', type: 'n', data: 2 },
     ]);
     const later = okBody<PollResponse>(await poll({ positions: {} }, token));
-    expect(messagesOf(later.channels['user:inbox-owner'])).toEqual({ epoch: before.epoch, messages: [], upTo: 2 });
+    const { epoch } = messagesOf(later.channels['user:inbox-owner']);
+    expect(epoch).not.toBe(UNWRITTEN_EPOCH);
+    expect(messagesOf(later.channels['user:inbox-owner'])).toEqual({ epoch, messages: [], upTo: 2 });
+    // The unwritten position (offset 0) is served by the first real epoch: messages, no resync.
+    const caughtUp = okBody<PollResponse>(
+      await poll({ positions: { 'user:inbox-owner': { epoch: before.epoch, offset: before.upTo } } }, token),
+    );
+    expect(messagesOf(caughtUp.channels['user:inbox-owner'])).toMatchObject({ epoch, upTo: 2 });
+    expect(messagesOf(caughtUp.channels['user:inbox-owner']).messages.map((m) => m.offset)).toEqual([1, 2]);
 
     // Alongside other channels too, and from a position it replays like any channel.
     const channel = fresh('room');

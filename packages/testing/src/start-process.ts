@@ -39,6 +39,11 @@ export interface StartProcessOptions {
   args?: string[];
   /** Deadline for the `listening on` line. Default 15_000. */
   startTimeoutMs?: number;
+  /**
+   * A command that runs Node in turn, in the same process, e.g. `['prlimit', '--fsize=1000000:unlimited']`
+   * (a file-size limit that `prlimit --pid` can lift later). It must exec, so that `pid` stays the server's.
+   */
+  wrapper?: string[];
 }
 
 export interface ServerProcess {
@@ -89,7 +94,8 @@ export async function startServerProcess(options: StartProcessOptions = {}): Pro
     ...(options.store ? ['--store', options.store] : []),
     ...(options.args ?? []),
   ];
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, ...args];
+  const child = spawn(command!, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   const pid = child.pid;
   if (pid === undefined) throw new Error('startServerProcess: spawn failed');

@@ -2,37 +2,69 @@
  * Highest acked offset per (stream, user) over all of the user's devices, and per device, from
  * socket and HTTP acks alike. The device entries make HTTP acks countable without session state;
  * the user entries answer "did any device of this user ack it?" for the push fallback.
- * Bounded: the oldest entries go first.
+ * Bounded in entries and in bytes, per map: the least recently moved entries go first (a flood
+ * of acks with long names cannot grow it past ~32 MiB each); an ack that covers nothing (offset 0,
+ * as every ack of a never-written channel is once capped at its head) adds no entry.
  */
 export class AckLedger {
-  private readonly byUser = new Map<string, number>();
-  private readonly byDevice = new Map<string, number>();
+  private readonly byUser: BoundedOffsets;
+  private readonly byDevice: BoundedOffsets;
 
-  constructor(private readonly maxEntries = 200_000) {}
+  constructor(maxEntries = 200_000, maxBytes = 32 * 2 ** 20) {
+    this.byUser = new BoundedOffsets(maxEntries, maxBytes);
+    this.byDevice = new BoundedOffsets(maxEntries, maxBytes);
+  }
 
   /** Records an ack; returns how many offsets it newly covers for that device. */
   record(stream: string, sub: string, deviceId: string, offset: number): number {
+    // Nothing acked (a channel never written, or an ack of 0): nothing to remember.
+    if (!(offset > 0)) return 0;
     const userKey = `${stream}\u0000${sub}`;
     const deviceKey = `${userKey}\u0000${deviceId}`;
-    bump(this.byUser, userKey, offset, this.maxEntries);
-    const before = this.byDevice.get(deviceKey) ?? 0;
+    this.byUser.raise(userKey, offset);
+    const before = this.byDevice.get(deviceKey);
     if (offset <= before) return 0;
-    bump(this.byDevice, deviceKey, offset, this.maxEntries);
+    this.byDevice.raise(deviceKey, offset);
     return offset - before;
   }
 
   ackedByUser(stream: string, sub: string): number {
-    return this.byUser.get(`${stream}\u0000${sub}`) ?? 0;
+    return this.byUser.get(`${stream}\u0000${sub}`);
   }
 }
 
-function bump(map: Map<string, number>, key: string, offset: number, max: number): void {
-  const current = map.get(key);
-  if (current !== undefined && current >= offset) return;
-  map.delete(key); // re-insert: most recently used last
-  map.set(key, offset);
-  if (map.size > max) {
-    const oldest = map.keys().next().value;
-    if (oldest !== undefined) map.delete(oldest);
+/** Per-entry cost estimate: the key (two bytes a character at worst) and the Map's own slot. */
+const ENTRY_OVERHEAD_BYTES = 64;
+
+/** Highest offset per key, least recently raised first out, within an entry and a byte budget. */
+class BoundedOffsets {
+  private readonly offsets = new Map<string, number>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get(key: string): number {
+    return this.offsets.get(key) ?? 0;
   }
+
+  raise(key: string, offset: number): void {
+    const current = this.offsets.get(key);
+    if (current !== undefined && current >= offset) return;
+    if (current === undefined) this.bytes += costOf(key);
+    else this.offsets.delete(key); // re-insert: most recently raised last
+    this.offsets.set(key, offset);
+    while (this.offsets.size > this.maxEntries || (this.bytes > this.maxBytes && this.offsets.size > 1)) {
+      const oldest = this.offsets.keys().next().value;
+      if (oldest === undefined) break;
+      this.offsets.delete(oldest);
+      this.bytes -= costOf(oldest);
+    }
+  }
+}
+
+function costOf(key: string): number {
+  return 2 * key.length + ENTRY_OVERHEAD_BYTES;
 }

@@ -48,10 +48,15 @@ export class ChannelRegistry {
     return pending;
   }
 
-  /** Drops states nobody here uses that have been quiet for `idleMs`; `isBusy` guards in-flight publishes. */
+  /**
+   * Drops states nobody here uses that have been quiet for `idleMs`, and at once those that never
+   * carried a message (head 0: a subscribe to a never-written name left them with nothing to keep);
+   * `isBusy` guards in-flight publishes.
+   */
   evictIdle(now: number, idleMs: number, isBusy: (state: ChannelState) => boolean): void {
     for (const [stream, state] of this.states) {
-      if (state.subscribers === 0 && now - state.lastActiveAt >= idleMs && !isBusy(state)) {
+      const idle = state.head === 0 || now - state.lastActiveAt >= idleMs;
+      if (state.subscribers === 0 && idle && !isBusy(state)) {
         this.states.delete(stream);
       }
     }

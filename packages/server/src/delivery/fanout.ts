@@ -62,10 +62,17 @@ export class Fanout {
 
   /**
    * The store began a new log for this channel (it lost the old one): everyone subscribed here is
-   * told to reload with `resync`, never left with a silent gap.
+   * told to reload with `resync`, never left with a silent gap. A channel this node never fanned
+   * anything out for (head 0: it was unwritten) takes the new life silently from its start, and
+   * its room is sent what that life holds up to `head`: nobody here can have missed anything.
    */
   adoptEpoch(state: ChannelState, epoch: string, head: number): void {
     if (state.epoch === epoch) return;
+    if (state.head === 0) {
+      state.restart(epoch, 0);
+      if (head > 0) this.enqueue(state, () => this.catchUp(state, head));
+      return;
+    }
     this.log.warn({ stream: state.stream, from: state.epoch, to: epoch }, 'channel epoch changed');
     state.restart(epoch, head);
     this.io.local.to(state.room).emit('resync', { channel: state.channel, epoch, offset: head });

@@ -43,7 +43,9 @@ export class Replayer {
     const after = req.position.offset;
     let page = await this.store.read(req.stream, after, this.pageSize);
     const { epoch, head, first } = page;
-    const otherEpoch = req.position.epoch !== undefined && req.position.epoch !== epoch;
+    // Offset 0 has handled nothing, so any life of the log serves it (that is how a reader of a
+    // channel that was unwritten, UNWRITTEN_EPOCH, moves to the first real epoch): no resync.
+    const otherEpoch = after > 0 && req.position.epoch !== undefined && req.position.epoch !== epoch;
     const missedRetention = after < head && after + 1 < first;
     if (otherEpoch || after > head || missedRetention) {
       return { kind: 'resync', epoch, offset: head };

@@ -2,14 +2,15 @@
  * The in-process LogStore: nothing survives a restart (a new process means new epochs, so clients
  * resync). Every operation runs synchronously inside its promise, so calls never interleave.
  */
-import type {
-  AppendInput,
-  AppendResult,
-  LogStore,
-  ReadResult,
-  RetentionOptions,
-  StoredMessage,
-  StreamInfo,
+import {
+  UNWRITTEN_EPOCH,
+  type AppendInput,
+  type AppendResult,
+  type LogStore,
+  type ReadResult,
+  type RetentionOptions,
+  type StoredMessage,
+  type StreamInfo,
 } from './types.js';
 import {
   newEpoch,
@@ -27,6 +28,8 @@ interface MemoryStream {
   /** Retained messages, offsets `head - messages.length + 1 … head`, oldest first. */
   messages: StoredMessage[];
 }
+
+const UNWRITTEN: StreamInfo = Object.freeze({ epoch: UNWRITTEN_EPOCH, head: 0, first: 1 });
 
 /** Idempotency keys are bucketed by this many ms of their `ts`, so prune visits only expired keys. */
 const KEY_BUCKET_MS = 1000;
@@ -49,6 +52,7 @@ export class MemoryLogStore implements LogStore {
     this.assertOpen();
     // Normalise every input before touching state: a bad one rejects the whole call, unapplied.
     const prepared = inputs.map(normalise);
+    if (prepared.length === 0) return [];
     const log = this.streamOf(stream);
     const keys = this.keysOf(stream);
     const results: AppendResult[] = [];
@@ -76,7 +80,8 @@ export class MemoryLogStore implements LogStore {
 
   async read(stream: string, after: number, limit: number): Promise<ReadResult> {
     this.assertOpen();
-    const log = this.streamOf(stream);
+    const log = this.streams.get(stream);
+    if (log === undefined) return { ...UNWRITTEN, messages: [] };
     const first = firstOffsetOf(log);
     const start = Math.max(Math.floor(after) + 1, first) - first;
     const count = Math.max(0, Math.floor(limit));
@@ -85,7 +90,8 @@ export class MemoryLogStore implements LogStore {
 
   async info(stream: string): Promise<StreamInfo> {
     this.assertOpen();
-    const log = this.streamOf(stream);
+    const log = this.streams.get(stream);
+    if (log === undefined) return { ...UNWRITTEN };
     return { epoch: log.epoch, head: log.head, first: firstOffsetOf(log) };
   }
 
@@ -104,6 +110,11 @@ export class MemoryLogStore implements LogStore {
     return removed;
   }
 
+  /** Streams held (each was appended to): reads never add one. For tests and metrics. */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }
@@ -120,6 +131,7 @@ export class MemoryLogStore implements LogStore {
     if (this.closed) throw storeClosedError(this.engine);
   }
 
+  /** The stream's log, created on its first append. */
   private streamOf(stream: string): MemoryStream {
     let log = this.streams.get(stream);
     if (log === undefined) {

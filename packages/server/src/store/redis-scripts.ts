@@ -35,7 +35,8 @@ const COMMON = `
 local meta, log, ids, idts = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local function int(n) return string.format('%d', n) end
 local function offset_of(entry_id) return tonumber(string.match(entry_id, '^%d+')) end
--- Returns epoch, head, first; creates the stream with candidate epoch \`epoch\` when missing. A
+-- Returns epoch, head, first; creates the stream with candidate epoch \`epoch\` when missing (only
+-- append passes one; without it a missing stream returns false, 0, 1 and nothing is written). A
 -- missing meta means the log's life ended (never written, or lost): leftovers of an earlier life
 -- (say, keys evicted one by one) go with it, so the new life starts clean at offset 1.
 local function state(epoch)
@@ -90,7 +91,9 @@ return out
 );
 
 /**
- * read / info. ARGV: candidate epoch, after, limit (-1: no limit; 0: state only).
+ * read / info. ARGV: the epoch to report for a stream with no log (UNWRITTEN_EPOCH), after, limit
+ * (-1: no limit; 0: state only). Writes nothing: a stream with no meta reads as empty, and any
+ * leftovers of a lost life are cleared by the append that starts the next one.
  * Returns { epoch, head, first, offset of the first message returned, the messages' stored JSON
  * joined into one JSON array }: one bulk reply and one JSON.parse for the whole page, far cheaper
  * for the client than one nested reply per entry. The offsets are consecutive (checked here).
@@ -98,7 +101,8 @@ return out
 export const READ = script(
   'read',
   `
-local epoch, head, first = state(ARGV[1])
+local epoch, head, first = state(false)
+if not epoch then return { ARGV[1], 0, 1, 1, '[]' } end
 -- Clamped to first..head + 1, so that \`from\` is always a small exact integer.
 local from = math.min(math.max(tonumber(ARGV[2]) + 1, first), head + 1)
 local limit = tonumber(ARGV[3])

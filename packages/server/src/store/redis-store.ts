@@ -12,14 +12,15 @@
  */
 import type { Redis } from 'ioredis';
 import { TetherError } from '@tether/protocol';
-import type {
-  AppendInput,
-  AppendResult,
-  LogStore,
-  ReadResult,
-  RetentionOptions,
-  StoredMessage,
-  StreamInfo,
+import {
+  UNWRITTEN_EPOCH,
+  type AppendInput,
+  type AppendResult,
+  type LogStore,
+  type ReadResult,
+  type RetentionOptions,
+  type StoredMessage,
+  type StreamInfo,
 } from './types.js';
 import { newEpoch, resolveRetention, storeClosedError } from './store-support.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
@@ -142,10 +143,14 @@ export class RedisLogStore implements LogStore {
     });
   }
 
+  /**
+   * A write, not PING: Redis answers PING while it refuses writes (maxmemory reached under
+   * noeviction, a failed RDB save with stop-writes-on-bgsave-error). One small key, expiring.
+   */
   async ping(): Promise<void> {
     await this.guard('ping', async () => {
       await this.connection.ready('ping');
-      await this.redis.ping();
+      await this.redis.set(`${this.keyPrefix}probe`, String(Date.now()), 'PX', 60_000);
     });
   }
 
@@ -188,7 +193,10 @@ export class RedisLogStore implements LogStore {
     limit: number,
   ): Promise<[string, number, number, () => StoredMessage[]]> {
     await this.connection.ready('read');
-    const reply = replyArray(await this.connection.run(READ, this.keysOf(stream), [newEpoch(), after, limit]), 'read');
+    const reply = replyArray(
+      await this.connection.run(READ, this.keysOf(stream), [UNWRITTEN_EPOCH, after, limit]),
+      'read',
+    );
     const from = replyInt(reply[3], 'from');
     const page = replyString(reply[4], 'page');
     return [

@@ -42,6 +42,12 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   PRIMARY KEY (stream_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_keys_by_ts ON idempotency_keys (ts);
+-- One row the readiness probe rewrites: proof that the file still takes writes (see write-probe.ts).
+CREATE TABLE IF NOT EXISTS probe (
+  id INTEGER PRIMARY KEY,
+  ts INTEGER NOT NULL,
+  pad BLOB
+);
 `;
 
 const MESSAGE_COLUMNS = 'msg_offset, id, type, data, ts, ttl, critical, collapse_key';
@@ -68,7 +74,9 @@ export const SQL = {
   // Walks the stream's expired prefix only: age retention removes a prefix, never a hole.
   firstFreshOffset: `SELECT msg_offset FROM messages INDEXED BY messages_by_offset
     WHERE stream_id = ? AND ts > ? ORDER BY msg_offset LIMIT 1`,
-  ping: 'SELECT 1',
+  // pad: as many bytes as the write that last failed, so that success means there is room again.
+  writeProbe: `INSERT INTO probe (id, ts, pad) VALUES (1, ?, zeroblob(?))
+    ON CONFLICT (id) DO UPDATE SET ts = excluded.ts, pad = excluded.pad`,
 } as const;
 
 export interface StreamRow {
@@ -119,7 +127,7 @@ export interface SqliteStatements {
   deleteBefore: Statement<[streamId: number, offset: number]>;
   streamsWithExpired: Statement<[cutoff: number], number>;
   firstFreshOffset: Statement<[streamId: number, cutoff: number], number>;
-  ping: Statement<[]>;
+  writeProbe: Statement<[ts: number, padBytes: number]>;
 }
 
 export function prepareStatements(db: Database.Database): SqliteStatements {
@@ -138,7 +146,7 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
     deleteBefore: db.prepare(SQL.deleteBefore),
     streamsWithExpired: db.prepare<[number], number>(SQL.streamsWithExpired).pluck(),
     firstFreshOffset: db.prepare<[number, number], number>(SQL.firstFreshOffset).pluck(),
-    ping: db.prepare(SQL.ping),
+    writeProbe: db.prepare(SQL.writeProbe),
   };
 }
 

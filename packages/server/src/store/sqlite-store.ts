@@ -5,14 +5,15 @@
  */
 import type Database from 'better-sqlite3';
 import { ErrorCode, TetherError } from '@tether/protocol';
-import type {
-  AppendInput,
-  AppendResult,
-  LogStore,
-  ReadResult,
-  RetentionOptions,
-  StoredMessage,
-  StreamInfo,
+import {
+  UNWRITTEN_EPOCH,
+  type AppendInput,
+  type AppendResult,
+  type LogStore,
+  type ReadResult,
+  type RetentionOptions,
+  type StoredMessage,
+  type StreamInfo,
 } from './types.js';
 import {
   newEpoch,
@@ -22,6 +23,7 @@ import {
   storeClosedError,
   storedMessage,
 } from './store-support.js';
+import { SqliteWriteHealth } from './sqlite-health.js';
 import {
   openDatabase,
   prepareStatements,
@@ -69,6 +71,7 @@ export class SqliteLogStore implements LogStore {
   private readonly statements: SqliteStatements;
   private readonly appendTransaction: (stream: string, inputs: readonly PreparedInput[]) => AppendResult[];
   private readonly pruneTransaction: (streamIds: readonly number[], start: number, cutoff: number) => PruneChunk;
+  private readonly health: SqliteWriteHealth;
   private closed = false;
 
   /** Opens or creates the database at `path` (its parent directory too). Throws `store_unavailable`. */
@@ -89,16 +92,33 @@ export class SqliteLogStore implements LogStore {
     this.pruneTransaction = this.db.transaction((streamIds: readonly number[], start: number, cutoff: number) =>
       this.pruneInTransaction(streamIds, start, cutoff),
     );
+    this.health = new SqliteWriteHealth(path, (padBytes) => this.writeProbe(padBytes));
   }
 
   async append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]> {
     // Serialise before the transaction opens: unserialisable data is the caller's `bad_request`.
-    return this.guard('append', () => this.appendTransaction(stream, inputs.map(prepareInput)));
+    const prepared = inputs.map(prepareInput);
+    if (prepared.length === 0) return this.guard('append', () => []);
+    return this.guard('append', () => {
+      this.health.checkFile(); // never into a deleted or replaced file: no restart would find it
+      try {
+        const results = this.appendTransaction(stream, prepared);
+        this.health.written();
+        return results;
+      } catch (err) {
+        this.health.failed(
+          err,
+          prepared.reduce((sum, p) => sum + p.data.length + p.id.length + 64, 0),
+        );
+        throw err;
+      }
+    });
   }
 
   async read(stream: string, after: number, limit: number): Promise<ReadResult> {
     return this.guard('read', () => {
-      const row = this.streamRow(stream);
+      const row = this.statements.selectStream.get(stream);
+      if (row === undefined) return { ...UNWRITTEN, messages: [] };
       // SQLite reads a negative LIMIT as "no limit".
       const rowLimit = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : -1;
       const messages = this.statements.readRange.all(row.id, after, rowLimit).map(messageOf);
@@ -107,7 +127,10 @@ export class SqliteLogStore implements LogStore {
   }
 
   async info(stream: string): Promise<StreamInfo> {
-    return this.guard('info', () => infoOf(this.streamRow(stream)));
+    return this.guard('info', () => {
+      const row = this.statements.selectStream.get(stream);
+      return row === undefined ? { ...UNWRITTEN } : infoOf(row);
+    });
   }
 
   /**
@@ -138,10 +161,9 @@ export class SqliteLogStore implements LogStore {
     return removed;
   }
 
+  /** Resolves when the data file is still ours and takes writes (a cached write probe: sqlite-health.ts). */
   async ping(): Promise<void> {
-    this.guard('ping', () => {
-      this.statements.ping.get();
-    });
+    this.guard('ping', () => this.health.check());
   }
 
   /** Checkpoints the WAL into the main file (so the file alone is complete) and closes. */
@@ -214,7 +236,13 @@ export class SqliteLogStore implements LogStore {
     return { removed, next };
   }
 
-  /** The stream's row, created with a new epoch on first use. */
+  /** Rewrites the probe row with `padBytes` of padding, then (if any) without: the file keeps no padding. */
+  private writeProbe(padBytes: number): void {
+    this.statements.writeProbe.run(Date.now(), padBytes);
+    if (padBytes > 0) this.statements.writeProbe.run(Date.now(), 0);
+  }
+
+  /** The stream's row, created with a new epoch on its first append (only appends call this). */
   private streamRow(stream: string): StreamRow {
     const existing = this.statements.selectStream.get(stream);
     if (existing !== undefined) return existing;
@@ -235,6 +263,8 @@ export class SqliteLogStore implements LogStore {
     }
   }
 }
+
+const UNWRITTEN: StreamInfo = Object.freeze({ epoch: UNWRITTEN_EPOCH, head: 0, first: 1 });
 
 function prepareInput(input: AppendInput): PreparedInput {
   return { id: input.id, type: input.type, data: serializeData(input.data), ts: input.ts, ...optionalFieldsOf(input) };

@@ -34,8 +34,9 @@ export interface AppendResult {
 
 /**
  * The state of a stream. `epoch` names the log's life: a new random id whenever the log is created
- * (first use, or after the store lost it). `head` is the last offset assigned (0 when empty);
- * `first` is the oldest offset still retained (head + 1 when nothing is retained).
+ * (by its first append, or the first append after the store lost it). `head` is the last offset
+ * assigned (0 when empty); `first` is the oldest offset still retained (head + 1 when nothing is
+ * retained). A stream with no log reads as `{ epoch: UNWRITTEN_EPOCH, head: 0, first: 1 }`.
  */
 export interface StreamInfo {
   epoch: string;
@@ -63,27 +64,35 @@ export interface LogStore {
   /**
    * Appends messages to one stream in the order given, assigning consecutive offsets; an input
    * whose `id` is known within the idempotency window is not appended and returns its first
-   * result (`duplicate: true`). Results are in input order. Creates the stream if needed.
+   * result (`duplicate: true`). Results are in input order. Creates the stream if needed (the only
+   * operation that does; an empty `inputs` creates nothing).
    * Applies count retention. Atomic: either every input is applied or none (the promise rejects).
    */
   append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]>;
   /**
-   * Reads messages with offset > `after`, oldest first, at most `limit`. Creates the stream (and
-   * its epoch) if it does not exist, so that every stream always has an epoch.
+   * Reads messages with offset > `after`, oldest first, at most `limit`. Stores nothing: a stream
+   * that was never written reads as `UNWRITTEN_EPOCH`, head 0, no messages (any name a client may
+   * read must not cost the store a row).
    */
   read(stream: string, after: number, limit: number): Promise<ReadResult>;
-  /** The stream's epoch, head and first retained offset (creating the stream if needed). */
+  /** The stream's epoch, head and first retained offset; stores nothing (see `read`). */
   info(stream: string): Promise<StreamInfo>;
   /**
    * Applies age retention and forgets expired idempotency keys across all streams; `now` in ms.
    * The server calls it periodically. Returns the number of messages removed.
    */
   prune(now: number): Promise<number>;
-  /** Resolves when the store is reachable (for `/readyz`); rejects otherwise. */
+  /**
+   * Resolves when the store can take writes (for `/readyz`); rejects with `store_unavailable`
+   * otherwise. Called per readiness check, so an engine that must write to know caches its answer
+   * for a short while.
+   */
   ping(): Promise<void>;
   /** Flushes and releases resources. Further calls reject. */
   close(): Promise<void>;
 }
+
+export { UNWRITTEN_EPOCH } from '@tether/protocol';
 
 export const defaultRetention: RetentionOptions = {
   maxMessages: 1000,

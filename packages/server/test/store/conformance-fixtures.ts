@@ -11,6 +11,12 @@ export interface ConformanceOptions {
    * `makeStore` (sqlite: the same file). The suite closes that store before calling it.
    */
   reopen?: MakeStore;
+  /**
+   * How many streams the engine holds for `store`, looked at from outside the LogStore API (sqlite:
+   * rows of its file; redis: keys under its prefix; memory: its count). Lets the suite check that
+   * reads store nothing.
+   */
+  storedStreams: (store: LogStore) => Promise<number> | number;
 }
 
 /** What a section of the suite gets: store factories that the suite cleans up after each test. */
@@ -18,6 +24,7 @@ export interface ConformanceContext {
   make(retention?: Partial<RetentionOptions>): Promise<LogStore>;
   /** Closes `store` and reopens its data; undefined for engines without persistence. */
   reopen: ((store: LogStore, retention?: Partial<RetentionOptions>) => Promise<LogStore>) | undefined;
+  storedStreams: (store: LogStore) => Promise<number>;
 }
 
 /** A realistic publish time: engines that look at the wall clock still see fresh messages. */

@@ -32,8 +32,21 @@ runLogStoreConformance(
     made += 1;
     return new SqliteLogStore(lastPath(), retention);
   },
-  { reopen: (retention) => new SqliteLogStore(lastPath(), retention) },
+  {
+    reopen: (retention) => new SqliteLogStore(lastPath(), retention),
+    storedStreams: (store) => (store instanceof SqliteLogStore ? countStreamRows(store.path) : NaN),
+  },
 );
+
+/** Rows of the streams table, read through a connection of its own. */
+function countStreamRows(path: string): number {
+  const raw = new Database(path, { readonly: true });
+  try {
+    return raw.prepare<[], number>('SELECT count(*) FROM streams').pluck().get() ?? NaN;
+  } finally {
+    raw.close();
+  }
+}
 
 function open(path: string, ...options: DropFirst<ConstructorParameters<typeof SqliteLogStore>>): SqliteLogStore {
   const store = new SqliteLogStore(path, ...options);
