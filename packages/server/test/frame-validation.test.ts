@@ -32,7 +32,11 @@ const clients: TestClient[] = [];
 
 beforeAll(async () => {
   // One socket sends every bad frame below: the invalid-frame budget (guard.test.ts) is raised here.
-  srv = await startServer({ maxPayloadBytes: MAX_PAYLOAD, maxChannelsPerConnection: 10, maxInvalidFramesPerMinute: 10_000 });
+  srv = await startServer({
+    maxPayloadBytes: MAX_PAYLOAD,
+    maxChannelsPerConnection: 10,
+    maxInvalidFramesPerMinute: 10_000,
+  });
 });
 
 afterAll(async () => {
