@@ -120,7 +120,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     maxHttpBufferSize: o.maxPayloadBytes * 2 + 16_384,
     cors: o.corsOrigins.length > 0 ? { origin: o.corsOrigins, credentials: true } : undefined,
     // A malformed event packet is answered `bad_request` instead of closing the connection.
-    parser: eventTolerantParser,
+    parser: eventTolerantParser(o.maxDataDepth),
   });
   const clusterOptions =
     o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);

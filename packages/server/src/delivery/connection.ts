@@ -37,6 +37,7 @@ import { checkPayloadSize } from './payload.js';
 import type { Caller, Guard } from '../guard/guard.js';
 import { InvalidFrameBudget } from '../guard/invalid-frames.js';
 import { checkDataShape } from '../guard/data-shape.js';
+import { TOO_DEEP } from '../guard/event-parser.js';
 
 /** Inbound events carry unvalidated payloads: every one goes through a schema first. */
 export type InboundEvents = Record<'sub' | 'unsub' | 'pub' | 'ack' | 'refresh' | 'probe', (...args: unknown[]) => void>;
@@ -424,6 +425,7 @@ export class ClientConnection {
 
 /** Names an event that is not one of ours, briefly and safely (it may be anything, or nothing). */
 function describeEvent(event: unknown): string {
+  if (event === TOO_DEEP) return 'frame nested too deep (see maxDataDepth)';
   if (typeof event === 'string') return `unknown event ${JSON.stringify(event.slice(0, 100))}`;
   if (typeof event === 'number') return `unknown event ${String(event)}`;
   return 'an event needs a name: [name, payload]';
