@@ -21,7 +21,7 @@ export const fuzzDefaults = {
   frames: 1_000_000,
   sockets: 24,
   rawSockets: 4,
-  window: 64,
+  window: 128,
   pool: 20_000,
   seconds: 240,
   seed: 7,
@@ -117,7 +117,7 @@ async function bystanderSees(url, token, httpUrl) {
       else if (text.startsWith('0{')) ws.send(`40${JSON.stringify({ token })}`);
       else if (text.startsWith('40{')) ws.send('421["sub",{"channel":"room:watch"}]');
       else if (text.startsWith('431[')) {
-        void fetch(`${httpUrl}/v1/publish`, {
+        void globalThis.fetch(`${httpUrl}/v1/publish`, {
           method: 'POST',
           headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
           body: JSON.stringify({ channel: 'room:watch', type: 't', data: marker }),
@@ -135,7 +135,10 @@ export async function runFuzz(opts) {
   const secret = randomBytes(32).toString('base64url');
   const server = new Child(fileURLToPath(new URL('../servers/fuzz-server.js', import.meta.url)), {
     name: 'tether',
-    execArgv: ['--expose-gc'],
+    execArgv: [
+      '--expose-gc',
+      ...(process.env.BENCH_FUZZ_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_FUZZ_PROF] : []),
+    ],
     env: { ...process.env, BENCH_JWT_SECRET: secret, BENCH_API_KEY: API_KEY },
   });
   let exit = null;
@@ -184,7 +187,7 @@ export async function runFuzz(opts) {
     const alive = exit === null;
     const after = alive ? await server.call('gc') : null;
     const stats = alive ? (await server.call('stats')).tether : null;
-    const healthz = alive ? (await fetch(`${httpUrl}/healthz`)).status : null;
+    const healthz = alive ? (await globalThis.fetch(`${httpUrl}/healthz`)).status : null;
     const bystanderOk = alive ? await bystanderSees(url, tokens[1], httpUrl) : false;
     const result = {
       frames: shared.frames,
