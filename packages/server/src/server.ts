@@ -107,6 +107,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     maxPollWaitSeconds: o.maxPollWaitSeconds,
     corsOrigins: o.corsOrigins,
     guard,
+    maxDataDepth: o.maxDataDepth,
   });
   // Before Socket.IO attaches: it then hands every non-Socket.IO request on to this router.
   routeHttp(httpServer, app, ownsHttpServer);

@@ -150,6 +150,13 @@ describe('malformed event packets from an authenticated socket (server as a chil
       expect([res.status, body.slice(0, 60)]).toEqual([400, body.slice(0, 60)]);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_request');
     }
+    // Refused before parsing (deep JSON costs ~1 µs a level to parse): the message says so.
+    const deep = await fetch(`${srv.url}/v1/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${srv.apiKey}`, 'content-type': 'application/json' },
+      body: bodies[1],
+    });
+    expect(((await deep.json()) as { error: { message: string } }).error.message).toMatch(/nested deeper than 33/);
     const token = await srv.token({ sub: 'poller', channels: ['*'] });
     for (const route of ['/v1/poll', '/v1/ack']) {
       const res = await fetch(`${srv.url}${route}`, {

@@ -29,6 +29,7 @@ import type { ApiKey } from '../options.js';
 import { ApiKeyRing, bearerOf } from './credentials.js';
 import { sendError } from './errors.js';
 import type { Guard } from '../guard/guard.js';
+import { boundJsonBodyDepth } from '../guard/json-body.js';
 
 export interface HttpApiDeps {
   store: LogStore;
@@ -51,6 +52,8 @@ export interface HttpApiDeps {
   /** Browser origins allowed to call the API (the HTTP fallback from a page). Default none. */
   corsOrigins: readonly string[];
   guard: Guard;
+  /** Bodies nest at most this deep: a publish body is its `data` plus one level. */
+  maxDataDepth: number;
 }
 
 /**
@@ -66,6 +69,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     logController: new LogController({ disableRequestLogging: true }),
   });
   const keys = new ApiKeyRing(deps.apiKeys);
+  boundJsonBodyDepth(app, deps.maxDataDepth + 1);
   if (deps.corsOrigins.length > 0) {
     await app.register(cors, { origin: [...deps.corsOrigins], methods: ['GET', 'POST'], maxAge: 600 });
   }
