@@ -16,6 +16,6 @@ export function boundJsonBodyDepth(app: FastifyInstance, maxDepth: number): void
       done(new TetherError(ErrorCode.BadRequest, `body nested deeper than ${maxDepth} levels`), undefined);
       return;
     }
-    parse(request, text, done);
+    void parse(request, text, done);
   });
 }
