@@ -6,6 +6,7 @@
  *   fanout    C clients on one channel, stepped publish rates; Tether against plain Socket.IO
  *   cluster   the same clients on 1 Tether node vs N nodes sharing one private Redis
  *   auth      token verification per algorithm and claim-glob matching, over HTTP poll
+ *   fuzz      a million generated hostile frames against one server process (see scenarios/fuzz.js)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SYSTEMS, SYSTEMS, fanoutDefaults, runFanout } from './scenarios/fanout.js';
 import { clusterDefaults, runCluster } from './scenarios/cluster.js';
 import { authDefaults, runAuth } from './scenarios/auth.js';
+import { fuzzDefaults, runFuzz } from './scenarios/fuzz.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
@@ -20,6 +22,7 @@ scenarios:
   fanout      Tether vs plain Socket.IO 4.8, one channel, stepped rates
   cluster     the same clients on 1 Tether node vs N nodes sharing one private Redis
   auth        token verification per algorithm and claim globs with hostile patterns (HTTP poll)
+  fuzz        generated hostile frames (fast-check) against one server process
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -47,6 +50,13 @@ cluster flags:
   --max-fails N        stop a layout after N failed steps in a row (default ${clusterDefaults.maxFails})
   --parse scan|json    how loaders read msg frames (default scan)
   --max-minutes M      hard stop for the whole run (default 5)
+
+fuzz flags:
+  --frames N           frames to send (default ${fuzzDefaults.frames})
+  --seconds S          stop sending after S seconds even if fewer frames went out (default ${fuzzDefaults.seconds})
+  --sockets N          sockets sending valid-looking hostile event frames (default ${fuzzDefaults.sockets})
+  --raw-sockets N      sockets sending raw Engine.IO / Socket.IO packets (default ${fuzzDefaults.rawSockets})
+  --seed N             fast-check seed of the frame pools (default ${fuzzDefaults.seed})
 `;
 
 /** Scenario name → runner. */
@@ -54,6 +64,7 @@ const scenarios = {
   fanout: runFanoutCli,
   cluster: runClusterCli,
   auth: runAuthCli,
+  fuzz: runFuzzCli,
 };
 
 function machine() {
@@ -168,6 +179,37 @@ async function runAuthCli(argv) {
   console.log(`auth: ${opts.requests} sequential polls per case`);
   await timedRun('auth', { opts, m, stamp, maxMinutes: 2 }, () => runAuth(opts));
   return 0;
+}
+
+async function runFuzzCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      frames: { type: 'string' },
+      seconds: { type: 'string' },
+      sockets: { type: 'string' },
+      'raw-sockets': { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const opts = { ...fuzzDefaults };
+  if (values.frames) opts.frames = int(values.frames, 'frames');
+  if (values.seconds) opts.seconds = int(values.seconds, 'seconds');
+  if (values.sockets) opts.sockets = int(values.sockets, 'sockets');
+  if (values['raw-sockets']) opts.rawSockets = int(values['raw-sockets'], 'raw-sockets');
+  if (values.seed) opts.seed = int(values.seed, 'seed');
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  const maxMinutes = Math.ceil(opts.seconds / 60) + 2;
+  const out = await timedRun('fuzz', { opts, m, stamp, maxMinutes }, () => runFuzz(opts));
+  return out.ok ? 0 : 1;
 }
 
 /** Flags every load scenario shares: clients, workers, the rate ladder, step length, give-up rule, parsing. */

@@ -25,6 +25,8 @@ export const ErrorCode = {
   ShuttingDown: 'shutting_down',
   /** An unexpected server fault. Reported, never silent. */
   Internal: 'internal',
+  /** The connection sent more than `maxInvalidFramesPerMinute` invalid frames: it is closed. */
+  TooManyInvalidFrames: 'too_many_invalid_frames',
 
   // Client-side codes: raised by the SDK (`@tether/client`), never sent by the server.
   /** The SDK's bounded publish queue is full: this publish was not queued. */
@@ -54,6 +56,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   store_unavailable: 503,
   shutting_down: 503,
   internal: 500,
+  too_many_invalid_frames: 400,
   // Client-side codes never travel over HTTP; the nearest status, for apps that forward them.
   queue_full: 429,
   client_closed: 499,

@@ -103,6 +103,10 @@ export interface TetherServerOptions {
   recentPerChannel?: number;
   /** Longest long-poll wait, seconds. Default 30. */
   maxPollWaitSeconds?: number;
+  /** Max nesting depth of one message's `data` (objects and arrays; a scalar is 0). Default 32. */
+  maxDataDepth?: number;
+  /** Invalid frames (`bad_request`, `invalid_channel`, `payload_too_large`) a socket may send per minute before it is closed. Default 20. */
+  maxInvalidFramesPerMinute?: number;
 
   // transport
   /** Socket.IO ping interval. Default 20_000. */
@@ -144,6 +148,8 @@ export const defaults = {
   replayBatchSize: 500,
   recentPerChannel: 1024,
   maxPollWaitSeconds: 30,
+  maxDataDepth: 32,
+  maxInvalidFramesPerMinute: 20,
   pingIntervalMs: 20_000,
   pingTimeoutMs: 10_000,
   jwtPublicKeys: [] as JwtPublicKeyInput[],

@@ -32,6 +32,10 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   if (!Number.isInteger(resolved.maxRetries) || resolved.maxRetries < 0) {
     throw new TypeError(`maxRetries must be a whole number ≥ 0, got ${resolved.maxRetries}`);
   }
+  for (const name of ['maxDataDepth', 'maxInvalidFramesPerMinute'] as const) {
+    const value = resolved[name];
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a whole number ≥ 1, got ${value}`);
+  }
   if (!(resolved.maxPollWaitSeconds >= 0)) throw new TypeError('maxPollWaitSeconds must be ≥ 0');
   for (const key of resolved.apiKeys) {
     if (typeof key.key !== 'string' || key.key.length < 16) throw new TypeError('each API key must be ≥ 16 characters');

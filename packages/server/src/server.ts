@@ -29,6 +29,10 @@ import { checkPayloadSize } from './delivery/payload.js';
 import { buildHttpApi } from './http/api.js';
 import { routeHttp } from './http/route-http.js';
 import { joinCluster } from './cluster/redis-cluster.js';
+import { Guard } from './guard/guard.js';
+import { eventTolerantParser } from './guard/event-parser.js';
+import { InvalidFrameBudget } from './guard/invalid-frames.js';
+import { checkDataShape } from './guard/data-shape.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -47,6 +51,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const verifyToken = tokenVerifierFromOptions(o, log);
 
   const stats = new StatsCounter();
+  const guard = new Guard(log);
+  const invalidFrames = new InvalidFrameBudget(o.maxInvalidFramesPerMinute);
   const registry = new ChannelRegistry(store, o.recentPerChannel);
   const signal = new AppendSignal();
   const ackLedger = new AckLedger();
@@ -69,6 +75,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     if (closing) throw new TetherError(ErrorCode.ShuttingDown, 'server is shutting down');
     const checked = inputs.map((input) => {
       const body = parseFrame(httpPublishSchema, input, 'publish input');
+      checkDataShape(body.data, o.maxDataDepth, o.maxPayloadBytes);
       checkPayloadSize(body.data, o.maxPayloadBytes);
       return body;
     });
@@ -98,6 +105,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     replayBatchSize: o.replayBatchSize,
     maxPollWaitSeconds: o.maxPollWaitSeconds,
     corsOrigins: o.corsOrigins,
+    guard,
+    maxDataDepth: o.maxDataDepth,
   });
   // Before Socket.IO attaches: it then hands every non-Socket.IO request on to this router.
   routeHttp(httpServer, app, ownsHttpServer);
@@ -110,6 +119,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     // A frame may carry `data` at its limit plus the envelope; larger frames end the connection.
     maxHttpBufferSize: o.maxPayloadBytes * 2 + 16_384,
     cors: o.corsOrigins.length > 0 ? { origin: o.corsOrigins, credentials: true } : undefined,
+    // A malformed event packet is answered `bad_request` instead of closing the connection.
+    parser: eventTolerantParser(o.maxDataDepth),
   });
   const clusterOptions =
     o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);
@@ -125,13 +136,25 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       verifyToken,
       maxChannelsPerConnection: o.maxChannelsPerConnection,
       isClosing,
+      guard,
       onFailure: (err) => {
         if (err.code === ErrorCode.Unauthorized || err.code === ErrorCode.TokenExpired) stats.values.authFailures++;
         else stats.values.rejectedFrames++;
       },
     }),
   );
-  io.on('connection', (socket: TetherSocket) => {
+  io.on('connection', (socket: TetherSocket) =>
+    guard.run(
+      () => ({ socketId: socket.id, what: 'connection' }),
+      () => onConnection(socket),
+      () => undefined,
+      (err) => {
+        socket.emit('error', err.toJSON());
+        socket.disconnect(true);
+      },
+    ),
+  );
+  const onConnection = (socket: TetherSocket): void => {
     const { ctx, positions } = socket.data as HandshakeData;
     const connection = new ClientConnection(socket, ctx, {
       registry,
@@ -147,6 +170,9 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       maxPayloadBytes: o.maxPayloadBytes,
       replayBatchSize: o.replayBatchSize,
       isClosing,
+      guard,
+      invalidFrames,
+      maxDataDepth: o.maxDataDepth,
     });
     connections.add(connection);
     stats.values.connections++;
@@ -155,8 +181,15 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       stats.values.connections--;
     });
     connection.start(positions);
-    o.onConnection?.(ctx);
-  });
+    // The app's hook failing is logged as `internal`; the connection stays.
+    const noop = (): void => undefined;
+    guard.run(
+      () => ({ socketId: socket.id, tenant: ctx.tenant, sub: ctx.sub, what: 'onConnection' }),
+      () => o.onConnection?.(ctx),
+      noop,
+      noop,
+    );
+  };
 
   sweeper.start();
   const housekeeping = setInterval(() => {

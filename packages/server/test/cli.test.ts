@@ -4,7 +4,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -208,6 +208,54 @@ describe('tether serve with secrets from the environment', () => {
     const lines = s.stdout().trim().split('\n');
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+  });
+});
+
+describe('configuration mistakes exit 2 with one line (docs/operations.md)', () => {
+  const secretsFile = { jwtSecret: 'planted-secret-0123456789abcdef', apiKey: 'planted-key-0123456789abc' };
+
+  async function plant(mode: number, foreign: boolean): Promise<string> {
+    const cwd = await tempDir();
+    await mkdir(path.join(cwd, 'data'), { mode: 0o700 });
+    const file = path.join(cwd, 'data', 'secrets.json');
+    await writeFile(file, JSON.stringify(secretsFile));
+    await chmod(file, mode);
+    // Another owner: as root, hand it to nobody; otherwise point it at a root-owned file.
+    if (foreign && process.getuid?.() === 0) await chown(file, 65_534, 65_534);
+    else if (foreign) await rm(file).then(() => symlink('/etc/hostname', file));
+    return cwd;
+  }
+
+  it.each([
+    ['owned by another user', 0o600, true, /secrets\.json is owned by uid \d+, not by this user/],
+    ['group-writable', 0o620, false, /secrets\.json is group- or world-writable \(mode 620\)/],
+    ['world-writable', 0o606, false, /secrets\.json is group- or world-writable \(mode 606\)/],
+  ])('a secrets.json %s is refused', async (_what, mode, foreign, message) => {
+    const cwd = await plant(mode, foreign);
+    const r = await tether(['serve', '--port', '0', '--store', 'memory'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout + r.stderr).not.toContain(secretsFile.jwtSecret);
+  });
+
+  it('a secrets.json of this user, mode 0644, is used and tightened to 0600', async () => {
+    const cwd = await plant(0o644, false);
+    const s = await serve(['--port', '0', '--store', 'memory'], { cwd, until: CURL_LINE });
+    expect(await stop(s)).toBe(0);
+    expect(s.stderr()).toContain(secretsFile.apiKey);
+    expect((await stat(path.join(cwd, 'data', 'secrets.json'))).mode & 0o777).toBe(0o600);
+  });
+
+  it.each([
+    [{ TETHER_JWT_SECRET: 'short', TETHER_API_KEY: 'key-0123456789abcdef' }, /jwtSecret must be at least 16/],
+    [{ TETHER_JWT_SECRET: 'secret-0123456789abcdef', TETHER_API_KEY: 'short' }, /API key must be ≥ 16/],
+  ])('a setting the server refuses (%j) exits 2', async (vars, message) => {
+    const cwd = await tempDir();
+    const r = await tether(['serve', '--port', '0', '--store', 'memory'], { cwd, env: userEnv(vars) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
 

@@ -31,7 +31,12 @@ let srv: TestServer;
 const clients: TestClient[] = [];
 
 beforeAll(async () => {
-  srv = await startServer({ maxPayloadBytes: MAX_PAYLOAD, maxChannelsPerConnection: 10 });
+  // One socket sends every bad frame below: the invalid-frame budget (guard.test.ts) is raised here.
+  srv = await startServer({
+    maxPayloadBytes: MAX_PAYLOAD,
+    maxChannelsPerConnection: 10,
+    maxInvalidFramesPerMinute: 10_000,
+  });
 });
 
 afterAll(async () => {

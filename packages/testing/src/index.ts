@@ -31,3 +31,22 @@ export {
   type RoundRobinProxyOptions,
   type RoundRobinProxyStats,
 } from './round-robin-proxy.js';
+export {
+  hostileNumber,
+  hostileKey,
+  hostileString,
+  nestedText,
+  jsonText,
+  channelText,
+  eventPayload,
+  eventFrame,
+  eventPacket,
+  socketIoPacket,
+  engineIoPacket,
+  httpBody,
+  INBOUND_EVENTS,
+  type Arbitrary,
+  type EventFrame,
+  type EventFrameOptions,
+  type InboundEvent,
+} from './fuzz-frames.js';

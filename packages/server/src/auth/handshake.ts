@@ -2,6 +2,7 @@ import type { ExtendedError, Socket } from 'socket.io';
 import { ErrorCode, TetherError, handshakeAuthSchema, parseFrame, type Positions } from '@tether/protocol';
 import type { AuthContext } from './context.js';
 import type { TokenClaims } from './verify-token.js';
+import type { Guard } from '../guard/guard.js';
 
 /** What the handshake leaves on `socket.data` for the connection handler. */
 export interface HandshakeData {
@@ -14,6 +15,7 @@ export interface HandshakeDeps {
   maxChannelsPerConnection: number;
   isClosing: () => boolean;
   onFailure: (err: TetherError) => void;
+  guard: Guard;
 }
 
 /**
@@ -23,13 +25,14 @@ export interface HandshakeDeps {
  */
 export function handshakeMiddleware(deps: HandshakeDeps) {
   return (socket: Socket, next: (err?: ExtendedError) => void): void => {
-    authenticate(socket, deps).then(
+    deps.guard.run(
+      () => ({ socketId: socket.id, ip: socket.handshake.address, what: 'handshake' }),
+      () => authenticate(socket, deps),
       (data) => {
         (socket.data as HandshakeData) = data;
         next();
       },
-      (err: unknown) => {
-        const error = TetherError.from(err);
+      (error) => {
         deps.onFailure(error);
         const refusal = new Error(error.message) as ExtendedError;
         refusal.data = error.toJSON();

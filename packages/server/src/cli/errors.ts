@@ -1,6 +1,8 @@
 /**
- * The CLI's two kinds of failure. A `UsageError` is the user's mistake on the command line (exit 2,
- * with a pointer to `--help`); a `CliError` is a problem of the environment (exit 1).
+ * The CLI's kinds of failure. A `UsageError` is the user's mistake on the command line (exit 2,
+ * with a pointer to `--help`); a `ConfigError` is a mistake in the configuration around it — a
+ * setting the server refuses, a secrets file that cannot be trusted (exit 2); a `CliError` is a
+ * problem of the environment (exit 1).
  */
 
 export class UsageError extends Error {
@@ -18,6 +20,10 @@ export class CliError extends Error {
   override readonly name = 'CliError';
 }
 
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
 /** One line for stderr, and the exit code, for anything a command throws. */
 export function describeFailure(err: unknown): { line: string; exitCode: number } {
   if (err instanceof UsageError) {
@@ -25,5 +31,6 @@ export function describeFailure(err: unknown): { line: string; exitCode: number 
     return { line: `${prefix}: ${err.message} (see '${prefix} --help')`, exitCode: 2 };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { line: `tether: ${message.split('\n')[0] ?? message}`, exitCode: 1 };
+  const exitCode = err instanceof ConfigError ? 2 : 1;
+  return { line: `tether: ${message.split('\n')[0] ?? message}`, exitCode };
 }

@@ -4,9 +4,9 @@
  * them on the next start, so tokens issued yesterday still verify today.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { CliError } from './errors.js';
+import { CliError, ConfigError } from './errors.js';
 
 export const SECRETS_FILE = 'secrets.json';
 
@@ -83,19 +83,46 @@ export async function loadOrCreateSecrets(
   return { secrets, created: true, file };
 }
 
-/** The secrets in `file`, or undefined when it does not exist; a broken file is an error. */
+/**
+ * The secrets in `file`, or undefined when it does not exist. A broken file, or one that someone
+ * else could have planted or changed (another owner, group- or world-writable), is refused.
+ */
 export async function readSecretsFile(file: string): Promise<SecretsFile | undefined> {
-  let text: string;
+  let handle: FileHandle;
   try {
-    text = await readFile(file, 'utf8');
+    handle = await open(file, 'r');
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw new CliError(`cannot read ${file}: ${errorMessage(err)}`, { cause: err });
   }
+  let text: string;
+  try {
+    // The checks and the read use one open file: no swap in between.
+    checkOwnership(file, await handle.stat());
+    text = await handle.readFile('utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new CliError(`cannot read ${file}: ${errorMessage(err)}`, { cause: err });
+  } finally {
+    await handle.close();
+  }
   const parsed = parseSecrets(text);
-  if (!parsed) throw new CliError(`${file} is not a valid secrets file (delete it to create new secrets)`);
+  if (!parsed) throw new ConfigError(`${file} is not a valid secrets file (delete it to create new secrets)`);
   await tightenMode(file);
   return parsed;
+}
+
+/** Secrets are trusted only from a file this user owns and nobody else can write. */
+function checkOwnership(file: string, info: { uid: number; mode: number }): void {
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid) {
+    throw new ConfigError(`${file} is owned by uid ${info.uid}, not by this user (uid ${uid}); refusing its secrets`);
+  }
+  if ((info.mode & 0o022) !== 0) {
+    throw new ConfigError(
+      `${file} is group- or world-writable (mode ${(info.mode & 0o777).toString(8)}); refusing its secrets (chmod 600 it)`,
+    );
+  }
 }
 
 function parseSecrets(text: string): SecretsFile | undefined {
@@ -118,7 +145,7 @@ async function tightenMode(file: string): Promise<void> {
     const { mode } = await stat(file);
     if ((mode & 0o077) !== 0) await chmod(file, 0o600);
   } catch {
-    // Not ours to chmod (another owner, read-only mount): reading it is still fine.
+    // Not ours to chmod (a read-only mount): reading it is still fine.
   }
 }
 

@@ -7,6 +7,7 @@ import { defaults } from '../options.js';
 import { DEMO_SUB, formatBanner } from './banner.js';
 import { serveHelp } from './help.js';
 import { resolveSecrets } from './secrets.js';
+import { ConfigError } from './errors.js';
 import { parseServeArgs, type Env } from './serve-config.js';
 import { exitOnSignals } from './shutdown.js';
 import type { Output } from './output.js';
@@ -40,6 +41,9 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
     apiKeys: [{ key: secrets.apiKey, tenant: '*' }],
     logger: { level: config.logLevel },
     ...(config.headCheckIntervalMs !== undefined ? { headCheckIntervalMs: config.headCheckIntervalMs } : {}),
+  }).catch((err: unknown) => {
+    // The server's option checks throw TypeError: a setting it refuses is a configuration mistake.
+    throw err instanceof TypeError ? new ConfigError(err.message, { cause: err }) : err;
   });
   exitOnSignals({ close: () => server.close(), log });
 

@@ -34,6 +34,10 @@ import type { Replayer } from './replayer.js';
 import type { StatsCounter } from './stats.js';
 import { Subscription } from './subscription.js';
 import { checkPayloadSize } from './payload.js';
+import type { Caller, Guard } from '../guard/guard.js';
+import { InvalidFrameBudget } from '../guard/invalid-frames.js';
+import { checkDataShape } from '../guard/data-shape.js';
+import { TOO_DEEP } from '../guard/event-parser.js';
 
 /** Inbound events carry unvalidated payloads: every one goes through a schema first. */
 export type InboundEvents = Record<'sub' | 'unsub' | 'pub' | 'ack' | 'refresh' | 'probe', (...args: unknown[]) => void>;
@@ -59,6 +63,9 @@ export interface ConnectionDeps {
   maxPayloadBytes: number;
   replayBatchSize: number;
   isClosing: () => boolean;
+  guard: Guard;
+  invalidFrames: InvalidFrameBudget;
+  maxDataDepth: number;
 }
 
 /**
@@ -68,6 +75,14 @@ export interface ConnectionDeps {
  */
 export class ClientConnection {
   private readonly subs = new Map<string, Subscription>();
+  /** Channels whose `sub` is between its limit check and its subscription: they hold a slot. */
+  private readonly reserved = new Map<string, number>();
+  private readonly caller = (): Caller => ({
+    socketId: this.socket.id,
+    tenant: this.ctx.tenant,
+    sub: this.ctx.sub,
+    deviceId: this.ctx.deviceId,
+  });
   private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -87,15 +102,29 @@ export class ClientConnection {
   /** Wires the frame handlers and resumes the inbox and the handshake's positions. */
   start(positions: Positions): void {
     this.on('sub', subFrameSchema, (f) => this.subscribe(f.channel, f.since));
-    this.on('unsub', unsubFrameSchema, (f) => this.unsubscribe(f.channel));
+    this.on('unsub', unsubFrameSchema, async (f) => {
+      if (f.channel === inboxOf(this.ctx.sub)) {
+        throw new TetherError(ErrorCode.Forbidden, `the inbox ${f.channel} is always subscribed`);
+      }
+      return this.unsubscribe(f.channel);
+    });
     this.on('pub', pubFrameSchema, (f) => this.publish(f));
     this.on('ack', ackFrameSchema, (f) => this.ack(f.acks));
     this.on('refresh', refreshFrameSchema, (f) => this.refresh(f.token));
     this.on('probe', probeFrameSchema, async (f): Promise<ProbeReply> => ({ ts: f.ts, serverTs: Date.now() }));
-    this.socket.onAny((event: string, ...args: unknown[]) => {
-      if (INBOUND.has(event)) return;
-      const err = new TetherError(ErrorCode.BadRequest, `unknown event ${JSON.stringify(event).slice(0, 100)}`);
-      this.reject(err, args.at(-1));
+    // Anything else: an unknown name, or no name at all (`42`, `420`, `42[]`: see guard/event-parser.ts).
+    this.socket.onAny((event: unknown, ...args: unknown[]) => {
+      if (typeof event === 'string' && INBOUND.has(event)) return;
+      // With no name, the ack callback is the first argument.
+      const reply = typeof event === 'function' ? event : args.at(-1);
+      this.deps.guard.run(
+        this.caller,
+        () => {
+          throw new TetherError(ErrorCode.BadRequest, describeEvent(event));
+        },
+        () => undefined,
+        (err) => this.reject(err, reply),
+      );
     });
     this.socket.on('disconnect', () => this.stop());
     this.armExpiry();
@@ -104,24 +133,26 @@ export class ClientConnection {
     const wanted = new Map<string, Position | undefined>([[inbox, undefined]]);
     for (const [channel, position] of Object.entries(positions)) wanted.set(channel, position);
     for (const [channel, position] of wanted) {
-      this.subscribe(channel, position).catch((err: unknown) => this.reject(TetherError.from(err), undefined, channel));
+      this.deps.guard.run(
+        this.caller,
+        () => this.subscribe(channel, position),
+        () => undefined,
+        (err) => this.reject(err, undefined, channel),
+      );
     }
   }
 
   private on<S extends z.ZodType>(event: string, schema: S, handle: (frame: z.infer<S>) => Promise<unknown>): void {
     this.socket.on(event as keyof InboundEvents, (...args: unknown[]) => {
       const reply = typeof args.at(-1) === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
-      let frame: z.infer<S>;
-      try {
-        if (args.length > 1) throw new TetherError(ErrorCode.BadRequest, `${event} takes one payload`);
-        frame = parseFrame(schema, args[0], `${event} frame`);
-      } catch (err) {
-        this.reject(TetherError.from(err), reply);
-        return;
-      }
-      handle(frame).then(
+      this.deps.guard.run(
+        this.caller,
+        () => {
+          if (args.length > 1) throw new TetherError(ErrorCode.BadRequest, `${event} takes one payload`);
+          return handle(parseFrame(schema, args[0], `${event} frame`));
+        },
         (result) => reply?.(result ?? {}),
-        (err: unknown) => this.reject(TetherError.from(err), reply),
+        (err) => this.reject(err, reply),
       );
     });
   }
@@ -131,10 +162,26 @@ export class ClientConnection {
     if (err.code === ErrorCode.BadRequest || err.code === ErrorCode.InvalidChannel) {
       this.deps.stats.values.rejectedFrames++;
     }
-    if (err.code === ErrorCode.Internal) this.deps.log.error({ err }, 'frame failed');
     const body = err.toJSON();
     if (typeof reply === 'function') (reply as (r: unknown) => void)({ error: body });
     else this.socket.emit('error', channel ? { ...body, channel } : body);
+    if (InvalidFrameBudget.counts(err.code)) this.spendInvalidFrame();
+  }
+
+  /** Past its budget of invalid frames, the connection is told why and closed. */
+  private spendInvalidFrame(): void {
+    this.deps.invalidFrames.spend(this.socket.id).then(
+      (allowed) => {
+        if (allowed || !this.socket.connected) return;
+        this.deps.log.warn(this.caller(), 'too many invalid frames; connection closed');
+        this.socket.emit('error', {
+          code: ErrorCode.TooManyInvalidFrames,
+          message: 'too many invalid frames; connection closed',
+        });
+        this.socket.disconnect(true);
+      },
+      (err: unknown) => this.deps.log.error({ err, ...this.caller() }, 'invalid-frame budget failed'),
+    );
   }
 
   // ---- subscribe and resume ----------------------------------------------------------------------
@@ -147,11 +194,21 @@ export class ClientConnection {
       if (since && existing.joined) await this.replay(existing, since);
       return this.positionOf(existing.state);
     }
-    if (this.subs.size >= this.deps.maxChannelsPerConnection) {
+    // The slot is taken before the first await, so concurrent `sub`s cannot overshoot the limit.
+    const held = this.reserved.get(channel) ?? 0;
+    if (held === 0 && this.subs.size + this.reserved.size >= this.deps.maxChannelsPerConnection) {
       throw new TetherError(ErrorCode.TooManyChannels, `at most ${this.deps.maxChannelsPerConnection} channels`);
     }
-    await this.deps.permissions.check(this.ctx, channel, 'subscribe');
-    const state = await this.deps.registry.get(this.ctx.tenant, channel);
+    this.reserved.set(channel, held + 1);
+    let state: ChannelState;
+    try {
+      await this.deps.permissions.check(this.ctx, channel, 'subscribe');
+      state = await this.deps.registry.get(this.ctx.tenant, channel);
+    } finally {
+      const left = (this.reserved.get(channel) ?? 1) - 1;
+      if (left > 0) this.reserved.set(channel, left);
+      else this.reserved.delete(channel);
+    }
     const raced = this.subs.get(channel);
     if (raced) return this.positionOf(raced.state);
     if (!this.socket.connected) throw new TetherError(ErrorCode.BadRequest, 'connection closed');
@@ -247,6 +304,7 @@ export class ClientConnection {
 
   private async publish(frame: z.infer<typeof pubFrameSchema>): Promise<PubReply> {
     if (this.deps.isClosing()) throw new TetherError(ErrorCode.ShuttingDown, 'server is shutting down');
+    checkDataShape(frame.data, this.deps.maxDataDepth, this.deps.maxPayloadBytes);
     checkPayloadSize(frame.data, this.deps.maxPayloadBytes);
     await this.deps.permissions.check(this.ctx, frame.channel, 'publish');
     const { channel, ...rest } = frame;
@@ -359,7 +417,16 @@ export class ClientConnection {
 
   private stop(): void {
     clearTimeout(this.expiryTimer);
+    this.deps.invalidFrames.forget(this.socket.id);
     for (const sub of this.subs.values()) sub.state.subscribers--;
     this.subs.clear();
   }
+}
+
+/** Names an event that is not one of ours, briefly and safely (it may be anything, or nothing). */
+function describeEvent(event: unknown): string {
+  if (event === TOO_DEEP) return 'frame nested too deep (see maxDataDepth)';
+  if (typeof event === 'string') return `unknown event ${JSON.stringify(event.slice(0, 100))}`;
+  if (typeof event === 'number') return `unknown event ${String(event)}`;
+  return 'an event needs a name: [name, payload]';
 }

@@ -27,7 +27,9 @@ import type { StatsCounter } from '../delivery/stats.js';
 import { streamOf } from '../delivery/channel-registry.js';
 import type { ApiKey } from '../options.js';
 import { ApiKeyRing, bearerOf } from './credentials.js';
-import { sendError, toTetherError } from './errors.js';
+import { sendError } from './errors.js';
+import type { Guard } from '../guard/guard.js';
+import { boundJsonBodyDepth } from '../guard/json-body.js';
 
 export interface HttpApiDeps {
   store: LogStore;
@@ -49,6 +51,9 @@ export interface HttpApiDeps {
   maxPollWaitSeconds: number;
   /** Browser origins allowed to call the API (the HTTP fallback from a page). Default none. */
   corsOrigins: readonly string[];
+  guard: Guard;
+  /** Bodies nest at most this deep: a publish body is its `data` plus one level. */
+  maxDataDepth: number;
 }
 
 /**
@@ -64,12 +69,14 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     logController: new LogController({ disableRequestLogging: true }),
   });
   const keys = new ApiKeyRing(deps.apiKeys);
+  boundJsonBodyDepth(app, deps.maxDataDepth + 1);
   if (deps.corsOrigins.length > 0) {
     await app.register(cors, { origin: [...deps.corsOrigins], methods: ['GET', 'POST'], maxAge: 600 });
   }
 
   app.setErrorHandler((err, request, reply) => {
-    const error = toTetherError(err instanceof Error ? err : new Error(String(err)));
+    // The guard: whatever a route threw becomes a documented code (`internal` only for server faults).
+    const error = deps.guard.refuse(err, { ip: request.ip, what: `${request.method} ${request.url}` }, request.log);
     // Refusals count as they do on the socket path: auth failures, and rejected (malformed) input.
     if (error.code === ErrorCode.Unauthorized || error.code === ErrorCode.TokenExpired)
       deps.stats.values.authFailures++;

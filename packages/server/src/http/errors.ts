@@ -1,19 +1,7 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, TetherError, httpStatusOf } from '@tether/protocol';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { httpStatusOf, type TetherError } from '@tether/protocol';
 
-/** Maps fastify's own failures (body parsing, limits) onto our documented codes. */
-export function toTetherError(err: FastifyError | TetherError | Error): TetherError {
-  if (err instanceof TetherError) return err;
-  const code = (err as FastifyError).code;
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new TetherError(ErrorCode.PayloadTooLarge, 'body too large');
-  const status = (err as FastifyError).statusCode;
-  if (status !== undefined && status >= 400 && status < 500) {
-    return new TetherError(ErrorCode.BadRequest, err.message, { cause: err });
-  }
-  return new TetherError(ErrorCode.Internal, 'internal error', { cause: err });
-}
-
-export function sendError(error: TetherError, request: FastifyRequest, reply: FastifyReply): void {
-  if (error.code === ErrorCode.Internal) request.log.error({ err: error.cause ?? error }, 'request failed');
+/** Answers with the error's status and body; the guard has logged it. */
+export function sendError(error: TetherError, _request: FastifyRequest, reply: FastifyReply): void {
   void reply.status(httpStatusOf[error.code]).send({ error: error.toJSON() });
 }
