@@ -77,6 +77,14 @@ export interface TetherServerOptions {
   recentPerChannel?: number;
   /** Longest long-poll wait, seconds. Default 30. */
   maxPollWaitSeconds?: number;
+  /**
+   * Bytes waiting to be written to one socket before the server cuts it (`slow_consumer`; the client
+   * reconnects and resumes). Checked every 250 ms and before every send to one socket alone. At least
+   * twice `maxBatchBytes`. Default 4_194_304 (4 MiB).
+   */
+  maxQueuedBytes?: number;
+  /** Bytes of messages (as JSON) in one replay batch, redelivery or HTTP poll answer (all channels together). Default 1_048_576 (1 MiB). */
+  maxBatchBytes?: number;
 
   // transport
   /** Socket.IO ping interval. Default 20_000. */
@@ -114,6 +122,8 @@ export const defaults = {
   replayBatchSize: 500,
   recentPerChannel: 1024,
   maxPollWaitSeconds: 30,
+  maxQueuedBytes: 4_194_304,
+  maxBatchBytes: 1_048_576,
   pingIntervalMs: 20_000,
   pingTimeoutMs: 10_000,
 } as const;

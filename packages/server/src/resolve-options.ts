@@ -12,6 +12,8 @@ const POSITIVE = [
   'recentPerChannel',
   'pingIntervalMs',
   'pingTimeoutMs',
+  'maxQueuedBytes',
+  'maxBatchBytes',
 ] as const;
 
 /** Merges options over `defaults` and fails fast, with a TypeError naming the option, on nonsense. */
@@ -36,6 +38,9 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   }
   if (!Number.isInteger(resolved.maxRetries) || resolved.maxRetries < 0) {
     throw new TypeError(`maxRetries must be a whole number ≥ 0, got ${resolved.maxRetries}`);
+  }
+  if (resolved.maxQueuedBytes < 2 * resolved.maxBatchBytes) {
+    throw new TypeError('maxQueuedBytes must be at least twice maxBatchBytes (a replay batch plus live traffic)');
   }
   if (!(resolved.maxPollWaitSeconds >= 0)) throw new TypeError('maxPollWaitSeconds must be ≥ 0');
   for (const key of resolved.apiKeys) {

@@ -1,6 +1,6 @@
 import type { Position } from '@tether/protocol';
 import type { LogStore, StoredMessage } from '../store/types.js';
-import type { RelevanceContext, RelevanceFilter } from './relevance.js';
+import type { MessageTraits, RelevanceContext, RelevanceFilter } from './relevance.js';
 import type { StatsCounter } from './stats.js';
 
 export type ReplayOutcome =
@@ -12,6 +12,8 @@ export type ReplayOutcome =
       messages: StoredMessage[];
       /** The position the reader may advance to once it handled `messages`. */
       upTo: number;
+      /** Size of `messages` as JSON, bytes. */
+      bytes: number;
     };
 
 export interface ReplayRequest {
@@ -20,9 +22,34 @@ export interface ReplayRequest {
   ctx: RelevanceContext;
   /** Read no further than this offset (a node's fanned-out head); default: the store's head. */
   target?: number;
-  /** Return at most this many messages (`upTo` then stops at the last one returned). */
+  /** Return at most this many messages (`upTo` then stops before the next one). */
   limit?: number;
+  /** Return at most this many bytes of messages (as JSON). Default: no byte limit. */
+  maxBytes?: number;
+  /** The first message comes even when it alone is over `maxBytes` (so a read always moves). Default true. */
+  firstAnyway?: boolean;
   path: 'replay' | 'http';
+}
+
+/** Store page of the first read: small, since messages may be large and it may be all that is needed. */
+const FIRST_PAGE = 16;
+/** Smallest later page, however large the messages. */
+const MIN_PAGE = 8;
+
+/** A message's size on the wire: its JSON, in bytes. */
+export function messageBytes(message: StoredMessage): number {
+  return Buffer.byteLength(JSON.stringify(message));
+}
+
+/** Lets other work run between store pages: no read keeps the event loop for long. */
+export function yieldLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Messages held in full during a read, with their sizes. */
+interface Held {
+  message: StoredMessage;
+  bytes: number;
 }
 
 /**
@@ -30,6 +57,12 @@ export interface ReplayRequest {
  * "here is what you missed" and `resync` (position out of retention, or of another epoch), shared
  * by socket resume and the HTTP fallback so both answer the same for the same position. Callers
  * count a resync when they send one.
+ *
+ * Bounded in memory and time: an answer holds at most `maxBytes` (and `limit`) of messages, with
+ * `upTo` where it stopped, so a large backlog comes in several answers. Supersession and collapse
+ * need every message up to the target, so the read scans that far, but keeps of the messages
+ * beyond the answer only their traits (offset, type, expiry, collapse key); store pages are sized
+ * to about `maxBytes` and the loop yields between them.
  */
 export class Replayer {
   constructor(
@@ -41,7 +74,7 @@ export class Replayer {
 
   async read(req: ReplayRequest): Promise<ReplayOutcome> {
     const after = req.position.offset;
-    let page = await this.store.read(req.stream, after, this.pageSize);
+    let page = await this.store.read(req.stream, after, Math.min(FIRST_PAGE, this.pageSize));
     const { epoch, head, first } = page;
     const otherEpoch = req.position.epoch !== undefined && req.position.epoch !== epoch;
     const missedRetention = after < head && after + 1 < first;
@@ -49,27 +82,106 @@ export class Replayer {
       return { kind: 'resync', epoch, offset: head };
     }
     const target = Math.min(req.target ?? head, head);
-    const read: StoredMessage[] = [];
-    // Supersession and collapse need every message up to the target, so read them all (retention bounds this).
+    const maxBytes = req.maxBytes ?? Infinity;
+    const limit = req.limit ?? Infinity;
+    const firstAnyway = req.firstAnyway ?? true;
+
+    // 1. Scan to the target: traits of every message, whole messages while they fit the budget.
+    const traits: MessageTraits[] = [];
+    const held: Held[] = [];
+    let heldBytes = 0;
+    let heldAll = true;
+    let scannedBytes = 0;
     for (;;) {
-      for (const m of page.messages) if (m.offset <= target) read.push(m);
+      for (const message of page.messages) {
+        if (message.offset > target) break;
+        traits.push(this.relevance.traitsOf(message, req.ctx.channel));
+        const bytes = messageBytes(message);
+        scannedBytes += bytes;
+        if (heldAll && (held.length === 0 || heldBytes + bytes <= maxBytes)) {
+          held.push({ message, bytes });
+          heldBytes += bytes;
+        } else heldAll = false;
+      }
       const last = page.messages.at(-1);
       if (!last || last.offset >= target) break;
-      page = await this.store.read(req.stream, last.offset, this.pageSize);
-      if (page.epoch !== epoch) {
-        return { kind: 'resync', epoch: page.epoch, offset: page.head };
+      await yieldLoop();
+      page = await this.store.read(req.stream, last.offset, this.pageFor(scannedBytes, traits.length, maxBytes));
+      if (page.epoch !== epoch) return { kind: 'resync', epoch: page.epoch, offset: page.head };
+    }
+    const dropped = this.relevance.staticDrops(traits, Date.now());
+
+    // 2. Pick the survivors in offset order while they fit: from what is held, then read again.
+    const picked: StoredMessage[] = [];
+    let pickedBytes = 0;
+    let upTo = Math.max(target, after);
+    const take = (message: StoredMessage, bytes: number): boolean => {
+      if (dropped.has(message.offset)) return true;
+      if ((picked.length > 0 || !firstAnyway) && (picked.length >= limit || pickedBytes + bytes > maxBytes)) {
+        upTo = message.offset - 1;
+        return false;
+      }
+      picked.push(message);
+      pickedBytes += bytes;
+      return true;
+    };
+    let full = false;
+    for (const h of held) {
+      if (!take(h.message, h.bytes)) {
+        full = true;
+        break;
       }
     }
-    const { kept, drops } = await this.relevance.filter(read, req.ctx, Date.now());
-    let messages = kept;
-    let upTo = Math.max(target, after);
-    if (req.limit !== undefined && kept.length > req.limit) {
-      messages = kept.slice(0, req.limit);
-      upTo = messages.at(-1)!.offset;
+    let from = held.at(-1)?.message.offset ?? after;
+    const pageSize = this.pageFor(scannedBytes, traits.length, maxBytes);
+    while (!full && !heldAll && from < target) {
+      await yieldLoop();
+      const again = await this.store.read(req.stream, from, pageSize);
+      if (again.epoch !== epoch) return { kind: 'resync', epoch: again.epoch, offset: again.head };
+      if (again.messages[0]?.offset !== from + 1) {
+        upTo = from; // retention removed them meanwhile: stop before the hole (the next read resyncs)
+        break;
+      }
+      for (const message of again.messages) {
+        if (message.offset > target || !take(message, messageBytes(message))) {
+          full = true;
+          break;
+        }
+        from = message.offset;
+      }
     }
-    // Count only the drops this answer moves past; a later page counts its own.
-    for (const drop of drops) if (drop.offset <= upTo) this.stats.values.dropped[drop.reason]++;
-    this.stats.values.delivered[req.path === 'http' ? 'http' : 'replay'] += messages.length;
-    return { kind: 'messages', epoch, messages, upTo };
+
+    // 3. The app's hooks, for what is sent only.
+    const { kept, drops } = await this.relevance.askHooks(picked, req.ctx);
+    // Count only the drops this answer moves past; a later answer counts its own.
+    for (const [offset, reason] of dropped) if (offset <= upTo) this.stats.values.dropped[reason]++;
+    for (const drop of drops) this.stats.values.dropped[drop.reason]++;
+    this.stats.values.delivered[req.path === 'http' ? 'http' : 'replay'] += kept.length;
+    let bytes = pickedBytes;
+    if (drops.length > 0) bytes = kept.reduce((sum, m) => sum + messageBytes(m), 0);
+    return { kind: 'messages', epoch, messages: kept, upTo, bytes };
   }
+
+  /** A store page of about `maxBytes`, judged by the messages seen so far. */
+  private pageFor(bytes: number, count: number, maxBytes: number): number {
+    if (count === 0 || !Number.isFinite(maxBytes)) return this.pageSize;
+    const perMessage = Math.max(1, bytes / count);
+    return Math.max(MIN_PAGE, Math.min(this.pageSize, Math.floor(maxBytes / perMessage)));
+  }
+}
+
+/** The longest prefix of `messages` within `maxBytes` (at least one message), and its size. */
+export function prefixWithin(
+  messages: readonly StoredMessage[],
+  maxBytes: number,
+): { messages: StoredMessage[]; bytes: number } {
+  const out: StoredMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = messageBytes(message);
+    if (out.length > 0 && bytes + size > maxBytes) break;
+    out.push(message);
+    bytes += size;
+  }
+  return { messages: out, bytes };
 }
