@@ -32,7 +32,7 @@ export interface ReplayRequest {
 }
 
 /** Store page of the first read: small, since messages may be large and it may be all that is needed. */
-const FIRST_PAGE = 16;
+const FIRST_PAGE = 4;
 /** Smallest later page, however large the messages. */
 const MIN_PAGE = 8;
 
@@ -92,6 +92,11 @@ export class Replayer {
     let heldBytes = 0;
     let heldAll = true;
     let scannedBytes = 0;
+    const firstMessage = page.messages[0];
+    if (!firstAnyway && firstMessage && firstMessage.offset <= target && messageBytes(firstMessage) > maxBytes) {
+      // No room even for the next message: answer "nothing yet" without scanning the channel.
+      return { kind: 'messages', epoch, messages: [], upTo: after, bytes: 0 };
+    }
     for (;;) {
       for (const message of page.messages) {
         if (message.offset > target) break;
