@@ -35,6 +35,8 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
     apiKeys: [{ key: secrets.apiKey, tenant: '*' }],
     logger: { level: config.logLevel },
     ...(config.headCheckIntervalMs !== undefined ? { headCheckIntervalMs: config.headCheckIntervalMs } : {}),
+    ...(config.maxQueuedBytes !== undefined ? { maxQueuedBytes: config.maxQueuedBytes } : {}),
+    ...(config.maxBatchBytes !== undefined ? { maxBatchBytes: config.maxBatchBytes } : {}),
   });
   exitOnSignals({ close: () => server.close(), log });
 

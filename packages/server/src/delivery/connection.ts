@@ -30,7 +30,7 @@ import type { ChannelRegistry } from './channel-registry.js';
 import type { ChannelState } from './channel-state.js';
 import type { Fanout } from './fanout.js';
 import type { Publisher } from './publisher.js';
-import { prefixWithin, type Replayer } from './replayer.js';
+import { prefixWithin, type Replayer, type ReplayScan } from './replayer.js';
 import type { SlowConsumerGuard } from './slow-consumers.js';
 import { SendPacer } from './send-pacer.js';
 import type { StatsCounter } from './stats.js';
@@ -215,11 +215,13 @@ export class ClientConnection {
   private async replay(sub: Subscription, position: Position): Promise<Position> {
     const target = sub.state.head;
     let from = position;
+    let scan: ReplayScan | undefined;
     for (;;) {
-      const step = await this.pacer.turn(() => this.replayBatch(sub, from, target));
+      const step = await this.pacer.turn(() => this.replayBatch(sub, from, target, scan));
       if (!step) return from; // the socket went
       if (step.done) return step.position;
       from = step.position;
+      scan = step.scan;
     }
   }
 
@@ -227,7 +229,8 @@ export class ClientConnection {
     sub: Subscription,
     position: Position,
     target: number,
-  ): Promise<{ position: Position; done: boolean }> {
+    scan: ReplayScan | undefined,
+  ): Promise<{ position: Position; done: boolean; scan?: ReplayScan }> {
     const { state } = sub;
     const outcome = await this.deps.replayer.read({
       stream: state.stream,
@@ -236,6 +239,7 @@ export class ClientConnection {
       target,
       limit: this.deps.replayBatchSize,
       maxBytes: this.deps.maxBatchBytes,
+      ...(scan ? { scan } : {}),
       path: 'replay',
     });
     if (outcome.kind === 'resync') {
@@ -252,7 +256,7 @@ export class ClientConnection {
       this.socket.emit('msg', { channel: state.channel, epoch, messages, upTo });
     }
     const done = upTo >= target || upTo <= position.offset || this.subs.get(state.channel) !== sub;
-    return { position: { epoch, offset: upTo }, done };
+    return { position: { epoch, offset: upTo }, done, scan: outcome.scan };
   }
 
   private get pacer(): SendPacer {

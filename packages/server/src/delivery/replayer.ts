@@ -14,7 +14,20 @@ export type ReplayOutcome =
       upTo: number;
       /** Size of `messages` as JSON, bytes. */
       bytes: number;
+      /** What this read learned up to its target: hand it to the next read of the same replay. */
+      scan: ReplayScan;
     };
+
+/**
+ * The traits of every message up to a target, as one read scanned them. The next read of the same
+ * replay (same epoch and target, a later position) reuses them instead of scanning the channel
+ * again, so a replay of a large backlog in many batches reads it about twice, not once per batch.
+ */
+export interface ReplayScan {
+  epoch: string;
+  target: number;
+  traits: readonly MessageTraits[];
+}
 
 export interface ReplayRequest {
   stream: string;
@@ -28,6 +41,8 @@ export interface ReplayRequest {
   maxBytes?: number;
   /** The first message comes even when it alone is over `maxBytes` (so a read always moves). Default true. */
   firstAnyway?: boolean;
+  /** The previous read's `scan`, when this read continues the same replay. */
+  scan?: ReplayScan;
   path: 'replay' | 'http';
 }
 
@@ -87,23 +102,36 @@ export class Replayer {
     const firstAnyway = req.firstAnyway ?? true;
 
     // 1. Scan to the target: traits of every message, whole messages while they fit the budget.
-    const traits: MessageTraits[] = [];
+    const scanned: MessageTraits[] = [];
     const held: Held[] = [];
     let heldBytes = 0;
     let heldAll = true;
-    let scannedBytes = 0;
+    // Bytes and count of the messages measured so far: they size the store pages.
+    let measuredBytes = 0;
+    let measured = 0;
     const firstMessage = page.messages[0];
     if (!firstAnyway && firstMessage && firstMessage.offset <= target && messageBytes(firstMessage) > maxBytes) {
       // No room even for the next message: answer "nothing yet" without scanning the channel.
-      return { kind: 'messages', epoch, messages: [], upTo: after, bytes: 0 };
+      return { kind: 'messages', epoch, messages: [], upTo: after, bytes: 0, scan: { epoch, target, traits: [] } };
     }
-    for (;;) {
+    const known = req.scan !== undefined && req.scan.epoch === epoch && req.scan.target === target;
+    const traits = known ? req.scan!.traits : scanned;
+    if (known) {
+      heldAll = false; // pick by reading again from the position
+      for (const message of page.messages) {
+        measuredBytes += messageBytes(message);
+        measured++;
+      }
+    }
+    for (; !known; ) {
       for (const message of page.messages) {
         if (message.offset > target) break;
-        traits.push(this.relevance.traitsOf(message, req.ctx.channel));
+        scanned.push(this.relevance.traitsOf(message, req.ctx.channel));
+        if (!heldAll) continue;
         const bytes = messageBytes(message);
-        scannedBytes += bytes;
-        if (heldAll && (held.length === 0 || heldBytes + bytes <= maxBytes)) {
+        measuredBytes += bytes;
+        measured++;
+        if (held.length === 0 || heldBytes + bytes <= maxBytes) {
           held.push({ message, bytes });
           heldBytes += bytes;
         } else heldAll = false;
@@ -111,7 +139,7 @@ export class Replayer {
       const last = page.messages.at(-1);
       if (!last || last.offset >= target) break;
       await yieldLoop();
-      page = await this.store.read(req.stream, last.offset, this.pageFor(scannedBytes, traits.length, maxBytes));
+      page = await this.store.read(req.stream, last.offset, this.pageFor(measuredBytes, measured, maxBytes));
       if (page.epoch !== epoch) return { kind: 'resync', epoch: page.epoch, offset: page.head };
     }
     const dropped = this.relevance.staticDrops(traits, Date.now());
@@ -138,7 +166,7 @@ export class Replayer {
       }
     }
     let from = held.at(-1)?.message.offset ?? after;
-    const pageSize = this.pageFor(scannedBytes, traits.length, maxBytes);
+    const pageSize = this.pageFor(measuredBytes, measured, maxBytes);
     while (!full && !heldAll && from < target) {
       await yieldLoop();
       const again = await this.store.read(req.stream, from, pageSize);
@@ -159,12 +187,12 @@ export class Replayer {
     // 3. The app's hooks, for what is sent only.
     const { kept, drops } = await this.relevance.askHooks(picked, req.ctx);
     // Count only the drops this answer moves past; a later answer counts its own.
-    for (const [offset, reason] of dropped) if (offset <= upTo) this.stats.values.dropped[reason]++;
+    for (const [offset, reason] of dropped) if (offset > after && offset <= upTo) this.stats.values.dropped[reason]++;
     for (const drop of drops) this.stats.values.dropped[drop.reason]++;
     this.stats.values.delivered[req.path === 'http' ? 'http' : 'replay'] += kept.length;
     let bytes = pickedBytes;
     if (drops.length > 0) bytes = kept.reduce((sum, m) => sum + messageBytes(m), 0);
-    return { kind: 'messages', epoch, messages: kept, upTo, bytes };
+    return { kind: 'messages', epoch, messages: kept, upTo, bytes, scan: { epoch, target, traits } };
   }
 
   /** A store page of about `maxBytes`, judged by the messages seen so far. */
