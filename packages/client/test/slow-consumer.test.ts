@@ -25,7 +25,11 @@ describe('a slow consumer', () => {
   it('is cut by the server, reconnects, resumes, and handles every message once', async () => {
     const server = await bed.start({ retention: { maxMessages: 5000 } });
     proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: server.port } });
-    const client = clients.make({ url: proxy.url, token: await server.token({ sub: 'u1', channels: ['feed:*'] }), ...fast });
+    const client = clients.make({
+      url: proxy.url,
+      token: await server.token({ sub: 'u1', channels: ['feed:*'] }),
+      ...fast,
+    });
     const statuses = statusLog(client);
     const errors: ClientErrorContext[] = [];
     client.on('error', (e) => errors.push(e));
@@ -35,7 +39,9 @@ describe('a slow consumer', () => {
     const blob = 'b'.repeat(60_000);
     const publish = async (from: number, to: number): Promise<void> => {
       for (let n = from; n <= to; n += 10) {
-        await server.server.publishMany(range(n, Math.min(to, n + 9)).map((i) => ({ channel: 'feed:s', type: 't', data: { i, blob } })));
+        await server.server.publishMany(
+          range(n, Math.min(to, n + 9)).map((i) => ({ channel: 'feed:s', type: 't', data: { i, blob } })),
+        );
         await new Promise((resolve) => setImmediate(resolve));
       }
     };

@@ -123,7 +123,7 @@ export class Replayer {
         measured++;
       }
     }
-    for (; !known; ) {
+    for (; !known;) {
       for (const message of page.messages) {
         if (message.offset > target) break;
         scanned.push(this.relevance.traitsOf(message, req.ctx.channel));

@@ -36,7 +36,8 @@ export class RawReader {
     const ws = new WebSocket(`${options.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`);
     const reader = new RawReader(ws);
     for (const [channel, position] of Object.entries(options.positions)) {
-      if (position?.epoch !== undefined) reader.positions.set(channel, { epoch: position.epoch, offset: position.offset });
+      if (position?.epoch !== undefined)
+        reader.positions.set(channel, { epoch: position.epoch, offset: position.offset });
     }
     await new Promise<void>((resolve, reject) => {
       ws.on('error', reject);

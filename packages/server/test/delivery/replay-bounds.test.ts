@@ -54,7 +54,12 @@ describe('replay and poll answers larger than maxBatchBytes', () => {
     const channel = 'mixed:1';
     const expected = await publishMixed(channel);
     const token = await server.token({ sub: 'u1', channels: ['*'] });
-    const reader = await RawReader.connect({ url: server.url, token, deviceId: 'd1', positions: { [channel]: { offset: 0 } } });
+    const reader = await RawReader.connect({
+      url: server.url,
+      token,
+      deviceId: 'd1',
+      positions: { [channel]: { offset: 0 } },
+    });
     readers.push(reader);
     await waitUntil(() => (reader.positions.get(channel)?.offset === 150 ? true : undefined), 10_000, 'the replay');
     expect(reader.violations).toEqual([]);
