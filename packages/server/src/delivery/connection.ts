@@ -195,8 +195,10 @@ export class ClientConnection {
       if (!rest) continue; // the channel moved on further than the ring holds: read again
       if (rest.length > 0) {
         const fits = prefixWithin(rest, this.deps.maxBatchBytes);
-        if (fits.messages.length < rest.length) continue; // more than one batch: replay it, paced
-        if (!this.send(state, rest, fits.bytes)) return;
+        // More than one batch: replay it, paced (on the last round, send it if the queue has room).
+        if (fits.messages.length < rest.length && round < MAX_CATCH_UP_ROUNDS - 1) continue;
+        const bytes = fits.messages.length < rest.length ? prefixWithin(rest, Infinity).bytes : fits.bytes;
+        if (!this.send(state, rest, bytes)) return;
         this.deps.stats.values.delivered.replay += rest.length;
       }
       void this.socket.join(state.room);
