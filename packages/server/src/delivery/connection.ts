@@ -194,11 +194,11 @@ export class ClientConnection {
       const rest = state.recentRange(position.offset, state.head);
       if (!rest) continue; // the channel moved on further than the ring holds: read again
       if (rest.length > 0) {
-        const fits = prefixWithin(rest, this.deps.maxBatchBytes);
-        // More than one batch: replay it, paced (on the last round, send it if the queue has room).
-        if (fits.messages.length < rest.length && round < MAX_CATCH_UP_ROUNDS - 1) continue;
-        const bytes = fits.messages.length < rest.length ? prefixWithin(rest, Infinity).bytes : fits.bytes;
-        if (!this.send(state, rest, bytes)) return;
+        // More than one batch: replay it, paced (the last round sends it whole if the queue has room).
+        const budget = round < MAX_CATCH_UP_ROUNDS - 1 ? this.deps.maxBatchBytes : Infinity;
+        const fits = prefixWithin(rest, budget);
+        if (fits.messages.length < rest.length) continue;
+        if (!this.send(state, rest, fits.bytes)) return;
         this.deps.stats.values.delivered.replay += rest.length;
       }
       void this.socket.join(state.room);
