@@ -15,7 +15,7 @@ export type ReplayOutcome =
       /** Size of `messages` as JSON, bytes. */
       bytes: number;
       /** What this read learned up to its target: hand it to the next read of the same replay. */
-      scan: ReplayScan;
+      scan?: ReplayScan;
     };
 
 /**
@@ -112,7 +112,7 @@ export class Replayer {
     const firstMessage = page.messages[0];
     if (!firstAnyway && firstMessage && firstMessage.offset <= target && messageBytes(firstMessage) > maxBytes) {
       // No room even for the next message: answer "nothing yet" without scanning the channel.
-      return { kind: 'messages', epoch, messages: [], upTo: after, bytes: 0, scan: { epoch, target, traits: [] } };
+      return { kind: 'messages', epoch, messages: [], upTo: after, bytes: 0 };
     }
     const known = req.scan !== undefined && req.scan.epoch === epoch && req.scan.target === target;
     const traits = known ? req.scan!.traits : scanned;
