@@ -116,12 +116,18 @@ export class Replayer {
     }
     const known = req.scan !== undefined && req.scan.epoch === epoch && req.scan.target === target;
     const traits = known ? req.scan!.traits : scanned;
+    /** The first message scanned but not held (it did not fit): its size may end the answer without a read. */
+    let unheld: Held | undefined;
     if (known) {
-      heldAll = false; // pick by reading again from the position
+      // Pick from this first page, then by reading on from its end.
       for (const message of page.messages) {
-        measuredBytes += messageBytes(message);
+        if (message.offset > target) break;
+        const bytes = messageBytes(message);
+        measuredBytes += bytes;
         measured++;
+        held.push({ message, bytes });
       }
+      heldAll = (page.messages.at(-1)?.offset ?? after) >= target;
     }
     for (; !known;) {
       for (const message of page.messages) {
@@ -134,7 +140,10 @@ export class Replayer {
         if (held.length === 0 || heldBytes + bytes <= maxBytes) {
           held.push({ message, bytes });
           heldBytes += bytes;
-        } else heldAll = false;
+        } else {
+          heldAll = false;
+          unheld = { message, bytes };
+        }
       }
       const last = page.messages.at(-1);
       if (!last || last.offset >= target) break;
@@ -165,8 +174,18 @@ export class Replayer {
         break;
       }
     }
+    if (!full && unheld && !dropped.has(unheld.message.offset)) {
+      // Taking it will fail only if it does not fit: then there is no need to read it again.
+      const wouldFit =
+        (picked.length === 0 && firstAnyway) || (picked.length < limit && pickedBytes + unheld.bytes <= maxBytes);
+      if (!wouldFit) {
+        upTo = unheld.message.offset - 1;
+        full = true;
+      }
+    }
     let from = held.at(-1)?.message.offset ?? after;
-    const pageSize = this.pageFor(measuredBytes, measured, maxBytes);
+    // One more than fits, so that the message that ends the answer comes in the same page.
+    const pageSize = this.pageFor(measuredBytes, measured, maxBytes) + 1;
     while (!full && !heldAll && from < target) {
       await yieldLoop();
       const again = await this.store.read(req.stream, from, pageSize);

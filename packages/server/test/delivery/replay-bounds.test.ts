@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestBed, waitUntil, type TestServer } from '@tether/testing';
+import { SlowStore, TestBed, waitUntil, type TestServer } from '@tether/testing';
 import type { Envelope } from '@tether/protocol';
-import type { RelevanceRules } from '@tether/server';
+import { MemoryLogStore, type ReadResult, type RelevanceRules } from '@tether/server';
 import { RawReader } from './raw-reader.js';
 
 let server: TestServer;
@@ -48,7 +48,50 @@ async function publishMixed(channel: string): Promise<number[]> {
     .map(({ offset }) => offset);
 }
 
+/** A store that notes the size (JSON bytes) of every page it is asked for. */
+class PageLog extends SlowStore {
+  readonly pages: number[] = [];
+
+  constructor() {
+    super(new MemoryLogStore({ maxMessages: 5000 }), { readDelayMs: 0 });
+  }
+
+  override async read(stream: string, after: number, limit: number): Promise<ReadResult> {
+    const result = await super.read(stream, after, limit);
+    this.pages.push(Buffer.byteLength(JSON.stringify(result.messages)));
+    return result;
+  }
+}
+
 describe('replay and poll answers larger than maxBatchBytes', () => {
+  it('reads a large backlog from the store in pages of about maxBatchBytes, about twice in all, not once per batch', async () => {
+    const store = new PageLog();
+    server = await bed.start({ store });
+    const channel = 'firehose:1';
+    const blob = 'w'.repeat(60_000);
+    for (let i = 0; i < 300; i += 20) {
+      await server.server.publishMany(
+        Array.from({ length: 20 }, (_, k) => ({ channel, type: 'blob', data: { i: i + k, blob } })),
+      );
+    }
+    store.pages.length = 0;
+    const token = await server.token({ sub: 'u1', channels: ['*'] });
+    const reader = await RawReader.connect({
+      url: server.url,
+      token,
+      deviceId: 'd1',
+      positions: { [channel]: { offset: 0 } },
+    });
+    readers.push(reader);
+    await waitUntil(() => (reader.positions.get(channel)?.offset === 300 ? true : undefined), 10_000, 'the replay');
+    expect(reader.violations).toEqual([]);
+    const backlog = 300 * 60_000;
+    expect(Math.max(...store.pages)).toBeLessThanOrEqual(MiB + 70_000); // the budget and the message that ends it
+    const read = store.pages.reduce((a, b) => a + b, 0);
+    expect(read).toBeGreaterThanOrEqual(backlog);
+    expect(read).toBeLessThan(2.5 * backlog); // one scan, one read of what is sent (18 batches)
+  });
+
   it('replays a backlog over the byte limit in several batches, each within it, relevance rules kept', async () => {
     server = await bed.start({ relevance, maxBatchBytes: 256 * 1024, maxQueuedBytes: MiB });
     const channel = 'mixed:1';
