@@ -129,7 +129,7 @@ export class Replayer {
       }
       heldAll = (page.messages.at(-1)?.offset ?? after) >= target;
     }
-    for (; !known;) {
+    while (!known) {
       for (const message of page.messages) {
         if (message.offset > target) break;
         scanned.push(this.relevance.traitsOf(message, req.ctx.channel));
