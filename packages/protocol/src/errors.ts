@@ -23,6 +23,8 @@ export const ErrorCode = {
   StoreUnavailable: 'store_unavailable',
   /** The server is shutting down; reconnect (to another node) and resume. */
   ShuttingDown: 'shutting_down',
+  /** The connection did not read what it was sent: over `maxQueuedBytes` waited for it, so it was cut. */
+  SlowConsumer: 'slow_consumer',
   /** An unexpected server fault. Reported, never silent. */
   Internal: 'internal',
   /** The connection sent more than `maxInvalidFramesPerMinute` invalid frames: it is closed. */
@@ -55,6 +57,8 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   not_found: 404,
   store_unavailable: 503,
   shutting_down: 503,
+  // Never sent over HTTP (a socket is cut); the nearest status, for apps that forward it.
+  slow_consumer: 429,
   internal: 500,
   too_many_invalid_frames: 400,
   // Client-side codes never travel over HTTP; the nearest status, for apps that forward them.

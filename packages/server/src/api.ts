@@ -38,6 +38,8 @@ export interface DeliveryStats {
   rejectedFrames: number;
   authFailures: number;
   pushes: number;
+  /** Connections cut because more than `maxQueuedBytes` waited to be written to them (`slow_consumer`). */
+  slowConsumers: number;
 }
 
 export interface TetherServer {

@@ -107,6 +107,14 @@ export interface TetherServerOptions {
   maxDataDepth?: number;
   /** Invalid frames (`bad_request`, `invalid_channel`, `payload_too_large`) a socket may send per minute before it is closed. Default 20. */
   maxInvalidFramesPerMinute?: number;
+  /**
+   * Bytes waiting to be written to one socket before the server cuts it (`slow_consumer`; the client
+   * reconnects and resumes). Checked every 250 ms and before every send to one socket alone. At least
+   * twice `maxBatchBytes`. Default 4_194_304 (4 MiB).
+   */
+  maxQueuedBytes?: number;
+  /** Bytes of messages (as JSON) in one replay batch, redelivery or HTTP poll answer (all channels together). Default 1_048_576 (1 MiB). */
+  maxBatchBytes?: number;
 
   // transport
   /** Socket.IO ping interval. Default 20_000. */
@@ -150,6 +158,8 @@ export const defaults = {
   maxPollWaitSeconds: 30,
   maxDataDepth: 32,
   maxInvalidFramesPerMinute: 20,
+  maxQueuedBytes: 4_194_304,
+  maxBatchBytes: 1_048_576,
   pingIntervalMs: 20_000,
   pingTimeoutMs: 10_000,
   jwtPublicKeys: [] as JwtPublicKeyInput[],

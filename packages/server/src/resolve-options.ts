@@ -13,6 +13,8 @@ const POSITIVE = [
   'recentPerChannel',
   'pingIntervalMs',
   'pingTimeoutMs',
+  'maxQueuedBytes',
+  'maxBatchBytes',
 ] as const;
 
 /** Merges options over `defaults` and fails fast, with a TypeError naming the option, on nonsense. */
@@ -35,6 +37,9 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   for (const name of ['maxDataDepth', 'maxInvalidFramesPerMinute'] as const) {
     const value = resolved[name];
     if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a whole number ≥ 1, got ${value}`);
+  }
+  if (resolved.maxQueuedBytes < 2 * resolved.maxBatchBytes) {
+    throw new TypeError('maxQueuedBytes must be at least twice maxBatchBytes (a replay batch plus live traffic)');
   }
   if (!(resolved.maxPollWaitSeconds >= 0)) throw new TypeError('maxPollWaitSeconds must be ≥ 0');
   for (const key of resolved.apiKeys) {

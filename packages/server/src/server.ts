@@ -25,6 +25,7 @@ import { Replayer } from './delivery/replayer.js';
 import { AckLedger } from './delivery/ack-ledger.js';
 import { ClientConnection, type TetherSocket } from './delivery/connection.js';
 import { RedeliverySweeper } from './delivery/sweeper.js';
+import { SlowConsumerGuard } from './delivery/slow-consumers.js';
 import { checkPayloadSize } from './delivery/payload.js';
 import { buildHttpApi } from './http/api.js';
 import { routeHttp } from './http/route-http.js';
@@ -103,6 +104,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     maxPayloadBytes: o.maxPayloadBytes,
     maxChannelsPerConnection: o.maxChannelsPerConnection,
     replayBatchSize: o.replayBatchSize,
+    maxBatchBytes: o.maxBatchBytes,
     maxPollWaitSeconds: o.maxPollWaitSeconds,
     corsOrigins: o.corsOrigins,
     guard,
@@ -130,6 +132,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const publisher = new Publisher(store, registry, fanout, stats, log);
   const connections = new Set<ClientConnection>();
   const sweeper = new RedeliverySweeper(connections, o, stats, ackLedger, o.push, log);
+  const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
 
   io.use(
     handshakeMiddleware({
@@ -173,6 +176,9 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       guard,
       invalidFrames,
       maxDataDepth: o.maxDataDepth,
+      slowConsumers,
+      maxQueuedBytes: o.maxQueuedBytes,
+      maxBatchBytes: o.maxBatchBytes,
     });
     connections.add(connection);
     stats.values.connections++;
@@ -180,6 +186,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       connections.delete(connection);
       stats.values.connections--;
     });
+    slowConsumers.greet(connection);
     connection.start(positions);
     // The app's hook failing is logged as `internal`; the connection stays.
     const noop = (): void => undefined;
@@ -192,6 +199,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   };
 
   sweeper.start();
+  slowConsumers.start();
   const housekeeping = setInterval(() => {
     const now = Date.now();
     registry.evictIdle(now, CHANNEL_IDLE_MS, (state) => publisher.isBusy(state));
@@ -213,6 +221,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       closing = true;
       closingController.abort();
       sweeper.stop();
+      slowConsumers.stop();
       clearInterval(housekeeping);
       clearInterval(headCheck);
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go

@@ -35,6 +35,10 @@ export interface ServeConfig {
   headCheckIntervalMs?: number;
   /** Public keys, JWKS URL, issuer, audience, max token lifetime (`TETHER_JWT_*`, `TETHER_JWKS_URL`). */
   auth: ServeAuthConfig;
+  /** `TETHER_MAX_QUEUED_BYTES`: the server's `maxQueuedBytes` (a socket is cut past it). Default: the server's, 4 MiB. */
+  maxQueuedBytes?: number;
+  /** `TETHER_MAX_BATCH_BYTES`: the server's `maxBatchBytes` (replay batch, poll answer). Default: the server's, 1 MiB. */
+  maxBatchBytes?: number;
 }
 
 export const serveDefaults = { port: 8080, host: '127.0.0.1', dataDir: './data', logLevel: 'info' } as const;
@@ -70,7 +74,20 @@ export function parseServeArgs(argv: readonly string[], env: Env): ServeConfig |
   if (apiKey !== undefined) config.apiKey = apiKey;
   const headCheck = nonEmpty(env['TETHER_HEAD_CHECK_MS']);
   if (headCheck !== undefined) config.headCheckIntervalMs = parseMs('TETHER_HEAD_CHECK_MS', headCheck);
+  const maxQueuedBytes = nonEmpty(env['TETHER_MAX_QUEUED_BYTES']);
+  if (maxQueuedBytes !== undefined) config.maxQueuedBytes = parseBytes('TETHER_MAX_QUEUED_BYTES', maxQueuedBytes);
+  const maxBatchBytes = nonEmpty(env['TETHER_MAX_BATCH_BYTES']);
+  if (maxBatchBytes !== undefined) config.maxBatchBytes = parseBytes('TETHER_MAX_BATCH_BYTES', maxBatchBytes);
   return config;
+}
+
+/** A whole number of bytes, at least 1024. */
+function parseBytes(name: string, text: string): number {
+  const bytes = Number(text);
+  if (!/^\d+$/.test(text) || bytes < 1024 || !Number.isSafeInteger(bytes)) {
+    throw new UsageError('serve', `invalid ${name} '${text}' (expected a whole number of bytes, at least 1024)`);
+  }
+  return bytes;
 }
 
 function parsePort(text: string): number {

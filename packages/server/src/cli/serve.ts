@@ -41,6 +41,8 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
     apiKeys: [{ key: secrets.apiKey, tenant: '*' }],
     logger: { level: config.logLevel },
     ...(config.headCheckIntervalMs !== undefined ? { headCheckIntervalMs: config.headCheckIntervalMs } : {}),
+    ...(config.maxQueuedBytes !== undefined ? { maxQueuedBytes: config.maxQueuedBytes } : {}),
+    ...(config.maxBatchBytes !== undefined ? { maxBatchBytes: config.maxBatchBytes } : {}),
   }).catch((err: unknown) => {
     // The server's option checks throw TypeError: a setting it refuses is a configuration mistake.
     throw err instanceof TypeError ? new ConfigError(err.message, { cause: err }) : err;

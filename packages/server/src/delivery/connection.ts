@@ -30,7 +30,9 @@ import type { ChannelRegistry } from './channel-registry.js';
 import type { ChannelState } from './channel-state.js';
 import type { Fanout } from './fanout.js';
 import type { Publisher } from './publisher.js';
-import type { Replayer } from './replayer.js';
+import { prefixWithin, type Replayer, type ReplayScan } from './replayer.js';
+import type { SlowConsumerGuard } from './slow-consumers.js';
+import { SendPacer } from './send-pacer.js';
 import type { StatsCounter } from './stats.js';
 import { Subscription } from './subscription.js';
 import { checkPayloadSize } from './payload.js';
@@ -66,6 +68,11 @@ export interface ConnectionDeps {
   guard: Guard;
   invalidFrames: InvalidFrameBudget;
   maxDataDepth: number;
+  /** Cuts this socket when what waits for it passes `maxQueuedBytes`. */
+  slowConsumers: SlowConsumerGuard;
+  maxQueuedBytes: number;
+  /** Bytes of messages per replay batch or redelivery. */
+  maxBatchBytes: number;
 }
 
 /**
@@ -84,6 +91,7 @@ export class ClientConnection {
     deviceId: this.ctx.deviceId,
   });
   private expiryTimer: NodeJS.Timeout | undefined;
+  private pacer_: SendPacer | undefined;
 
   constructor(
     readonly socket: TetherSocket,
@@ -243,8 +251,12 @@ export class ClientConnection {
       const rest = state.recentRange(position.offset, state.head);
       if (!rest) continue; // the channel moved on further than the ring holds: read again
       if (rest.length > 0) {
+        // More than one batch: replay it, paced (the last round sends it whole if the queue has room).
+        const budget = round < MAX_CATCH_UP_ROUNDS - 1 ? this.deps.maxBatchBytes : Infinity;
+        const fits = prefixWithin(rest, budget);
+        if (fits.messages.length < rest.length) continue;
+        if (!this.send(state, rest, fits.bytes)) return;
         this.deps.stats.values.delivered.replay += rest.length;
-        this.send(state, rest);
       }
       void this.socket.join(state.room);
       sub.joined = true;
@@ -254,13 +266,39 @@ export class ClientConnection {
     throw new TetherError(ErrorCode.StoreUnavailable, `could not catch up with ${state.channel}; subscribe again`);
   }
 
+  /**
+   * Replays `position+1 ..` the channel's head as it is now, one batch (`replayBatchSize`,
+   * `maxBatchBytes`) at a time, each read from the store only once the socket has drained what
+   * went before. Resolves the position reached.
+   */
   private async replay(sub: Subscription, position: Position): Promise<Position> {
+    const target = sub.state.head;
+    let from = position;
+    let scan: ReplayScan | undefined;
+    for (;;) {
+      const step = await this.pacer.turn(() => this.replayBatch(sub, from, target, scan));
+      if (!step) return from; // the socket went
+      if (step.done) return step.position;
+      from = step.position;
+      scan = step.scan;
+    }
+  }
+
+  private async replayBatch(
+    sub: Subscription,
+    position: Position,
+    target: number,
+    scan: ReplayScan | undefined,
+  ): Promise<{ position: Position; done: boolean; scan?: ReplayScan }> {
     const { state } = sub;
     const outcome = await this.deps.replayer.read({
       stream: state.stream,
       position,
       ctx: { tenant: this.ctx.tenant, sub: this.ctx.sub, deviceId: this.ctx.deviceId, channel: state.channel },
-      target: state.head,
+      target,
+      limit: this.deps.replayBatchSize,
+      maxBytes: this.deps.maxBatchBytes,
+      ...(scan ? { scan } : {}),
       path: 'replay',
     });
     if (outcome.kind === 'resync') {
@@ -269,21 +307,21 @@ export class ClientConnection {
       this.socket.emit('resync', { channel: state.channel, epoch: outcome.epoch, offset: outcome.offset });
       this.deps.stats.values.resyncs++;
       sub.acked = outcome.offset;
-      return { epoch: outcome.epoch, offset: outcome.offset };
+      return { position: { epoch: outcome.epoch, offset: outcome.offset }, done: true };
     }
-    const { messages, upTo, epoch } = outcome;
-    const size = this.deps.replayBatchSize;
-    for (let i = 0; i < messages.length || (i === 0 && upTo > position.offset); i += size) {
-      const chunk = messages.slice(i, i + size);
-      const last = i + size >= messages.length;
-      this.socket.emit('msg', {
-        channel: state.channel,
-        epoch,
-        messages: chunk,
-        upTo: last ? upTo : chunk.at(-1)!.offset,
-      });
+    const { messages, upTo, epoch, bytes } = outcome;
+    if (messages.length > 0 || upTo > position.offset) {
+      if (!this.deps.slowConsumers.admit(this, bytes)) return { position, done: true };
+      this.socket.emit('msg', { channel: state.channel, epoch, messages, upTo });
     }
-    return { epoch, offset: upTo };
+    const done = upTo >= target || upTo <= position.offset || this.subs.get(state.channel) !== sub;
+    return { position: { epoch, offset: upTo }, done, scan: outcome.scan };
+  }
+
+  private get pacer(): SendPacer {
+    // Room for one more batch and live traffic under the limit once it has drained this far.
+    const below = Math.max(0, this.deps.maxQueuedBytes - 2 * this.deps.maxBatchBytes);
+    return (this.pacer_ ??= new SendPacer(this.socket, below));
   }
 
   private positionOf(state: ChannelState): SubReply {
@@ -385,18 +423,20 @@ export class ClientConnection {
   async resend(sub: Subscription, after: number): Promise<number | undefined> {
     const { state } = sub;
     const upTo = Math.min(state.head, after + this.deps.replayBatchSize);
-    const messages = state.recentRange(after, upTo);
-    if (!messages) {
+    const recent = state.recentRange(after, upTo);
+    if (!recent) {
       const outcome = await this.deps.replayer.read({
         stream: state.stream,
         position: { epoch: state.epoch, offset: after },
         ctx: { tenant: this.ctx.tenant, sub: this.ctx.sub, deviceId: this.ctx.deviceId, channel: state.channel },
         target: upTo,
+        maxBytes: this.deps.maxBatchBytes,
         path: 'replay',
       });
       if (outcome.kind === 'resync') return undefined;
       // Read through the relevance rules: `upTo` lets the client move past what they skipped.
       if (outcome.messages.length > 0 || outcome.upTo > after) {
+        if (!this.deps.slowConsumers.admit(this, outcome.bytes)) return 0;
         this.socket.emit('msg', {
           channel: state.channel,
           epoch: outcome.epoch,
@@ -406,13 +446,17 @@ export class ClientConnection {
       }
       return outcome.messages.length;
     }
-    if (messages.length > 0) this.send(state, messages);
+    const { messages, bytes } = prefixWithin(recent, this.deps.maxBatchBytes);
+    if (messages.length > 0 && !this.send(state, messages, bytes)) return 0;
     return messages.length;
   }
 
-  private send(state: ChannelState, messages: StoredMessage[]): void {
+  /** Sends messages to this socket alone, unless they would take its queue over the limit (it is cut then). */
+  private send(state: ChannelState, messages: StoredMessage[], bytes: number): boolean {
+    if (!this.deps.slowConsumers.admit(this, bytes)) return false;
     const frame: MsgFrame = { channel: state.channel, epoch: state.epoch, messages };
     this.socket.emit('msg', frame);
+    return true;
   }
 
   private stop(): void {

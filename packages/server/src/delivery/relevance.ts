@@ -42,6 +42,18 @@ export interface FilterResult {
   drops: Drop[];
 }
 
+/**
+ * What the static rules (ttl, supersession, collapse) need of a message. A reader that must know
+ * every later message keeps these, not whole messages.
+ */
+export interface MessageTraits {
+  offset: number;
+  type: string;
+  /** When it stops being relevant (ms since the epoch); undefined when it does not expire. */
+  expiresAt: number | undefined;
+  collapseKey: string | undefined;
+}
+
 export function toMessage(channel: string, stored: StoredMessage): Message {
   return { channel, ...stored };
 }
@@ -56,29 +68,41 @@ export class RelevanceFilter {
     return this.rules[type] ?? this.rules['*'];
   }
 
+  traitsOf(stored: StoredMessage, channel: string): MessageTraits {
+    const rule = this.ruleFor(stored.type);
+    const ttl = minDefined(stored.ttl, rule?.ttl);
+    return {
+      offset: stored.offset,
+      type: stored.type,
+      expiresAt: ttl === undefined ? undefined : stored.ts + ttl,
+      collapseKey: this.collapseKeyOf(stored, rule, channel),
+    };
+  }
+
   /**
-   * Filters `messages` (one channel, offset order). Supersession and collapse look only at the
-   * messages given, so callers pass everything from the position to the head at once.
+   * The static drops among `traits` (one channel, offset order). Supersession and collapse look
+   * only at the traits given, so callers pass everything from the position to the target.
    */
-  async filter(messages: readonly StoredMessage[], ctx: RelevanceContext, now: number): Promise<FilterResult> {
-    const drops: Drop[] = [];
+  staticDrops(traits: readonly MessageTraits[], now: number): Map<number, DropReason> {
+    const drops = new Map<number, DropReason>();
     // Walk from the newest back, remembering the types and collapse keys seen later.
     const laterTypes = new Set<string>();
     const laterKeys = new Set<string>();
-    const survivors: StoredMessage[] = [];
-    for (let i = messages.length - 1; i >= 0; i--) {
-      const stored = messages[i]!;
-      const rule = this.ruleFor(stored.type);
-      const reason = this.staticDropReason(stored, rule, ctx.channel, laterTypes, laterKeys, now);
-      laterTypes.add(stored.type);
-      const key = this.collapseKeyOf(stored, rule, ctx.channel);
-      if (key !== undefined) laterKeys.add(key);
-      if (reason) drops.push({ offset: stored.offset, reason });
-      else survivors.push(stored);
+    for (let i = traits.length - 1; i >= 0; i--) {
+      const t = traits[i]!;
+      const reason = this.staticDropReason(t, laterTypes, laterKeys, now);
+      laterTypes.add(t.type);
+      if (t.collapseKey !== undefined) laterKeys.add(t.collapseKey);
+      if (reason) drops.set(t.offset, reason);
     }
-    survivors.reverse();
+    return drops;
+  }
+
+  /** Asks the app's `isRelevant` hooks about `messages` (already past the static rules), in order. */
+  async askHooks(messages: readonly StoredMessage[], ctx: RelevanceContext): Promise<FilterResult> {
+    const drops: Drop[] = [];
     const kept: StoredMessage[] = [];
-    for (const stored of survivors) {
+    for (const stored of messages) {
       const hook = this.ruleFor(stored.type)?.isRelevant;
       if (hook && !(await this.askHook(hook, stored, ctx))) drops.push({ offset: stored.offset, reason: 'irrelevant' });
       else kept.push(stored);
@@ -87,18 +111,14 @@ export class RelevanceFilter {
   }
 
   private staticDropReason(
-    stored: StoredMessage,
-    rule: RelevanceRule | undefined,
-    channel: string,
+    t: MessageTraits,
     laterTypes: ReadonlySet<string>,
     laterKeys: ReadonlySet<string>,
     now: number,
   ): DropReason | undefined {
-    const ttl = minDefined(stored.ttl, rule?.ttl);
-    if (ttl !== undefined && now > stored.ts + ttl) return 'ttl';
-    if (rule?.supersededBy?.some((type) => laterTypes.has(type))) return 'superseded';
-    const key = this.collapseKeyOf(stored, rule, channel);
-    if (key !== undefined && laterKeys.has(key)) return 'collapsed';
+    if (t.expiresAt !== undefined && now > t.expiresAt) return 'ttl';
+    if (this.ruleFor(t.type)?.supersededBy?.some((type) => laterTypes.has(type))) return 'superseded';
+    if (t.collapseKey !== undefined && laterKeys.has(t.collapseKey)) return 'collapsed';
     return undefined;
   }
 

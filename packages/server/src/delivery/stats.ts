@@ -15,6 +15,7 @@ export class StatsCounter {
     rejectedFrames: 0,
     authFailures: 0,
     pushes: 0,
+    slowConsumers: 0,
   };
 
   snapshot(): DeliveryStats {

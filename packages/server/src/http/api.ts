@@ -22,7 +22,7 @@ import type { AuthContext } from '../auth/context.js';
 import type { LogStore } from '../store/types.js';
 import type { AckLedger } from '../delivery/ack-ledger.js';
 import type { AppendSignal } from '../delivery/append-signal.js';
-import type { Replayer } from '../delivery/replayer.js';
+import { yieldLoop, type Replayer } from '../delivery/replayer.js';
 import type { StatsCounter } from '../delivery/stats.js';
 import { streamOf } from '../delivery/channel-registry.js';
 import type { ApiKey } from '../options.js';
@@ -48,6 +48,8 @@ export interface HttpApiDeps {
   maxPayloadBytes: number;
   maxChannelsPerConnection: number;
   replayBatchSize: number;
+  /** Bytes of messages in one poll answer, all channels together. */
+  maxBatchBytes: number;
   maxPollWaitSeconds: number;
   /** Browser origins allowed to call the API (the HTTP fallback from a page). Default none. */
   corsOrigins: readonly string[];
@@ -169,10 +171,16 @@ async function poll(
     const woken = deps.signal.wait(streams, Math.max(0, deadline - Date.now()), abort);
     const answer: PollResponse = { channels: {} };
     let news = false;
+    // One byte budget for the whole answer, spent in the order of `positions`; a channel it has no
+    // room left for is left out (its position stays; the next poll reads it).
+    let budget = deps.maxBatchBytes;
     for (const [channel, position] of positions) {
-      const result = await readChannel(deps, ctx, channel, position);
+      if (budget <= 0 && position !== undefined) continue;
+      const { result, bytes } = await readChannel(deps, ctx, channel, position, budget);
       answer.channels[channel] = result;
       if ('resync' in result || position === undefined || result.upTo > position.offset) news = true;
+      budget -= bytes;
+      await yieldLoop();
     }
     if (news || Date.now() >= deadline || abort.aborted) {
       stop.abort();
@@ -187,23 +195,28 @@ async function readChannel(
   ctx: AuthContext,
   channel: string,
   position: Position | undefined,
-): Promise<PollChannelMessages | PollChannelResync> {
+  maxBytes: number,
+): Promise<{ result: PollChannelMessages | PollChannelResync; bytes: number }> {
   const stream = streamOf(ctx.tenant, channel);
   if (position === undefined) {
     // No position yet: start from now, and tell the caller where that is.
     const info = await deps.store.info(stream);
-    return { epoch: info.epoch, messages: [], upTo: info.head };
+    return { result: { epoch: info.epoch, messages: [], upTo: info.head }, bytes: 0 };
   }
   const outcome = await deps.replayer.read({
     stream,
     position,
     ctx: { tenant: ctx.tenant, sub: ctx.sub, deviceId: ctx.deviceId, channel },
     limit: deps.replayBatchSize,
+    maxBytes,
+    // Only the answer's first channel may bring one message larger than the whole budget.
+    firstAnyway: maxBytes === deps.maxBatchBytes,
     path: 'http',
   });
   if (outcome.kind === 'resync') {
     deps.stats.values.resyncs++;
-    return { resync: { epoch: outcome.epoch, offset: outcome.offset } };
+    return { result: { resync: { epoch: outcome.epoch, offset: outcome.offset } }, bytes: 0 };
   }
-  return { epoch: outcome.epoch, messages: outcome.messages, upTo: outcome.upTo };
+  const { epoch, messages, upTo, bytes } = outcome;
+  return { result: { epoch, messages, upTo }, bytes };
 }
