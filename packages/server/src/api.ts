@@ -38,6 +38,8 @@ export interface DeliveryStats {
   rejectedFrames: number;
   authFailures: number;
   pushes: number;
+  /** Refusals by the rate limits and caps (`rate_limited`; in `limits.dryRun`, what would have been refused). */
+  rateLimited: { connectionAttempts: number; concurrentConnections: number; events: number; httpPublishes: number };
 }
 
 export interface TetherServer {

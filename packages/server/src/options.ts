@@ -9,6 +9,7 @@ import type { AuthContext, AuthorizeHook } from './auth/context.js';
 import type { PushProvider } from './delivery/push.js';
 import type { BatchRelay } from './delivery/fanout.js';
 import type { ClusterOptions } from './cluster/redis-cluster.js';
+import type { LimitOptions } from './limits/limit-options.js';
 
 export interface ApiKey {
   key: string;
@@ -77,23 +78,42 @@ export interface TetherServerOptions {
   recentPerChannel?: number;
   /** Longest long-poll wait, seconds. Default 30. */
   maxPollWaitSeconds?: number;
+  /**
+   * Rate limits and connection caps (docs/operations.md): connection attempts per IP 100/s, burst
+   * 200; 1000 connections per IP, 20_000 per node; 200 client events per minute per user and per
+   * connection; 1000 HTTP publishes per second per API key; `dryRun` false. 0 turns one off.
+   */
+  limits?: Partial<LimitOptions>;
+  /**
+   * Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client IP, for the socket
+   * path and the HTTP API alike. Default none: the client IP is the TCP peer's address.
+   */
+  trustedProxies?: string[];
 
   // transport
   /** Socket.IO ping interval. Default 20_000. */
   pingIntervalMs?: number;
   /** Socket.IO ping timeout. Default 10_000. */
   pingTimeoutMs?: number;
+  /**
+   * Also accept Socket.IO's HTTP long-polling transport (sticky sessions needed behind a load
+   * balancer). Default false: WebSocket only; the SDK has its own stateless HTTP fallback.
+   */
+  allowPollingTransport?: boolean;
+  /** An Engine.IO connection that has not sent its handshake (token) by then is closed. Default 10_000. */
+  connectTimeoutMs?: number;
 }
 
 export type ResolvedOptions = Required<
   Omit<
     TetherServerOptions,
-    'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'retention' | 'logger'
+    'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'retention' | 'logger' | 'limits'
   >
 > &
   Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection'> & {
     retention: RetentionOptions;
     logger: boolean | { level: string };
+    limits: LimitOptions;
   };
 
 export const defaults = {
@@ -116,4 +136,17 @@ export const defaults = {
   maxPollWaitSeconds: 30,
   pingIntervalMs: 20_000,
   pingTimeoutMs: 10_000,
+  limits: {
+    connectionAttemptsPerSecondPerIp: 100,
+    connectionAttemptBurstPerIp: 200,
+    maxConnectionsPerIp: 1000,
+    maxConnections: 20_000,
+    eventsPerMinutePerUser: 200,
+    eventsPerMinutePerConnection: 200,
+    httpPublishesPerSecondPerApiKey: 1000,
+    dryRun: false,
+  } as LimitOptions,
+  trustedProxies: [] as string[],
+  allowPollingTransport: false,
+  connectTimeoutMs: 10_000,
 } as const;

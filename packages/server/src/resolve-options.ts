@@ -1,4 +1,6 @@
 import { defaults, type ResolvedOptions, type TetherServerOptions } from './options.js';
+import { checkLimits } from './limits/limit-options.js';
+import { TrustedProxies } from './limits/client-ip.js';
 
 const POSITIVE = [
   'ackTimeoutMs',
@@ -12,6 +14,7 @@ const POSITIVE = [
   'recentPerChannel',
   'pingIntervalMs',
   'pingTimeoutMs',
+  'connectTimeoutMs',
 ] as const;
 
 /** Merges options over `defaults` and fails fast, with a TypeError naming the option, on nonsense. */
@@ -28,6 +31,7 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
     ...defaults,
     ...defined,
     retention: { ...defaults.retention, ...options.retention },
+    limits: checkLimits({ ...defaults.limits, ...definedOnly(options.limits ?? {}) }),
     logger: options.logger ?? (process.env.VITEST ? false : { level: process.env.TETHER_LOG_LEVEL ?? 'info' }),
   } as ResolvedOptions;
   for (const name of POSITIVE) {
@@ -38,8 +42,15 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
     throw new TypeError(`maxRetries must be a whole number ≥ 0, got ${resolved.maxRetries}`);
   }
   if (!(resolved.maxPollWaitSeconds >= 0)) throw new TypeError('maxPollWaitSeconds must be ≥ 0');
+  if (typeof resolved.allowPollingTransport !== 'boolean') throw new TypeError('allowPollingTransport must be a boolean');
+  if (!Array.isArray(resolved.trustedProxies)) throw new TypeError('trustedProxies must be a list of addresses');
+  new TrustedProxies(resolved.trustedProxies); // throws a TypeError naming a bad entry
   for (const key of resolved.apiKeys) {
     if (typeof key.key !== 'string' || key.key.length < 16) throw new TypeError('each API key must be ≥ 16 characters');
   }
   return resolved;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -29,6 +29,7 @@ import { checkPayloadSize } from './delivery/payload.js';
 import { buildHttpApi } from './http/api.js';
 import { routeHttp } from './http/route-http.js';
 import { joinCluster } from './cluster/redis-cluster.js';
+import { Limits } from './limits/limits.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -48,6 +49,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const verifyToken = (token: string) => verifyUserToken(token, key);
 
   const stats = new StatsCounter();
+  const limits = new Limits(o, stats, log);
   const registry = new ChannelRegistry(store, o.recentPerChannel);
   const signal = new AppendSignal();
   const ackLedger = new AckLedger();
@@ -99,6 +101,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     replayBatchSize: o.replayBatchSize,
     maxPollWaitSeconds: o.maxPollWaitSeconds,
     corsOrigins: o.corsOrigins,
+    trustProxy: limits.trustProxy,
+    limitHttpPublish: (apiKey) => limits.httpPublish(apiKey),
   });
   // Before Socket.IO attaches: it then hands every non-Socket.IO request on to this router.
   routeHttp(httpServer, app, ownsHttpServer);
@@ -111,7 +115,11 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     // A frame may carry `data` at its limit plus the envelope; larger frames end the connection.
     maxHttpBufferSize: o.maxPayloadBytes * 2 + 16_384,
     cors: o.corsOrigins.length > 0 ? { origin: o.corsOrigins, credentials: true } : undefined,
+    transports: o.allowPollingTransport ? ['polling', 'websocket'] : ['websocket'],
+    connectTimeout: o.connectTimeoutMs,
   });
+  // In front of Engine.IO: attempts and caps are refused before a session exists.
+  limits.gate.attach(httpServer, io.engine);
   const clusterOptions =
     o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);
   const cluster = clusterOptions ? await joinCluster(io, clusterOptions, log) : undefined;
@@ -121,6 +129,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const connections = new Set<ClientConnection>();
   const sweeper = new RedeliverySweeper(connections, o, stats, ackLedger, o.push, log);
 
+  io.use(limits.connectMiddleware());
   io.use(
     handshakeMiddleware({
       verifyToken,
@@ -134,6 +143,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   );
   io.on('connection', (socket: TetherSocket) => {
     const { ctx, positions } = socket.data as HandshakeData;
+    socket.use(limits.eventMiddleware(socket, ctx));
     const connection = new ClientConnection(socket, ctx, {
       registry,
       publisher,
@@ -196,6 +206,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       }
       await app.close();
       await cluster?.close();
+      await limits.close();
       if (ownsStore) await store.close();
       log.info('tether closed');
     })();

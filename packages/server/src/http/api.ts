@@ -49,6 +49,10 @@ export interface HttpApiDeps {
   maxPollWaitSeconds: number;
   /** Browser origins allowed to call the API (the HTTP fallback from a page). Default none. */
   corsOrigins: readonly string[];
+  /** Whether a peer is a trusted proxy (its `X-Forwarded-For` then names the client); the socket path's rule. */
+  trustProxy?: (address: string) => boolean;
+  /** Takes one publish of this API key; throws `rate_limited` over the limit. */
+  limitHttpPublish?: (apiKey: string) => Promise<void>;
 }
 
 /**
@@ -62,6 +66,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     bodyLimit: deps.maxPayloadBytes * 2 + 16_384,
     // Per-request logs would dwarf the rest at thousands of polls a second.
     logController: new LogController({ disableRequestLogging: true }),
+    ...(deps.trustProxy ? { trustProxy: deps.trustProxy } : {}),
   });
   const keys = new ApiKeyRing(deps.apiKeys);
   if (deps.corsOrigins.length > 0) {
@@ -95,6 +100,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
 
   app.post('/v1/publish', async (request) => {
     const key = keys.find(bearerOf(request));
+    await deps.limitHttpPublish?.(key.key);
     const body = parseFrame(httpPublishSchema, request.body, 'publish body');
     let tenant = key.tenant;
     if (key.tenant === '*') tenant = body.tenant ?? DEFAULT_TENANT;

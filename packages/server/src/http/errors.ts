@@ -15,5 +15,6 @@ export function toTetherError(err: FastifyError | TetherError | Error): TetherEr
 
 export function sendError(error: TetherError, request: FastifyRequest, reply: FastifyReply): void {
   if (error.code === ErrorCode.Internal) request.log.error({ err: error.cause ?? error }, 'request failed');
+  if (error.retryAfterMs !== undefined) void reply.header('Retry-After', String(Math.ceil(error.retryAfterMs / 1000)));
   void reply.status(httpStatusOf[error.code]).send({ error: error.toJSON() });
 }
