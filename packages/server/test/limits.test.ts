@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createTetherServer } from '@tether/server';
+import { createTetherServer, defaults } from '@tether/server';
 import {
   connectClient,
   isErrorReply,
@@ -244,6 +244,16 @@ describe('client events per connection and per user', () => {
     // The bystander is still served.
     const own = await bystander.pub({ channel: 'room:1', type: 't', data: 'still here' });
     expect(isErrorReply(own)).toBe(false);
+  });
+
+  it('by default: 200 events per minute per user (DESIGN §10)', async () => {
+    const srv = await server({ limits: defaults.limits });
+    const c = await client(srv);
+    const replies = await Promise.all(
+      Array.from({ length: 205 }, (_, i) => c.pub({ channel: 'room:default', type: 't', data: i })),
+    );
+    expect(replies.filter((r) => !isErrorReply(r))).toHaveLength(200);
+    expect(replies.slice(200).every((r) => isErrorReply(r) && r.error.code === 'rate_limited')).toBe(true);
   });
 
   it('the per-user limit holds across one user’s connections', async () => {

@@ -8,6 +8,7 @@ import { DEMO_SUB, formatBanner } from './banner.js';
 import { serveHelp } from './help.js';
 import { resolveSecrets } from './secrets.js';
 import { parseServeArgs, type Env } from './serve-config.js';
+import { limitsFromEnv } from './limits-env.js';
 import { exitOnSignals } from './shutdown.js';
 import type { Output } from './output.js';
 
@@ -19,6 +20,7 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
     out.stdout(serveHelp);
     return;
   }
+  const limitSettings = limitsFromEnv(env);
   const log = pino({ level: config.logLevel, base: { pid: process.pid, name: 'tether' } });
 
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
@@ -35,6 +37,7 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
     apiKeys: [{ key: secrets.apiKey, tenant: '*' }],
     logger: { level: config.logLevel },
     ...(config.headCheckIntervalMs !== undefined ? { headCheckIntervalMs: config.headCheckIntervalMs } : {}),
+    ...limitSettings,
   });
   exitOnSignals({ close: () => server.close(), log });
 
