@@ -5,18 +5,21 @@
  * Scenarios:
  *   fanout    C clients on one channel, stepped publish rates; Tether against plain Socket.IO
  *   cluster   the same clients on 1 Tether node vs N nodes sharing one private Redis
+ *   flood     one socket floods; a bystander's delivery p99 with the rate limits on and off
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SYSTEMS, SYSTEMS, fanoutDefaults, runFanout } from './scenarios/fanout.js';
 import { clusterDefaults, runCluster } from './scenarios/cluster.js';
+import { floodDefaults, runFlood } from './scenarios/flood.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
 scenarios:
   fanout      Tether vs plain Socket.IO 4.8, one channel, stepped rates
   cluster     the same clients on 1 Tether node vs N nodes sharing one private Redis
+  flood       one socket floods publishes; a bystander's delivery p99 with the limits on and off
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -44,12 +47,20 @@ cluster flags:
   --max-fails N        stop a layout after N failed steps in a row (default ${clusterDefaults.maxFails})
   --parse scan|json    how loaders read msg frames (default scan)
   --max-minutes M      hard stop for the whole run (default 5)
+
+flood flags:
+  --rate N             messages per second published to the bystander (default ${floodDefaults.rate})
+  --window-seconds S   length of each window (default ${floodDefaults.windowSeconds})
+  --rounds N           rounds of (baseline window, flood window) (default ${floodDefaults.rounds})
+  --inflight N         publish requests the flooder keeps outstanding (default ${floodDefaults.inflight})
+  --max-minutes M      hard stop for the whole run (default 3)
 `;
 
 /** Scenario name → runner. */
 const scenarios = {
   fanout: runFanoutCli,
   cluster: runClusterCli,
+  flood: runFloodCli,
 };
 
 function machine() {
@@ -152,6 +163,40 @@ async function runClusterCli(argv) {
     runCluster({ ...opts, stamp, cores: m.cores }),
   );
   return out.results.some((r) => r.errors.length) || out.lost > 0 || out.dup > 0 ? 1 : 0;
+}
+
+async function runFloodCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rate: { type: 'string' },
+      'window-seconds': { type: 'string' },
+      rounds: { type: 'string' },
+      inflight: { type: 'string' },
+      'max-minutes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const opts = { ...floodDefaults };
+  if (values.rate) opts.rate = int(values.rate, 'rate');
+  if (values['window-seconds']) opts.windowSeconds = int(values['window-seconds'], 'window-seconds');
+  if (values.inflight) opts.inflight = int(values.inflight, 'inflight');
+  if (values.rounds) opts.rounds = int(values.rounds, 'rounds');
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 3;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  console.log(
+    `flood: bystander at ${opts.rate} msg/s, ${opts.rounds} rounds of (baseline, flood) windows of ${opts.windowSeconds} s, flooder with ` +
+      `${opts.inflight} requests in flight`,
+  );
+  const out = await timedRun('flood', { opts, m, stamp, maxMinutes }, () => runFlood({ ...opts, cores: m.cores }));
+  return out.contained && out.limited ? 0 : 1;
 }
 
 /** Flags every load scenario shares: clients, workers, the rate ladder, step length, give-up rule, parsing. */

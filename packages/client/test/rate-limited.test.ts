@@ -44,7 +44,9 @@ async function limitingServer(refuse: { connects: number; pubs: number }) {
       if (pubs.length <= refuse.pubs) return reply({ error: refusal });
       reply({ offset: ++offset, epoch: 'e1' });
     });
-    socket.on('probe', (frame: { ts: number }, reply: (r: unknown) => void) => reply({ ts: frame.ts, serverTs: Date.now() }));
+    socket.on('probe', (frame: { ts: number }, reply: (r: unknown) => void) =>
+      reply({ ts: frame.ts, serverTs: Date.now() }),
+    );
   });
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
   closeServer = () => new Promise<void>((resolve) => void io.close(() => resolve()));

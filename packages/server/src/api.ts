@@ -39,7 +39,14 @@ export interface DeliveryStats {
   authFailures: number;
   pushes: number;
   /** Refusals by the rate limits and caps (`rate_limited`; in `limits.dryRun`, what would have been refused). */
-  rateLimited: { connectionAttempts: number; concurrentConnections: number; events: number; httpPublishes: number };
+  rateLimited: {
+    connectionAttempts: number;
+    concurrentConnections: number;
+    events: number;
+    /** Connections cut for sending on while refused (`maxRefusalsPerConnection`). */
+    disconnects: number;
+    httpPublishes: number;
+  };
 }
 
 export interface TetherServer {

@@ -81,7 +81,8 @@ export interface TetherServerOptions {
   /**
    * Rate limits and connection caps (docs/operations.md): connection attempts per IP 100/s, burst
    * 200; 1000 connections per IP, 20_000 per node; 200 client events per minute per user and per
-   * connection; 1000 HTTP publishes per second per API key; `dryRun` false. 0 turns one off.
+   * connection, a connection cut after 100 refusals in a minute; 1000 HTTP publishes per second
+   * per API key; `dryRun` false. 0 turns one off.
    */
   limits?: Partial<LimitOptions>;
   /**
@@ -143,6 +144,7 @@ export const defaults = {
     maxConnections: 20_000,
     eventsPerMinutePerUser: 200,
     eventsPerMinutePerConnection: 200,
+    maxRefusalsPerConnection: 100,
     httpPublishesPerSecondPerApiKey: 1000,
     dryRun: false,
   } as LimitOptions,

@@ -42,7 +42,8 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
     throw new TypeError(`maxRetries must be a whole number ≥ 0, got ${resolved.maxRetries}`);
   }
   if (!(resolved.maxPollWaitSeconds >= 0)) throw new TypeError('maxPollWaitSeconds must be ≥ 0');
-  if (typeof resolved.allowPollingTransport !== 'boolean') throw new TypeError('allowPollingTransport must be a boolean');
+  if (typeof resolved.allowPollingTransport !== 'boolean')
+    throw new TypeError('allowPollingTransport must be a boolean');
   if (!Array.isArray(resolved.trustedProxies)) throw new TypeError('trustedProxies must be a list of addresses');
   new TrustedProxies(resolved.trustedProxies); // throws a TypeError naming a bad entry
   for (const key of resolved.apiKeys) {

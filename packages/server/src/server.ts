@@ -141,6 +141,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       },
     }),
   );
+  io.use(limits.cutUserMiddleware());
   io.on('connection', (socket: TetherSocket) => {
     const { ctx, positions } = socket.data as HandshakeData;
     socket.use(limits.eventMiddleware(socket, ctx));

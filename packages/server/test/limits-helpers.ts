@@ -18,7 +18,11 @@ export interface Attempt {
 }
 
 /** A WebSocket handshake to `/socket.io/?EIO=4&transport=websocket`, from 127.0.0.1. */
-export function upgradeAttempt(port: number, headers: Record<string, string> = {}, path = '/socket.io/'): Promise<Attempt> {
+export function upgradeAttempt(
+  port: number,
+  headers: Record<string, string> = {},
+  path = '/socket.io/',
+): Promise<Attempt> {
   return new Promise<Attempt>((resolve, reject) => {
     const req = http.request({
       host: '127.0.0.1',
@@ -42,7 +46,13 @@ export function upgradeAttempt(port: number, headers: Record<string, string> = {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, close: () => undefined, closed: Promise.resolve() }),
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body,
+          close: () => undefined,
+          closed: Promise.resolve(),
+        }),
       );
       res.on('error', () => undefined);
     });

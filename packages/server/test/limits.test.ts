@@ -172,7 +172,11 @@ describe('concurrent connection caps', () => {
     expect([a.status, b.status, c.status]).toEqual([101, 101, 429]);
     a.close();
     await a.closed;
-    await waitUntil(async () => ((await upgradeAttempt(srv.port).then(keep)).status === 101 ? true : undefined), 2000, 'freed');
+    await waitUntil(
+      async () => ((await upgradeAttempt(srv.port).then(keep)).status === 101 ? true : undefined),
+      2000,
+      'freed',
+    );
   });
 });
 
@@ -195,7 +199,10 @@ describe('client IP behind a proxy', () => {
   it('one rule: the rightmost address that is not a trusted proxy, never a forged one to its left', () => {
     const proxies = new TrustedProxies(['10.0.0.0/8', 'fd00::/8']);
     const req = (peer: string, xff?: string): IncomingMessage =>
-      ({ socket: { remoteAddress: peer }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as IncomingMessage;
+      ({
+        socket: { remoteAddress: peer },
+        headers: xff === undefined ? {} : { 'x-forwarded-for': xff },
+      }) as IncomingMessage;
     expect(proxies.clientIpOf(req('203.0.113.1', '1.2.3.4'))).toBe('203.0.113.1');
     expect(proxies.clientIpOf(req('::ffff:10.0.0.5', '6.6.6.6, 198.51.100.9'))).toBe('198.51.100.9');
     expect(proxies.clientIpOf(req('10.0.0.5', '198.51.100.9, 10.1.2.3'))).toBe('198.51.100.9');
@@ -268,10 +275,37 @@ describe('client events per connection and per user', () => {
     expect(isErrorReply(await other.pub({ channel: 'room:u', type: 't', data: 'x' }))).toBe(false);
   });
 
+  it('a socket that keeps sending while refused is cut, and its user may not reconnect until the window ends', async () => {
+    const srv = await server({ limits: { eventsPerMinutePerConnection: 3, maxRefusalsPerConnection: 4 } });
+    const token = await srv.token({ sub: 'hammer', channels: ['room:*'], publish: ['room:*'] });
+    const hammer = await connectClient(srv.url, token);
+    cleanups.push(() => hammer.close());
+    const bystander = await client(srv, 'bystander');
+    const errors: { code: string; message: string; retryAfterMs?: number }[] = [];
+    hammer.socket.on('error', (e) => errors.push(e as { code: string; message: string; retryAfterMs?: number }));
+    const disconnected = waitFor<string>(hammer.socket, 'disconnect');
+    // Sent without waiting for replies (those in flight are lost with the connection).
+    for (let i = 0; i < 8; i++)
+      hammer.socket.emit('pub', { channel: 'room:h', type: 't', data: i, id: `h${i}` }, () => {});
+    expect(await disconnected).toBe('io server disconnect');
+    await waitUntil(() => (srv.server.stats().published === 3 ? true : undefined), 2000, 'the three allowed stored');
+    expect(errors.at(-1)).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/^disconnected/) });
+    expect(errors.at(-1)!.retryAfterMs).toBeGreaterThan(0);
+    expect(srv.server.stats().rateLimited.disconnects).toBe(1);
+
+    const refused = await connectRefusal(srv, token);
+    expect(refused.data).toMatchObject({ code: 'rate_limited' });
+    expect((refused.data as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(50_000);
+    // Another user is not affected.
+    expect(isErrorReply(await bystander.pub({ channel: 'room:h', type: 't', data: 'ok' }))).toBe(false);
+  });
+
   it('dryRun: counts the events over the limit and refuses none', async () => {
     const srv = await server({ limits: { eventsPerMinutePerConnection: 2, dryRun: true } });
     const c = await client(srv);
-    const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => c.pub({ channel: 'room:d', type: 't', data: i })));
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => c.pub({ channel: 'room:d', type: 't', data: i })),
+    );
     expect(replies.filter(isErrorReply)).toHaveLength(0);
     expect(srv.server.stats().rateLimited.events).toBe(3);
   });
@@ -303,7 +337,9 @@ describe('HTTP publishes per API key', () => {
 describe('options', () => {
   it('fails fast on nonsense limits and proxies', async () => {
     const base = { jwtSecret: 'a-secret-of-sixteen-or-more', logger: false } as const;
-    await expect(createTetherServer({ ...base, limits: { maxConnections: -1 } })).rejects.toThrow(/limits.maxConnections/);
+    await expect(createTetherServer({ ...base, limits: { maxConnections: -1 } })).rejects.toThrow(
+      /limits.maxConnections/,
+    );
     await expect(
       createTetherServer({ ...base, limits: { connectionAttemptsPerSecondPerIp: 10, connectionAttemptBurstPerIp: 5 } }),
     ).rejects.toThrow(/connectionAttemptBurstPerIp/);
@@ -317,7 +353,12 @@ describe('cluster-wide per-user limit (Redis store)', () => {
     cleanups.push(() => redis.stop());
     const limits = { eventsPerMinutePerUser: 10, eventsPerMinutePerConnection: 100 };
     const a = await server({ store: redis.url, limits });
-    const b = await server({ store: redis.url, limits, jwtSecret: a.secret, apiKeys: [{ key: a.apiKey, tenant: '*' }] });
+    const b = await server({
+      store: redis.url,
+      limits,
+      jwtSecret: a.secret,
+      apiKeys: [{ key: a.apiKey, tenant: '*' }],
+    });
     const channel = `room:${randomUUID()}`;
     const onA = await client(a, 'roamer');
     const onB = await client(b, 'roamer');

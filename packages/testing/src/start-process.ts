@@ -79,7 +79,11 @@ export async function startServerProcess(options: StartProcessOptions = {}): Pro
         : secrets;
 
   // Limits lifted (test-limits.ts) unless the test sets TETHER_LIMITS.
-  const env: Record<string, string | undefined> = { ...cleanEnv(), TETHER_LOG_LEVEL: 'warn', TETHER_LIMITS: testLimitsEnv };
+  const env: Record<string, string | undefined> = {
+    ...cleanEnv(),
+    TETHER_LOG_LEVEL: 'warn',
+    TETHER_LIMITS: testLimitsEnv,
+  };
   if (given) Object.assign(env, { TETHER_JWT_SECRET: given.jwtSecret, TETHER_API_KEY: given.apiKey });
   Object.assign(env, options.env);
   const args = [

@@ -14,6 +14,7 @@ export const testLimits: NonNullable<TetherServerOptions['limits']> = {
   maxConnections: 0,
   eventsPerMinutePerUser: 0,
   eventsPerMinutePerConnection: 0,
+  maxRefusalsPerConnection: 0,
   httpPublishesPerSecondPerApiKey: 0,
 };
 

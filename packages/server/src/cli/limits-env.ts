@@ -20,7 +20,10 @@ export function limitsFromEnv(env: Env): LimitSettings {
   if (limitsText) settings.limits = parseLimits(limitsText);
   const proxies = env['TETHER_TRUSTED_PROXIES'];
   if (proxies) {
-    const list = proxies.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+    const list = proxies
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0);
     usage(() => new TrustedProxies(list));
     settings.trustedProxies = list;
   }
@@ -44,10 +47,12 @@ function parseLimits(text: string): Partial<LimitOptions> {
       throw new UsageError('serve', `TETHER_LIMITS: unknown limit '${name}' (known: ${known})`);
     }
     if (name === 'dryRun') {
-      if (value !== 'true' && value !== 'false') throw new UsageError('serve', 'TETHER_LIMITS: dryRun must be true or false');
+      if (value !== 'true' && value !== 'false')
+        throw new UsageError('serve', 'TETHER_LIMITS: dryRun must be true or false');
       limits[name] = value === 'true';
     } else {
-      if (!/^\d+$/.test(value)) throw new UsageError('serve', `TETHER_LIMITS: ${name} must be a whole number, got '${value}'`);
+      if (!/^\d+$/.test(value))
+        throw new UsageError('serve', `TETHER_LIMITS: ${name} must be a whole number, got '${value}'`);
       limits[name] = Number(value);
     }
   }

@@ -15,7 +15,7 @@ export class StatsCounter {
     rejectedFrames: 0,
     authFailures: 0,
     pushes: 0,
-    rateLimited: { connectionAttempts: 0, concurrentConnections: 0, events: 0, httpPublishes: 0 },
+    rateLimited: { connectionAttempts: 0, concurrentConnections: 0, events: 0, disconnects: 0, httpPublishes: 0 },
   };
 
   snapshot(): DeliveryStats {

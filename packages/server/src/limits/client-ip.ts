@@ -19,7 +19,11 @@ export class TrustedProxies {
       const family = isIP(address);
       const prefix = bits === undefined ? undefined : Number(bits);
       const max = family === 4 ? 32 : 128;
-      if (family === 0 || extra !== undefined || (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= max))) {
+      if (
+        family === 0 ||
+        extra !== undefined ||
+        (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= max))
+      ) {
         throw new TypeError(`trustedProxies: '${entry}' is not an IP address or CIDR range`);
       }
       const type = family === 4 ? 'ipv4' : 'ipv6';

@@ -53,7 +53,10 @@ export class ConnectionGate {
    * Puts the gate in front of the listeners Socket.IO attached to `server` (call after creating
    * the Socket.IO server), and learns from `engine` when polling sessions end.
    */
-  attach(server: http.Server, engine: { on(event: 'connection', listener: (socket: EngineConnection) => void): unknown }): void {
+  attach(
+    server: http.Server,
+    engine: { on(event: 'connection', listener: (socket: EngineConnection) => void): unknown },
+  ): void {
     const upgrades = server.listeners('upgrade').slice() as Listener[];
     server.removeAllListeners('upgrade');
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -19,6 +19,11 @@ export interface LimitOptions {
   eventsPerMinutePerUser: number;
   /** Client events per connection per minute, counted on its node alone. Default 200. */
   eventsPerMinutePerConnection: number;
+  /**
+   * A connection that goes on sending while refused, more than this many refused events in a
+   * minute, is disconnected (an `error` frame with `rate_limited` first). Default 100; 0: never.
+   */
+  maxRefusalsPerConnection: number;
   /** `POST /v1/publish` requests per API key per second, cluster-wide with the Redis store. Default 1000. */
   httpPublishesPerSecondPerApiKey: number;
   /** Count what would be refused (stats, a debug log line) but refuse nothing. Default false. */
@@ -32,6 +37,7 @@ const COUNTS = [
   'maxConnections',
   'eventsPerMinutePerUser',
   'eventsPerMinutePerConnection',
+  'maxRefusalsPerConnection',
   'httpPublishesPerSecondPerApiKey',
 ] as const;
 
@@ -46,7 +52,9 @@ export function checkLimits(limits: LimitOptions): LimitOptions {
   if (typeof limits.dryRun !== 'boolean') throw new TypeError('limits.dryRun must be a boolean');
   const { connectionAttemptsPerSecondPerIp: rate, connectionAttemptBurstPerIp: burst } = limits;
   if (rate > 0 && burst < rate) {
-    throw new TypeError(`limits.connectionAttemptBurstPerIp (${burst}) must be ≥ connectionAttemptsPerSecondPerIp (${rate})`);
+    throw new TypeError(
+      `limits.connectionAttemptBurstPerIp (${burst}) must be ≥ connectionAttemptsPerSecondPerIp (${rate})`,
+    );
   }
   return limits;
 }

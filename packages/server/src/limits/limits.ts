@@ -18,6 +18,7 @@ import { connectLimitMiddleware } from './connect-limit.js';
 import { ConnectionGate } from './connection-gate.js';
 import { eventLimitMiddleware } from './event-limit.js';
 import { RateLimitFactory, type RateLimit } from './rate-limit.js';
+import { CutUsers } from './cut-users.js';
 
 /** Redis keys of the shared limits start with this. */
 const KEY_PREFIX = 'tether:rl:';
@@ -34,6 +35,7 @@ export class Limits {
   private readonly eventsPerConnection: RateLimit;
   private readonly eventsPerUser: RateLimit;
   private readonly httpPublishes: RateLimit;
+  private readonly cutUsers = new CutUsers();
 
   constructor(
     private readonly o: LimitsOptions,
@@ -64,7 +66,12 @@ export class Limits {
       durationSeconds: 60,
       shared: false,
     });
-    this.eventsPerUser = factory.create({ name: 'user', points: l.eventsPerMinutePerUser, durationSeconds: 60, shared: true });
+    this.eventsPerUser = factory.create({
+      name: 'user',
+      points: l.eventsPerMinutePerUser,
+      durationSeconds: 60,
+      shared: true,
+    });
     this.httpPublishes = factory.create({
       name: 'pub',
       points: l.httpPublishesPerSecondPerApiKey,
@@ -105,7 +112,14 @@ export class Limits {
       stats: this.stats,
       log: this.log,
       dryRun: this.o.limits.dryRun,
+      maxRefusals: this.o.limits.maxRefusalsPerConnection,
+      cutUsers: this.cutUsers,
     });
+  }
+
+  /** After the token check: a user cut off for ignoring its limits waits for the window to end. */
+  cutUserMiddleware() {
+    return this.cutUsers.middleware(this.stats);
   }
 
   /** Takes one HTTP publish of this API key; throws `rate_limited` over the limit. */
