@@ -23,6 +23,7 @@ import {
   type TestServer,
 } from '@tether/testing';
 import { TrustedProxies } from '../src/limits/client-ip.js';
+import { limitsFromEnv } from '../src/cli/limits-env.js';
 import { errorOf, pollingHandshake, upgradeAttempt, type Attempt } from './limits-helpers.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -344,6 +345,28 @@ describe('options', () => {
       createTetherServer({ ...base, limits: { connectionAttemptsPerSecondPerIp: 10, connectionAttemptBurstPerIp: 5 } }),
     ).rejects.toThrow(/connectionAttemptBurstPerIp/);
     await expect(createTetherServer({ ...base, trustedProxies: ['nope'] })).rejects.toThrow(/trustedProxies/);
+  });
+});
+
+describe('tether serve: limits from the environment', () => {
+  it('reads TETHER_LIMITS, TETHER_TRUSTED_PROXIES and TETHER_ALLOW_POLLING, and names a mistake', () => {
+    expect(
+      limitsFromEnv({
+        TETHER_LIMITS: 'eventsPerMinutePerUser=600, maxConnectionsPerIp=0,dryRun=true',
+        TETHER_TRUSTED_PROXIES: '10.0.0.0/8, ::1',
+        TETHER_ALLOW_POLLING: 'true',
+      }),
+    ).toEqual({
+      limits: { eventsPerMinutePerUser: 600, maxConnectionsPerIp: 0, dryRun: true },
+      trustedProxies: ['10.0.0.0/8', '::1'],
+      allowPollingTransport: true,
+    });
+    expect(limitsFromEnv({})).toEqual({});
+    expect(() => limitsFromEnv({ TETHER_LIMITS: 'eventsPerMinute=5' })).toThrow(/unknown limit 'eventsPerMinute'/);
+    expect(() => limitsFromEnv({ TETHER_LIMITS: 'maxConnections=-1' })).toThrow(/whole number/);
+    expect(() => limitsFromEnv({ TETHER_LIMITS: 'connectionAttemptBurstPerIp=10' })).toThrow(/≥ connectionAttempts/);
+    expect(() => limitsFromEnv({ TETHER_TRUSTED_PROXIES: 'lb.internal' })).toThrow(/not an IP address/);
+    expect(() => limitsFromEnv({ TETHER_ALLOW_POLLING: 'yes' })).toThrow(/TETHER_ALLOW_POLLING/);
   });
 });
 
