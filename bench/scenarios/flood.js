@@ -24,7 +24,7 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 export const floodDefaults = {
   /** Messages per second the server publishes to the bystander's channel. */
-  rate: 100,
+  rate: 200,
   /** Length of each window. */
   windowSeconds: 5,
   /** Rounds of (baseline window, flood window). */

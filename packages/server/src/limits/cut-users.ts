@@ -2,12 +2,22 @@
  * Users whose connection was cut for sending on while rate limited: until their limit's window
  * ends, a new connection of theirs is refused at the handshake (`connect_error` with
  * `rate_limited` and `retryAfterMs`), so that reconnecting at once does not buy another round of
- * refusals. Per node: on another node the user starts with its refusal allowance again.
+ * refusals, and each such refusal costs its IP several connection attempts. Per node: on another
+ * node the user starts with its refusal allowance again.
  */
 import type { ExtendedError, Socket } from 'socket.io';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import type { HandshakeData } from '../auth/handshake.js';
 import type { StatsCounter } from '../delivery/stats.js';
+import type { TrustedProxies } from './client-ip.js';
+import type { RateLimit } from './rate-limit.js';
+
+/**
+ * Connection attempts a refused reconnect of a cut user costs its IP: a client that reconnects at
+ * once, again and again, soon meets the HTTP gate's cheap 429 instead of a WebSocket upgrade and a
+ * token check each time.
+ */
+const REFUSED_RECONNECT_COST = 10;
 
 export class CutUsers {
   private readonly until = new Map<string, number>();
@@ -31,12 +41,13 @@ export class CutUsers {
   }
 
   /** Socket.IO middleware, after the token check (it needs the user). */
-  middleware(stats: StatsCounter) {
+  middleware(stats: StatsCounter, attempts: RateLimit, proxies: TrustedProxies) {
     return (socket: Socket, next: (err?: ExtendedError) => void): void => {
       const { ctx } = socket.data as HandshakeData;
       const wait = this.waitOf(userKey(ctx.tenant, ctx.sub));
       if (wait === undefined) return next();
       stats.values.rateLimited.connectionAttempts++;
+      void attempts.consume(proxies.clientIpOf(socket.request), REFUSED_RECONNECT_COST);
       const error = new TetherError(ErrorCode.RateLimited, 'this user was cut off for ignoring rate limits', {
         retryAfterMs: wait,
       });

@@ -119,7 +119,7 @@ export class Limits {
 
   /** After the token check: a user cut off for ignoring its limits waits for the window to end. */
   cutUserMiddleware() {
-    return this.cutUsers.middleware(this.stats);
+    return this.cutUsers.middleware(this.stats, this.attempts, this.proxies);
   }
 
   /** Takes one HTTP publish of this API key; throws `rate_limited` over the limit. */

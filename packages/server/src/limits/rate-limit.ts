@@ -31,8 +31,8 @@ export interface Refusal {
 }
 
 export interface RateLimit {
-  /** Takes one point for `key`; resolves a refusal when the key is over its limit. */
-  consume(key: string): Promise<Refusal | undefined>;
+  /** Takes `points` (default 1) for `key`; resolves a refusal when the key is over its limit. */
+  consume(key: string, points?: number): Promise<Refusal | undefined>;
 }
 
 /** No limit (configured as 0): never refuses. */
@@ -60,9 +60,9 @@ export class RateLimitFactory {
         )
       : main;
     return {
-      consume: async (key) => {
+      consume: async (key, points = 1) => {
         try {
-          await consumer.consume(key);
+          await consumer.consume(key, points);
           return undefined;
         } catch (err) {
           if (err instanceof RateLimiterRes) return { retryAfterMs: Math.max(1, Math.ceil(err.msBeforeNext)) };
