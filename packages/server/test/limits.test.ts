@@ -301,6 +301,28 @@ describe('client events per connection and per user', () => {
     expect(isErrorReply(await bystander.pub({ channel: 'room:h', type: 't', data: 'ok' }))).toBe(false);
   });
 
+  it('a cut user reconnecting at once burns its IP’s connection attempts: soon a plain 429 at the gate', async () => {
+    const srv = await server({
+      limits: {
+        eventsPerMinutePerConnection: 1,
+        maxRefusalsPerConnection: 1,
+        connectionAttemptsPerSecondPerIp: 20,
+        connectionAttemptBurstPerIp: 20,
+      },
+    });
+    const token = await srv.token({ sub: 'hammer', publish: ['room:*'] });
+    const hammer = await connectClient(srv.url, token);
+    cleanups.push(() => hammer.close());
+    const disconnected = waitFor<string>(hammer.socket, 'disconnect');
+    for (let i = 0; i < 3; i++)
+      hammer.socket.emit('pub', { channel: 'room:h', type: 't', data: i, id: `h${i}` }, () => {});
+    await disconnected;
+    // Of 20 attempts a second: 1 for the first connection, then 1 + 10 for each refused reconnect.
+    for (const _ of [1, 2]) expect((await connectRefusal(srv, token)).data).toMatchObject({ code: 'rate_limited' });
+    const gate = keep(await upgradeAttempt(srv.port));
+    expect(gate.status).toBe(429);
+  });
+
   it('dryRun: counts the events over the limit and refuses none', async () => {
     const srv = await server({ limits: { eventsPerMinutePerConnection: 2, dryRun: true } });
     const c = await client(srv);
