@@ -24,6 +24,10 @@ import {
 } from '@tether/testing';
 import { TrustedProxies } from '../src/limits/client-ip.js';
 import { limitsFromEnv } from '../src/cli/limits-env.js';
+import { RateLimitFactory } from '../src/limits/rate-limit.js';
+import { redisStoreClientOptions } from '../src/store/redis-connection.js';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { errorOf, pollingHandshake, upgradeAttempt, type Attempt } from './limits-helpers.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -414,5 +418,30 @@ describe('cluster-wide per-user limit (Redis store)', () => {
     expect(sent.slice(0, 7).filter(isErrorReply)).toHaveLength(0);
     expect(sent.slice(7).filter(isErrorReply)).toHaveLength(4);
     expect(a.server.stats().rateLimited.events + b.server.stats().rateLimited.events).toBe(4);
+  });
+
+  it('the shared limiter counts in Redis, and in memory (insurance limiter) while Redis is down: still limited, never an error', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const client = new Redis(redis.url, redisStoreClientOptions(1000));
+    client.on('error', () => undefined);
+    cleanups.push(() => client.disconnect());
+    await new Promise((resolve) => client.once('ready', resolve));
+    const log = pino({ level: 'silent' });
+    const limit = new RateLimitFactory(client, 'test:rl:', log).create({
+      name: 'user',
+      points: 3,
+      durationSeconds: 60,
+      shared: true,
+    });
+    expect(await limit.consume('u1')).toBeUndefined();
+    expect(await redis.command('EXISTS', 'test:rl:user:u1')).toBe(1); // counted in Redis
+
+    await redis.kill();
+    await waitUntil(() => (client.status !== 'ready' ? true : undefined), 2000, 'client sees Redis gone');
+    const outcomes = [];
+    for (let i = 0; i < 4; i++) outcomes.push(await limit.consume('u2'));
+    expect(outcomes.slice(0, 3)).toEqual([undefined, undefined, undefined]);
+    expect(outcomes[3]?.retryAfterMs).toBeGreaterThan(0);
   });
 });
