@@ -44,11 +44,6 @@ export class ConnectionGate {
 
   constructor(private readonly deps: ConnectionGateDeps) {}
 
-  /** Open connections counted by the gate (upgrades in progress included). */
-  get openConnections(): number {
-    return this.open;
-  }
-
   /**
    * Puts the gate in front of the listeners Socket.IO attached to `server` (call after creating
    * the Socket.IO server), and learns from `engine` when polling sessions end.

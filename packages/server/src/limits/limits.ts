@@ -4,7 +4,6 @@
  * publish limit, and the one client-IP rule (also handed to fastify as `trustProxy`).
  */
 import { createHash } from 'node:crypto';
-import type http from 'node:http';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
@@ -90,11 +89,6 @@ export class Limits {
 
   /** For fastify's `trustProxy`: the same proxies as the socket path. */
   readonly trustProxy = (address: string): boolean => this.proxies.trusts(address);
-
-  /** The client IP of any request, by the trusted-proxy rule. */
-  clientIpOf(req: http.IncomingMessage): string {
-    return this.proxies.clientIpOf(req);
-  }
 
   connectMiddleware() {
     return connectLimitMiddleware({
