@@ -7,6 +7,7 @@
  *   cluster   the same clients on 1 Tether node vs N nodes sharing one private Redis
  *   auth      token verification per algorithm and claim-glob matching, over HTTP poll
  *   fuzz      a million generated hostile frames against one server process (see scenarios/fuzz.js)
+ *   flood     one socket floods; a bystander's delivery p99 with the rate limits on and off
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -15,6 +16,7 @@ import { DEFAULT_SYSTEMS, SYSTEMS, fanoutDefaults, runFanout } from './scenarios
 import { clusterDefaults, runCluster } from './scenarios/cluster.js';
 import { authDefaults, runAuth } from './scenarios/auth.js';
 import { fuzzDefaults, runFuzz } from './scenarios/fuzz.js';
+import { floodDefaults, runFlood } from './scenarios/flood.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
@@ -23,6 +25,7 @@ scenarios:
   cluster     the same clients on 1 Tether node vs N nodes sharing one private Redis
   auth        token verification per algorithm and claim globs with hostile patterns (HTTP poll)
   fuzz        generated hostile frames (fast-check) against one server process
+  flood       one socket floods publishes; a bystander's delivery p99 with the limits on and off
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -57,6 +60,13 @@ fuzz flags:
   --sockets N          sockets sending valid-looking hostile event frames (default ${fuzzDefaults.sockets})
   --raw-sockets N      sockets sending raw Engine.IO / Socket.IO packets (default ${fuzzDefaults.rawSockets})
   --seed N             fast-check seed of the frame pools (default ${fuzzDefaults.seed})
+
+flood flags:
+  --rate N             messages per second published to the bystander (default ${floodDefaults.rate})
+  --window-seconds S   length of each window (default ${floodDefaults.windowSeconds})
+  --rounds N           rounds of (baseline window, flood window) (default ${floodDefaults.rounds})
+  --inflight N         publish requests the flooder keeps outstanding (default ${floodDefaults.inflight})
+  --max-minutes M      hard stop for the whole run (default 3)
 `;
 
 /** Scenario name → runner. */
@@ -65,6 +75,7 @@ const scenarios = {
   cluster: runClusterCli,
   auth: runAuthCli,
   fuzz: runFuzzCli,
+  flood: runFloodCli,
 };
 
 function machine() {
@@ -210,6 +221,40 @@ async function runFuzzCli(argv) {
   const maxMinutes = Math.ceil(opts.seconds / 60) + 2;
   const out = await timedRun('fuzz', { opts, m, stamp, maxMinutes }, () => runFuzz(opts));
   return out.ok ? 0 : 1;
+}
+
+async function runFloodCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rate: { type: 'string' },
+      'window-seconds': { type: 'string' },
+      rounds: { type: 'string' },
+      inflight: { type: 'string' },
+      'max-minutes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const opts = { ...floodDefaults };
+  if (values.rate) opts.rate = int(values.rate, 'rate');
+  if (values['window-seconds']) opts.windowSeconds = int(values['window-seconds'], 'window-seconds');
+  if (values.inflight) opts.inflight = int(values.inflight, 'inflight');
+  if (values.rounds) opts.rounds = int(values.rounds, 'rounds');
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 3;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  console.log(
+    `flood: bystander at ${opts.rate} msg/s, ${opts.rounds} rounds of (baseline, flood) windows of ${opts.windowSeconds} s, flooder with ` +
+      `${opts.inflight} requests in flight`,
+  );
+  const out = await timedRun('flood', { opts, m, stamp, maxMinutes }, () => runFlood({ ...opts, cores: m.cores }));
+  return out.contained && out.limited ? 0 : 1;
 }
 
 /** Flags every load scenario shares: clients, workers, the rate ladder, step length, give-up rule, parsing. */

@@ -26,7 +26,21 @@ if (process.env.BENCH_STORE === 'sqlite') {
   store = process.env.BENCH_STORE;
 }
 
-const server = await createTetherServer({ store, jwtSecret: secret, logger: false });
+// Thousands of bench clients come from 127.0.0.1 within seconds: the rate limits and connection
+// caps are lifted (0 = off) unless a scenario sets them (`BENCH_LIMITS`, JSON, e.g. `{}` for the defaults).
+const LIFTED = {
+  connectionAttemptsPerSecondPerIp: 0,
+  connectionAttemptBurstPerIp: 0,
+  maxConnectionsPerIp: 0,
+  maxConnections: 0,
+  eventsPerMinutePerUser: 0,
+  eventsPerMinutePerConnection: 0,
+  maxRefusalsPerConnection: 0,
+  httpPublishesPerSecondPerApiKey: 0,
+};
+const limits = process.env.BENCH_LIMITS ? JSON.parse(process.env.BENCH_LIMITS) : LIFTED;
+
+const server = await createTetherServer({ store, jwtSecret: secret, logger: false, limits });
 const { port } = await server.listen(0, '127.0.0.1');
 
 const cleanup = () => {

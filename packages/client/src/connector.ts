@@ -217,7 +217,8 @@ export class Connector {
       this.host.serverDown(this.failedAttempts, info.error);
     }
     this.socketDown();
-    const delay = this.backoff.next();
+    // A `rate_limited` refusal says how long to wait at least: sooner would only be refused again.
+    const delay = Math.max(this.backoff.next(), info.error?.retryAfterMs ?? 0);
     this.options.logger.debug('reconnecting', { inMs: delay, attempt: this.failedAttempts + 1 });
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.attempt(), delay);

@@ -53,6 +53,7 @@ const RETRYABLE: ReadonlySet<ErrorCodeType> = new Set([
   ErrorCode.StoreUnavailable,
   ErrorCode.ShuttingDown,
   ErrorCode.Internal,
+  ErrorCode.RateLimited,
 ]);
 
 export interface PublishQueueDeps {
@@ -156,8 +157,10 @@ export class PublishQueue {
           this.persist();
           item.reject(outcome.error);
         } else if (this.sending()) {
-          // A retryable refusal or a timeout on a live socket: again after a pause, with the same id.
-          await this.sleep(this.retry.next());
+          // A retryable refusal or a timeout on a live socket: again after a pause, with the same id;
+          // `rate_limited` says how long the pause must be at least.
+          const backoff = this.retry.next();
+          await this.sleep(outcome.kind === 'error' ? Math.max(backoff, outcome.error.retryAfterMs ?? 0) : backoff);
         }
         // Lost with the socket: the loop ends; `start()` resumes with this item at the head.
       }

@@ -46,6 +46,9 @@ export interface LinkHandlers {
   protocolError(error: TetherError, channel: string | undefined): void;
 }
 
+/** A server's retry hint is obeyed up to this long (an hour): a larger one is a bug, not a plan. */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
 type LinkOptions = Pick<ResolvedClientOptions, 'url' | 'path' | 'transports' | 'connectTimeoutMs' | 'socketFactory'>;
 
 export class SocketLink {
@@ -126,7 +129,7 @@ export class SocketLink {
       if (!mine()) return;
       if (!isErrorFrame(frame)) return this.malformed('error', frame, 'not a valid error frame');
       if (isErrorCode(frame.code) && frame.channel === undefined) {
-        this.lastServerError = new TetherError(frame.code, frame.message);
+        this.lastServerError = refusalOf(frame);
       }
       this.handlers.serverError(frame);
     });
@@ -214,5 +217,10 @@ export function refusalOf(body: unknown): TetherError | undefined {
   if (!isRecord(body) || typeof body['code'] !== 'string') return undefined;
   const message = typeof body['message'] === 'string' ? body['message'] : body['code'];
   const code = isErrorCode(body['code']) ? body['code'] : ErrorCode.Internal;
+  const retryAfterMs = body['retryAfterMs'];
+  // `rate_limited` says how long to wait; anything but a sane number is ignored (the backoff applies).
+  if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0) {
+    return new TetherError(code, message, { retryAfterMs: Math.min(retryAfterMs, MAX_RETRY_AFTER_MS) });
+  }
   return new TetherError(code, message);
 }

@@ -258,9 +258,12 @@ export class SubscriptionRegistry {
       return;
     }
     this.deps.error(error, sub.channel);
-    setTimeout(() => {
-      if (this.deps.link().connected && !isEnded(sub)) void this.subscribeOnServer(sub);
-    }, SUB_RETRY_MS);
+    setTimeout(
+      () => {
+        if (this.deps.link().connected && !isEnded(sub)) void this.subscribeOnServer(sub);
+      },
+      Math.max(SUB_RETRY_MS, error.retryAfterMs ?? 0),
+    );
   }
 
   private async remove(sub: Subscription): Promise<void> {

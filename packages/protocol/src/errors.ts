@@ -29,6 +29,8 @@ export const ErrorCode = {
   Internal: 'internal',
   /** The connection sent more than `maxInvalidFramesPerMinute` invalid frames: it is closed. */
   TooManyInvalidFrames: 'too_many_invalid_frames',
+  /** Over a rate limit or connection cap; nothing changed. The body's `retryAfterMs` says when to try again. */
+  RateLimited: 'rate_limited',
 
   // Client-side codes: raised by the SDK (`@tether/client`), never sent by the server.
   /** The SDK's bounded publish queue is full: this publish was not queued. */
@@ -61,6 +63,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   slow_consumer: 429,
   internal: 500,
   too_many_invalid_frames: 400,
+  rate_limited: 429,
   // Client-side codes never travel over HTTP; the nearest status, for apps that forward them.
   queue_full: 429,
   client_closed: 499,
@@ -76,20 +79,27 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
+  /** With `rate_limited`: wait at least this long before trying again. */
+  retryAfterMs?: number;
 }
 
 /** One error class for every Tether failure: a stable `code`, a readable message, an optional cause. */
 export class TetherError extends Error {
   override readonly name = 'TetherError';
   readonly code: ErrorCode;
+  /** With `rate_limited`: how long to wait before trying again. */
+  readonly retryAfterMs?: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(message, options);
     this.code = code;
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 
   toJSON(): ErrorBody {
-    return { code: this.code, message: this.message };
+    const body: ErrorBody = { code: this.code, message: this.message };
+    if (this.retryAfterMs !== undefined) body.retryAfterMs = this.retryAfterMs;
+    return body;
   }
 
   /** Wraps anything thrown into a TetherError, keeping the original as `cause`. */

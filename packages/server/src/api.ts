@@ -40,6 +40,15 @@ export interface DeliveryStats {
   pushes: number;
   /** Connections cut because more than `maxQueuedBytes` waited to be written to them (`slow_consumer`). */
   slowConsumers: number;
+  /** Refusals by the rate limits and caps (`rate_limited`; in `limits.dryRun`, what would have been refused). */
+  rateLimited: {
+    connectionAttempts: number;
+    concurrentConnections: number;
+    events: number;
+    /** Connections cut for sending on while refused (`maxRefusalsPerConnection`). */
+    disconnects: number;
+    httpPublishes: number;
+  };
 }
 
 export interface TetherServer {

@@ -10,6 +10,7 @@ import type { PushProvider } from './delivery/push.js';
 import type { BatchRelay } from './delivery/fanout.js';
 import type { ClusterOptions } from './cluster/redis-cluster.js';
 import type { JwtPublicKeyInput } from './auth/public-keys.js';
+import type { LimitOptions } from './limits/limit-options.js';
 
 export interface ApiKey {
   key: string;
@@ -115,12 +116,31 @@ export interface TetherServerOptions {
   maxQueuedBytes?: number;
   /** Bytes of messages (as JSON) in one replay batch, redelivery or HTTP poll answer (all channels together). Default 1_048_576 (1 MiB). */
   maxBatchBytes?: number;
+  /**
+   * Rate limits and connection caps (docs/operations.md): connection attempts per IP 100/s, burst
+   * 200; 1000 connections per IP, 20_000 per node; 200 client events per minute per user and per
+   * connection, a connection cut after 100 refusals in a minute; 1000 HTTP publishes per second
+   * per API key; `dryRun` false. 0 turns one off.
+   */
+  limits?: Partial<LimitOptions>;
+  /**
+   * Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client IP, for the socket
+   * path and the HTTP API alike. Default none: the client IP is the TCP peer's address.
+   */
+  trustedProxies?: string[];
 
   // transport
   /** Socket.IO ping interval. Default 20_000. */
   pingIntervalMs?: number;
   /** Socket.IO ping timeout. Default 10_000. */
   pingTimeoutMs?: number;
+  /**
+   * Also accept Socket.IO's HTTP long-polling transport (sticky sessions needed behind a load
+   * balancer). Default false: WebSocket only; the SDK has its own stateless HTTP fallback.
+   */
+  allowPollingTransport?: boolean;
+  /** An Engine.IO connection that has not sent its handshake (token) by then is closed. Default 10_000. */
+  connectTimeoutMs?: number;
 }
 
 /** Auth options that stay undefined unless given. */
@@ -129,13 +149,14 @@ type AuthOptionsWithoutDefault = 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'jwtAud
 export type ResolvedOptions = Required<
   Omit<
     Omit<TetherServerOptions, AuthOptionsWithoutDefault>,
-    'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'retention' | 'logger'
+    'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'retention' | 'logger' | 'limits'
   >
 > &
   Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
   Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection'> & {
     retention: RetentionOptions;
     logger: boolean | { level: string };
+    limits: LimitOptions;
   };
 
 export const defaults = {
@@ -170,4 +191,18 @@ export const defaults = {
   // short enough that a leaked or forgotten token stops working within a day.
   maxTokenLifetimeSeconds: 86_400,
   clockSkewSeconds: 30,
+  limits: {
+    connectionAttemptsPerSecondPerIp: 100,
+    connectionAttemptBurstPerIp: 200,
+    maxConnectionsPerIp: 1000,
+    maxConnections: 20_000,
+    eventsPerMinutePerUser: 200,
+    eventsPerMinutePerConnection: 200,
+    maxRefusalsPerConnection: 100,
+    httpPublishesPerSecondPerApiKey: 1000,
+    dryRun: false,
+  } as LimitOptions,
+  trustedProxies: [] as string[],
+  allowPollingTransport: false,
+  connectTimeoutMs: 10_000,
 } as const;

@@ -1,5 +1,7 @@
 import { defaults, type ResolvedOptions, type TetherServerOptions } from './options.js';
 import { checkAuthOptions } from './auth/check-auth-options.js';
+import { checkLimits } from './limits/limit-options.js';
+import { TrustedProxies } from './limits/client-ip.js';
 
 const POSITIVE = [
   'ackTimeoutMs',
@@ -15,6 +17,7 @@ const POSITIVE = [
   'pingTimeoutMs',
   'maxQueuedBytes',
   'maxBatchBytes',
+  'connectTimeoutMs',
 ] as const;
 
 /** Merges options over `defaults` and fails fast, with a TypeError naming the option, on nonsense. */
@@ -25,6 +28,7 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
     ...defaults,
     ...defined,
     retention: { ...defaults.retention, ...options.retention },
+    limits: checkLimits({ ...defaults.limits, ...definedOnly(options.limits ?? {}) }),
     logger: options.logger ?? (process.env.VITEST ? false : { level: process.env.TETHER_LOG_LEVEL ?? 'info' }),
   } as ResolvedOptions;
   for (const name of POSITIVE) {
@@ -42,8 +46,16 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
     throw new TypeError('maxQueuedBytes must be at least twice maxBatchBytes (a replay batch plus live traffic)');
   }
   if (!(resolved.maxPollWaitSeconds >= 0)) throw new TypeError('maxPollWaitSeconds must be ≥ 0');
+  if (typeof resolved.allowPollingTransport !== 'boolean')
+    throw new TypeError('allowPollingTransport must be a boolean');
+  if (!Array.isArray(resolved.trustedProxies)) throw new TypeError('trustedProxies must be a list of addresses');
+  new TrustedProxies(resolved.trustedProxies); // throws a TypeError naming a bad entry
   for (const key of resolved.apiKeys) {
     if (typeof key.key !== 'string' || key.key.length < 16) throw new TypeError('each API key must be ≥ 16 characters');
   }
   return resolved;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

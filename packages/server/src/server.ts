@@ -34,6 +34,7 @@ import { Guard } from './guard/guard.js';
 import { eventTolerantParser } from './guard/event-parser.js';
 import { InvalidFrameBudget } from './guard/invalid-frames.js';
 import { checkDataShape } from './guard/data-shape.js';
+import { Limits } from './limits/limits.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -54,6 +55,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const stats = new StatsCounter();
   const guard = new Guard(log);
   const invalidFrames = new InvalidFrameBudget(o.maxInvalidFramesPerMinute);
+  const limits = new Limits(o, stats, log);
   const registry = new ChannelRegistry(store, o.recentPerChannel);
   const signal = new AppendSignal();
   const ackLedger = new AckLedger();
@@ -109,6 +111,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     corsOrigins: o.corsOrigins,
     guard,
     maxDataDepth: o.maxDataDepth,
+    trustProxy: limits.trustProxy,
+    limitHttpPublish: (apiKey) => limits.httpPublish(apiKey),
   });
   // Before Socket.IO attaches: it then hands every non-Socket.IO request on to this router.
   routeHttp(httpServer, app, ownsHttpServer);
@@ -123,7 +127,11 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     cors: o.corsOrigins.length > 0 ? { origin: o.corsOrigins, credentials: true } : undefined,
     // A malformed event packet is answered `bad_request` instead of closing the connection.
     parser: eventTolerantParser(o.maxDataDepth),
+    transports: o.allowPollingTransport ? ['polling', 'websocket'] : ['websocket'],
+    connectTimeout: o.connectTimeoutMs,
   });
+  // In front of Engine.IO: attempts and caps are refused before a session exists.
+  limits.gate.attach(httpServer, io.engine);
   const clusterOptions =
     o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);
   const cluster = clusterOptions ? await joinCluster(io, clusterOptions, log) : undefined;
@@ -134,6 +142,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const sweeper = new RedeliverySweeper(connections, o, stats, ackLedger, o.push, log);
   const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
 
+  io.use(limits.connectMiddleware());
   io.use(
     handshakeMiddleware({
       verifyToken,
@@ -146,6 +155,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       },
     }),
   );
+  io.use(limits.cutUserMiddleware());
   io.on('connection', (socket: TetherSocket) =>
     guard.run(
       () => ({ socketId: socket.id, what: 'connection' }),
@@ -159,6 +169,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   );
   const onConnection = (socket: TetherSocket): void => {
     const { ctx, positions } = socket.data as HandshakeData;
+    socket.use(limits.eventMiddleware(socket, ctx));
     const connection = new ClientConnection(socket, ctx, {
       registry,
       publisher,
@@ -237,6 +248,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       }
       await app.close();
       await cluster?.close();
+      await limits.close();
       if (ownsStore) await store.close();
       log.info('tether closed');
     })();

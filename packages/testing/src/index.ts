@@ -1,5 +1,6 @@
 /** @tether/testing: real servers on port 0 (in-process or as a CLI child process), clients, waits. */
 export { startServer, type StartServerOptions, type TestServer, type TestClaims } from './start-server.js';
+export { testLimits, testLimitsEnv } from './test-limits.js';
 export { startServerProcess, cliPath, type StartProcessOptions, type ServerProcess } from './start-process.js';
 export {
   connectClient,

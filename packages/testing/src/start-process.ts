@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { issueToken } from '@tether/server';
 import { track } from './processes.js';
 import type { TestClaims } from './start-server.js';
+import { testLimitsEnv } from './test-limits.js';
 
 /** The CLI of the workspace, from `packages/testing/src` or `packages/testing/dist` alike. */
 export const cliPath = fileURLToPath(new URL('../../server/dist/cli.js', import.meta.url));
@@ -29,7 +30,10 @@ export interface StartProcessOptions {
    * in. `dev`: none are passed, the CLI creates or reuses `<data-dir>/secrets.json`. Or given ones.
    */
   secrets?: 'env' | 'dev' | { jwtSecret: string; apiKey: string };
-  /** Extra environment over `process.env` without its `TETHER_*` variables. Default `TETHER_LOG_LEVEL=warn`. */
+  /**
+   * Extra environment over `process.env` without its `TETHER_*` variables. Default
+   * `TETHER_LOG_LEVEL=warn` and `TETHER_LIMITS` lifting the rate limits (see `testLimits`).
+   */
   env?: Record<string, string | undefined>;
   /** `--port`. Default 0. */
   port?: number;
@@ -79,7 +83,12 @@ export async function startServerProcess(options: StartProcessOptions = {}): Pro
         ? undefined
         : secrets;
 
-  const env: Record<string, string | undefined> = { ...cleanEnv(), TETHER_LOG_LEVEL: 'warn' };
+  // Limits lifted (test-limits.ts) unless the test sets TETHER_LIMITS.
+  const env: Record<string, string | undefined> = {
+    ...cleanEnv(),
+    TETHER_LOG_LEVEL: 'warn',
+    TETHER_LIMITS: testLimitsEnv,
+  };
   if (given) Object.assign(env, { TETHER_JWT_SECRET: given.jwtSecret, TETHER_API_KEY: given.apiKey });
   Object.assign(env, options.env);
   const args = [

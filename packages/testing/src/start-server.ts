@@ -1,6 +1,7 @@
 /** An in-process Tether server on a free port, with a generated secret and API key. */
 import { randomBytes } from 'node:crypto';
 import { createTetherServer, issueToken, type TetherServer, type TetherServerOptions } from '@tether/server';
+import { testLimits } from './test-limits.js';
 
 type IssueTokenOptions = Parameters<typeof issueToken>[0];
 
@@ -37,6 +38,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Tes
     store: 'memory',
     logger: false,
     ...serverOptions,
+    limits: { ...testLimits, ...serverOptions.limits },
     jwtSecret: secret,
     apiKeys,
   });

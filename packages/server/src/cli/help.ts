@@ -32,6 +32,11 @@ Options (each flag wins over its environment variable):
                     TETHER_LOG_LEVEL  fatal|error|warn|info|debug|trace|silent   (default info)
                     TETHER_HEAD_CHECK_MS  with redis://: how often a node checks its channels'
                                       head and epoch against Redis, ms           (default 5000)
+                    TETHER_LIMITS     rate limits and caps, name=value,…  e.g.
+                                      eventsPerMinutePerUser=600,dryRun=true  (docs/operations.md)
+                    TETHER_TRUSTED_PROXIES  proxies whose X-Forwarded-For is the client IP
+                                      (addresses or CIDR ranges, comma-separated; default none)
+                    TETHER_ALLOW_POLLING  true: accept Socket.IO polling too   (default false)
   -h, --help        show this help
 
 The default host is 127.0.0.1 because a first start without TETHER_JWT_SECRET / TETHER_API_KEY

@@ -9,6 +9,7 @@ import { serveHelp } from './help.js';
 import { resolveSecrets } from './secrets.js';
 import { ConfigError } from './errors.js';
 import { parseServeArgs, type Env } from './serve-config.js';
+import { limitsFromEnv } from './limits-env.js';
 import { exitOnSignals } from './shutdown.js';
 import type { Output } from './output.js';
 
@@ -20,6 +21,7 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
     out.stdout(serveHelp);
     return;
   }
+  const limitSettings = limitsFromEnv(env);
   const log = pino({ level: config.logLevel, base: { pid: process.pid, name: 'tether' } });
 
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
@@ -43,6 +45,7 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
     ...(config.headCheckIntervalMs !== undefined ? { headCheckIntervalMs: config.headCheckIntervalMs } : {}),
     ...(config.maxQueuedBytes !== undefined ? { maxQueuedBytes: config.maxQueuedBytes } : {}),
     ...(config.maxBatchBytes !== undefined ? { maxBatchBytes: config.maxBatchBytes } : {}),
+    ...limitSettings,
   }).catch((err: unknown) => {
     // The server's option checks throw TypeError: a setting it refuses is a configuration mistake.
     throw err instanceof TypeError ? new ConfigError(err.message, { cause: err }) : err;

@@ -56,6 +56,10 @@ export interface HttpApiDeps {
   guard: Guard;
   /** Bodies nest at most this deep: a publish body is its `data` plus one level. */
   maxDataDepth: number;
+  /** Whether a peer is a trusted proxy (its `X-Forwarded-For` then names the client); the socket path's rule. */
+  trustProxy?: (address: string) => boolean;
+  /** Takes one publish of this API key; throws `rate_limited` over the limit. */
+  limitHttpPublish?: (apiKey: string) => Promise<void>;
 }
 
 /**
@@ -69,6 +73,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     bodyLimit: deps.maxPayloadBytes * 2 + 16_384,
     // Per-request logs would dwarf the rest at thousands of polls a second.
     logController: new LogController({ disableRequestLogging: true }),
+    ...(deps.trustProxy ? { trustProxy: deps.trustProxy } : {}),
   });
   const keys = new ApiKeyRing(deps.apiKeys);
   boundJsonBodyDepth(app, deps.maxDataDepth + 1);
@@ -104,6 +109,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
 
   app.post('/v1/publish', async (request) => {
     const key = keys.find(bearerOf(request));
+    await deps.limitHttpPublish?.(key.key);
     const body = parseFrame(httpPublishSchema, request.body, 'publish body');
     let tenant = key.tenant;
     if (key.tenant === '*') tenant = body.tenant ?? DEFAULT_TENANT;

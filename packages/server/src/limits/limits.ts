@@ -1,0 +1,148 @@
+/**
+ * Every rate limit and connection cap of one server, built from its options: the HTTP gate for
+ * connection attempts and caps, the Socket.IO connect and per-event middlewares, the per-API-key
+ * publish limit, and the one client-IP rule (also handed to fastify as `trustProxy`).
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Socket } from 'socket.io';
+import { ErrorCode, TetherError } from '@tether/protocol';
+import type { AuthContext } from '../auth/context.js';
+import type { StatsCounter } from '../delivery/stats.js';
+import type { ResolvedOptions } from '../options.js';
+import { redisStoreClientOptions } from '../store/redis-connection.js';
+import { TrustedProxies } from './client-ip.js';
+import { connectLimitMiddleware } from './connect-limit.js';
+import { ConnectionGate } from './connection-gate.js';
+import { eventLimitMiddleware } from './event-limit.js';
+import { RateLimitFactory, type RateLimit } from './rate-limit.js';
+import { CutUsers } from './cut-users.js';
+
+/** Redis keys of the shared limits start with this. */
+const KEY_PREFIX = 'tether:rl:';
+/** A limiter command slower than this falls back to the in-memory insurance limiter's answer. */
+const REDIS_COMMAND_TIMEOUT_MS = 1000;
+
+type LimitsOptions = Pick<ResolvedOptions, 'limits' | 'trustedProxies' | 'socketPath' | 'store' | 'cluster'>;
+
+export class Limits {
+  readonly proxies: TrustedProxies;
+  readonly gate: ConnectionGate;
+  private readonly redis: Redis | undefined;
+  private readonly attempts: RateLimit;
+  private readonly eventsPerConnection: RateLimit;
+  private readonly eventsPerUser: RateLimit;
+  private readonly httpPublishes: RateLimit;
+  private readonly cutUsers = new CutUsers();
+
+  constructor(
+    private readonly o: LimitsOptions,
+    private readonly stats: StatsCounter,
+    private readonly log: Logger,
+  ) {
+    this.proxies = new TrustedProxies(o.trustedProxies);
+    const redisUrl = sharedRedisUrl(o);
+    if (redisUrl) {
+      this.redis = new Redis(redisUrl, {
+        ...redisStoreClientOptions(REDIS_COMMAND_TIMEOUT_MS),
+        connectionName: 'tether-limits',
+      });
+      this.redis.on('error', (err: Error) => log.debug({ err }, 'limits redis connection error'));
+    }
+    const factory = new RateLimitFactory(this.redis, KEY_PREFIX, log);
+    const l = o.limits;
+    this.attempts = factory.create({
+      name: 'attempts',
+      points: l.connectionAttemptsPerSecondPerIp,
+      durationSeconds: 1,
+      burst: { points: l.connectionAttemptBurstPerIp - l.connectionAttemptsPerSecondPerIp, durationSeconds: 10 },
+      shared: false,
+    });
+    this.eventsPerConnection = factory.create({
+      name: 'conn',
+      points: l.eventsPerMinutePerConnection,
+      durationSeconds: 60,
+      shared: false,
+    });
+    this.eventsPerUser = factory.create({
+      name: 'user',
+      points: l.eventsPerMinutePerUser,
+      durationSeconds: 60,
+      shared: true,
+    });
+    this.httpPublishes = factory.create({
+      name: 'pub',
+      points: l.httpPublishesPerSecondPerApiKey,
+      durationSeconds: 1,
+      shared: true,
+    });
+    this.gate = new ConnectionGate({
+      limits: l,
+      proxies: this.proxies,
+      attempts: this.attempts,
+      stats,
+      log,
+      path: o.socketPath,
+    });
+  }
+
+  /** For fastify's `trustProxy`: the same proxies as the socket path. */
+  readonly trustProxy = (address: string): boolean => this.proxies.trusts(address);
+
+  connectMiddleware() {
+    return connectLimitMiddleware({
+      proxies: this.proxies,
+      attempts: this.attempts,
+      stats: this.stats,
+      dryRun: this.o.limits.dryRun,
+    });
+  }
+
+  eventMiddleware(socket: Socket, ctx: AuthContext) {
+    return eventLimitMiddleware(socket, ctx, {
+      perConnection: this.eventsPerConnection,
+      perUser: this.eventsPerUser,
+      stats: this.stats,
+      log: this.log,
+      dryRun: this.o.limits.dryRun,
+      maxRefusals: this.o.limits.maxRefusalsPerConnection,
+      cutUsers: this.cutUsers,
+    });
+  }
+
+  /** After the token check: a user cut off for ignoring its limits waits for the window to end. */
+  cutUserMiddleware() {
+    return this.cutUsers.middleware(this.stats, this.attempts, this.proxies);
+  }
+
+  /** Takes one HTTP publish of this API key; throws `rate_limited` over the limit. */
+  async httpPublish(apiKey: string): Promise<void> {
+    // A digest, so that no API key is written to Redis.
+    const key = createHash('sha256').update(apiKey).digest('base64url').slice(0, 22);
+    const refusal = await this.httpPublishes.consume(key);
+    if (!refusal) return;
+    this.stats.values.rateLimited.httpPublishes++;
+    if (this.o.limits.dryRun) return;
+    throw new TetherError(ErrorCode.RateLimited, 'too many publishes with this API key', {
+      retryAfterMs: refusal.retryAfterMs,
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.redis) return;
+    try {
+      if (this.redis.status === 'ready') await this.redis.quit();
+      else this.redis.disconnect();
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+}
+
+/** The Redis the nodes share, by the rule `server.ts` joins a cluster with. */
+function sharedRedisUrl(o: LimitsOptions): string | undefined {
+  if (o.cluster === false) return undefined;
+  if (o.cluster) return o.cluster.redisUrl;
+  return typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? o.store : undefined;
+}
