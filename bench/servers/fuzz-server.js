@@ -1,7 +1,9 @@
 /**
  * Tether for the fuzz scenario, in its own process: the memory store, default limits except the
  * invalid-frame budget, which is raised (`BENCH_INVALID_BUDGET`) so that each fuzzing socket can
- * send thousands of invalid frames; the scenario also runs sockets at the default budget.
+ * send thousands of invalid frames (the scenario also runs sockets at the default budget), and the
+ * per-user and per-connection event rates, lifted so that the frames reach the handlers instead of
+ * being refused as `rate_limited` at the door (the flood scenario measures that door).
  */
 import { createTetherServer } from '@tether/server';
 import { collect } from '../lib/publisher.js';
@@ -17,6 +19,7 @@ const server = await createTetherServer({
   apiKeys: [{ key: apiKey, tenant: '*' }],
   logger: { level: process.env.BENCH_LOG_LEVEL ?? 'error' },
   maxInvalidFramesPerMinute: Number(process.env.BENCH_INVALID_BUDGET ?? 1_000_000_000),
+  limits: { eventsPerMinutePerUser: 0, eventsPerMinutePerConnection: 0, maxRefusalsPerConnection: 0 },
 });
 const { port } = await server.listen(0, '127.0.0.1');
 
