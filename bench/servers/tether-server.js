@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTetherServer } from '@tether/server';
+import { createTetherServer, noLimits } from '@tether/server';
 import { collect, runStep } from '../lib/publisher.js';
 import { serve, usage } from '../lib/rpc.js';
 
@@ -28,17 +28,7 @@ if (process.env.BENCH_STORE === 'sqlite') {
 
 // Thousands of bench clients come from 127.0.0.1 within seconds: the rate limits and connection
 // caps are lifted (0 = off) unless a scenario sets them (`BENCH_LIMITS`, JSON, e.g. `{}` for the defaults).
-const LIFTED = {
-  connectionAttemptsPerSecondPerIp: 0,
-  connectionAttemptBurstPerIp: 0,
-  maxConnectionsPerIp: 0,
-  maxConnections: 0,
-  eventsPerMinutePerUser: 0,
-  eventsPerMinutePerConnection: 0,
-  maxRefusalsPerConnection: 0,
-  httpPublishesPerSecondPerApiKey: 0,
-};
-const limits = process.env.BENCH_LIMITS ? JSON.parse(process.env.BENCH_LIMITS) : LIFTED;
+const limits = process.env.BENCH_LIMITS ? JSON.parse(process.env.BENCH_LIMITS) : noLimits;
 
 const server = await createTetherServer({ store, jwtSecret: secret, logger: false, limits });
 const { port } = await server.listen(0, '127.0.0.1');

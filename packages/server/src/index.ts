@@ -1,7 +1,7 @@
 export { createTetherServer } from './server.js';
 export type { TetherServer, PublishInput, PublishResult, DeliveryStats } from './api.js';
 export { defaults, type TetherServerOptions, type ApiKey } from './options.js';
-export type { LimitOptions } from './limits/limit-options.js';
+export { noLimits, type LimitOptions } from './limits/limit-options.js';
 export type { AuthContext, AuthorizeHook, ChannelAction } from './auth/context.js';
 export type { RelevanceRule, RelevanceRules, RelevanceContext } from './delivery/relevance.js';
 export type { PushProvider, PushTarget } from './delivery/push.js';

@@ -4,19 +4,10 @@
  * client may (DESIGN §10). A test of the limits passes its own `limits` (merged over these), or
  * the server's `defaults.limits` to run with the real ones.
  */
-import type { TetherServerOptions } from '@tether/server';
+import { noLimits, type TetherServerOptions } from '@tether/server';
 
 /** 0 turns a limit off. */
-export const testLimits: NonNullable<TetherServerOptions['limits']> = {
-  connectionAttemptsPerSecondPerIp: 0,
-  connectionAttemptBurstPerIp: 0,
-  maxConnectionsPerIp: 0,
-  maxConnections: 0,
-  eventsPerMinutePerUser: 0,
-  eventsPerMinutePerConnection: 0,
-  maxRefusalsPerConnection: 0,
-  httpPublishesPerSecondPerApiKey: 0,
-};
+export const testLimits: NonNullable<TetherServerOptions['limits']> = noLimits;
 
 /** The same for `tether serve` (`TETHER_LIMITS`). */
 export const testLimitsEnv = Object.entries(testLimits)

@@ -41,6 +41,15 @@ const COUNTS = [
   'httpPublishesPerSecondPerApiKey',
 ] as const;
 
+/**
+ * Every limit off (`dryRun` off too): for servers whose clients are all trusted and local — test
+ * servers and bench servers, whose thousands of clients come from 127.0.0.1 within seconds.
+ */
+export const noLimits: Readonly<LimitOptions> = Object.freeze({
+  ...(Object.fromEntries(COUNTS.map((name) => [name, 0])) as Record<(typeof COUNTS)[number], number>),
+  dryRun: false,
+});
+
 /** Fails fast with a TypeError naming the option, as `resolveOptions` does for the others. */
 export function checkLimits(limits: LimitOptions): LimitOptions {
   for (const name of COUNTS) {
