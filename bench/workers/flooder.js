@@ -10,11 +10,11 @@ import { serve, usage } from '../lib/rpc.js';
 
 serve({
   /**
-   * @param {{host: string, port: number, secret: string, tenant: string, channel: string, seconds: number, inflight: number}} args
+   * @param {{host: string, port: number, secret: string, tenant: string, channel: string, seconds: number, inflight: number, sub?: string}} args
    */
-  async flood({ host, port, secret, tenant, channel, seconds, inflight }) {
+  async flood({ host, port, secret, tenant, channel, seconds, inflight, sub = 'flooder' }) {
     const exp = Math.floor(Date.now() / 1000) + 3600;
-    const token = signJwt({ sub: 'flooder', tenant, channels: ['bench:*'], publish: ['bench:*'], exp }, secret);
+    const token = signJwt({ sub, tenant, channels: ['bench:*'], publish: ['bench:*'], exp }, secret);
     const counts = {
       sent: 0,
       accepted: 0,
@@ -31,7 +31,7 @@ serve({
     const cpu0 = usage().cpuMs;
     // Like an attacker: cut off, it reconnects at once (the server's connection limits apply).
     while (Date.now() < until) {
-      const client = new FrameClient({ url: socketUrl(host, port), auth: { token, deviceId: 'flooder' } });
+      const client = new FrameClient({ url: socketUrl(host, port), auth: { token, deviceId: sub } });
       try {
         await client.connect(Math.max(1, until - Date.now()));
         counts.connects++;
