@@ -51,16 +51,22 @@ async function poll(token: string, positions: Record<string, { offset: number }>
   return ((await response.json()) as { channels: Record<string, Entry> }).channels;
 }
 
-/** Probes `/healthz` one after another until its stdin closes, then prints the durations (ms) as JSON. */
+/**
+ * Probes `/healthz` one after another until its stdin closes, then prints the durations (ms) as
+ * JSON. Its first probes (its own module loading and connection) are not counted: it says `ready`
+ * once they are done.
+ */
 const PROBER = `
+const WARM_UP = 5;
 const times = [];
 let done = false;
 process.stdin.on('end', () => (done = true)).resume();
 (async () => {
-  while (!done) {
+  for (let probes = 0; !done; probes++) {
     const started = performance.now();
     await (await fetch(process.argv[1] + '/healthz')).text();
-    times.push(performance.now() - started);
+    if (probes >= WARM_UP) times.push(performance.now() - started);
+    else if (probes === WARM_UP - 1) process.stdout.write('ready\\n');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   process.stdout.write(JSON.stringify(times));
@@ -68,18 +74,27 @@ process.stdin.on('end', () => (done = true)).resume();
 `;
 
 /**
- * `/healthz` round trips until `stop` settles, measured from a process of their own: this test's
- * worker parses megabytes of answers meanwhile, which would delay its own probes.
+ * `/healthz` round trips from a process of their own (this test's worker parses megabytes of
+ * answers meanwhile, which would delay its own probes): `ready` once it probes for real, `stop`
+ * ends it and gives the durations.
  */
-async function probeHealth(stop: Promise<unknown>): Promise<number[]> {
+async function startProber(): Promise<{ stop(): Promise<number[]> }> {
   const child = spawn(process.execPath, ['-e', PROBER, proc.url], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  await stop.catch(() => undefined);
-  child.stdin.end();
-  await exited;
-  return JSON.parse(out) as number[];
+  await new Promise<void>((resolve) =>
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      if (out.startsWith('ready\n')) resolve();
+    }),
+  );
+  return {
+    async stop() {
+      child.stdin.end();
+      await exited;
+      return JSON.parse(out.slice('ready\n'.length)) as number[];
+    },
+  };
 }
 
 function percentile(values: number[], p: number): number {
@@ -91,12 +106,12 @@ describe('poll answers are bounded', () => {
   it('answers 10 channels × 50 × 60 KB in pages of at most 1 MiB, in order, every offset once; /healthz stays fast', async () => {
     const token = await proc.token({ sub: 'u1', channels: ['*'] });
     // The machine's own noise (other processes on its 2 cores), measured the same way with no poll running.
-    const idle = await probeHealth(new Promise((resolve) => setTimeout(resolve, 1000)));
+    const idleProber = await startProber();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const idle = await idleProber.stop();
     const positions: Record<string, { offset: number }> = Object.fromEntries(CHANNELS.map((c) => [c, { offset: 0 }]));
     const handled = new Map<string, number[]>(CHANNELS.map((c) => [c, []]));
-    let finish!: () => void;
-    const polled = new Promise<void>((resolve) => (finish = resolve));
-    const probing = probeHealth(polled);
+    const prober = await startProber();
     let answers = 0;
     while (CHANNELS.some((c) => positions[c]!.offset < PER_CHANNEL)) {
       expect(++answers).toBeLessThan(200);
@@ -112,8 +127,7 @@ describe('poll answers are bounded', () => {
       }
       expect(bytes).toBeLessThanOrEqual(MiB);
     }
-    finish();
-    const health = await probing;
+    const health = await prober.stop();
     // 30 MB of messages in answers of at most 1 MiB.
     expect(answers).toBeGreaterThanOrEqual(29);
     for (const channel of CHANNELS) {
@@ -122,8 +136,11 @@ describe('poll answers are bounded', () => {
     // Before the limits one such poll held the event loop for ~8 s. Now a /healthz probe during
     // the polls takes at most 50 ms more than the machine's own noise (its other processes share
     // 2 cores), and never seconds.
+    const ms = (values: number[]): string =>
+      `p50 ${percentile(values, 0.5).toFixed(1)}, p95 ${percentile(values, 0.95).toFixed(1)}, max ${Math.max(...values).toFixed(1)} ms`;
+    console.log(`/healthz during ${answers} polls: ${ms(health)} (${health.length} probes); idle: ${ms(idle)}`);
     expect(health.length).toBeGreaterThan(30);
     expect(percentile(health, 0.95)).toBeLessThan(50 + percentile(idle, 0.95));
-    expect(Math.max(...health)).toBeLessThan(1000);
+    expect(Math.max(...health)).toBeLessThan(250);
   }, 120_000);
 });
