@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(cli)) {
-  process.stderr.write('tether: the CLI is not built (packages/server/dist/cli.js is missing): run npm run build first\n');
+  process.stderr.write(
+    'tether: the CLI is not built (packages/server/dist/cli.js is missing): run npm run build first\n',
+  );
   process.exit(1);
 }
 await import(cli.href);
