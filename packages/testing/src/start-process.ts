@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,11 @@ export interface StartProcessOptions {
   port?: number;
   /** `--host`. Default `127.0.0.1`. */
   host?: string;
+  /**
+   * A configuration file's content (an object, written as JSON to `<data-dir>/tether.config.json`,
+   * mode 0600), passed as `--config`. Default none.
+   */
+  config?: object;
   /** More CLI arguments after `serve`. */
   args?: string[];
   /** Deadline for the `listening on` line. Default 15_000. */
@@ -84,6 +89,12 @@ export async function startServerProcess(options: StartProcessOptions = {}): Pro
         : secrets;
 
   // Limits lifted (test-limits.ts) unless the test sets TETHER_LIMITS.
+  let configArgs: string[] = [];
+  if (options.config !== undefined) {
+    const file = path.join(dataDir, 'tether.config.json');
+    await writeFile(file, JSON.stringify(options.config, null, 2), { mode: 0o600 });
+    configArgs = ['--config', file];
+  }
   const env: Record<string, string | undefined> = {
     ...cleanEnv(),
     TETHER_LOG_LEVEL: 'warn',
@@ -101,6 +112,7 @@ export async function startServerProcess(options: StartProcessOptions = {}): Pro
     '--data-dir',
     dataDir,
     ...(options.store ? ['--store', options.store] : []),
+    ...configArgs,
     ...(options.args ?? []),
   ];
   const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, ...args];

@@ -30,7 +30,12 @@ export async function runGenconfig(argv: readonly string[], out: Output): Promis
 
 export async function runCheckConfig(argv: readonly string[], out: Output): Promise<void> {
   const { values, positionals } = withUsageErrors('check-config', () =>
-    parseArgs({ args: [...argv], options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true }),
+    parseArgs({
+      args: [...argv],
+      options: { help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: true,
+    }),
   );
   if (values.help) return void out.stdout(checkConfigHelp);
   const [file, ...extra] = positionals;

@@ -33,7 +33,13 @@ export function describeFailure(err: unknown): { line: string; exitCode: number 
   const message = err instanceof Error ? err.message : String(err);
   // A configuration file's check reports every mistake, one line each.
   if (err instanceof ConfigError) {
-    return { line: message.split('\n').map((line) => `tether: ${line}`).join('\n'), exitCode: 2 };
+    return {
+      line: message
+        .split('\n')
+        .map((line) => `tether: ${line}`)
+        .join('\n'),
+      exitCode: 2,
+    };
   }
   const exitCode = 1;
   return { line: `tether: ${message.split('\n')[0] ?? message}`, exitCode };

@@ -70,7 +70,9 @@ export function parseServeArgs(argv: readonly string[], env: Env): ServeConfig |
   const configFile = values.config ?? nonEmpty(env['TETHER_CONFIG']);
   const file = configFile === undefined ? undefined : checkConfigFile(configFile);
   const fromFile = file?.server ?? {};
-  const dataDir = path.resolve(values['data-dir'] ?? nonEmpty(env['TETHER_DATA_DIR']) ?? fromFile.dataDir ?? serveDefaults.dataDir);
+  const dataDir = path.resolve(
+    values['data-dir'] ?? nonEmpty(env['TETHER_DATA_DIR']) ?? fromFile.dataDir ?? serveDefaults.dataDir,
+  );
   const port = values.port ?? nonEmpty(env['TETHER_PORT']) ?? fromFile.port?.toString() ?? String(serveDefaults.port);
   const store = values.store ?? nonEmpty(env['TETHER_STORE']) ?? fromFile.store;
   const config: ServeConfig = {

@@ -23,14 +23,16 @@ export function generateConfig(): string {
       logLevel: 'info',
     },
     auth: {
-      [COMMENT_KEY]: 'HS256 secret of user tokens; or jwtPublicKeys (PEM / JWK) or jwksUrl, with jwtIssuer, jwtAudience',
+      [COMMENT_KEY]:
+        'HS256 secret of user tokens; or jwtPublicKeys (PEM / JWK) or jwksUrl, with jwtIssuer, jwtAudience',
       jwtSecret: randomBytes(32).toString('base64url'),
       maxTokenLifetimeSeconds: defaults.maxTokenLifetimeSeconds,
       clockSkewSeconds: defaults.clockSkewSeconds,
     },
     apiKeys: [
       {
-        [COMMENT_KEY]: 'POST /v1/publish with Authorization: Bearer KEY; tenant: the one tenant it may publish to, * for any',
+        [COMMENT_KEY]:
+          'POST /v1/publish with Authorization: Bearer KEY; tenant: the one tenant it may publish to, * for any',
         key: `tk_${randomBytes(24).toString('base64url')}`,
         tenant: '*',
       },

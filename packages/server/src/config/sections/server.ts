@@ -11,6 +11,9 @@ export const serverSection = z.strictObject({
   /** Database and dev secrets; relative to the working directory. Default `./data`. */
   dataDir: z.string().min(1).optional(),
   /** `memory`, `sqlite:PATH` or `redis://HOST:PORT`. Default `sqlite:<dataDir>/tether.db`. */
-  store: z.string().regex(/^(memory|sqlite:.+|rediss?:\/\/.+)$/, 'expected memory, sqlite:PATH or redis://HOST:PORT').optional(),
+  store: z
+    .string()
+    .regex(/^(memory|sqlite:.+|rediss?:\/\/.+)$/, 'expected memory, sqlite:PATH or redis://HOST:PORT')
+    .optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
 });
