@@ -4,8 +4,8 @@ import { z } from 'zod';
 const oneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
 export const authSection = z.strictObject({
-  /** HS256 secret (at least 32 characters). Default: `TETHER_JWT_SECRET`, else the dev secret. */
-  jwtSecret: z.string().min(32).optional(),
+  /** HS256 secret (at least 16 characters, as the server asks). Default: `TETHER_JWT_SECRET`, else the dev secret. */
+  jwtSecret: z.string().min(16).optional(),
   /** Public keys: SPKI PEM texts or public JWK objects. */
   jwtPublicKeys: z.array(z.union([z.string().min(1), z.record(z.string(), z.unknown())])).optional(),
   jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
