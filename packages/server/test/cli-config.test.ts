@@ -4,6 +4,7 @@
  * variables win over the file; mistakes exit 2 with one line naming the field. Needs `npm run build`.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -213,9 +214,10 @@ describe('tether genconfig and check-config', () => {
     const file = path.join(cwd, 'generated.json');
     await writeFile(file, a.stdout);
     expect(await tether(['check-config', file], cwd)).toEqual({ code: 0, stdout: `config ${file}: ok\n`, stderr: '' });
-    const server = await startServerProcess({ secrets: 'dev', args: ['--config', file] });
+    const server = await startServerProcess({ secrets: 'none', args: ['--config', file] });
     try {
-      // The file's API key publishes; the dev secrets file was not needed for it.
+      // The file's API key publishes; with the file's secret and keys no dev secrets file is made.
+      expect(existsSync(path.join(server.dataDir, 'secrets.json'))).toBe(false);
       const res = await fetch(`${server.url}/v1/publish`, {
         method: 'POST',
         headers: { authorization: `Bearer ${first.apiKeys[0]?.key}`, 'content-type': 'application/json' },

@@ -27,9 +27,10 @@ export interface StartProcessOptions {
   dataDir?: string;
   /**
    * Where secrets come from. Default `env`: random `TETHER_JWT_SECRET` / `TETHER_API_KEY` are passed
-   * in. `dev`: none are passed, the CLI creates or reuses `<data-dir>/secrets.json`. Or given ones.
+   * in. `dev`: none are passed, the CLI creates or reuses `<data-dir>/secrets.json`. `none`: none
+   * are passed nor read (a configuration file has them; `secret` and `apiKey` are then empty). Or given ones.
    */
-  secrets?: 'env' | 'dev' | { jwtSecret: string; apiKey: string };
+  secrets?: 'env' | 'dev' | 'none' | { jwtSecret: string; apiKey: string };
   /**
    * Extra environment over `process.env` without its `TETHER_*` variables. Default
    * `TETHER_LOG_LEVEL=warn` and `TETHER_LIMITS` lifting the rate limits (see `testLimits`).
@@ -84,7 +85,7 @@ export async function startServerProcess(options: StartProcessOptions = {}): Pro
   const given =
     secrets === 'env'
       ? { jwtSecret: randomBytes(32).toString('base64url'), apiKey: `tk_${randomBytes(16).toString('base64url')}` }
-      : secrets === 'dev'
+      : secrets === 'dev' || secrets === 'none'
         ? undefined
         : secrets;
 
@@ -144,7 +145,8 @@ export async function startServerProcess(options: StartProcessOptions = {}): Pro
     if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     throw e;
   }
-  const { jwtSecret, apiKey } = given ?? (await readDevSecrets(dataDir, env));
+  const { jwtSecret, apiKey } =
+    given ?? (secrets === 'none' ? { jwtSecret: '', apiKey: '' } : await readDevSecrets(dataDir, env));
 
   let stopping: Promise<number | null> | undefined;
   return {

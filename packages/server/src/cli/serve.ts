@@ -6,7 +6,7 @@ import { issueToken } from '../auth/issue-token.js';
 import { defaults } from '../options.js';
 import { DEMO_SUB, formatBanner } from './banner.js';
 import { serveHelp } from './help.js';
-import { resolveSecrets } from './secrets.js';
+import { resolveSecrets, type ResolvedSecrets } from './secrets.js';
 import { ConfigError } from './errors.js';
 import { parseServeArgs, type Env } from './serve-config.js';
 import { limitsFromEnv } from './limits-env.js';
@@ -31,8 +31,17 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
   }
   // The file's `apiKeys` replace the dev key: a key for any tenant must not open a second door.
   const fileApiKeys = config.fileOptions.apiKeys !== undefined;
-  const resolved = await resolveSecrets({ jwtSecret: config.jwtSecret, apiKey: config.apiKey }, config.dataDir);
-  const secrets = fileApiKeys && config.apiKey === undefined ? { ...resolved, apiKeySource: 'env' as const } : resolved;
+  // With the file's keys and a secret given, no dev secrets file is read or created; with the
+  // file's keys only, the dev key is not used (nor shown: the banner shows secrets of source 'file').
+  const secrets: ResolvedSecrets =
+    fileApiKeys && config.apiKey === undefined
+      ? config.jwtSecret !== undefined
+        ? { jwtSecret: config.jwtSecret, apiKey: '', jwtSecretSource: 'env', apiKeySource: 'env', created: false }
+        : {
+            ...(await resolveSecrets({ jwtSecret: undefined, apiKey: undefined }, config.dataDir)),
+            apiKeySource: 'env',
+          }
+      : await resolveSecrets({ jwtSecret: config.jwtSecret, apiKey: config.apiKey }, config.dataDir);
   // With public keys or a JWKS URL, the dev secret of secrets.json must not open a second door.
   const devJwtSecret = secrets.jwtSecretSource === 'file';
   const useJwtSecret = !(devJwtSecret && hasExternalKeys(config));
