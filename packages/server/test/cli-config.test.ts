@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -250,5 +250,26 @@ describe('tether genconfig and check-config', () => {
     const missing = await tether(['check-config'], cwd);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/missing the configuration file/);
+  });
+});
+
+describe('the tether bin entry (packages/server/bin/tether.js)', () => {
+  const bin = path.join(path.dirname(cliPath), '..', 'bin', 'tether.js');
+
+  it('runs the built CLI', async () => {
+    const { stdout } = await run(process.execPath, [bin, '--help'], { cwd });
+    expect(stdout).toMatch(/^Usage: tether <command>/);
+  });
+
+  it('says to build first, in one line with exit 1, when dist/cli.js is missing', async () => {
+    const copy = path.join(cwd, 'unbuilt', 'bin', 'tether.js');
+    await mkdir(path.dirname(copy), { recursive: true });
+    await copyFile(bin, copy);
+    const result = await run(process.execPath, [copy, '--help'], { cwd }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^tether: .*run npm run build first\n$/);
   });
 });
