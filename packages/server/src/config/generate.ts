@@ -15,11 +15,13 @@ export function generateConfig(): string {
       'This file holds secrets: keep it mode 0600 and out of version control.',
     ],
     server: {
-      [COMMENT_KEY]: 'host 0.0.0.0 to be reachable from the network; store: memory | sqlite:PATH | redis://HOST:PORT',
+      [COMMENT_KEY]: [
+        'host 0.0.0.0 to be reachable from the network; relative paths are from the working directory.',
+        'store (default sqlite:<dataDir>/tether.db): memory | sqlite:PATH | redis://HOST:PORT (a cluster)',
+      ],
       host: '127.0.0.1',
       port: 8080,
       dataDir: './data',
-      store: 'sqlite:./data/tether.db',
       logLevel: 'info',
     },
     auth: {
