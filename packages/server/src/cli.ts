@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `tether` command: dispatches to `serve` and `token` (their code lives in `cli/`). */
+/** The `tether` command: dispatches to `serve`, `token`, `genconfig`, `check-config` (their code lives in `cli/`). */
 import { readFileSync } from 'node:fs';
 import { describeFailure, UsageError } from './cli/errors.js';
 import { mainHelp } from './cli/help.js';
@@ -18,6 +18,10 @@ async function main(argv: readonly string[]): Promise<void> {
       return (await import('./cli/serve.js')).runServe(rest, process.env, out);
     case 'token':
       return (await import('./cli/token.js')).runToken(rest, process.env, out);
+    case 'genconfig':
+      return (await import('./cli/config-commands.js')).runGenconfig(rest, out);
+    case 'check-config':
+      return (await import('./cli/config-commands.js')).runCheckConfig(rest, out);
     case 'help':
     case '--help':
     case '-h':
@@ -28,7 +32,7 @@ async function main(argv: readonly string[]): Promise<void> {
       out.stdout(version() + '\n');
       return;
     case undefined:
-      throw new UsageError('', 'missing command (serve or token)');
+      throw new UsageError('', 'missing command (serve, token, genconfig or check-config)');
     default:
       throw new UsageError('', `unknown command '${command}'`);
   }

@@ -88,7 +88,11 @@ export interface TetherServerOptions {
   retryDelayMs?: number;
   /** Redeliveries before the rest is counted missed for that connection. Default 2. */
   maxRetries?: number;
-  /** Retention and idempotency window of the built-in stores. Default 1000 msgs, 1 h, 5 min. */
+  /**
+   * Retention and idempotency window of the built-in stores. Default 1000 msgs, 1 h, 5 min.
+   * `retention.perChannel`: `[{ channels: 'chat:*', maxMessages?, maxAgeMs? }, …]`, by channel glob
+   * (every tenant), first match wins, an omitted field keeps the global value. Default none.
+   */
   retention?: Partial<RetentionOptions>;
   /** How often age retention runs. Default 60_000. */
   pruneIntervalMs?: number;

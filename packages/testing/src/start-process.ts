@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,9 +27,10 @@ export interface StartProcessOptions {
   dataDir?: string;
   /**
    * Where secrets come from. Default `env`: random `TETHER_JWT_SECRET` / `TETHER_API_KEY` are passed
-   * in. `dev`: none are passed, the CLI creates or reuses `<data-dir>/secrets.json`. Or given ones.
+   * in. `dev`: none are passed, the CLI creates or reuses `<data-dir>/secrets.json`. `none`: none
+   * are passed nor read (a configuration file has them; `secret` and `apiKey` are then empty). Or given ones.
    */
-  secrets?: 'env' | 'dev' | { jwtSecret: string; apiKey: string };
+  secrets?: 'env' | 'dev' | 'none' | { jwtSecret: string; apiKey: string };
   /**
    * Extra environment over `process.env` without its `TETHER_*` variables. Default
    * `TETHER_LOG_LEVEL=warn` and `TETHER_LIMITS` lifting the rate limits (see `testLimits`).
@@ -39,6 +40,11 @@ export interface StartProcessOptions {
   port?: number;
   /** `--host`. Default `127.0.0.1`. */
   host?: string;
+  /**
+   * A configuration file's content (an object, written as JSON to `<data-dir>/tether.config.json`,
+   * mode 0600), passed as `--config`. Default none.
+   */
+  config?: object;
   /** More CLI arguments after `serve`. */
   args?: string[];
   /** Deadline for the `listening on` line. Default 15_000. */
@@ -79,11 +85,17 @@ export async function startServerProcess(options: StartProcessOptions = {}): Pro
   const given =
     secrets === 'env'
       ? { jwtSecret: randomBytes(32).toString('base64url'), apiKey: `tk_${randomBytes(16).toString('base64url')}` }
-      : secrets === 'dev'
+      : secrets === 'dev' || secrets === 'none'
         ? undefined
         : secrets;
 
   // Limits lifted (test-limits.ts) unless the test sets TETHER_LIMITS.
+  let configArgs: string[] = [];
+  if (options.config !== undefined) {
+    const file = path.join(dataDir, 'tether.config.json');
+    await writeFile(file, JSON.stringify(options.config, null, 2), { mode: 0o600 });
+    configArgs = ['--config', file];
+  }
   const env: Record<string, string | undefined> = {
     ...cleanEnv(),
     TETHER_LOG_LEVEL: 'warn',
@@ -101,6 +113,7 @@ export async function startServerProcess(options: StartProcessOptions = {}): Pro
     '--data-dir',
     dataDir,
     ...(options.store ? ['--store', options.store] : []),
+    ...configArgs,
     ...(options.args ?? []),
   ];
   const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, ...args];
@@ -132,7 +145,8 @@ export async function startServerProcess(options: StartProcessOptions = {}): Pro
     if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     throw e;
   }
-  const { jwtSecret, apiKey } = given ?? (await readDevSecrets(dataDir, env));
+  const { jwtSecret, apiKey } =
+    given ?? (secrets === 'none' ? { jwtSecret: '', apiKey: '' } : await readDevSecrets(dataDir, env));
 
   let stopping: Promise<number | null> | undefined;
   return {

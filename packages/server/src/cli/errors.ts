@@ -31,6 +31,16 @@ export function describeFailure(err: unknown): { line: string; exitCode: number 
     return { line: `${prefix}: ${err.message} (see '${prefix} --help')`, exitCode: 2 };
   }
   const message = err instanceof Error ? err.message : String(err);
-  const exitCode = err instanceof ConfigError ? 2 : 1;
+  // A configuration file's check reports every mistake, one line each.
+  if (err instanceof ConfigError) {
+    return {
+      line: message
+        .split('\n')
+        .map((line) => `tether: ${line}`)
+        .join('\n'),
+      exitCode: 2,
+    };
+  }
+  const exitCode = 1;
   return { line: `tether: ${message.split('\n')[0] ?? message}`, exitCode };
 }

@@ -3,20 +3,25 @@
 export const mainHelp = `Usage: tether <command> [options]
 
 Commands:
-  serve     run a Tether server
-  token     print a signed user token (JWT)
+  serve         run a Tether server
+  token         print a signed user token (JWT)
+  genconfig     print a starting configuration file with fresh secrets
+  check-config  check a configuration file
 
 Run 'tether <command> --help' for the options of a command.
 Options: --help, --version
 `;
 
-export const serveHelp = `Usage: tether serve [--port N] [--host H] [--store memory|sqlite:PATH|redis://HOST:PORT] [--data-dir DIR]
+export const serveHelp = `Usage: tether serve [--config FILE] [--port N] [--host H] [--store memory|sqlite:PATH|redis://HOST:PORT]
+                    [--data-dir DIR]
 
 Runs a Tether server: Socket.IO on /socket.io, and HTTP (POST /v1/publish, /v1/poll, /v1/ack,
 GET /healthz, /readyz). Logs are JSON lines (pino) on stdout; the banner goes to stderr and
 starts with a line 'tether listening on http://HOST:PORT'.
 
-Options (each flag wins over its environment variable):
+Options (a flag wins over its environment variable, which wins over the configuration file):
+  --config FILE     TETHER_CONFIG     JSON configuration file ('tether genconfig' writes one;
+                                      every setting: docs/operations.md §1)
   --port N          TETHER_PORT       port to listen on; 0 picks a free one      (default 8080)
   --host H          TETHER_HOST       interface to bind; 0.0.0.0 for all         (default 127.0.0.1)
   --store SPEC      TETHER_STORE      memory | sqlite:PATH | redis://HOST:PORT (a cluster; default sqlite:<data-dir>/tether.db)
@@ -63,4 +68,20 @@ Options:
                     Default: TETHER_JWT_SECRET, else the dev secret in <data-dir>/secrets.json
   --data-dir DIR    where secrets.json is                          (default TETHER_DATA_DIR or ./data)
   -h, --help        show this help
+`;
+
+export const genconfigHelp = `Usage: tether genconfig [--out FILE]
+
+Prints a starting configuration file for 'tether serve --config FILE' on stdout: every section
+with the server's defaults, a fresh JWT secret and API key, and "//" keys as comments.
+
+Options:
+  --out FILE        write it to FILE instead (mode 0600; an existing file is not overwritten)
+  -h, --help        show this help
+`;
+
+export const checkConfigHelp = `Usage: tether check-config FILE
+
+Checks a configuration file as 'tether serve --config FILE' would: prints 'config FILE: ok' and
+exits 0, or prints one line per mistake (the field's path and what is wrong) and exits 2.
 `;

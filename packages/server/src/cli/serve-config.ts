@@ -1,5 +1,6 @@
 /**
- * `tether serve` settings: a flag wins over its environment variable, which wins over the default.
+ * `tether serve` settings: a flag wins over its environment variable, which wins over the
+ * configuration file (`--config` / `TETHER_CONFIG`), which wins over the default.
  * Every value is checked here, so that a typo fails at start with one clear line.
  */
 import path from 'node:path';
@@ -7,10 +8,16 @@ import { parseArgs } from 'node:util';
 import { withUsageErrors } from './args.js';
 import { UsageError } from './errors.js';
 import { parseServeAuthEnv, type ServeAuthConfig } from './serve-auth-config.js';
+import { checkConfigFile } from '../config/check.js';
+import type { TetherServerOptions } from '../options.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface ServeConfig {
+  /** `--config` / `TETHER_CONFIG`: the configuration file read, if any. */
+  configFile?: string;
+  /** What the configuration file sets, as server options (flags and variables win over it). */
+  fileOptions: TetherServerOptions;
   /** `--port` / `TETHER_PORT`. Default 8080; 0 picks a free port. */
   port: number;
   /**
@@ -50,6 +57,7 @@ export const serveOptions = {
   host: { type: 'string' },
   store: { type: 'string' },
   'data-dir': { type: 'string' },
+  config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -59,16 +67,25 @@ export function parseServeArgs(argv: readonly string[], env: Env): ServeConfig |
     parseArgs({ args: [...argv], options: serveOptions, strict: true }),
   );
   if (values.help) return undefined;
-  const dataDir = path.resolve(values['data-dir'] ?? nonEmpty(env['TETHER_DATA_DIR']) ?? serveDefaults.dataDir);
+  const configFile = values.config ?? nonEmpty(env['TETHER_CONFIG']);
+  const file = configFile === undefined ? undefined : checkConfigFile(configFile);
+  const fromFile = file?.server ?? {};
+  const dataDir = path.resolve(
+    values['data-dir'] ?? nonEmpty(env['TETHER_DATA_DIR']) ?? fromFile.dataDir ?? serveDefaults.dataDir,
+  );
+  const port = values.port ?? nonEmpty(env['TETHER_PORT']) ?? fromFile.port?.toString() ?? String(serveDefaults.port);
+  const store = values.store ?? nonEmpty(env['TETHER_STORE']) ?? fromFile.store;
   const config: ServeConfig = {
-    port: parsePort(values.port ?? nonEmpty(env['TETHER_PORT']) ?? String(serveDefaults.port)),
-    host: values.host ?? nonEmpty(env['TETHER_HOST']) ?? serveDefaults.host,
+    fileOptions: file?.options ?? {},
+    port: parsePort(port),
+    host: values.host ?? nonEmpty(env['TETHER_HOST']) ?? fromFile.host ?? serveDefaults.host,
     dataDir,
-    store: parseStoreSpec(values.store ?? nonEmpty(env['TETHER_STORE']) ?? `sqlite:${path.join(dataDir, 'tether.db')}`),
-    logLevel: parseLogLevel(nonEmpty(env['TETHER_LOG_LEVEL']) ?? serveDefaults.logLevel),
+    store: parseStoreSpec(store ?? `sqlite:${path.join(dataDir, 'tether.db')}`),
+    logLevel: parseLogLevel(nonEmpty(env['TETHER_LOG_LEVEL']) ?? fromFile.logLevel ?? serveDefaults.logLevel),
     auth: parseServeAuthEnv(env),
   };
-  const jwtSecret = nonEmpty(env['TETHER_JWT_SECRET']);
+  if (configFile !== undefined) config.configFile = configFile;
+  const jwtSecret = nonEmpty(env['TETHER_JWT_SECRET']) ?? file?.options.jwtSecret?.toString();
   const apiKey = nonEmpty(env['TETHER_API_KEY']);
   if (jwtSecret !== undefined) config.jwtSecret = jwtSecret;
   if (apiKey !== undefined) config.apiKey = apiKey;

@@ -6,10 +6,11 @@ import { issueToken } from '../auth/issue-token.js';
 import { defaults } from '../options.js';
 import { DEMO_SUB, formatBanner } from './banner.js';
 import { serveHelp } from './help.js';
-import { resolveSecrets } from './secrets.js';
+import { resolveSecrets, type ResolvedSecrets } from './secrets.js';
 import { ConfigError } from './errors.js';
 import { parseServeArgs, type Env } from './serve-config.js';
 import { limitsFromEnv } from './limits-env.js';
+import { hasExternalKeys, serveOptionsOf } from './serve-options.js';
 import { exitOnSignals } from './shutdown.js';
 import type { Output } from './output.js';
 
@@ -28,25 +29,36 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
   if (config.store.startsWith('sqlite:')) {
     await mkdir(path.dirname(config.store.slice('sqlite:'.length)), { recursive: true });
   }
-  const secrets = await resolveSecrets({ jwtSecret: config.jwtSecret, apiKey: config.apiKey }, config.dataDir);
+  // The file's `apiKeys` replace the dev key: a key for any tenant must not open a second door.
+  const fileApiKeys = config.fileOptions.apiKeys !== undefined;
+  // With the file's keys and a secret given, no dev secrets file is read or created; with the
+  // file's keys only, the dev key is not used (nor shown: the banner shows secrets of source 'file').
+  const secrets: ResolvedSecrets =
+    fileApiKeys && config.apiKey === undefined
+      ? config.jwtSecret !== undefined
+        ? { jwtSecret: config.jwtSecret, apiKey: '', jwtSecretSource: 'env', apiKeySource: 'env', created: false }
+        : {
+            ...(await resolveSecrets({ jwtSecret: undefined, apiKey: undefined }, config.dataDir)),
+            apiKeySource: 'env',
+          }
+      : await resolveSecrets({ jwtSecret: config.jwtSecret, apiKey: config.apiKey }, config.dataDir);
   // With public keys or a JWKS URL, the dev secret of secrets.json must not open a second door.
   const devJwtSecret = secrets.jwtSecretSource === 'file';
-  const externalKeys = config.auth.jwtPublicKeys !== undefined || config.auth.jwksUrl !== undefined;
-  const useJwtSecret = !(devJwtSecret && externalKeys);
+  const useJwtSecret = !(devJwtSecret && hasExternalKeys(config));
+  const useApiKey = !fileApiKeys || config.apiKey !== undefined;
 
   // Loaded after the arguments are checked, so that usage errors and --help answer at once.
   const { createTetherServer } = await import('../server.js');
-  const server = await createTetherServer({
-    store: config.store,
-    ...(useJwtSecret ? { jwtSecret: secrets.jwtSecret } : {}),
-    ...config.auth,
-    apiKeys: [{ key: secrets.apiKey, tenant: '*' }],
-    logger: { level: config.logLevel },
-    ...(config.headCheckIntervalMs !== undefined ? { headCheckIntervalMs: config.headCheckIntervalMs } : {}),
-    ...(config.maxQueuedBytes !== undefined ? { maxQueuedBytes: config.maxQueuedBytes } : {}),
-    ...(config.maxBatchBytes !== undefined ? { maxBatchBytes: config.maxBatchBytes } : {}),
-    ...limitSettings,
-  }).catch((err: unknown) => {
+  const server = await createTetherServer(
+    serveOptionsOf(
+      config,
+      {
+        ...(useJwtSecret ? { jwtSecret: secrets.jwtSecret } : {}),
+        ...(useApiKey ? { apiKey: secrets.apiKey } : {}),
+      },
+      limitSettings,
+    ),
+  ).catch((err: unknown) => {
     // The server's option checks throw TypeError: a setting it refuses is a configuration mistake.
     throw err instanceof TypeError ? new ConfigError(err.message, { cause: err }) : err;
   });
@@ -83,7 +95,12 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
   );
   // The server logs its own 'tether listening' line; this one adds what only the CLI knows.
   log.info(
-    { store: config.store, dataDir: config.dataDir, devSecrets: secrets.jwtSecretSource === 'file' },
+    {
+      store: config.store,
+      dataDir: config.dataDir,
+      devSecrets: secrets.jwtSecretSource === 'file',
+      ...(config.configFile !== undefined ? { config: config.configFile } : {}),
+    },
     'tether serve started',
   );
 }

@@ -20,6 +20,7 @@ import {
   storeClosedError,
   storedMessage,
 } from './store-support.js';
+import { RetentionByChannel } from './channel-retention.js';
 
 interface MemoryStream {
   readonly epoch: string;
@@ -37,6 +38,7 @@ const KEY_BUCKET_MS = 1000;
 export class MemoryLogStore implements LogStore {
   readonly engine = 'memory';
   private readonly retention: RetentionOptions;
+  private readonly byChannel: RetentionByChannel;
   private readonly streams = new Map<string, MemoryStream>();
   /** First offset of each idempotency key, by stream then id. */
   private readonly keysByStream = new Map<string, Map<string, number>>();
@@ -46,6 +48,7 @@ export class MemoryLogStore implements LogStore {
 
   constructor(retention: Partial<RetentionOptions> = {}) {
     this.retention = resolveRetention(retention);
+    this.byChannel = new RetentionByChannel(this.retention);
   }
 
   async append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]> {
@@ -73,7 +76,7 @@ export class MemoryLogStore implements LogStore {
       this.rememberKey(stream, stored.id, stored.ts);
       results.push({ offset: stored.offset, epoch: log.epoch, duplicate: false, message: stored });
     }
-    const excess = log.messages.length - this.retention.maxMessages;
+    const excess = log.messages.length - this.byChannel.of(stream).maxMessages;
     if (excess > 0) log.messages.splice(0, excess);
     return results;
   }
@@ -97,9 +100,9 @@ export class MemoryLogStore implements LogStore {
 
   async prune(now: number): Promise<number> {
     this.assertOpen();
-    const messageCutoff = now - this.retention.maxAgeMs;
     let removed = 0;
-    for (const log of this.streams.values()) {
+    for (const [stream, log] of this.streams) {
+      const messageCutoff = now - this.byChannel.of(stream).maxAgeMs;
       // Age retention removes the longest expired prefix, so the retained range has no holes.
       let expired = 0;
       while (expired < log.messages.length && (log.messages[expired]?.ts ?? Infinity) <= messageCutoff) expired += 1;

@@ -23,6 +23,7 @@ import {
   type StreamInfo,
 } from './types.js';
 import { newEpoch, resolveRetention, storeClosedError } from './store-support.js';
+import { RetentionByChannel } from './channel-retention.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import { APPEND, PRUNE, READ } from './redis-scripts.js';
 import {
@@ -56,6 +57,7 @@ export class RedisLogStore implements LogStore {
   readonly engine = 'redis';
   readonly keyPrefix: string;
   private readonly retention: RetentionOptions;
+  private readonly byChannel: RetentionByChannel;
   private readonly connection: RedisConnection;
   private readonly redis: Redis;
   private readonly registryKey: string;
@@ -68,6 +70,7 @@ export class RedisLogStore implements LogStore {
    */
   constructor(redis: Redis | string, retention: Partial<RetentionOptions> = {}, options: RedisLogStoreOptions = {}) {
     this.retention = resolveRetention(retention);
+    this.byChannel = new RetentionByChannel(this.retention);
     this.keyPrefix = options.keyPrefix ?? 'tether:';
     if (this.keyPrefix.includes('{') || this.keyPrefix.includes('}')) {
       throw new RangeError(`keyPrefix must not contain braces (they delimit the hash tag), got "${this.keyPrefix}"`);
@@ -83,13 +86,14 @@ export class RedisLogStore implements LogStore {
     // Serialise every input before Redis sees any: a bad one rejects the whole call, unapplied.
     const prepared = inputs.map(prepareInput);
     if (prepared.length === 0) return [];
-    const args: string[] = [newEpoch(), String(this.retention.maxMessages)];
+    const { maxMessages, maxAgeMs } = this.byChannel.of(stream);
+    const args: string[] = [newEpoch(), String(maxMessages)];
     let oldestTs = Infinity;
     for (const input of prepared) {
       args.push(input.id, input.tsText, input.json);
       if (input.ts < oldestTs) oldestTs = input.ts;
     }
-    const due = Math.floor(oldestTs) + Math.min(this.retention.maxAgeMs, this.retention.idempotencyWindowMs);
+    const due = Math.floor(oldestTs) + Math.min(maxAgeMs, this.retention.idempotencyWindowMs);
     return this.guard('append', async () => {
       await this.connection.ready('append');
       // Script and registry update go out together (one round trip), the registry update second.
@@ -163,7 +167,8 @@ export class RedisLogStore implements LogStore {
 
   private async pruneStream(stream: string, now: number): Promise<number> {
     const keys = this.keysOf(stream);
-    const { maxAgeMs, idempotencyWindowMs } = this.retention;
+    const { idempotencyWindowMs } = this.retention;
+    const { maxAgeMs } = this.byChannel.of(stream);
     const args = [now - maxAgeMs, now - idempotencyWindowMs, this.pruneStepBudget, maxAgeMs, idempotencyWindowMs];
     // Unregistered before the script reads the stream: an append that the script does not see
     // registers itself afterwards, so the due time written below never hides it.

@@ -55,7 +55,7 @@ const MESSAGE_COLUMNS = 'msg_offset, id, type, data, ts, ttl, critical, collapse
 export const SQL = {
   selectStream: 'SELECT id, epoch, head, first FROM streams WHERE name = ?',
   insertStream: 'INSERT INTO streams (name, epoch, head, first) VALUES (?, ?, 0, 1) RETURNING id, epoch, head, first',
-  selectStreamById: 'SELECT id, epoch, head, first FROM streams WHERE id = ?',
+  selectStreamById: 'SELECT id, name, epoch, head, first FROM streams WHERE id = ?',
   updateStream: 'UPDATE streams SET head = ?, first = ? WHERE id = ?',
   // Only the key conflict is ignored (not OR IGNORE): any other failure must still raise.
   insertKey:
@@ -115,7 +115,7 @@ type Statement<Params extends unknown[], Row = unknown> = Database.Statement<Par
 export interface SqliteStatements {
   selectStream: Statement<[name: string], StreamRow>;
   insertStream: Statement<[name: string, epoch: string], StreamRow>;
-  selectStreamById: Statement<[streamId: number], StreamRow>;
+  selectStreamById: Statement<[streamId: number], StreamRow & { name: string }>;
   updateStream: Statement<[head: number, first: number, streamId: number]>;
   insertKey: Statement<[streamId: number, id: string, offset: number, ts: number]>;
   selectKeyOffset: Statement<[streamId: number, id: string], number>;

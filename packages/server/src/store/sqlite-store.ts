@@ -23,6 +23,7 @@ import {
   storeClosedError,
   storedMessage,
 } from './store-support.js';
+import { RetentionByChannel } from './channel-retention.js';
 import { SqliteWriteHealth } from './sqlite-health.js';
 import {
   openDatabase,
@@ -66,11 +67,12 @@ export class SqliteLogStore implements LogStore {
   readonly engine = 'sqlite';
   readonly path: string;
   private readonly retention: RetentionOptions;
+  private readonly byChannel: RetentionByChannel;
   private readonly pruneChunks: SqlitePruneChunks;
   private readonly db: Database.Database;
   private readonly statements: SqliteStatements;
   private readonly appendTransaction: (stream: string, inputs: readonly PreparedInput[]) => AppendResult[];
-  private readonly pruneTransaction: (streamIds: readonly number[], start: number, cutoff: number) => PruneChunk;
+  private readonly pruneTransaction: (streamIds: readonly number[], start: number, now: number) => PruneChunk;
   private readonly health: SqliteWriteHealth;
   private closed = false;
 
@@ -78,6 +80,7 @@ export class SqliteLogStore implements LogStore {
   constructor(path: string, retention: Partial<RetentionOptions> = {}, pruneChunks: Partial<SqlitePruneChunks> = {}) {
     this.path = path;
     this.retention = resolveRetention(retention);
+    this.byChannel = new RetentionByChannel(this.retention);
     this.pruneChunks = { ...defaultPruneChunks, ...pruneChunks };
     this.db = openDatabase(path);
     try {
@@ -89,8 +92,8 @@ export class SqliteLogStore implements LogStore {
     this.appendTransaction = this.db.transaction((stream: string, inputs: readonly PreparedInput[]) =>
       this.appendInTransaction(stream, inputs),
     );
-    this.pruneTransaction = this.db.transaction((streamIds: readonly number[], start: number, cutoff: number) =>
-      this.pruneInTransaction(streamIds, start, cutoff),
+    this.pruneTransaction = this.db.transaction((streamIds: readonly number[], start: number, now: number) =>
+      this.pruneInTransaction(streamIds, start, now),
     );
     this.health = new SqliteWriteHealth(path, (padBytes) => this.writeProbe(padBytes));
   }
@@ -138,12 +141,13 @@ export class SqliteLogStore implements LogStore {
    * stall appends and reads for long. Each transaction is consistent on its own.
    */
   async prune(now: number): Promise<number> {
-    const messageCutoff = now - this.retention.maxAgeMs;
+    // Streams holding anything older than the shortest age of any rule; each is then cut at its own age.
+    const messageCutoff = now - this.byChannel.shortestMaxAgeMs;
     const streamIds = this.guard('prune', () => this.statements.streamsWithExpired.all(messageCutoff));
     let removed = 0;
     for (let next = 0; next < streamIds.length;) {
       if (next > 0) await yieldToEventLoop();
-      const chunk = this.guard('prune', () => this.pruneTransaction(streamIds, next, messageCutoff));
+      const chunk = this.guard('prune', () => this.pruneTransaction(streamIds, next, now));
       removed += chunk.removed;
       next = chunk.next;
     }
@@ -209,8 +213,9 @@ export class SqliteLogStore implements LogStore {
       head = offset;
       results.push({ offset, epoch: row.epoch, duplicate: false, message: messageOfInput(input, offset) });
     }
-    if (head - first + 1 > this.retention.maxMessages) {
-      first = head - this.retention.maxMessages + 1;
+    const { maxMessages } = this.byChannel.of(stream);
+    if (head - first + 1 > maxMessages) {
+      first = head - maxMessages + 1;
       deleteBefore.run(row.id, first);
     }
     if (head !== row.head || first !== row.first) updateStream.run(head, first, row.id);
@@ -218,7 +223,7 @@ export class SqliteLogStore implements LogStore {
   }
 
   /** Age retention for `streamIds[start…]` until about `pruneChunks.messages` messages are gone. */
-  private pruneInTransaction(streamIds: readonly number[], start: number, cutoff: number): PruneChunk {
+  private pruneInTransaction(streamIds: readonly number[], start: number, now: number): PruneChunk {
     const { selectStreamById, firstFreshOffset, deleteBefore, updateStream } = this.statements;
     let removed = 0;
     let next = start;
@@ -227,6 +232,7 @@ export class SqliteLogStore implements LogStore {
       next += 1;
       const row = selectStreamById.get(streamId);
       if (row === undefined) continue;
+      const cutoff = now - this.byChannel.of(row.name).maxAgeMs;
       // Everything before the first fresh message goes (all of it when none is fresh).
       const newFirst = firstFreshOffset.get(streamId, cutoff) ?? row.head + 1;
       if (newFirst <= row.first) continue;

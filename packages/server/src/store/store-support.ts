@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, TetherError } from '@tether/protocol';
+import { checkPerChannel } from './channel-retention.js';
 import { defaultRetention, type AppendInput, type RetentionOptions, type StoredMessage } from './types.js';
 
 /** Merges `partial` over the defaults; keys set to `undefined` keep their default. */
@@ -13,6 +14,10 @@ export function resolveRetention(partial: Partial<RetentionOptions> = {}): Reten
     maxAgeMs: partial.maxAgeMs ?? defaultRetention.maxAgeMs,
     idempotencyWindowMs: partial.idempotencyWindowMs ?? defaultRetention.idempotencyWindowMs,
   };
+  if (partial.perChannel !== undefined && partial.perChannel.length > 0) {
+    checkPerChannel(partial.perChannel);
+    retention.perChannel = partial.perChannel.map((rule) => ({ ...rule }));
+  }
   if (!Number.isSafeInteger(retention.maxMessages) || retention.maxMessages < 1) {
     throw new RangeError(`retention.maxMessages must be an integer >= 1, got ${retention.maxMessages}`);
   }

@@ -56,6 +56,20 @@ export interface RetentionOptions {
   maxAgeMs: number;
   /** Milliseconds an idempotency key is remembered. Default 300_000 (5 min). */
   idempotencyWindowMs: number;
+  /**
+   * Retention by channel pattern (the part of the stream name after the first `/`, i.e. the
+   * channel of `<tenant>/<channel>`; glob `*` as in token claims). The first matching entry wins;
+   * a field it leaves out keeps the global value. Default none (every stream keeps the global values).
+   */
+  perChannel?: readonly ChannelRetention[];
+}
+
+/** One `retention.perChannel` entry, e.g. `{ channels: 'chat:*', maxMessages: 5000, maxAgeMs: 86_400_000 }`. */
+export interface ChannelRetention {
+  /** Channel glob (`*` matches any run of characters), e.g. `chat:*`. */
+  channels: string;
+  maxMessages?: number;
+  maxAgeMs?: number;
 }
 
 export interface LogStore {

@@ -19,6 +19,7 @@ import { describeIdempotency } from './conformance-idempotency.js';
 import { describeLifecycle } from './conformance-lifecycle.js';
 import { describeMessages } from './conformance-messages.js';
 import { describeRetention } from './conformance-retention.js';
+import { describeChannelRetention } from './conformance-channel-retention.js';
 import { describeUnwritten } from './conformance-unwritten.js';
 
 export type { ConformanceOptions, MakeStore } from './conformance-fixtures.js';
@@ -51,6 +52,7 @@ export function runLogStoreConformance(name: string, makeStore: MakeStore, opts:
     describeLog(ctx);
     describeIdempotency(ctx);
     describeRetention(ctx);
+    describeChannelRetention(ctx);
     describeMessages(ctx);
     describeLifecycle(ctx);
     describeUnwritten(ctx);

@@ -1,0 +1,97 @@
+/**
+ * `tether genconfig`: a starting configuration file with fresh secrets, every section present with
+ * the server's defaults, and `"//"` comments (accepted and ignored by the loader) saying what each is.
+ */
+import { randomBytes } from 'node:crypto';
+import { defaults } from '../options.js';
+import { COMMENT_KEY } from './load.js';
+
+export function generateConfig(): string {
+  const l = defaults.limits;
+  const config = {
+    [COMMENT_KEY]: [
+      'Tether server configuration (tether serve --config FILE). Keys "//" are comments.',
+      'A flag or TETHER_* variable wins over this file; see docs/operations.md §1.',
+      'This file holds secrets: keep it mode 0600 and out of version control.',
+    ],
+    server: {
+      [COMMENT_KEY]: [
+        'host 0.0.0.0 to be reachable from the network; relative paths are from the working directory.',
+        'store (default sqlite:<dataDir>/tether.db): memory | sqlite:PATH | redis://HOST:PORT (a cluster)',
+      ],
+      host: '127.0.0.1',
+      port: 8080,
+      dataDir: './data',
+      logLevel: 'info',
+    },
+    auth: {
+      [COMMENT_KEY]:
+        'HS256 secret of user tokens; or jwtPublicKeys (PEM / JWK) or jwksUrl, with jwtIssuer, jwtAudience',
+      jwtSecret: randomBytes(32).toString('base64url'),
+      maxTokenLifetimeSeconds: defaults.maxTokenLifetimeSeconds,
+      clockSkewSeconds: defaults.clockSkewSeconds,
+    },
+    apiKeys: [
+      {
+        [COMMENT_KEY]:
+          'POST /v1/publish with Authorization: Bearer KEY; tenant: the one tenant it may publish to, * for any',
+        key: `tk_${randomBytes(24).toString('base64url')}`,
+        tenant: '*',
+      },
+    ],
+    http: {
+      [COMMENT_KEY]: 'corsOrigins: e.g. https://app.example.com; trustedProxies: addresses or CIDR ranges',
+      corsOrigins: [],
+      trustedProxies: [],
+      allowPollingTransport: false,
+    },
+    retention: {
+      [COMMENT_KEY]: [
+        'Per stream: the last maxMessages, none older than maxAgeMs.',
+        'perChannel: e.g. { "channels": "chat:*", "maxMessages": 5000, "maxAgeMs": 86400000 }; first match wins',
+      ],
+      maxMessages: defaults.retention.maxMessages,
+      maxAgeMs: defaults.retention.maxAgeMs,
+      idempotencyWindowMs: defaults.retention.idempotencyWindowMs,
+      perChannel: [],
+    },
+    relevance: {
+      [COMMENT_KEY]: [
+        'By message type (* for every other type), skipped on replay and HTTP reads:',
+        '"trip:requested": { "ttl": 30000, "supersededBy": ["trip:assigned"], "collapseKey": "tripId" }',
+      ],
+    },
+    limits: {
+      [COMMENT_KEY]: 'Sizes in bytes; rate limits per second or minute as named; 0 turns a rate limit off',
+      maxPayloadBytes: defaults.maxPayloadBytes,
+      maxDataDepth: defaults.maxDataDepth,
+      maxInvalidFramesPerMinute: defaults.maxInvalidFramesPerMinute,
+      maxChannelsPerConnection: defaults.maxChannelsPerConnection,
+      maxQueuedBytes: defaults.maxQueuedBytes,
+      maxBatchBytes: defaults.maxBatchBytes,
+      connectionAttemptsPerSecondPerIp: l.connectionAttemptsPerSecondPerIp,
+      connectionAttemptBurstPerIp: l.connectionAttemptBurstPerIp,
+      maxConnectionsPerIp: l.maxConnectionsPerIp,
+      maxConnections: l.maxConnections,
+      eventsPerMinutePerUser: l.eventsPerMinutePerUser,
+      eventsPerMinutePerConnection: l.eventsPerMinutePerConnection,
+      maxRefusalsPerConnection: l.maxRefusalsPerConnection,
+      httpPublishesPerSecondPerApiKey: l.httpPublishesPerSecondPerApiKey,
+      dryRun: l.dryRun,
+    },
+    timings: {
+      [COMMENT_KEY]: 'Milliseconds (maxPollWaitSeconds: seconds)',
+      ackTimeoutMs: defaults.ackTimeoutMs,
+      retryAckTimeoutMs: defaults.retryAckTimeoutMs,
+      retryDelayMs: defaults.retryDelayMs,
+      maxRetries: defaults.maxRetries,
+      pruneIntervalMs: defaults.pruneIntervalMs,
+      headCheckIntervalMs: defaults.headCheckIntervalMs,
+      pingIntervalMs: defaults.pingIntervalMs,
+      pingTimeoutMs: defaults.pingTimeoutMs,
+      connectTimeoutMs: defaults.connectTimeoutMs,
+      maxPollWaitSeconds: defaults.maxPollWaitSeconds,
+    },
+  };
+  return JSON.stringify(config, null, 2) + '\n';
+}

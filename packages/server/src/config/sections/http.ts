@@ -1,0 +1,9 @@
+/** `http`: who may reach the server and how (CORS, proxies, transports). */
+import { z } from 'zod';
+
+export const httpSection = z.strictObject({
+  corsOrigins: z.array(z.string().min(1)).optional(),
+  trustedProxies: z.array(z.string().min(1)).optional(),
+  allowPollingTransport: z.boolean().optional(),
+  socketPath: z.string().startsWith('/').optional(),
+});

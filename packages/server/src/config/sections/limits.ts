@@ -1,0 +1,40 @@
+/** `limits`: sizes, caps and rate limits (the server's size options and its `limits` group, flat). */
+import { z } from 'zod';
+
+const count = z.int().min(0);
+const positive = z.int().positive();
+
+export const limitsSection = z.strictObject({
+  // sizes and caps (top-level server options)
+  maxPayloadBytes: positive.optional(),
+  maxDataDepth: positive.optional(),
+  maxInvalidFramesPerMinute: positive.optional(),
+  maxChannelsPerConnection: positive.optional(),
+  maxQueuedBytes: positive.optional(),
+  maxBatchBytes: positive.optional(),
+  replayBatchSize: positive.optional(),
+  recentPerChannel: positive.optional(),
+  // rate limits and connection caps (the server's `limits` group; 0 turns one off)
+  connectionAttemptsPerSecondPerIp: count.optional(),
+  connectionAttemptBurstPerIp: count.optional(),
+  maxConnectionsPerIp: count.optional(),
+  maxConnections: count.optional(),
+  eventsPerMinutePerUser: count.optional(),
+  eventsPerMinutePerConnection: count.optional(),
+  maxRefusalsPerConnection: count.optional(),
+  httpPublishesPerSecondPerApiKey: count.optional(),
+  dryRun: z.boolean().optional(),
+});
+
+/** The keys that belong to the server's `limits` group (the rest are top-level options). */
+export const LIMIT_GROUP_KEYS = [
+  'connectionAttemptsPerSecondPerIp',
+  'connectionAttemptBurstPerIp',
+  'maxConnectionsPerIp',
+  'maxConnections',
+  'eventsPerMinutePerUser',
+  'eventsPerMinutePerConnection',
+  'maxRefusalsPerConnection',
+  'httpPublishesPerSecondPerApiKey',
+  'dryRun',
+] as const;
