@@ -126,6 +126,26 @@ describe('options', () => {
     );
   });
 
+  it('token and getToken together are a conflict: TypeError, nothing starts', async () => {
+    const token = await issueToken({ secret: 'a-secret-of-thirty-two-characters!', sub: 'ana' });
+    let asked = 0;
+    const both = (): TetherClient =>
+      new TetherClient({
+        url: 'http://127.0.0.1:9',
+        token,
+        getToken: () => {
+          asked += 1;
+          return token;
+        },
+      });
+    expect(both).toThrow(TypeError);
+    expect(both).toThrow(/`token` or `getToken`, not both/);
+    expect(asked).toBe(0);
+    // Each alone is fine.
+    new TetherClient({ url: 'http://127.0.0.1:9', token }).close().catch(() => undefined);
+    new TetherClient({ url: 'http://127.0.0.1:9', getToken: () => token }).close().catch(() => undefined);
+  });
+
   it('defaults match DESIGN §10 and are exported', () => {
     expect(defaults).toMatchObject({
       ackIntervalMs: 1000,
