@@ -70,8 +70,21 @@ export class Subscription {
   /** @internal The delivery pipeline; the client feeds it. */
   readonly pipeline: ChannelPipeline;
 
-  /** @internal Use `client.subscribe()`. */
-  constructor(
+  /** @internal Made by the client's subscriptions; apps use `client.subscribe()`. */
+  static create(
+    channel: string,
+    handler: MessageHandler | undefined,
+    options: SubscribeOptions,
+    host: SubscriptionHost,
+    start: Position | undefined,
+    pipelineOptions: PipelineOptions,
+    onListenerError: (err: unknown) => void,
+  ): Subscription {
+    return new Subscription(channel, handler, options, host, start, pipelineOptions, onListenerError);
+  }
+
+  /** Use `client.subscribe()` (or `client.inbox`). */
+  private constructor(
     channel: string,
     handler: MessageHandler | undefined,
     private readonly options: SubscribeOptions,

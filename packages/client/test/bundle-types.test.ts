@@ -1,7 +1,8 @@
 /**
  * `@tether/client/bundle` ships type declarations: a TypeScript file importing the bundle
  * (`fixtures/bundle-consumer`) type-checks under `strict`, with typed options and typed payloads
- * (its `@ts-expect-error` lines fail unless the types are real, not `any`). Runs on the built
+ * (its `@ts-expect-error` lines fail unless the types are real, not `any`), and `@internal` members
+ * are not in them (`stripInternal` in tsconfig.base.json). Runs on the built
  * `dist/` (`npm test` builds first), resolved through package.json `exports`.
  */
 import { spawnSync } from 'node:child_process';
