@@ -69,7 +69,8 @@ async function startPageServer(): Promise<http.Server> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (npm test does: scripts/ensure-test-tools.mjs)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (npm test does: scripts/ensure-test-tools.mjs)`);
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run 'npm run build'`);
   pages = await startPageServer();
   origin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
