@@ -6,7 +6,7 @@
  * SDK must run in a browser as is, and a polyfill should be a decision, not an accident.
  */
 import { builtinModules } from 'node:module';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -78,15 +78,6 @@ if (nodeOnly.length > 0 || /["'`]node:[a-z_/]+["'`]/.test(code)) {
   process.exit(1);
 }
 for (const w of result.warnings) console.warn(`bundle: warning: ${w.text}`);
-
-// The bundle's types are the SDK's (it is built from src/index.ts): `@tether/client/bundle` resolves
-// them through package.json `exports` → `types`. Written only next to the default bundle.
-if (arg('--outfile') === undefined) {
-  writeFileSync(
-    `${root}dist/tether-client.browser.d.ts`,
-    "// The types of tether-client.browser.js: the bundle is built from index.ts.\nexport * from './index.js';\n",
-  );
-}
 
 const bytes = statSync(outfile).size;
 const gzip = gzipSync(code).length;

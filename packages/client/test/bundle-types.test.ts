@@ -22,8 +22,8 @@ describe('@tether/client/bundle types', () => {
     };
     const bundle = pkg.exports['./bundle'];
     expect(bundle?.default).toBe('./dist/tether-client.browser.js');
-    expect(bundle?.types).toBe('./dist/tether-client.browser.d.ts');
-    expect(existsSync(`${pkgDir}dist/tether-client.browser.d.ts`)).toBe(true);
+    expect(bundle?.types).toBe('./dist/bundle-types.d.ts');
+    expect(existsSync(`${pkgDir}dist/bundle-types.d.ts`)).toBe(true);
   });
 
   it('a strict TypeScript file importing @tether/client/bundle type-checks', () => {
