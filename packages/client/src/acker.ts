@@ -1,6 +1,6 @@
 /**
  * Cumulative acks, batched: every channel whose position moved goes into one frame, at most once
- * per `ackIntervalMs` (DESIGN §3: acks must stay a small share of the server's work). The frame
+ * per `ackIntervalMs` (docs/architecture.md §4, step 10: acks must stay a small share of the server's work). The frame
  * goes out on whichever path is up (socket `ack`, or `POST /v1/ack` in fallback); when none is,
  * the acks wait — a reconnect resumes from the positions anyway.
  */

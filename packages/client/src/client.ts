@@ -18,6 +18,7 @@ import { TypedEmitter } from './emitter.js';
 import { randomId } from './ids.js';
 import { MetricsRecorder, type ClientMetrics } from './metrics.js';
 import { resolveOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
+import type { EventMap, PublishArgs, UntypedEvents } from './events.js';
 import type { MessageHandler, ResyncContext } from './pipeline.js';
 import { PositionStore } from './positions.js';
 import { PublishQueue, type PublishOptions, type PublishResult } from './publish-queue.js';
@@ -173,18 +174,27 @@ export class TetherClient {
     return ready;
   }
 
-  /** Subscribes to a channel; `handler` gets each message once, in offset order (it may return a promise). */
-  subscribe(channel: string, handler: MessageHandler, options: SubscribeOptions = {}): Subscription {
+  /**
+   * Subscribes to a channel; `handler` gets each message once, in offset order (it may return a
+   * promise). `subscribe<TripEvents>(…)` narrows `message.data` by `message.type` (see `EventMap`).
+   */
+  subscribe<E extends EventMap = UntypedEvents>(
+    channel: string,
+    handler: MessageHandler<E>,
+    options: SubscribeOptions = {},
+  ): Subscription {
     if (this.closed) throw new TetherError(ErrorCode.ClientClosed, 'the client is closed');
     if (!isValidChannel(channel)) throw new TetherError(ErrorCode.InvalidChannel, `invalid channel name '${channel}'`);
     if (this.subscriptions.has(channel)) throw new TypeError(`TetherClient: already subscribed to ${channel}`);
-    return this.subscriptions.add(channel, handler, options);
+    return this.subscriptions.add(channel, handler as MessageHandler, options);
   }
 
   /**
    * Publishes; queued while not connected (bounded), sent in order. Resolves with the offset;
    * rejects with a TetherError (`queue_full`, `forbidden`, `client_closed`…) — awaiting is optional.
+   * `publish<TripEvents>('trip:1', 'trip:cancelled', { reason })` checks `data` against `type`.
    */
+  publish<E extends EventMap = UntypedEvents>(channel: string, ...args: PublishArgs<E>): Promise<PublishResult>;
   publish(channel: string, type: string, data: unknown, options: PublishOptions = {}): Promise<PublishResult> {
     if (this.closed) return rejected(new TetherError(ErrorCode.ClientClosed, 'the client is closed'));
     const frame: PubFrame = { channel, type, data, id: options.id ?? randomId() };

@@ -1,5 +1,5 @@
 /**
- * The RTT probe (DESIGN §10): a `probe` right after connecting and every `probeIntervalMs`; the
+ * The RTT probe (docs/protocol.md `probe`; defaults: docs/architecture.md §6): a `probe` right after connecting and every `probeIntervalMs`; the
  * round trip feeds the RTT and the connection quality. A probe unanswered within `probeTimeoutMs`
  * means the connection is dead even if TCP has not noticed (half-open: a stalled NAT, a phone that
  * changed networks), so the client replaces it instead of waiting for Socket.IO's ping timeout.

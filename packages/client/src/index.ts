@@ -23,6 +23,7 @@ export {
   type SubscriptionErrorContext,
 } from './subscription.js';
 export type { MessageHandler, ResyncContext } from './pipeline.js';
+export type { EventMap, EventType, PublishArgs, TypedMessage, UntypedEvents } from './events.js';
 export type { PublishOptions, PublishResult } from './publish-queue.js';
 export { qualityOf, type ClientMetrics, type ConnectionQuality } from './metrics.js';
 export { memoryStorage, type KeyValueStorage, type StorageOption } from './storage.js';

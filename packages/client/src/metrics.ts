@@ -1,4 +1,4 @@
-/** The client's counters and the connection quality derived from the RTT probe (DESIGN §10). */
+/** The client's counters and the connection quality derived from the RTT probe (docs/architecture.md §6). */
 
 export type ConnectionQuality = 'excellent' | 'good' | 'fair' | 'poor' | 'unknown';
 

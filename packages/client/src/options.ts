@@ -67,7 +67,7 @@ export type FetchFunction = (input: string, init: RequestInit) => Promise<Respon
 export interface ClientOptions {
   /** The server, e.g. `https://rt.example.com`. Required. */
   url: string;
-  /** A user JWT. Give this or `getToken`. Without `getToken` the token is never refreshed. */
+  /** A user JWT. Give this or `getToken`, not both (TypeError). Without `getToken` the token is never refreshed. */
   token?: string;
   /** Returns a fresh user JWT; called before connecting, before `exp`, and after `token_expired`. */
   getToken?: () => Promise<string> | string;
@@ -182,6 +182,11 @@ export function resolveOptions(options: ClientOptions): ResolvedClientOptions {
   }
   if (options.token === undefined && options.getToken === undefined) {
     throw new TypeError('TetherClient: give `token` or `getToken`');
+  }
+  if (options.token !== undefined && options.getToken !== undefined) {
+    throw new TypeError(
+      'TetherClient: give `token` or `getToken`, not both (`getToken` alone also covers the first token)',
+    );
   }
   if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length === 0)) {
     throw new TypeError('TetherClient: `token` must be a non-empty string');

@@ -17,8 +17,10 @@
  */
 import { ErrorCode, TetherError, type Envelope, type Message, type Position } from '@tether/protocol/wire';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import type { EventMap, TypedMessage, UntypedEvents } from './events.js';
 
-export type MessageHandler = (message: Message) => void | Promise<void>;
+/** Gets each message of a channel once, in order; `E` types the payloads (see `events.ts`). */
+export type MessageHandler<E extends EventMap = UntypedEvents> = (message: TypedMessage<E>) => void | Promise<void>;
 
 export type Incoming =
   | { kind: 'messages'; epoch: string; messages: readonly Envelope[]; upTo?: number }

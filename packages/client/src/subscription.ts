@@ -5,6 +5,7 @@
  */
 import { ErrorCode, TetherError, type Message, type Position } from '@tether/protocol/wire';
 import { TypedEmitter } from './emitter.js';
+import type { EventMap, UntypedEvents } from './events.js';
 import { ChannelPipeline, type MessageHandler, type PipelineOptions, type ResyncContext } from './pipeline.js';
 
 export const SubscriptionState = {
@@ -69,8 +70,21 @@ export class Subscription {
   /** @internal The delivery pipeline; the client feeds it. */
   readonly pipeline: ChannelPipeline;
 
-  /** @internal Use `client.subscribe()`. */
-  constructor(
+  /** @internal Made by the client's subscriptions; apps use `client.subscribe()`. */
+  static create(
+    channel: string,
+    handler: MessageHandler | undefined,
+    options: SubscribeOptions,
+    host: SubscriptionHost,
+    start: Position | undefined,
+    pipelineOptions: PipelineOptions,
+    onListenerError: (err: unknown) => void,
+  ): Subscription {
+    return new Subscription(channel, handler, options, host, start, pipelineOptions, onListenerError);
+  }
+
+  /** Use `client.subscribe()` (or `client.inbox`). */
+  private constructor(
     channel: string,
     handler: MessageHandler | undefined,
     private readonly options: SubscribeOptions,
@@ -121,9 +135,12 @@ export class Subscription {
     this.events.off(event, listener);
   }
 
-  /** Sets (or replaces) the handler. Messages wait, unhandled and unacked, while there is none. */
-  setHandler(handler: MessageHandler): void {
-    this.pipeline.setHandler(handler);
+  /**
+   * Sets (or replaces) the handler. Messages wait, unhandled and unacked, while there is none.
+   * `setHandler<InboxEvents>((m) => …)` types the payloads by `type` (see `EventMap`).
+   */
+  setHandler<E extends EventMap = UntypedEvents>(handler: MessageHandler<E>): void {
+    this.pipeline.setHandler(handler as MessageHandler);
   }
 
   /** Ends the subscription; messages not yet handled are dropped (and were not acked). */

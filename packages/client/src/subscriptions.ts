@@ -204,7 +204,7 @@ export class SubscriptionRegistry {
 
   private make(channel: string, handler: MessageHandler | undefined, options: SubscribeOptions): Subscription {
     const { gapTimeoutMs, handlerRetry, logger } = this.deps.options;
-    return new Subscription(
+    return Subscription.create(
       channel,
       handler,
       options,

@@ -4,7 +4,7 @@
  * drop with no offline event (proxy cut + refused reconnects), the HTTP fallback while the Socket.IO
  * path is blocked, and a reload that resumes from localStorage positions. The page records every handled message across
  * reloads (sessionStorage), so duplicates and losses are both visible. Needs `npm run build` (the
- * bundle) and /usr/bin/chromium (`.ci/run` installs it).
+ * bundle) and /usr/bin/chromium (`npm test` installs it: scripts/ensure-test-tools.mjs).
  */
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -69,7 +69,8 @@ async function startPageServer(): Promise<http.Server> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (see .ci/run)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (npm test does: scripts/ensure-test-tools.mjs)`);
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run 'npm run build'`);
   pages = await startPageServer();
   origin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;

@@ -15,7 +15,7 @@ import { TokenSource } from '../src/token.js';
 import { StateMachine, StatusReason, type StatusChange } from '../src/state.js';
 
 describe('Backoff', () => {
-  it('full jitter: a uniform draw under a cap that doubles from 1 s to 30 s (DESIGN §10)', () => {
+  it('full jitter: a uniform draw under a cap that doubles from 1 s to 30 s (docs/architecture.md §6)', () => {
     const draws = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.999];
     const backoff = new Backoff(defaults.reconnect, () => draws.shift()!);
     expect([1, 2, 3, 4, 5, 6, 7].map(() => backoff.next())).toEqual([500, 1000, 2000, 4000, 8000, 15000, 15000]);
@@ -96,7 +96,7 @@ describe('status machine', () => {
     for (const [from, tos] of Object.entries(transitions)) expect(tos).not.toContain(from);
   });
 
-  it('connection quality follows DESIGN §10', () => {
+  it('connection quality follows docs/architecture.md §6', () => {
     expect([undefined, 10, 99, 100, 299, 300, 999, 1000].map(qualityOf)).toEqual([
       'unknown',
       'excellent',
@@ -126,7 +126,27 @@ describe('options', () => {
     );
   });
 
-  it('defaults match DESIGN §10 and are exported', () => {
+  it('token and getToken together are a conflict: TypeError, nothing starts', async () => {
+    const token = await issueToken({ secret: 'a-secret-of-thirty-two-characters!', sub: 'ana' });
+    let asked = 0;
+    const both = (): TetherClient =>
+      new TetherClient({
+        url: 'http://127.0.0.1:9',
+        token,
+        getToken: () => {
+          asked += 1;
+          return token;
+        },
+      });
+    expect(both).toThrow(TypeError);
+    expect(both).toThrow(/`token` or `getToken`, not both/);
+    expect(asked).toBe(0);
+    // Each alone is fine.
+    new TetherClient({ url: 'http://127.0.0.1:9', token }).close().catch(() => undefined);
+    new TetherClient({ url: 'http://127.0.0.1:9', getToken: () => token }).close().catch(() => undefined);
+  });
+
+  it('defaults match docs/architecture.md §6 and are exported', () => {
     expect(defaults).toMatchObject({
       ackIntervalMs: 1000,
       probeIntervalMs: 30_000,

@@ -79,7 +79,7 @@ export interface TetherServerOptions {
   /** CORS origins allowed for HTTP and Socket.IO. Default none (same-origin only). */
   corsOrigins?: string[];
 
-  // delivery timing (DESIGN §10)
+  // delivery timing (docs/architecture.md §6)
   /** Unacked time after the first send before a redelivery. Default 3000. */
   ackTimeoutMs?: number;
   /** Unacked time after a redelivery before the next one. Default 2000. */

@@ -1,5 +1,5 @@
 /**
- * Every inbound frame is schema-checked (DESIGN §4): a bad one is answered with its documented code
+ * Every inbound frame is schema-checked (docs/protocol.md, conventions): a bad one is answered with its documented code
  * — through the reply callback, or an `error` event when there is none — and changes nothing; the
  * connection stays usable. Also the handshake's refusals and the token's lifetime on a live
  * connection (`token_expired`, `refresh`).

@@ -258,7 +258,7 @@ describe('client events per connection and per user', () => {
     expect(isErrorReply(own)).toBe(false);
   });
 
-  it('by default: 200 events per minute per user (DESIGN §10)', async () => {
+  it('by default: 200 events per minute per user (docs/architecture.md §6)', async () => {
     const srv = await server({ limits: defaults.limits });
     const c = await client(srv);
     const replies = await Promise.all(

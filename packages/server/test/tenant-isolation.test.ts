@@ -1,5 +1,5 @@
 /**
- * Isolation (DESIGN §1.7, §8): a connection sees only its own tenant and only the channels its
+ * Isolation (docs/architecture.md §1.7; tokens: docs/protocol.md §2.1): a connection sees only its own tenant and only the channels its
  * claims and the `authorize` hook allow — over the socket (live and replay) and over HTTP.
  * Tenants A and B use the same channel name `room:x` and the same user `u1` (inbox `user:u1`).
  */
@@ -330,7 +330,7 @@ describe('channel permissions', () => {
   });
 
   it('a refresh that narrows the `channels` claim stops delivery of channels no longer allowed', async () => {
-    // protocol.md §3 refresh: "its claims apply from now on"; DESIGN §1.7: a connection sees only
+    // protocol.md §3 refresh: "its claims apply from now on"; docs/architecture.md §1.7: a connection sees only
     // the channels it is allowed to. A subscription made under the old claims must not outlive them.
     const c = await client({ sub: 'u1', tenant: 'A', channels: ['secret:*', 'room:*'] });
     expect(isErrorReply(await c.sub('secret:rv'))).toBe(false);

@@ -1,7 +1,7 @@
 /**
  * Test servers start with the rate limits and connection caps lifted: a test opens dozens of
  * connections and sends hundreds of frames from 127.0.0.1 within a second, far above what one real
- * client may (DESIGN §10). A test of the limits passes its own `limits` (merged over these), or
+ * client may (docs/architecture.md §6). A test of the limits passes its own `limits` (merged over these), or
  * the server's `defaults.limits` to run with the real ones.
  */
 import { noLimits, type TetherServerOptions } from '@tether/server';

@@ -11,7 +11,7 @@ export interface PushTarget {
 }
 
 /**
- * The push fallback seam (DESIGN §3): gets critical messages that no device acked in time. The
+ * The push fallback seam (docs/architecture.md §1.5): gets critical messages that no device acked in time. The
  * webhook and FCM providers come with the push issue; any object with `send` works.
  */
 export interface PushProvider {

@@ -1,5 +1,5 @@
 /**
- * Relevance rules (DESIGN §2): on replay and HTTP reads a message may be dropped because it
+ * Relevance rules (docs/architecture.md §2, docs/protocol.md §6): on replay and HTTP reads a message may be dropped because it
  * expired (`ttl`), a later message of a superseding type exists (`supersededBy`), a later message
  * has the same collapse key (`collapseKey`), or the app's `isRelevant` hook says no. Every drop is
  * counted by reason; the caller's position still advances past dropped offsets (`upTo`).

@@ -19,7 +19,7 @@ export interface Consumer {
 }
 
 /**
- * Cuts sockets that do not read (DESIGN §10: `maxQueuedBytes`, 4 MiB): a periodic check of every
+ * Cuts sockets that do not read (docs/architecture.md §6: `maxQueuedBytes`, 4 MiB): a periodic check of every
  * socket's queue, plus `admit` before anything sent to one socket alone. A cut drops the transport
  * (an `error` frame queued behind megabytes would never arrive), so the client reconnects and
  * resumes from its positions; the reason reaches it as an `error {code: 'slow_consumer'}` frame

@@ -1,5 +1,5 @@
 /**
- * The rate limits and connection caps (DESIGN §10), as one option group: `limits` in
+ * The rate limits and connection caps (defaults: docs/architecture.md §6), as one option group: `limits` in
  * `TetherServerOptions`, merged over `defaults.limits`. A limit of 0 turns that limit off.
  */
 

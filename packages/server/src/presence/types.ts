@@ -1,5 +1,5 @@
 /**
- * The presence seam (DESIGN §7). Presence — per-user status over devices, channel members with
+ * The presence seam (docs/architecture.md §1, "Not built yet"). Presence — per-user status over devices, channel members with
  * join/leave on a user's first join and last leave, ephemeral activity — is its own issue; this is
  * the storage interface its engines (memory, sqlite, redis) will implement, declared now so the
  * delivery core and the stores are shaped for it. Nothing implements it yet.
