@@ -3,7 +3,7 @@
  * Durations are milliseconds unless the name says otherwise.
  */
 import type http from 'node:http';
-import type { LogStore, RetentionOptions } from './store/types.js';
+import { defaultRetention, type LogStore, type RetentionOptions } from './store/types.js';
 import type { RelevanceRules } from './delivery/relevance.js';
 import type { AuthContext, AuthorizeHook } from './auth/context.js';
 import type { PushProvider } from './delivery/push.js';
@@ -72,8 +72,14 @@ export interface TetherServerOptions {
   headCheckIntervalMs?: number;
   /** Called for each new connection once authenticated. */
   onConnection?: (ctx: AuthContext) => void;
-  /** pino logger options or `false` for silence. Default: level `info`, or `silent` under tests. */
+  /** pino logger options or `false` for silence. Default: level `info` (tests pass `false`; the CLI passes its `--log-level`). */
   logger?: boolean | { level: string };
+  /**
+   * The clock, in ms since the epoch: message `ts`, TTL relevance, redelivery timing and age
+   * retention read it. Default `Date.now`; tests inject a fake one. (Rate limits and timers keep
+   * real time.)
+   */
+  now?: () => number;
   /** Socket.IO path. Default `/socket.io`. */
   socketPath?: string;
   /** CORS origins allowed for HTTP and Socket.IO. Default none (same-origin only). */
@@ -149,7 +155,7 @@ type AuthOptionsWithoutDefault = 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'jwtAud
 export type ResolvedOptions = Required<
   Omit<
     Omit<TetherServerOptions, AuthOptionsWithoutDefault>,
-    'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'retention' | 'logger' | 'limits'
+    'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'retention' | 'logger' | 'limits' | 'now'
   >
 > &
   Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
@@ -157,6 +163,7 @@ export type ResolvedOptions = Required<
     retention: RetentionOptions;
     logger: boolean | { level: string };
     limits: LimitOptions;
+    now: () => number;
   };
 
 export const defaults = {
@@ -169,7 +176,7 @@ export const defaults = {
   retryAckTimeoutMs: 2000,
   retryDelayMs: 500,
   maxRetries: 2,
-  retention: { maxMessages: 1000, maxAgeMs: 3_600_000, idempotencyWindowMs: 300_000 } as RetentionOptions,
+  retention: defaultRetention,
   pruneIntervalMs: 60_000,
   headCheckIntervalMs: 5000,
   maxPayloadBytes: 65_536,

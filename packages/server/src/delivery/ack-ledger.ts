@@ -28,6 +28,18 @@ export class AckLedger {
     return offset - before;
   }
 
+  /**
+   * A device resumed from `offset`: it has handled everything up to there, so it had acked it to
+   * this node or to an earlier life of it (a restart forgets the ledger). Recorded without being
+   * counted, so that acks repeated after a restart or a reconnect count nothing again.
+   */
+  resumed(stream: string, sub: string, deviceId: string, offset: number): void {
+    if (!(offset > 0)) return;
+    const userKey = `${stream}\u0000${sub}`;
+    this.byUser.raise(userKey, offset);
+    this.byDevice.raise(`${userKey}\u0000${deviceId}`, offset);
+  }
+
   ackedByUser(stream: string, sub: string): number {
     return this.byUser.get(`${stream}\u0000${sub}`);
   }
