@@ -13,6 +13,7 @@ import type { JwtPublicKeyInput } from './auth/public-keys.js';
 import type { LimitOptions } from './limits/limit-options.js';
 
 export interface ApiKey {
+  /** The secret, sent as `Authorization: Bearer <key>`; at least 16 characters (shorter throws a TypeError). */
   key: string;
   /** The tenant this key may publish to; `*` for any tenant (the body's `tenant`, default `default`). */
   tenant: string;
@@ -21,7 +22,12 @@ export interface ApiKey {
 export interface TetherServerOptions {
   /** An existing HTTP server to attach to. Default: a new one (call `listen`). */
   httpServer?: http.Server;
-  /** A LogStore, or a spec: `memory`, `sqlite:PATH`. Default `memory`. */
+  /**
+   * A LogStore, or a spec: `memory`, `sqlite:PATH`, `redis://…`. Default `memory`: the library
+   * writes no file the app did not name, and a restart gives each channel a new epoch (clients
+   * resync). `tether serve` defaults to `sqlite:<data-dir>/tether.db` instead; give a `sqlite:` or
+   * `redis://` store to keep messages across restarts.
+   */
   store?: LogStore | string;
   /**
    * HS256 secret for user tokens. Default none. At least one of `jwtSecret`, `jwtPublicKeys` and
@@ -50,7 +56,7 @@ export interface TetherServerOptions {
   maxTokenLifetimeSeconds?: number;
   /** Clock difference tolerated with the token issuer, for `exp`, `nbf` and `iat`, seconds. Default 30. */
   clockSkewSeconds?: number;
-  /** API keys for `POST /v1/publish`. Default none (HTTP publish refused). */
+  /** API keys for `POST /v1/publish`, each at least 16 characters. Default none (HTTP publish refused). */
   apiKeys?: ApiKey[];
   /** Extra permission check after the token's claims. Default: allow what the claims allow. */
   authorize?: AuthorizeHook;
@@ -155,7 +161,7 @@ type AuthOptionsWithoutDefault = 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'jwtAud
 export type ResolvedOptions = Required<
   Omit<
     Omit<TetherServerOptions, AuthOptionsWithoutDefault>,
-    'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'retention' | 'logger' | 'limits' | 'now'
+    'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'retention' | 'logger' | 'limits'
   >
 > &
   Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
@@ -163,7 +169,6 @@ export type ResolvedOptions = Required<
     retention: RetentionOptions;
     logger: boolean | { level: string };
     limits: LimitOptions;
-    now: () => number;
   };
 
 export const defaults = {

@@ -72,7 +72,6 @@ describe('a publish during a slow cluster join', () => {
       joined = true;
       return server;
     });
-    let server: TetherServer | undefined;
     onTestFinished(async () => (await creating.catch(() => undefined))?.close());
 
     const ready = await fetch(`${app.url}/readyz`);
@@ -86,7 +85,7 @@ describe('a publish during a slow cluster join', () => {
     expect(joined).toBe(true); // it waited for the join
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ offset: 1, duplicate: false });
-    server = await creating;
+    const server: TetherServer = await creating;
     expect(server.nodeId).toBeTypeOf('string');
     expect(server.stats().published).toBe(1);
     expect((await fetch(`${app.url}/readyz`)).status).toBe(200);

@@ -92,7 +92,10 @@ describe('acked across a restart (SQLite store)', () => {
     const second = await start(store);
     const token = await second.token({ sub: 'u2', channels: [CHANNEL] });
     // Resumes from 2: it is sent 3..6, and its ack of 6 covers 4 offsets that are new for it.
-    const c = await connectClient(second.url, token, { deviceId: 'new', positions: { [CHANNEL]: { epoch, offset: 2 } } });
+    const c = await connectClient(second.url, token, {
+      deviceId: 'new',
+      positions: { [CHANNEL]: { epoch, offset: 2 } },
+    });
     open.clients.push(c);
     await c.messages.waitForCount(4, { channel: CHANNEL });
     c.ack({ [CHANNEL]: 6 });
