@@ -63,7 +63,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const limits = new Limits(o, stats, log);
   const registry = new ChannelRegistry(store, o.recentPerChannel);
   const signal = new AppendSignal();
-  const ackLedger = new AckLedger();
+  const ackLedger = new AckLedger({ stats });
   const permissions = new Permissions(o.authorize);
   const relevance = new RelevanceFilter(o.relevance, (err, message) =>
     log.warn({ err, channel: message.channel, offset: message.offset }, 'isRelevant hook threw; message kept'),

@@ -353,12 +353,7 @@ export class ClientConnection {
       if (!sub) continue; // unsubscribed meanwhile: nothing to redeliver, nothing to count
       sub.ack(offset, this.deps.now());
       const acked = Math.min(offset, sub.state.head);
-      this.deps.stats.values.acked += this.deps.ackLedger.record(
-        sub.state.stream,
-        this.ctx.sub,
-        this.ctx.deviceId,
-        acked,
-      );
+      this.deps.ackLedger.record(sub.state.stream, this.ctx.sub, this.ctx.deviceId, acked);
     }
     return undefined;
   }

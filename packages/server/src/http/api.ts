@@ -145,7 +145,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
       const stream = streamOf(ctx.tenant, channel);
       const { head } = await deps.store.info(stream);
       const acked = Math.min(offset, head);
-      deps.stats.values.acked += deps.ackLedger.record(stream, ctx.sub, ctx.deviceId, acked);
+      deps.ackLedger.record(stream, ctx.sub, ctx.deviceId, acked);
       acks[channel] = acked;
     }
     return { acks };
