@@ -1,14 +1,14 @@
 /**
  * The library on an app's server that already listens, joining a cluster slowly (its Redis behind
  * a fault proxy that delays every chunk): requests that arrive during the join are not answered
- * 500. A publish waits at the start gate and is appended once the node has joined; readiness says
+ * 500. A publish and a handshake wait at the start gate and go on once the node has joined; readiness says
  * "not ready" meanwhile; a join that fails answers the waiting publish `store_unavailable` (503).
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createTetherServer, type TetherServer } from '@tether/server';
-import { startFaultProxy, startRedis, type FaultProxy, type RedisServer } from '@tether/testing';
+import { createTetherServer, issueToken, type TetherServer } from '@tether/server';
+import { connectClient, startFaultProxy, startRedis, type FaultProxy, type RedisServer } from '@tether/testing';
 
 const apiKey = `tk_${randomBytes(16).toString('hex')}`;
 const jwtSecret = randomBytes(32).toString('base64url');
@@ -75,6 +75,9 @@ describe('a publish during a slow cluster join', () => {
     onTestFinished(async () => (await creating.catch(() => undefined))?.close());
 
     const ready = await fetch(`${app.url}/readyz`);
+    const token = await issueToken({ secret: jwtSecret, sub: 'u1', channels: ['c:*'] });
+    // A handshake during the join waits for it too (rooms joined before the adapter swap would be lost).
+    const connecting = connectClient(app.url, token, { timeoutMs: 10_000 }).then((client) => ({ client, joined }));
     const published = publish(app.url, 'c:1');
     const appPath = await fetch(`${app.url}/elsewhere`);
     expect(joined).toBe(false); // all of the above reached the server during the join
@@ -89,6 +92,11 @@ describe('a publish during a slow cluster join', () => {
     expect(server.nodeId).toBeTypeOf('string');
     expect(server.stats().published).toBe(1);
     expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+    const { client, joined: joinedWhenConnected } = await connecting;
+    onTestFinished(() => client.close());
+    expect(joinedWhenConnected).toBe(true);
+    expect(await client.sub('c:1', { offset: 0 })).toMatchObject({ offset: 1 });
+    await client.messages.waitForCount(1, { channel: 'c:1' });
   });
 
   it('a join that fails answers the waiting publish store_unavailable (503), and createTetherServer rejects', async () => {
