@@ -32,10 +32,11 @@ import { StartupGate } from './delivery/startup-gate.js';
 import { countRefusal } from './delivery/refusals.js';
 import { buildHttpApi } from './http/api.js';
 import { routeHttp } from './http/route-http.js';
+import { socketIoOptions } from './http/socket-io-options.js';
+import { listenOn } from './http/listen.js';
 import { joinCluster, type Cluster } from './cluster/redis-cluster.js';
 import { AdapterRelay } from './cluster/adapter-relay.js';
 import { Guard } from './guard/guard.js';
-import { eventTolerantParser } from './guard/event-parser.js';
 import { InvalidFrameBudget } from './guard/invalid-frames.js';
 import { Limits } from './limits/limits.js';
 
@@ -71,19 +72,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const replayer = new Replayer({ store, relevance, stats, pageSize: o.replayBatchSize, now });
 
   // Socket.IO exists (rooms, the relay's events) before it is attached to the HTTP server below.
-  const io = new SocketIOServer({
-    path: o.socketPath,
-    serveClient: false,
-    pingInterval: o.pingIntervalMs,
-    pingTimeout: o.pingTimeoutMs,
-    // A frame may carry `data` at its limit plus the envelope; larger frames end the connection.
-    maxHttpBufferSize: o.maxPayloadBytes * 2 + 16_384,
-    cors: o.corsOrigins.length > 0 ? { origin: o.corsOrigins, credentials: true } : undefined,
-    // A malformed event packet is answered `bad_request` instead of closing the connection.
-    parser: eventTolerantParser(o.maxDataDepth),
-    transports: o.allowPollingTransport ? ['polling', 'websocket'] : ['websocket'],
-    connectTimeout: o.connectTimeoutMs,
-  });
+  const io = new SocketIOServer(socketIoOptions(o));
   const clusterOptions =
     o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);
   const relay = o.relay ?? (clusterOptions ? new AdapterRelay(io) : undefined);
@@ -279,18 +268,9 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     io,
     async listen(port = 0, host = '127.0.0.1') {
       if (!ownsHttpServer) throw new TypeError('listen() is for servers Tether created; listen on your own server');
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
-          httpServer.off('error', reject);
-          resolve();
-        });
-      });
-      const address = httpServer.address();
-      const bound = typeof address === 'object' && address ? address.port : port;
-      const urlHost = host.includes(':') ? `[${host}]` : host;
-      log.info({ port: bound, host, store: store.engine }, 'tether listening');
-      return { port: bound, host, url: `http://${urlHost}:${bound}` };
+      const bound = await listenOn(httpServer, port, host);
+      log.info({ port: bound.port, host, store: store.engine }, 'tether listening');
+      return bound;
     },
     publish: (input) => door.publish(input),
     publishMany: (inputs) => door.publishMany(inputs),
