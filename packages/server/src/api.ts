@@ -24,12 +24,24 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
-/** Delivery counters since start; the metrics endpoint exports the same. */
+/**
+ * Delivery counters since this process started (a restart starts them at 0); the metrics endpoint
+ * exports the same. Each is counted in one place.
+ */
 export interface DeliveryStats {
+  /** Socket connections open now. */
   connections: number;
+  /** Messages appended by this node (duplicates not included). */
   published: number;
   duplicatesIgnored: number;
+  /** Messages sent: live (× the room's sockets), by replay, in HTTP poll answers. */
   delivered: { live: number; replay: number; http: number };
+  /**
+   * (message, device) pairs newly acknowledged, each once: an ack counts the offsets it newly covers
+   * for that device (socket `deviceId` from the handshake, HTTP `deviceId` of `/v1/ack`). A device
+   * that resumes from a position is taken to have acked up to it (before a reconnect or a restart),
+   * so acks it repeats after one add nothing.
+   */
   acked: number;
   redelivered: number;
   missed: number;

@@ -3,7 +3,7 @@
  * Durations are milliseconds unless the name says otherwise.
  */
 import type http from 'node:http';
-import type { LogStore, RetentionOptions } from './store/types.js';
+import { defaultRetention, type LogStore, type RetentionOptions } from './store/types.js';
 import type { RelevanceRules } from './delivery/relevance.js';
 import type { AuthContext, AuthorizeHook } from './auth/context.js';
 import type { PushProvider } from './delivery/push.js';
@@ -13,6 +13,7 @@ import type { JwtPublicKeyInput } from './auth/public-keys.js';
 import type { LimitOptions } from './limits/limit-options.js';
 
 export interface ApiKey {
+  /** The secret, sent as `Authorization: Bearer <key>`; at least 16 characters (shorter throws a TypeError). */
   key: string;
   /** The tenant this key may publish to; `*` for any tenant (the body's `tenant`, default `default`). */
   tenant: string;
@@ -21,7 +22,12 @@ export interface ApiKey {
 export interface TetherServerOptions {
   /** An existing HTTP server to attach to. Default: a new one (call `listen`). */
   httpServer?: http.Server;
-  /** A LogStore, or a spec: `memory`, `sqlite:PATH`. Default `memory`. */
+  /**
+   * A LogStore, or a spec: `memory`, `sqlite:PATH`, `redis://…`. Default `memory`: the library
+   * writes no file the app did not name, and a restart gives each channel a new epoch (clients
+   * resync). `tether serve` defaults to `sqlite:<data-dir>/tether.db` instead; give a `sqlite:` or
+   * `redis://` store to keep messages across restarts.
+   */
   store?: LogStore | string;
   /**
    * HS256 secret for user tokens. Default none. At least one of `jwtSecret`, `jwtPublicKeys` and
@@ -50,7 +56,7 @@ export interface TetherServerOptions {
   maxTokenLifetimeSeconds?: number;
   /** Clock difference tolerated with the token issuer, for `exp`, `nbf` and `iat`, seconds. Default 30. */
   clockSkewSeconds?: number;
-  /** API keys for `POST /v1/publish`. Default none (HTTP publish refused). */
+  /** API keys for `POST /v1/publish`, each at least 16 characters. Default none (HTTP publish refused). */
   apiKeys?: ApiKey[];
   /** Extra permission check after the token's claims. Default: allow what the claims allow. */
   authorize?: AuthorizeHook;
@@ -72,8 +78,14 @@ export interface TetherServerOptions {
   headCheckIntervalMs?: number;
   /** Called for each new connection once authenticated. */
   onConnection?: (ctx: AuthContext) => void;
-  /** pino logger options or `false` for silence. Default: level `info`, or `silent` under tests. */
+  /** pino logger options or `false` for silence. Default: level `info` (tests pass `false`; the CLI passes its `--log-level`). */
   logger?: boolean | { level: string };
+  /**
+   * The clock, in ms since the epoch: message `ts`, TTL relevance, redelivery timing and age
+   * retention read it. Default `Date.now`; tests inject a fake one. (Rate limits and timers keep
+   * real time.)
+   */
+  now?: () => number;
   /** Socket.IO path. Default `/socket.io`. */
   socketPath?: string;
   /** CORS origins allowed for HTTP and Socket.IO. Default none (same-origin only). */
@@ -173,7 +185,7 @@ export const defaults = {
   retryAckTimeoutMs: 2000,
   retryDelayMs: 500,
   maxRetries: 2,
-  retention: { maxMessages: 1000, maxAgeMs: 3_600_000, idempotencyWindowMs: 300_000 } as RetentionOptions,
+  retention: defaultRetention,
   pruneIntervalMs: 60_000,
   headCheckIntervalMs: 5000,
   maxPayloadBytes: 65_536,

@@ -29,7 +29,8 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
     ...defined,
     retention: { ...defaults.retention, ...options.retention },
     limits: checkLimits({ ...defaults.limits, ...definedOnly(options.limits ?? {}) }),
-    logger: options.logger ?? (process.env.VITEST ? false : { level: process.env.TETHER_LOG_LEVEL ?? 'info' }),
+    logger: options.logger ?? { level: 'info' },
+    now: options.now ?? Date.now,
   } as ResolvedOptions;
   for (const name of POSITIVE) {
     const value = resolved[name];
@@ -53,6 +54,7 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   for (const key of resolved.apiKeys) {
     if (typeof key.key !== 'string' || key.key.length < 16) throw new TypeError('each API key must be ≥ 16 characters');
   }
+  if (typeof resolved.now !== 'function') throw new TypeError('now must be a function returning ms since the epoch');
   return resolved;
 }
 

@@ -1,13 +1,14 @@
 /**
- * The composition root: builds the store, the Socket.IO server, the delivery core and the HTTP
- * API, and wires them to one HTTP server.
+ * The composition root, in the order it runs: (1) the store and the delivery core (fan-out,
+ * publisher, sweeper), (2) the start gate (the cluster join begins), (3) the transports, HTTP then
+ * Socket.IO, (4) the background timers, (5) the only awaits. Nothing receives a request before the
+ * core exists, and whatever arrives during the awaits waits at the gate (StartupGate).
  */
 import http from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { Server as SocketIOServer } from 'socket.io';
 import { pino, type Logger } from 'pino';
-import { ErrorCode, TetherError, httpPublishSchema, parseFrame, DEFAULT_TENANT } from '@tether/protocol';
-import type { PublishInput, PublishResult, TetherServer } from './api.js';
+import type { FastifyInstance } from 'fastify';
+import type { TetherServer } from './api.js';
 import type { TetherServerOptions, ResolvedOptions } from './options.js';
 import { resolveOptions } from './resolve-options.js';
 import { openStore } from './store/index.js';
@@ -26,14 +27,17 @@ import { AckLedger } from './delivery/ack-ledger.js';
 import { ClientConnection, type TetherSocket } from './delivery/connection.js';
 import { RedeliverySweeper } from './delivery/sweeper.js';
 import { SlowConsumerGuard } from './delivery/slow-consumers.js';
-import { checkPayloadSize } from './delivery/payload.js';
+import { PublishDoor } from './delivery/publish-door.js';
+import { StartupGate } from './delivery/startup-gate.js';
+import { countRefusal } from './delivery/refusals.js';
 import { buildHttpApi } from './http/api.js';
 import { routeHttp } from './http/route-http.js';
-import { joinCluster } from './cluster/redis-cluster.js';
+import { socketIoOptions } from './http/socket-io-options.js';
+import { listenOn } from './http/listen.js';
+import { joinCluster, type Cluster } from './cluster/redis-cluster.js';
+import { AdapterRelay } from './cluster/adapter-relay.js';
 import { Guard } from './guard/guard.js';
-import { eventTolerantParser } from './guard/event-parser.js';
 import { InvalidFrameBudget } from './guard/invalid-frames.js';
-import { checkDataShape } from './guard/data-shape.js';
 import { Limits } from './limits/limits.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
@@ -42,11 +46,13 @@ const CHANNEL_IDLE_MS = 60_000;
 export async function createTetherServer(options: TetherServerOptions): Promise<TetherServer> {
   const o = resolveOptions(options);
   const log = makeLogger(o);
+  const { now } = o;
+
+  // 1. The core, before anything can receive a request or anything is awaited.
   const store: LogStore = typeof o.store === 'string' ? openStore(o.store, o.retention) : o.store;
   const ownsStore = typeof o.store === 'string';
   const httpServer = o.httpServer ?? http.createServer();
   const ownsHttpServer = o.httpServer === undefined;
-
   let closing = false;
   const closingController = new AbortController();
   const isClosing = (): boolean => closing;
@@ -58,14 +64,45 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const limits = new Limits(o, stats, log);
   const registry = new ChannelRegistry(store, o.recentPerChannel);
   const signal = new AppendSignal();
-  const ackLedger = new AckLedger();
+  const ackLedger = new AckLedger({ stats });
   const permissions = new Permissions(o.authorize);
   const relevance = new RelevanceFilter(o.relevance, (err, message) =>
     log.warn({ err, channel: message.channel, offset: message.offset }, 'isRelevant hook threw; message kept'),
   );
-  const replayer = new Replayer(store, relevance, stats, o.replayBatchSize);
+  const replayer = new Replayer({ store, relevance, stats, pageSize: o.replayBatchSize, now });
 
+  // Socket.IO exists (rooms, the relay's events) before it is attached to the HTTP server below.
+  const io = new SocketIOServer(socketIoOptions(o));
+  const clusterOptions =
+    o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);
+  const relay = o.relay ?? (clusterOptions ? new AdapterRelay(io) : undefined);
+  const fanout = new Fanout({ store, registry, io, stats, signal, log, relay, pageSize: o.replayBatchSize, now });
+  const publisher = new Publisher({ store, registry, fanout, stats, log });
+  const connections = new Set<ClientConnection>();
+  const sweeper = new RedeliverySweeper({
+    connections,
+    policy: o,
+    stats,
+    ackLedger,
+    push: o.push,
+    log,
+    now,
+  });
+  const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
+
+  // 2. The start: the cluster join (if any) begins now; publishes and handshakes wait for it.
+  const joining = clusterOptions ? joinCluster(io, clusterOptions, log) : Promise.resolve(undefined);
+  const gate = new StartupGate(joining);
+  const door = new PublishDoor({
+    publisher,
+    isClosing,
+    gate,
+    maxDataDepth: o.maxDataDepth,
+    maxPayloadBytes: o.maxPayloadBytes,
+    now,
+  });
   const ready = async (): Promise<boolean> => {
+    if (!gate.isOpen) return false;
     try {
       await store.ping();
       return !closing;
@@ -74,23 +111,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     }
   };
 
-  const publishMany = async (inputs: readonly PublishInput[]): Promise<PublishResult[]> => {
-    if (closing) throw new TetherError(ErrorCode.ShuttingDown, 'server is shutting down');
-    const checked = inputs.map((input) => {
-      const body = parseFrame(httpPublishSchema, input, 'publish input');
-      checkDataShape(body.data, o.maxDataDepth, o.maxPayloadBytes);
-      checkPayloadSize(body.data, o.maxPayloadBytes);
-      return body;
-    });
-    return Promise.all(
-      checked.map(async ({ tenant = DEFAULT_TENANT, channel, id = randomUUID(), ...rest }) => {
-        const result = await publisher.publish(tenant, channel, { ...rest, id, ts: Date.now() });
-        return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
-      }),
-    );
-  };
-
-  const app = await buildHttpApi({
+  // 3. The transports: HTTP first (Socket.IO hands on every request that is not its own), then Socket.IO.
+  const building = buildHttpApi({
     store,
     replayer,
     permissions,
@@ -100,7 +122,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     log,
     apiKeys: o.apiKeys,
     verifyToken,
-    publish: async (input) => (await publishMany([input]))[0]!,
+    publish: (input) => door.publish(input),
     ready,
     closing: closingController.signal,
     maxPayloadBytes: o.maxPayloadBytes,
@@ -114,33 +136,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     trustProxy: limits.trustProxy,
     limitHttpPublish: (apiKey) => limits.httpPublish(apiKey),
   });
-  // Before Socket.IO attaches: it then hands every non-Socket.IO request on to this router.
-  routeHttp(httpServer, app, ownsHttpServer);
-
-  const io = new SocketIOServer(httpServer, {
-    path: o.socketPath,
-    serveClient: false,
-    pingInterval: o.pingIntervalMs,
-    pingTimeout: o.pingTimeoutMs,
-    // A frame may carry `data` at its limit plus the envelope; larger frames end the connection.
-    maxHttpBufferSize: o.maxPayloadBytes * 2 + 16_384,
-    cors: o.corsOrigins.length > 0 ? { origin: o.corsOrigins, credentials: true } : undefined,
-    // A malformed event packet is answered `bad_request` instead of closing the connection.
-    parser: eventTolerantParser(o.maxDataDepth),
-    transports: o.allowPollingTransport ? ['polling', 'websocket'] : ['websocket'],
-    connectTimeout: o.connectTimeoutMs,
-  });
+  routeHttp(httpServer, building, ownsHttpServer);
+  io.attach(httpServer);
   // In front of Engine.IO: attempts and caps are refused before a session exists.
   limits.gate.attach(httpServer, io.engine);
-  const clusterOptions =
-    o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);
-  const cluster = clusterOptions ? await joinCluster(io, clusterOptions, log) : undefined;
-  const relay = o.relay ?? cluster?.relay;
-  const fanout = new Fanout(store, registry, io, stats, signal, log, relay, o.replayBatchSize);
-  const publisher = new Publisher(store, registry, fanout, stats, log);
-  const connections = new Set<ClientConnection>();
-  const sweeper = new RedeliverySweeper(connections, o, stats, ackLedger, o.push, log);
-  const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
 
   io.use(limits.connectMiddleware());
   io.use(
@@ -149,30 +148,17 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       maxChannelsPerConnection: o.maxChannelsPerConnection,
       isClosing,
       guard,
-      onFailure: (err) => {
-        if (err.code === ErrorCode.Unauthorized || err.code === ErrorCode.TokenExpired) stats.values.authFailures++;
-        else stats.values.rejectedFrames++;
-      },
+      gate,
+      onFailure: (err) => countRefusal(stats, err.code),
     }),
   );
   io.use(limits.cutUserMiddleware());
-  io.on('connection', (socket: TetherSocket) =>
-    guard.run(
-      () => ({ socketId: socket.id, what: 'connection' }),
-      () => onConnection(socket),
-      () => undefined,
-      (err) => {
-        socket.emit('error', err.toJSON());
-        socket.disconnect(true);
-      },
-    ),
-  );
   const onConnection = (socket: TetherSocket): void => {
     const { ctx, positions } = socket.data as HandshakeData;
     socket.use(limits.eventMiddleware(socket, ctx));
     const connection = new ClientConnection(socket, ctx, {
       registry,
-      publisher,
+      publishDoor: door,
       fanout,
       replayer,
       permissions,
@@ -181,15 +167,13 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       log,
       verifyToken,
       maxChannelsPerConnection: o.maxChannelsPerConnection,
-      maxPayloadBytes: o.maxPayloadBytes,
       replayBatchSize: o.replayBatchSize,
-      isClosing,
       guard,
       invalidFrames,
-      maxDataDepth: o.maxDataDepth,
       slowConsumers,
       maxQueuedBytes: o.maxQueuedBytes,
       maxBatchBytes: o.maxBatchBytes,
+      now,
     });
     connections.add(connection);
     stats.values.connections++;
@@ -208,13 +192,25 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       noop,
     );
   };
+  io.on('connection', (socket: TetherSocket) =>
+    guard.run(
+      () => ({ socketId: socket.id, what: 'connection' }),
+      () => onConnection(socket),
+      () => undefined,
+      (err) => {
+        socket.emit('error', err.toJSON());
+        socket.disconnect(true);
+      },
+    ),
+  );
 
+  // 4. Background work.
   sweeper.start();
   slowConsumers.start();
   const housekeeping = setInterval(() => {
-    const now = Date.now();
-    registry.evictIdle(now, CHANNEL_IDLE_MS, (state) => publisher.isBusy(state));
-    store.prune(now).catch((err: unknown) => log.warn({ err }, 'prune failed'));
+    const at = now();
+    registry.evictIdle(at, CHANNEL_IDLE_MS, (state) => publisher.isBusy(state));
+    store.prune(at).catch((err: unknown) => log.warn({ err }, 'prune failed'));
   }, o.pruneIntervalMs);
   housekeeping.unref();
   // With other nodes appending, a lost relay batch or a store that lost its log must still reach
@@ -226,6 +222,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     : undefined;
   headCheck?.unref();
 
+  let app: FastifyInstance | undefined;
+  let cluster: Cluster | undefined;
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
@@ -246,7 +244,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       } else {
         io.engine.close();
       }
-      await app.close();
+      await app?.close();
       await cluster?.close();
       await limits.close();
       if (ownsStore) await store.close();
@@ -255,26 +253,27 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     return closed;
   };
 
+  // 5. The awaits: the HTTP API ready, the cluster joined. A failure releases what was built.
+  try {
+    app = await building;
+    cluster = await joining;
+  } catch (err) {
+    cluster ??= await joining.catch(() => undefined); // the API failed: leave no cluster connections behind
+    await close().catch(() => undefined);
+    throw err;
+  }
+
   return {
     httpServer,
     io,
     async listen(port = 0, host = '127.0.0.1') {
       if (!ownsHttpServer) throw new TypeError('listen() is for servers Tether created; listen on your own server');
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
-          httpServer.off('error', reject);
-          resolve();
-        });
-      });
-      const address = httpServer.address();
-      const bound = typeof address === 'object' && address ? address.port : port;
-      const urlHost = host.includes(':') ? `[${host}]` : host;
-      log.info({ port: bound, host, store: store.engine }, 'tether listening');
-      return { port: bound, host, url: `http://${urlHost}:${bound}` };
+      const bound = await listenOn(httpServer, port, host);
+      log.info({ port: bound.port, host, store: store.engine }, 'tether listening');
+      return bound;
     },
-    publish: async (input) => (await publishMany([input]))[0]!,
-    publishMany,
+    publish: (input) => door.publish(input),
+    publishMany: (inputs) => door.publishMany(inputs),
     stats: () => stats.snapshot(),
     nodeId: cluster?.nodeId,
     liveNodes: async () => (cluster ? cluster.liveNodes() : []),

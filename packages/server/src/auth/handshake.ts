@@ -3,6 +3,7 @@ import { ErrorCode, TetherError, handshakeAuthSchema, parseFrame, type Positions
 import type { AuthContext } from './context.js';
 import type { TokenClaims } from './verify-token.js';
 import type { Guard } from '../guard/guard.js';
+import type { StartupGate } from '../delivery/startup-gate.js';
 
 /** What the handshake leaves on `socket.data` for the connection handler. */
 export interface HandshakeData {
@@ -14,8 +15,11 @@ export interface HandshakeDeps {
   verifyToken: (token: string) => Promise<TokenClaims>;
   maxChannelsPerConnection: number;
   isClosing: () => boolean;
+  /** Told of every refusal (the server counts it by the one rule, delivery/refusals.ts). */
   onFailure: (err: TetherError) => void;
   guard: Guard;
+  /** Handshakes wait here until the node has started (its cluster adapter is in place). */
+  gate: StartupGate;
 }
 
 /**
@@ -44,6 +48,9 @@ export function handshakeMiddleware(deps: HandshakeDeps) {
 
 async function authenticate(socket: Socket, deps: HandshakeDeps): Promise<HandshakeData> {
   if (deps.isClosing()) throw new TetherError(ErrorCode.ShuttingDown, 'server is shutting down');
+  // Rooms joined before the cluster adapter replaces the local one would be lost with it.
+  const starting = deps.gate.pass();
+  if (starting) await starting;
   // No credentials is `unauthorized` (as over HTTP), not a malformed frame: the SDK then asks the
   // app for a token instead of reporting a bug.
   const token = (socket.handshake.auth as Record<string, unknown> | undefined)?.['token'];

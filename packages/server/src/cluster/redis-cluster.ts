@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import type { Server as SocketIOServer } from 'socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { ErrorCode, TetherError } from '@tether/protocol';
-import { AdapterRelay } from './adapter-relay.js';
 import { NodeRegistry, newNodeId, type NodeInfo } from './node-registry.js';
 
 export interface ClusterOptions {
@@ -19,7 +18,6 @@ export interface ClusterOptions {
 
 export interface Cluster {
   readonly nodeId: string;
-  readonly relay: AdapterRelay;
   liveNodes(): Promise<NodeInfo[]>;
   close(): Promise<void>;
 }
@@ -77,7 +75,6 @@ export async function joinCluster(
 
   return {
     nodeId,
-    relay: new AdapterRelay(io),
     liveNodes: () => registry.liveNodes(),
     async close() {
       await registry.stop();

@@ -1,3 +1,14 @@
+import type { StatsCounter } from './stats.js';
+
+export interface AckLedgerOptions {
+  /** Where newly covered offsets are counted as `acked`. Default: not counted. */
+  stats?: StatsCounter;
+  /** Entries per map at most. Default 200_000. */
+  maxEntries?: number;
+  /** Estimated bytes per map at most. Default 32 MiB. */
+  maxBytes?: number;
+}
+
 /**
  * Highest acked offset per (stream, user) over all of the user's devices, and per device, from
  * socket and HTTP acks alike. The device entries make HTTP acks countable without session state;
@@ -10,12 +21,16 @@ export class AckLedger {
   private readonly byUser: BoundedOffsets;
   private readonly byDevice: BoundedOffsets;
 
-  constructor(maxEntries = 200_000, maxBytes = 32 * 2 ** 20) {
+  private readonly stats: StatsCounter | undefined;
+
+  constructor(options: AckLedgerOptions = {}) {
+    const { maxEntries = 200_000, maxBytes = 32 * 2 ** 20 } = options;
     this.byUser = new BoundedOffsets(maxEntries, maxBytes);
     this.byDevice = new BoundedOffsets(maxEntries, maxBytes);
+    this.stats = options.stats;
   }
 
-  /** Records an ack; returns how many offsets it newly covers for that device. */
+  /** Records an ack; counts (`acked`, the one place) and returns how many offsets it newly covers for that device. */
   record(stream: string, sub: string, deviceId: string, offset: number): number {
     // Nothing acked (a channel never written, or an ack of 0): nothing to remember.
     if (!(offset > 0)) return 0;
@@ -25,7 +40,20 @@ export class AckLedger {
     const before = this.byDevice.get(deviceKey);
     if (offset <= before) return 0;
     this.byDevice.raise(deviceKey, offset);
+    if (this.stats) this.stats.values.acked += offset - before;
     return offset - before;
+  }
+
+  /**
+   * A device resumed from `offset`: it has handled everything up to there, so it had acked it to
+   * this node or to an earlier life of it (a restart forgets the ledger). Recorded without being
+   * counted, so that acks repeated after a restart or a reconnect count nothing again.
+   */
+  resumed(stream: string, sub: string, deviceId: string, offset: number): void {
+    if (!(offset > 0)) return;
+    const userKey = `${stream}\u0000${sub}`;
+    this.byUser.raise(userKey, offset);
+    this.byDevice.raise(`${userKey}\u0000${deviceId}`, offset);
   }
 
   ackedByUser(stream: string, sub: string): number {

@@ -29,16 +29,15 @@ import type { AckLedger } from './ack-ledger.js';
 import type { ChannelRegistry } from './channel-registry.js';
 import type { ChannelState } from './channel-state.js';
 import type { Fanout } from './fanout.js';
-import type { Publisher } from './publisher.js';
 import { prefixWithin, type Replayer, type ReplayScan } from './replayer.js';
 import type { SlowConsumerGuard } from './slow-consumers.js';
 import { SendPacer } from './send-pacer.js';
 import type { StatsCounter } from './stats.js';
 import { Subscription } from './subscription.js';
-import { checkPayloadSize } from './payload.js';
+import type { PublishDoor } from './publish-door.js';
+import { countRefusal } from './refusals.js';
 import type { Caller, Guard } from '../guard/guard.js';
 import { InvalidFrameBudget } from '../guard/invalid-frames.js';
-import { checkDataShape } from '../guard/data-shape.js';
 import { TOO_DEEP } from '../guard/event-parser.js';
 
 /** Inbound events carry unvalidated payloads: every one goes through a schema first. */
@@ -53,7 +52,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface ConnectionDeps {
   registry: ChannelRegistry;
-  publisher: Publisher;
+  /** Where this connection's `pub` frames go (the one publish door). */
+  publishDoor: PublishDoor;
   fanout: Fanout;
   replayer: Replayer;
   permissions: Permissions;
@@ -62,17 +62,16 @@ export interface ConnectionDeps {
   log: Logger;
   verifyToken: (token: string) => Promise<TokenClaims>;
   maxChannelsPerConnection: number;
-  maxPayloadBytes: number;
   replayBatchSize: number;
-  isClosing: () => boolean;
   guard: Guard;
   invalidFrames: InvalidFrameBudget;
-  maxDataDepth: number;
   /** Cuts this socket when what waits for it passes `maxQueuedBytes`. */
   slowConsumers: SlowConsumerGuard;
   maxQueuedBytes: number;
   /** Bytes of messages per replay batch or redelivery. */
   maxBatchBytes: number;
+  /** The server's clock (the `now` option). */
+  now: () => number;
 }
 
 /**
@@ -167,9 +166,7 @@ export class ClientConnection {
 
   /** Answers a failed frame: through its ack callback when it has one, else with an `error` event. */
   private reject(err: TetherError, reply: unknown, channel?: string): void {
-    if (err.code === ErrorCode.BadRequest || err.code === ErrorCode.InvalidChannel) {
-      this.deps.stats.values.rejectedFrames++;
-    }
+    countRefusal(this.deps.stats, err.code);
     const body = err.toJSON();
     if (typeof reply === 'function') (reply as (r: unknown) => void)({ error: body });
     else this.socket.emit('error', channel ? { ...body, channel } : body);
@@ -222,6 +219,10 @@ export class ClientConnection {
     if (!this.socket.connected) throw new TetherError(ErrorCode.BadRequest, 'connection closed');
     const sub = new Subscription(state, since?.offset ?? state.head);
     this.subs.set(channel, sub);
+    // A resume position in this life of the log is what the device handled: acks up to it are not new.
+    if (since && (since.epoch === undefined || since.epoch === state.epoch)) {
+      this.deps.ackLedger.resumed(state.stream, this.ctx.sub, this.ctx.deviceId, Math.min(since.offset, state.head));
+    }
     state.subscribers++;
     try {
       await this.resume(sub, since ?? { epoch: state.epoch, offset: state.head });
@@ -260,7 +261,7 @@ export class ClientConnection {
       }
       void this.socket.join(state.room);
       sub.joined = true;
-      sub.joinedAt = sub.ackMovedAt = Date.now();
+      sub.joinedAt = sub.ackMovedAt = this.deps.now();
       return;
     }
     throw new TetherError(ErrorCode.StoreUnavailable, `could not catch up with ${state.channel}; subscribe again`);
@@ -341,12 +342,8 @@ export class ClientConnection {
   // ---- publish, ack, refresh ---------------------------------------------------------------------
 
   private async publish(frame: z.infer<typeof pubFrameSchema>): Promise<PubReply> {
-    if (this.deps.isClosing()) throw new TetherError(ErrorCode.ShuttingDown, 'server is shutting down');
-    checkDataShape(frame.data, this.deps.maxDataDepth, this.deps.maxPayloadBytes);
-    checkPayloadSize(frame.data, this.deps.maxPayloadBytes);
     await this.deps.permissions.check(this.ctx, frame.channel, 'publish');
-    const { channel, ...rest } = frame;
-    const result = await this.deps.publisher.publish(this.ctx.tenant, channel, { ...rest, ts: Date.now() });
+    const result = await this.deps.publishDoor.publish({ ...frame, tenant: this.ctx.tenant });
     return { offset: result.offset, epoch: result.epoch };
   }
 
@@ -354,14 +351,9 @@ export class ClientConnection {
     for (const [channel, offset] of Object.entries(acks)) {
       const sub = this.subs.get(channel);
       if (!sub) continue; // unsubscribed meanwhile: nothing to redeliver, nothing to count
-      sub.ack(offset);
+      sub.ack(offset, this.deps.now());
       const acked = Math.min(offset, sub.state.head);
-      this.deps.stats.values.acked += this.deps.ackLedger.record(
-        sub.state.stream,
-        this.ctx.sub,
-        this.ctx.deviceId,
-        acked,
-      );
+      this.deps.ackLedger.record(sub.state.stream, this.ctx.sub, this.ctx.deviceId, acked);
     }
     return undefined;
   }

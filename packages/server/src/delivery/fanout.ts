@@ -22,6 +22,21 @@ export interface BatchRelay {
   onBatch(handler: (batch: AppendedBatch) => void): void;
 }
 
+export interface FanoutDeps {
+  store: LogStore;
+  registry: ChannelRegistry;
+  io: SocketIOServer;
+  stats: StatsCounter;
+  signal: AppendSignal;
+  log: Logger;
+  /** Carries batches to and from the other nodes; absent on a single node. */
+  relay: BatchRelay | undefined;
+  /** Messages per store read when filling a gap (`replayBatchSize`). */
+  pageSize: number;
+  /** The server's clock (the `now` option). */
+  now: () => number;
+}
+
 /**
  * Brings appended messages to this node's subscribers of a channel: ONE plain local room
  * broadcast per batch, in offset order, each offset once. Batches appended here and batches other
@@ -34,17 +49,27 @@ export class Fanout {
   /** Channels with ordered async work underway (gap fills, epoch checks); later batches queue behind it. */
   private readonly pending = new Map<ChannelState, Promise<void>>();
 
-  constructor(
-    private readonly store: LogStore,
-    private readonly registry: ChannelRegistry,
-    private readonly io: SocketIOServer,
-    private readonly stats: StatsCounter,
-    private readonly signal: AppendSignal,
-    private readonly log: Logger,
-    private readonly relay: BatchRelay | undefined,
-    private readonly pageSize: number,
-  ) {
-    relay?.onBatch((batch) => this.fromRemote(batch));
+  private readonly store: LogStore;
+  private readonly registry: ChannelRegistry;
+  private readonly io: SocketIOServer;
+  private readonly stats: StatsCounter;
+  private readonly signal: AppendSignal;
+  private readonly log: Logger;
+  private readonly relay: BatchRelay | undefined;
+  private readonly pageSize: number;
+  private readonly now: () => number;
+
+  constructor(deps: FanoutDeps) {
+    this.store = deps.store;
+    this.registry = deps.registry;
+    this.io = deps.io;
+    this.stats = deps.stats;
+    this.signal = deps.signal;
+    this.log = deps.log;
+    this.relay = deps.relay;
+    this.pageSize = deps.pageSize;
+    this.now = deps.now;
+    this.relay?.onBatch((batch) => this.fromRemote(batch));
   }
 
   /** Messages this node appended: delivered here and shared with the other nodes. */
@@ -164,7 +189,7 @@ export class Fanout {
   private deliver(state: ChannelState, messages: readonly StoredMessage[]): void {
     const fresh = messages.filter((m) => m.offset > state.head);
     if (fresh.length === 0) return;
-    const now = Date.now();
+    const now = this.now();
     for (const message of fresh) state.record(message, now);
     const frame: MsgFrame = { channel: state.channel, epoch: state.epoch, messages: fresh };
     this.io.local.to(state.room).emit('msg', frame);

@@ -15,6 +15,14 @@ interface PendingPublish {
 /** Inputs appended in one store call at most; bounds a transaction and a frame. */
 const MAX_BATCH = 1000;
 
+export interface PublisherDeps {
+  store: LogStore;
+  registry: ChannelRegistry;
+  fanout: Fanout;
+  stats: StatsCounter;
+  log: Logger;
+}
+
 /**
  * Publish → append → fan-out. Publishes to one channel made in the same tick are appended in one
  * store call and handed to the fan-out as one batch, which goes out as ONE plain room broadcast
@@ -28,13 +36,19 @@ export class Publisher {
   /** Publishes accepted and not yet settled, including those still creating their channel state. */
   private inFlight = 0;
 
-  constructor(
-    private readonly store: LogStore,
-    private readonly registry: ChannelRegistry,
-    private readonly fanout: Fanout,
-    private readonly stats: StatsCounter,
-    private readonly log: Logger,
-  ) {}
+  private readonly store: LogStore;
+  private readonly registry: ChannelRegistry;
+  private readonly fanout: Fanout;
+  private readonly stats: StatsCounter;
+  private readonly log: Logger;
+
+  constructor(deps: PublisherDeps) {
+    this.store = deps.store;
+    this.registry = deps.registry;
+    this.fanout = deps.fanout;
+    this.stats = deps.stats;
+    this.log = deps.log;
+  }
 
   async publish(tenant: string, channel: string, input: AppendInput): Promise<AppendResult> {
     this.inFlight++;

@@ -67,6 +67,16 @@ interface Held {
   bytes: number;
 }
 
+export interface ReplayerDeps {
+  store: LogStore;
+  relevance: RelevanceFilter;
+  stats: StatsCounter;
+  /** Messages per store page at most (`replayBatchSize`). */
+  pageSize: number;
+  /** The server's clock (the `now` option). */
+  now: () => number;
+}
+
 /**
  * Reads what a position missed, through the relevance rules. The one place that decides between
  * "here is what you missed" and `resync` (position out of retention, or of another epoch), shared
@@ -80,12 +90,19 @@ interface Held {
  * to about `maxBytes` and the loop yields between them.
  */
 export class Replayer {
-  constructor(
-    private readonly store: LogStore,
-    private readonly relevance: RelevanceFilter,
-    private readonly stats: StatsCounter,
-    private readonly pageSize: number,
-  ) {}
+  private readonly store: LogStore;
+  private readonly relevance: RelevanceFilter;
+  private readonly stats: StatsCounter;
+  private readonly pageSize: number;
+  private readonly now: () => number;
+
+  constructor(deps: ReplayerDeps) {
+    this.store = deps.store;
+    this.relevance = deps.relevance;
+    this.stats = deps.stats;
+    this.pageSize = deps.pageSize;
+    this.now = deps.now;
+  }
 
   async read(req: ReplayRequest): Promise<ReplayOutcome> {
     const after = req.position.offset;
@@ -153,7 +170,7 @@ export class Replayer {
       page = await this.store.read(req.stream, last.offset, this.pageFor(measuredBytes, measured, maxBytes));
       if (page.epoch !== epoch) return { kind: 'resync', epoch: page.epoch, offset: page.head };
     }
-    const dropped = this.relevance.staticDrops(traits, Date.now());
+    const dropped = this.relevance.staticDrops(traits, this.now());
 
     // 2. Pick the survivors in offset order while they fit: from what is held, then read again.
     const picked: StoredMessage[] = [];

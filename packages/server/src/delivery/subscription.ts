@@ -35,13 +35,13 @@ export class Subscription {
   }
 
   /** Moves the ack forward (never back, never past what was sent); returns how many offsets it newly covers. */
-  ack(offset: number): number {
+  ack(offset: number, now: number): number {
     const upTo = Math.min(offset, this.state.head);
     if (upTo <= this.acked) return 0;
     const newly = upTo - this.acked;
     this.acked = upTo;
     this.attempts = 0;
-    this.ackMovedAt = Date.now();
+    this.ackMovedAt = now;
     return newly;
   }
 

@@ -7,6 +7,18 @@ import type { StatsCounter } from './stats.js';
 import type { RedeliveryPolicy, Subscription } from './subscription.js';
 import { toMessage } from './relevance.js';
 
+export interface SweeperDeps {
+  connections: ReadonlySet<ClientConnection>;
+  policy: RedeliveryPolicy & { retryDelayMs: number };
+  stats: StatsCounter;
+  ackLedger: AckLedger;
+  /** The push fallback for missed critical messages; none by default. */
+  push: PushProvider | undefined;
+  log: Logger;
+  /** The server's clock (the `now` option). */
+  now: () => number;
+}
+
 /**
  * One sweeper per node: every `retryDelayMs` it finds subscriptions whose first unacked message
  * is older than the ack timeout, resends `acked+1..head` to that socket alone, and after
@@ -20,17 +32,26 @@ export class RedeliverySweeper {
   /** `<stream>#<offset>` of critical messages already pushed (bounded, oldest dropped first). */
   private readonly pushed = new Set<string>();
 
-  constructor(
-    private readonly connections: ReadonlySet<ClientConnection>,
-    private readonly policy: RedeliveryPolicy & { retryDelayMs: number },
-    private readonly stats: StatsCounter,
-    private readonly ackLedger: AckLedger,
-    private readonly push: PushProvider | undefined,
-    private readonly log: Logger,
-  ) {}
+  private readonly connections: ReadonlySet<ClientConnection>;
+  private readonly policy: RedeliveryPolicy & { retryDelayMs: number };
+  private readonly stats: StatsCounter;
+  private readonly ackLedger: AckLedger;
+  private readonly push: PushProvider | undefined;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(deps: SweeperDeps) {
+    this.connections = deps.connections;
+    this.policy = deps.policy;
+    this.stats = deps.stats;
+    this.ackLedger = deps.ackLedger;
+    this.push = deps.push;
+    this.log = deps.log;
+    this.now = deps.now;
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.sweep(Date.now()), this.policy.retryDelayMs);
+    this.timer = setInterval(() => void this.sweep(this.now()), this.policy.retryDelayMs);
     this.timer.unref();
   }
 

@@ -9,13 +9,14 @@ import {
   httpPublishSchema,
   inboxOf,
   parseFrame,
-  DEFAULT_TENANT,
   type PollChannelMessages,
   type PollChannelResync,
   type PollResponse,
   type Position,
 } from '@tether/protocol';
-import type { PublishInput, PublishResult } from '../api.js';
+import type { PublishResult } from '../api.js';
+import type { AcceptedPublish } from '../delivery/publish-door.js';
+import { countRefusal } from '../delivery/refusals.js';
 import type { TokenClaims } from '../auth/verify-token.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { AuthContext } from '../auth/context.js';
@@ -41,7 +42,8 @@ export interface HttpApiDeps {
   log: Logger;
   apiKeys: readonly ApiKey[];
   verifyToken: (token: string) => Promise<TokenClaims>;
-  publish: (input: PublishInput) => Promise<PublishResult>;
+  /** The publish door (it checks `data`, defaults the tenant and id, and waits for the node to start). */
+  publish: (input: AcceptedPublish) => Promise<PublishResult>;
   ready: () => Promise<boolean>;
   /** Aborted when the server closes: long-polls answer at once. */
   closing: AbortSignal;
@@ -84,12 +86,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   app.setErrorHandler((err, request, reply) => {
     // The guard: whatever a route threw becomes a documented code (`internal` only for server faults).
     const error = deps.guard.refuse(err, { ip: request.ip, what: `${request.method} ${request.url}` }, request.log);
-    // Refusals count as they do on the socket path: auth failures, and rejected (malformed) input.
-    if (error.code === ErrorCode.Unauthorized || error.code === ErrorCode.TokenExpired)
-      deps.stats.values.authFailures++;
-    else if (error.code === ErrorCode.BadRequest || error.code === ErrorCode.InvalidChannel) {
-      deps.stats.values.rejectedFrames++;
-    }
+    countRefusal(deps.stats, error.code);
     sendError(error, request, reply);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -111,13 +108,11 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     const key = keys.find(bearerOf(request));
     await deps.limitHttpPublish?.(key.key);
     const body = parseFrame(httpPublishSchema, request.body, 'publish body');
-    let tenant = key.tenant;
-    if (key.tenant === '*') tenant = body.tenant ?? DEFAULT_TENANT;
-    else if (body.tenant !== undefined && body.tenant !== key.tenant) {
+    if (key.tenant !== '*' && body.tenant !== undefined && body.tenant !== key.tenant) {
       throw new TetherError(ErrorCode.Forbidden, 'this API key may not publish to that tenant');
     }
-    const result = await deps.publish({ ...body, tenant });
-    return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
+    // A tenant-wide key publishes to the body's tenant (the door defaults it), a scoped key to its own.
+    return deps.publish(key.tenant === '*' ? body : { ...body, tenant: key.tenant });
   });
 
   app.post('/v1/poll', async (request, reply): Promise<PollResponse> => {
@@ -150,7 +145,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
       const stream = streamOf(ctx.tenant, channel);
       const { head } = await deps.store.info(stream);
       const acked = Math.min(offset, head);
-      deps.stats.values.acked += deps.ackLedger.record(stream, ctx.sub, ctx.deviceId, acked);
+      deps.ackLedger.record(stream, ctx.sub, ctx.deviceId, acked);
       acks[channel] = acked;
     }
     return { acks };

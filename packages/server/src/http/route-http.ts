@@ -9,15 +9,31 @@ const OWN_PATHS = /^\/(v1\/|healthz(?:\?|$)|readyz(?:\?|$))/;
  * server, only Tether's paths are, and the app's own request listeners get the rest (the same
  * wrapping Socket.IO does for its path).
  */
-export function routeHttp(server: http.Server, app: FastifyInstance, ownsServer: boolean): void {
+export function routeHttp(server: http.Server, building: Promise<FastifyInstance>, ownsServer: boolean): void {
+  // Until fastify is ready (a request may come at once on an app's listening server), requests wait for it.
+  let route = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    building.then(
+      (app) => app.routing(req, res),
+      () => {
+        res.statusCode = 503;
+        res.end();
+      },
+    );
+  };
+  building.then(
+    (app) => {
+      route = (req, res) => app.routing(req, res);
+    },
+    () => undefined,
+  );
   if (ownsServer) {
-    server.on('request', (req, res) => app.routing(req, res));
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => route(req, res));
     return;
   }
   const appListeners = server.listeners('request').slice() as ((...args: unknown[]) => void)[];
   server.removeAllListeners('request');
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (OWN_PATHS.test(req.url ?? '')) app.routing(req, res);
+    if (OWN_PATHS.test(req.url ?? '')) route(req, res);
     else for (const listener of appListeners) listener.call(server, req, res);
   });
 }

@@ -6,6 +6,13 @@ let server: TestServer;
 const bed = new TestBed();
 afterEach(() => bed.close());
 
+/** The server's injected clock (`now`): TTL tests move it instead of sleeping. */
+let clockMs = Date.parse('2026-01-01T00:00:00Z');
+const now = (): number => clockMs;
+const advance = (ms: number): void => {
+  clockMs += ms;
+};
+
 const tripStatus = new Map<number, string>();
 
 const relevance: RelevanceRules = {
@@ -44,11 +51,13 @@ async function poll(channel: string, offset: number): Promise<{ messages: { offs
 
 describe('relevance rules on replay and HTTP reads', () => {
   it('drops expired messages (rule ttl and the message own ttl) and counts them', async () => {
-    server = await bed.start({ relevance });
+    server = await bed.start({ relevance, now });
     await server.server.publish({ channel: 'trip:1', type: 'driver:location', data: { lat: 1 } });
     await server.server.publish({ channel: 'trip:1', type: 'chat', data: 'hi', ttl: 100 });
     await server.server.publish({ channel: 'trip:1', type: 'chat', data: 'kept' });
-    await new Promise((r) => setTimeout(r, 250));
+    advance(100); // the message's own 100 ms: still relevant at exactly its expiry
+    expect((await poll('trip:1', 0)).messages.map((m) => m.offset)).toEqual([1, 2, 3]);
+    advance(51); // past the rule's 150 ms too
     await server.server.publish({ channel: 'trip:1', type: 'driver:location', data: { lat: 2 } });
     const replay = await replayAll('trip:1');
     expect(replay.offsets).toEqual([3, 4]);
@@ -102,22 +111,22 @@ describe('relevance rules on replay and HTTP reads', () => {
   });
 
   it('moves the position past dropped offsets even when nothing is left to send', async () => {
-    server = await bed.start({ relevance });
+    server = await bed.start({ relevance, now });
     await server.server.publish({ channel: 'trip:2', type: 'driver:location', data: {}, ttl: 1 });
     await server.server.publish({ channel: 'trip:2', type: 'driver:location', data: {}, ttl: 1 });
-    await new Promise((r) => setTimeout(r, 20));
+    advance(2);
     const replay = await replayAll('trip:2');
     expect(replay.offsets).toEqual([]);
     expect(replay.upTo).toBe(2);
   });
 
   it('HTTP poll applies the same rules as the socket replay', async () => {
-    server = await bed.start({ relevance });
+    server = await bed.start({ relevance, now });
     await server.server.publish({ channel: 'store:2', type: 'order:status', data: { order: 1, s: 'new' } });
     await server.server.publish({ channel: 'store:2', type: 'order:status', data: { order: 1, s: 'paid' } });
     await server.server.publish({ channel: 'store:2', type: 'note', data: 'x', ttl: 1 });
     await server.server.publish({ channel: 'store:2', type: 'note', data: 'y' });
-    await new Promise((r) => setTimeout(r, 20));
+    advance(2);
     const polled = await poll('store:2', 0);
     const replay = await replayAll('store:2');
     expect(polled.messages.map((m) => m.offset)).toEqual(replay.offsets);

@@ -24,7 +24,7 @@ describe('AppendSignal', () => {
 
 describe('AckLedger', () => {
   it('records nothing for an ack that covers nothing (a never-written channel is capped at head 0)', () => {
-    const ledger = new AckLedger(10);
+    const ledger = new AckLedger({ maxEntries: 10 });
     expect(ledger.record('t/never', 'u', 'd', 0)).toBe(0);
     expect(ledger.ackedByUser('t/never', 'u')).toBe(0);
     expect(ledger.record('t/written', 'u', 'd', 3)).toBe(3);
@@ -32,7 +32,7 @@ describe('AckLedger', () => {
   });
 
   it('stays bounded in bytes too: long keys push the least recently raised out', () => {
-    const ledger = new AckLedger(1_000_000, 10_000);
+    const ledger = new AckLedger({ maxEntries: 1_000_000, maxBytes: 10_000 });
     const long = 'x'.repeat(200);
     for (let i = 0; i < 100; i++) ledger.record(`t/${long}${i}`, 'u', 'd', 1);
     // ~470 bytes an entry: about 20 fit in 10,000 bytes.
@@ -45,7 +45,7 @@ describe('AckLedger', () => {
   });
 
   it('stays bounded: the oldest entries go first', () => {
-    const ledger = new AckLedger(3);
+    const ledger = new AckLedger({ maxEntries: 3 });
     for (let i = 0; i < 10; i++) ledger.record(`t/c${i}`, 'u', 'd', 1);
     expect(ledger.ackedByUser('t/c0', 'u')).toBe(0);
     expect(ledger.ackedByUser('t/c9', 'u')).toBe(1);
