@@ -6,18 +6,8 @@ import { checkPayloadSize } from './payload.js';
 import type { Publisher } from './publisher.js';
 import type { StartupGate } from './startup-gate.js';
 
-/** A publish as every path hands it over, parsed (socket frames, HTTP, the library). */
-export interface AcceptedPublish {
-  /** Default `default` (the one place a publish's tenant is defaulted). */
-  tenant?: string;
-  channel: string;
-  type: string;
-  data: unknown;
-  id?: string;
-  ttl?: number;
-  critical?: boolean;
-  collapseKey?: string;
-}
+/** A publish as every path hands it over, parsed (socket frames, HTTP, the library); the tenant defaults here, once. */
+export type AcceptedPublish = PublishInput;
 
 export interface PublishDoorDeps {
   publisher: Publisher;

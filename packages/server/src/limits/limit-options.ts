@@ -41,6 +41,9 @@ const COUNTS = [
   'httpPublishesPerSecondPerApiKey',
 ] as const;
 
+/** Every key of the `limits` group (the counts and `dryRun`). */
+export const LIMIT_KEYS: readonly (keyof LimitOptions)[] = [...COUNTS, 'dryRun'];
+
 /**
  * Every limit off (`dryRun` off too): for servers whose clients are all trusted and local — test
  * servers and bench servers, whose thousands of clients come from 127.0.0.1 within seconds.

@@ -27,14 +27,4 @@ export const limitsSection = z.strictObject({
 });
 
 /** The keys that belong to the server's `limits` group (the rest are top-level options). */
-export const LIMIT_GROUP_KEYS = [
-  'connectionAttemptsPerSecondPerIp',
-  'connectionAttemptBurstPerIp',
-  'maxConnectionsPerIp',
-  'maxConnections',
-  'eventsPerMinutePerUser',
-  'eventsPerMinutePerConnection',
-  'maxRefusalsPerConnection',
-  'httpPublishesPerSecondPerApiKey',
-  'dryRun',
-] as const;
+export { LIMIT_KEYS as LIMIT_GROUP_KEYS } from '../../limits/limit-options.js';
