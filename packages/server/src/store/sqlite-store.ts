@@ -241,7 +241,10 @@ export class SqliteLogStore implements LogStore {
         for (const call of calls) this.writeBatch([call]);
         return;
       }
-      this.health.failed(err, calls.reduce((sum, call) => sum + bytesOf(call.inputs), 0));
+      this.health.failed(
+        err,
+        calls.reduce((sum, call) => sum + bytesOf(call.inputs), 0),
+      );
       const failure = this.appendFailure(err);
       for (const call of calls) call.reject(failure);
       return;

@@ -79,8 +79,16 @@ describe('SqliteLogStore group commit', () => {
       offsets[stream] += 1;
       expect(result).toMatchObject({ offset: offsets[stream], message: { id: `m${i}` } });
     }
-    expect((await readAll(store, 'a')).map((m) => m.id)).toEqual(range30().filter((i) => i % 3 === 0).map(id));
-    expect((await readAll(store, 'b')).map((m) => m.id)).toEqual(range30().filter((i) => i % 3 !== 0).map(id));
+    expect((await readAll(store, 'a')).map((m) => m.id)).toEqual(
+      range30()
+        .filter((i) => i % 3 === 0)
+        .map(id),
+    );
+    expect((await readAll(store, 'b')).map((m) => m.id)).toEqual(
+      range30()
+        .filter((i) => i % 3 !== 0)
+        .map(id),
+    );
     // A duplicate within the same batch is seen as one.
     const [first, again] = await Promise.all([store.append('c', [input('x')]), store.append('c', [input('x')])]);
     expect(first?.[0]).toMatchObject({ offset: 1, duplicate: false });
