@@ -245,7 +245,7 @@ export class SqliteLogStore implements LogStore {
         err,
         calls.reduce((sum, call) => sum + bytesOf(call.inputs), 0),
       );
-      const failure = this.appendFailure(err);
+      const failure = storeFailure('append', err);
       for (const call of calls) call.reject(failure);
       return;
     }
@@ -255,17 +255,6 @@ export class SqliteLogStore implements LogStore {
     this.stats.appends += calls.length;
     this.health.written();
     calls.forEach((call, i) => call.resolve(results[i] ?? []));
-  }
-
-  /** A failed append as the caller sees it: a TetherError stays, anything else is `store_unavailable`. */
-  private appendFailure(err: unknown): TetherError {
-    try {
-      return this.guard('append', () => {
-        throw err;
-      });
-    } catch (failure) {
-      return failure as TetherError;
-    }
   }
 
   /** Appends to `stream` inside the open transaction; `written` collects the rows as they will commit. */
@@ -357,9 +346,7 @@ export class SqliteLogStore implements LogStore {
     try {
       return work();
     } catch (err) {
-      if (err instanceof TetherError) throw err;
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new TetherError(ErrorCode.StoreUnavailable, `sqlite ${operation} failed: ${reason}`, { cause: err });
+      throw storeFailure(operation, err);
     }
   }
 }
@@ -368,6 +355,13 @@ const UNWRITTEN: StreamInfo = Object.freeze({ epoch: UNWRITTEN_EPOCH, head: 0, f
 
 function prepareInput(input: AppendInput): PreparedInput {
   return { id: input.id, type: input.type, data: serializeData(input.data), ts: input.ts, ...optionalFieldsOf(input) };
+}
+
+/** A failure as callers see it: a TetherError stays, anything else is `store_unavailable`. */
+function storeFailure(operation: string, err: unknown): TetherError {
+  if (err instanceof TetherError) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new TetherError(ErrorCode.StoreUnavailable, `sqlite ${operation} failed: ${reason}`, { cause: err });
 }
 
 /** About what a failed write tried to put on disk, for the readiness probe. */
