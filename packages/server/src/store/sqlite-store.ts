@@ -1,7 +1,10 @@
 /**
  * The embedded durable LogStore on better-sqlite3 (WAL). better-sqlite3 is synchronous, so each
- * operation runs whole inside its promise: calls never interleave, and one `append` call is one
- * transaction (its inputs, its idempotency keys and its count retention commit together).
+ * operation runs whole: calls never interleave. Appends are group-committed (sqlite-group-commit.ts):
+ * the calls of one event-loop turn, across streams, share one transaction, and each promise resolves
+ * only once that transaction committed. Each call stays atomic: when one call of a batch fails, the
+ * batch rolls back and every call is written again in a transaction of its own, so only the failing
+ * call rejects. Stream rows (epoch, head, first) are cached, so an append does not SELECT its row.
  */
 import type Database from 'better-sqlite3';
 import { ErrorCode, TetherError } from '@tether/protocol';
@@ -25,6 +28,7 @@ import {
 } from './store-support.js';
 import { RetentionByChannel } from './channel-retention.js';
 import { SqliteWriteHealth } from './sqlite-health.js';
+import { GroupCommit } from './sqlite-group-commit.js';
 import {
   openDatabase,
   prepareStatements,
@@ -45,6 +49,34 @@ export interface SqlitePruneChunks {
 }
 
 const defaultPruneChunks: SqlitePruneChunks = { messages: 5000, keys: 50_000 };
+
+/** How appends are grouped into transactions (the default suits production; tests shrink it). */
+export interface SqliteGroupCommitOptions {
+  /** Inputs per transaction at most (a larger single call still goes whole, alone). */
+  maxInputs: number;
+}
+
+const defaultGroupCommit: SqliteGroupCommitOptions = { maxInputs: 2000 };
+
+/** Above this many cached stream rows the cache starts over (a bound on memory, not on correctness). */
+const MAX_CACHED_STREAMS = 100_000;
+
+/** Counters of the append path, for tests and metrics. */
+export interface SqliteCommitStats {
+  /** Append transactions committed. */
+  transactions: number;
+  /** Append calls those transactions carried. */
+  appends: number;
+}
+
+/** One append call waiting for its turn's transaction. */
+interface QueuedAppend {
+  stream: string;
+  inputs: readonly PreparedInput[];
+  weight: number;
+  resolve: (results: AppendResult[]) => void;
+  reject: (err: unknown) => void;
+}
 
 interface PruneChunk {
   removed: number;
@@ -71,13 +103,25 @@ export class SqliteLogStore implements LogStore {
   private readonly pruneChunks: SqlitePruneChunks;
   private readonly db: Database.Database;
   private readonly statements: SqliteStatements;
-  private readonly appendTransaction: (stream: string, inputs: readonly PreparedInput[]) => AppendResult[];
+  private readonly appendTransaction: (
+    calls: readonly QueuedAppend[],
+    written: Map<string, StreamRow>,
+  ) => AppendResult[][];
+  private readonly groupCommit: GroupCommit<QueuedAppend>;
+  /** Stream rows as committed, by name: exact, since only this store writes them (prune drops its entries). */
+  private readonly streamRows = new Map<string, StreamRow>();
+  private readonly stats: SqliteCommitStats = { transactions: 0, appends: 0 };
   private readonly pruneTransaction: (streamIds: readonly number[], start: number, now: number) => PruneChunk;
   private readonly health: SqliteWriteHealth;
   private closed = false;
 
   /** Opens or creates the database at `path` (its parent directory too). Throws `store_unavailable`. */
-  constructor(path: string, retention: Partial<RetentionOptions> = {}, pruneChunks: Partial<SqlitePruneChunks> = {}) {
+  constructor(
+    path: string,
+    retention: Partial<RetentionOptions> = {},
+    pruneChunks: Partial<SqlitePruneChunks> = {},
+    groupCommit: Partial<SqliteGroupCommitOptions> = {},
+  ) {
     this.path = path;
     this.retention = resolveRetention(retention);
     this.byChannel = new RetentionByChannel(this.retention);
@@ -89,9 +133,11 @@ export class SqliteLogStore implements LogStore {
       this.db.close();
       throw new TetherError(ErrorCode.StoreUnavailable, `cannot prepare the SQLite store at ${path}`, { cause: err });
     }
-    this.appendTransaction = this.db.transaction((stream: string, inputs: readonly PreparedInput[]) =>
-      this.appendInTransaction(stream, inputs),
+    this.appendTransaction = this.db.transaction((calls: readonly QueuedAppend[], written: Map<string, StreamRow>) =>
+      calls.map((call) => this.appendInTransaction(call.stream, call.inputs, written)),
     );
+    const { maxInputs } = { ...defaultGroupCommit, ...groupCommit };
+    this.groupCommit = new GroupCommit((calls) => this.writeBatch(calls), maxInputs);
     this.pruneTransaction = this.db.transaction((streamIds: readonly number[], start: number, now: number) =>
       this.pruneInTransaction(streamIds, start, now),
     );
@@ -102,20 +148,15 @@ export class SqliteLogStore implements LogStore {
     // Serialise before the transaction opens: unserialisable data is the caller's `bad_request`.
     const prepared = inputs.map(prepareInput);
     if (prepared.length === 0) return this.guard('append', () => []);
-    return this.guard('append', () => {
-      this.health.checkFile(); // never into a deleted or replaced file: no restart would find it
-      try {
-        const results = this.appendTransaction(stream, prepared);
-        this.health.written();
-        return results;
-      } catch (err) {
-        this.health.failed(
-          err,
-          prepared.reduce((sum, p) => sum + p.data.length + p.id.length + 64, 0),
-        );
-        throw err;
-      }
+    if (this.closed) throw storeClosedError(this.engine);
+    return new Promise((resolve, reject) => {
+      this.groupCommit.enqueue({ stream, inputs: prepared, weight: prepared.length, resolve, reject });
     });
+  }
+
+  /** What the append path did so far (a copy). */
+  get commitStats(): SqliteCommitStats {
+    return { ...this.stats };
   }
 
   async read(stream: string, after: number, limit: number): Promise<ReadResult> {
@@ -172,6 +213,7 @@ export class SqliteLogStore implements LogStore {
 
   /** Checkpoints the WAL into the main file (so the file alone is complete) and closes. */
   async close(): Promise<void> {
+    if (!this.closed) this.groupCommit.flushAll(); // what was accepted before close is written
     this.guard('close', () => {
       this.closed = true;
       try {
@@ -182,9 +224,47 @@ export class SqliteLogStore implements LogStore {
     });
   }
 
-  private appendInTransaction(stream: string, inputs: readonly PreparedInput[]): AppendResult[] {
+  /**
+   * Writes one batch in one transaction and settles its calls. If it fails, nothing of it was
+   * written (SQLite rolled back, the row cache is untouched); a batch of several calls is then
+   * written again call by call, so that only the failing call rejects and each call stays atomic.
+   */
+  private writeBatch(calls: readonly QueuedAppend[]): void {
+    const written = new Map<string, StreamRow>();
+    let results: AppendResult[][];
+    try {
+      if (this.closed) throw storeClosedError(this.engine);
+      this.health.checkFile(); // never into a deleted or replaced file: no restart would find it
+      results = this.appendTransaction(calls, written);
+    } catch (err) {
+      if (calls.length > 1 && !(err instanceof TetherError)) {
+        for (const call of calls) this.writeBatch([call]);
+        return;
+      }
+      this.health.failed(
+        err,
+        calls.reduce((sum, call) => sum + bytesOf(call.inputs), 0),
+      );
+      const failure = storeFailure('append', err);
+      for (const call of calls) call.reject(failure);
+      return;
+    }
+    if (this.streamRows.size + written.size > MAX_CACHED_STREAMS) this.streamRows.clear();
+    for (const [name, row] of written) this.streamRows.set(name, row);
+    this.stats.transactions += 1;
+    this.stats.appends += calls.length;
+    this.health.written();
+    calls.forEach((call, i) => call.resolve(results[i] ?? []));
+  }
+
+  /** Appends to `stream` inside the open transaction; `written` collects the rows as they will commit. */
+  private appendInTransaction(
+    stream: string,
+    inputs: readonly PreparedInput[],
+    written: Map<string, StreamRow>,
+  ): AppendResult[] {
     const { insertKey, selectKeyOffset, selectMessage, insertMessage, deleteBefore, updateStream } = this.statements;
-    const row = this.streamRow(stream);
+    const row = written.get(stream) ?? this.streamRow(stream);
     let { head, first } = row;
     const results: AppendResult[] = [];
     for (const input of inputs) {
@@ -219,6 +299,7 @@ export class SqliteLogStore implements LogStore {
       deleteBefore.run(row.id, first);
     }
     if (head !== row.head || first !== row.first) updateStream.run(head, first, row.id);
+    written.set(stream, { id: row.id, epoch: row.epoch, head, first });
     return results;
   }
 
@@ -236,6 +317,8 @@ export class SqliteLogStore implements LogStore {
       // Everything before the first fresh message goes (all of it when none is fresh).
       const newFirst = firstFreshOffset.get(streamId, cutoff) ?? row.head + 1;
       if (newFirst <= row.first) continue;
+      // Dropped even if this transaction rolls back: the next append reads the row as committed.
+      this.streamRows.delete(row.name);
       removed += deleteBefore.run(streamId, newFirst).changes;
       updateStream.run(row.head, newFirst, streamId);
     }
@@ -248,9 +331,9 @@ export class SqliteLogStore implements LogStore {
     if (padBytes > 0) this.statements.writeProbe.run(Date.now(), 0);
   }
 
-  /** The stream's row, created with a new epoch on its first append (only appends call this). */
+  /** The stream's committed row, created with a new epoch on its first append (only appends call this). */
   private streamRow(stream: string): StreamRow {
-    const existing = this.statements.selectStream.get(stream);
+    const existing = this.streamRows.get(stream) ?? this.statements.selectStream.get(stream);
     if (existing !== undefined) return existing;
     const created = this.statements.insertStream.get(stream, newEpoch());
     if (created === undefined) throw new Error(`creating stream ${stream} returned no row`);
@@ -263,9 +346,7 @@ export class SqliteLogStore implements LogStore {
     try {
       return work();
     } catch (err) {
-      if (err instanceof TetherError) throw err;
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new TetherError(ErrorCode.StoreUnavailable, `sqlite ${operation} failed: ${reason}`, { cause: err });
+      throw storeFailure(operation, err);
     }
   }
 }
@@ -274,6 +355,18 @@ const UNWRITTEN: StreamInfo = Object.freeze({ epoch: UNWRITTEN_EPOCH, head: 0, f
 
 function prepareInput(input: AppendInput): PreparedInput {
   return { id: input.id, type: input.type, data: serializeData(input.data), ts: input.ts, ...optionalFieldsOf(input) };
+}
+
+/** A failure as callers see it: a TetherError stays, anything else is `store_unavailable`. */
+function storeFailure(operation: string, err: unknown): TetherError {
+  if (err instanceof TetherError) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new TetherError(ErrorCode.StoreUnavailable, `sqlite ${operation} failed: ${reason}`, { cause: err });
+}
+
+/** About what a failed write tried to put on disk, for the readiness probe. */
+function bytesOf(inputs: readonly PreparedInput[]): number {
+  return inputs.reduce((sum, p) => sum + p.data.length + p.id.length + 64, 0);
 }
 
 function infoOf(row: StreamRow): StreamInfo {
