@@ -123,8 +123,11 @@ async function runSystem(name, opts) {
   const workers = [];
   try {
     const ready = await server.waitFor('ready', 30_000);
-    console.log(`\n${sys.label}: server pid ${server.pid} on 127.0.0.1:${ready.port}${ready.store ? ` (store ${ready.store})` : ''}`);
-    for (let i = 0; i < opts.workers; i++) workers.push(new Child(here('../workers/loader.js'), { name: `loader-${i}` }));
+    console.log(
+      `\n${sys.label}: server pid ${server.pid} on 127.0.0.1:${ready.port}${ready.store ? ` (store ${ready.store})` : ''}`,
+    );
+    for (let i = 0; i < opts.workers; i++)
+      workers.push(new Child(here('../workers/loader.js'), { name: `loader-${i}` }));
     const rssBefore = (await server.call('gc')).rss;
     const per = Math.ceil(opts.clients / opts.workers);
     const t0 = performance.now();
@@ -253,7 +256,10 @@ function keptUpTable(results) {
       r.steps.reduce((a, s) => a + (s.dupOffsetsFinal ?? s.dupOffsets), 0),
     ];
   });
-  return table(['system', 'kept up msg/s', 'at rate', 'vs plain', 'p50 / p99 ms there', 'lost (all steps)', 'dup (all steps)'], rows);
+  return table(
+    ['system', 'kept up msg/s', 'at rate', 'vs plain', 'p50 / p99 ms there', 'lost (all steps)', 'dup (all steps)'],
+    rows,
+  );
 }
 
 /** @param {typeof inboxDefaults & {stamp: string, cores: number, only: string[] | null}} opts */
@@ -273,7 +279,9 @@ export async function runInbox(opts) {
     if (!a || !b) continue;
     const ratio = a.delivered / b.delivered;
     targets.push({ ...t, ratio, met: ratio >= t.goal });
-    console.log(`${t.system} / ${t.baseline}: ${ratio.toFixed(2)}× (goal ≥ ${t.goal}×: ${ratio >= t.goal ? 'met' : 'not met'})`);
+    console.log(
+      `${t.system} / ${t.baseline}: ${ratio.toFixed(2)}× (goal ≥ ${t.goal}×: ${ratio >= t.goal ? 'met' : 'not met'})`,
+    );
   }
   return { results, targets };
 }

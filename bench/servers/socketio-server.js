@@ -113,7 +113,11 @@ serve({
       return runInboxStep(args, USERS, (user, data) => {
         const offset = ++heads[user];
         const channel = `user:bench-${user}`;
-        const frame = { channel, epoch: EPOCH, messages: [{ id: randomUUID(), type: 'tick', data, ts: Date.now(), offset }] };
+        const frame = {
+          channel,
+          epoch: EPOCH,
+          messages: [{ id: randomUUID(), type: 'tick', data, ts: Date.now(), offset }],
+        };
         if (MODE === 'inbox') io.to(channel).emit('msg', frame);
         else void sendWithRetries(user, frame);
         return offset;
