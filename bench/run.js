@@ -8,6 +8,7 @@
  *   auth      token verification per algorithm and claim-glob matching, over HTTP poll
  *   fuzz      a million generated hostile frames against one server process (see scenarios/fuzz.js)
  *   flood     one socket floods; a bystander's delivery p99 with the rate limits on and off
+ *   inbox     one message to one random user's inbox: plain, emitWithAck, Tether memory and SQLite
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -17,6 +18,7 @@ import { clusterDefaults, runCluster } from './scenarios/cluster.js';
 import { authDefaults, runAuth } from './scenarios/auth.js';
 import { fuzzDefaults, runFuzz } from './scenarios/fuzz.js';
 import { floodDefaults, runFlood } from './scenarios/flood.js';
+import { INBOX_SYSTEMS, inboxDefaults, runInbox } from './scenarios/inbox.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
@@ -26,6 +28,7 @@ scenarios:
   auth        token verification per algorithm and claim globs with hostile patterns (HTTP poll)
   fuzz        generated hostile frames (fast-check) against one server process
   flood       one socket floods publishes; a bystander's delivery p99 with the limits on and off
+  inbox       one message to one random user's inbox: plain Socket.IO, emitWithAck, Tether memory, SQLite
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -67,6 +70,18 @@ flood flags:
   --rounds N           rounds of (baseline window, flood window) (default ${floodDefaults.rounds})
   --inflight N         publish requests the flooder keeps outstanding (default ${floodDefaults.inflight})
   --max-minutes M      hard stop for the whole run (default 3)
+
+inbox flags:
+  --clients N          connected users, each its own token and inbox (default ${inboxDefaults.clients})
+  --workers N          loader processes (default ${inboxDefaults.workers})
+  --rates a,b,c        publish rates per second, each message to one random user (default ${inboxDefaults.rates.join(',')})
+  --steps N            the first N rates of the default ladder
+  --step-seconds S     length of each step (default ${inboxDefaults.stepSeconds})
+  --max-fails N        stop a system after N failed steps in a row (default ${inboxDefaults.maxFails})
+  --only LIST          systems to run, in order, from: ${Object.keys(INBOX_SYSTEMS).join(', ')} (default all)
+  --ack-timeout-ms MS  the emitWithAck design's timeout before a retry (default ${inboxDefaults.ackTimeoutMs})
+  --parse scan|json    how loaders read msg frames (default scan)
+  --max-minutes M      hard stop for the whole run (default 10)
 `;
 
 /** Scenario name → runner. */
@@ -76,6 +91,7 @@ const scenarios = {
   auth: runAuthCli,
   fuzz: runFuzzCli,
   flood: runFloodCli,
+  inbox: runInboxCli,
 };
 
 function machine() {
@@ -255,6 +271,40 @@ async function runFloodCli(argv) {
   );
   const out = await timedRun('flood', { opts, m, stamp, maxMinutes }, () => runFlood({ ...opts, cores: m.cores }));
   return out.contained && out.limited ? 0 : 1;
+}
+
+async function runInboxCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...LOAD_OPTIONS, only: { type: 'string' }, 'ack-timeout-ms': { type: 'string' } },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const opts = { ...inboxDefaults, rates: [...inboxDefaults.rates] };
+  applyLoadFlags(opts, values);
+  if (values.only) {
+    opts.only = values.only.split(',').map((x) => x.trim());
+    const unknown = opts.only.filter((x) => !(x in INBOX_SYSTEMS));
+    if (unknown.length) throw new TypeError(`--only: unknown system ${unknown.join(', ')}`);
+  }
+  if (values['ack-timeout-ms']) opts.ackTimeoutMs = int(values['ack-timeout-ms'], 'ack-timeout-ms');
+  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
+  if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 10;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  console.log(
+    `inbox: ${opts.clients} users over ${opts.workers} loader processes, rates ${opts.rates.join(', ')} msg/s ` +
+      `(each message to one random user), ${opts.stepSeconds} s per step`,
+  );
+  const out = await timedRun('inbox', { opts, m, stamp, maxMinutes }, () =>
+    runInbox({ ...opts, stamp, cores: m.cores }),
+  );
+  return out.results.some((r) => r.errors.length) ? 1 : 0;
 }
 
 /** Flags every load scenario shares: clients, workers, the rate ladder, step length, give-up rule, parsing. */

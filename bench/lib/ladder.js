@@ -58,7 +58,8 @@ export function serverEnv(secret, store, channel) {
  * Has a loader connect `count` clients (indices from `startIndex`) to one server and subscribe them.
  * The loader answers with the clients it holds in all, not only these.
  * @param {Child} loader
- * @param {{url: string, channel: string, secret: string, startIndex: number, count: number}} to
+ * @param {{url: string, channel: string, secret: string, startIndex: number, count: number, inbox?: boolean}} to
+ *   `inbox`: each client reads its own inbox `user:bench-<idx>` (scenario `inbox`)
  * @param {{connectConcurrency: number, parse: string}} opts
  * @returns {Promise<{connected: number, failed: number, errors: string[]}>}
  */
@@ -75,6 +76,7 @@ export function connectClients(loader, to, opts) {
       count: to.count,
       concurrency: opts.connectConcurrency,
       ackIntervalMs: 1000,
+      inbox: to.inbox ?? false,
       parse: opts.parse,
       timeoutMs: 20_000,
     },
@@ -102,12 +104,13 @@ export function connectResult(connected, outcomes, t0) {
  * @param {Child[]} workers
  * @param {number} last
  * @param {number} seconds
+ * @param {number} step the step's index (inbox loaders look their clients' own targets up by it)
  * @returns {Promise<number>} how long it took (ms)
  */
-async function drain(workers, last, seconds) {
+async function drain(workers, last, seconds, step) {
   const drainStart = Date.now();
   while (Date.now() - drainStart < seconds * 1000) {
-    const p = await Promise.all(workers.map((w) => w.call('progress', { target: last })));
+    const p = await Promise.all(workers.map((w) => w.call('progress', { target: last, step })));
     if (p.reduce((a, x) => a + x.reached, 0) >= p.reduce((a, x) => a + x.alive, 0)) break;
     await sleep(100);
   }
@@ -142,9 +145,11 @@ const reportAll = (workers, args) => Promise.all(workers.map((w) => w.call('repo
  * @param {(d: StepData<S, D>) => R} a.row builds the step's result row
  * @param {(row: R) => void} a.print
  * @param {{steps: R[], errors: string[]}} a.result steps and errors are appended here
+ * @param {(pub: StepPublish, i: number) => Promise<unknown>} [a.afterPublish] before the drain (inbox: each
+ *   loader is told its clients' expected offsets)
  * @param {{rates: number[], stepSeconds: number, drainSeconds: number, maxFails: number}} opts
  */
-export async function runLadder({ workers, publisher, snapshot, drained, row, print, result }, opts) {
+export async function runLadder({ workers, publisher, snapshot, drained, row, print, result, afterPublish }, opts) {
   let fails = 0;
   for (let i = 0; i < opts.rates.length; i++) {
     const rate = opts.rates[i];
@@ -162,7 +167,8 @@ export async function runLadder({ workers, publisher, snapshot, drained, row, pr
       console.log(`  rate ${rate}: nothing published: ${pub.firstError}`);
       break;
     }
-    const drainMs = await drain(workers, /** @type {number} */ (pub.last), opts.drainSeconds);
+    if (afterPublish) await afterPublish(pub, i);
+    const drainMs = await drain(workers, /** @type {number} */ (pub.last), opts.drainSeconds, i);
     const reports = await reportAll(workers, { step: i, first: pub.first, last: pub.last, t0: pub.t0, t1: pub.t1 });
     const r = row({ i, rate, pub, before, after, reports, drainMs, drained: await drained() });
     result.steps.push(r);

@@ -2,11 +2,19 @@
  * Baseline: a plain Socket.IO 4.8 server (default `ws` engine), no guarantees. Each bench message
  * is broadcast with one `io.emit('msg', frame)`, in the same frame shape Tether sends, so that the
  * clients do the same work for both. Nothing is stored, acked or redelivered.
+ *
+ * Scenario `inbox` (`BENCH_MODE`, `BENCH_USERS` users `bench-0…`): every message goes to one user's
+ * inbox `user:<sub>` (`sub` read from the token, not verified, as nothing is here), offsets per inbox.
+ * - `BENCH_MODE=inbox`: each socket joins the room `user:<sub>`; `io.to(room).emit` per message.
+ * - `BENCH_MODE=ack`: the hand-rolled "reliable" design teams write today: the user's socket gets
+ *   `socket.timeout(BENCH_ACK_TIMEOUT_MS).emitWithAck('msg', frame)`, retried twice on a timeout;
+ *   nothing is stored (a message to a user with no socket, or unacked after 3 tries, is gone).
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { Server } from 'socket.io';
 import { collect, runStep } from '../lib/publisher.js';
+import { runInboxStep } from '../lib/inbox-publisher.js';
 import { serve, usage } from '../lib/rpc.js';
 
 const CHANNEL = process.env.BENCH_CHANNEL ?? 'bench:fanout';
@@ -28,11 +36,62 @@ const flush = () => {
 let head = 0;
 let connections = 0;
 
+const MODE = process.env.BENCH_MODE ?? 'fanout';
+if (!['fanout', 'inbox', 'ack'].includes(MODE)) throw new Error(`BENCH_MODE must be fanout, inbox or ack: ${MODE}`);
+const USERS = Number(process.env.BENCH_USERS ?? 0);
+const ACK_TIMEOUT_MS = Number(process.env.BENCH_ACK_TIMEOUT_MS ?? 2000);
+const ACK_RETRIES = 2;
+/** Per inbox: its last offset; and (mode `ack`) the user's socket. */
+const heads = new Int32Array(USERS);
+/** @type {Array<import('socket.io').Socket | undefined>} */
+const sockets = new Array(USERS);
+/** Mode `ack`: retries sent, and messages given up after the last try or with no socket. */
+const ackStats = { retries: 0, givenUp: 0, noSocket: 0 };
+
+/** The user number `n` of a token whose `sub` is `bench-<n>` (payload decoded, not verified); -1 if none. */
+function userOf(auth) {
+  try {
+    const payload = JSON.parse(Buffer.from(String(auth?.token).split('.')[1], 'base64url').toString());
+    const m = /^bench-(\d+)$/.exec(payload.sub);
+    return m && Number(m[1]) < USERS ? Number(m[1]) : -1;
+  } catch {
+    return -1;
+  }
+}
+
+async function sendWithRetries(user, frame) {
+  for (let attempt = 0; attempt <= ACK_RETRIES; attempt++) {
+    const socket = sockets[user];
+    if (socket === undefined) {
+      ackStats.noSocket++;
+      return;
+    }
+    if (attempt > 0) ackStats.retries++;
+    try {
+      await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('msg', frame);
+      return;
+    } catch {
+      // timed out: try again
+    }
+  }
+  ackStats.givenUp++;
+}
+
 io.on('connection', (socket) => {
   connections++;
-  socket.on('disconnect', () => connections--);
-  socket.on('sub', (_frame, reply) => {
-    if (typeof reply === 'function') reply({ channel: CHANNEL, epoch: EPOCH, offset: head });
+  const user = MODE === 'fanout' ? -1 : userOf(socket.handshake.auth);
+  if (user >= 0) {
+    if (MODE === 'inbox') socket.join(`user:bench-${user}`);
+    else sockets[user] = socket;
+  }
+  socket.on('disconnect', () => {
+    connections--;
+    if (user >= 0 && sockets[user] === socket) sockets[user] = undefined;
+  });
+  socket.on('sub', (frame, reply) => {
+    if (typeof reply !== 'function') return;
+    if (MODE === 'fanout') reply({ channel: CHANNEL, epoch: EPOCH, offset: head });
+    else reply({ channel: frame?.channel, epoch: EPOCH, offset: user >= 0 ? heads[user] : 0 });
   });
   // Clients ack as they would to Tether; plain Socket.IO has nothing to do with it.
   socket.on('ack', () => undefined);
@@ -43,13 +102,27 @@ const { port } = /** @type {import('node:net').AddressInfo} */ (httpServer.addre
 
 serve({
   stats() {
-    return { ...usage(), connections };
+    return { ...usage(), connections, ...(MODE === 'ack' ? { ack: { ...ackStats } } : {}) };
   },
   gc() {
     collect();
     return usage();
   },
   step(args) {
+    if (MODE !== 'fanout') {
+      return runInboxStep(args, USERS, (user, data) => {
+        const offset = ++heads[user];
+        const channel = `user:bench-${user}`;
+        const frame = {
+          channel,
+          epoch: EPOCH,
+          messages: [{ id: randomUUID(), type: 'tick', data, ts: Date.now(), offset }],
+        };
+        if (MODE === 'inbox') io.to(channel).emit('msg', frame);
+        else void sendWithRetries(user, frame);
+        return offset;
+      });
+    }
     return runStep(args, (data) => {
       const offset = ++head;
       // Same fields, in the same order, as Tether's envelopes.

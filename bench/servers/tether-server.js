@@ -9,10 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTetherServer, noLimits } from '@tether/server';
 import { collect, runStep } from '../lib/publisher.js';
+import { runInboxStep } from '../lib/inbox-publisher.js';
 import { serve, usage } from '../lib/rpc.js';
 
 const CHANNEL = process.env.BENCH_CHANNEL ?? 'bench:fanout';
 const TENANT = process.env.BENCH_TENANT ?? 'bench';
+/** `BENCH_MODE=inbox` (scenario `inbox`): each message to the inbox `user:bench-<n>` of one of `BENCH_USERS` users. */
+const INBOX = process.env.BENCH_MODE === 'inbox';
+const USERS = Number(process.env.BENCH_USERS ?? 0);
 const secret = process.env.BENCH_JWT_SECRET;
 if (!secret) throw new Error('BENCH_JWT_SECRET is required');
 
@@ -48,6 +52,12 @@ serve({
     return usage();
   },
   step(args) {
+    if (INBOX) {
+      return runInboxStep(args, USERS, async (user, data) => {
+        const r = await server.publish({ tenant: TENANT, channel: `user:bench-${user}`, type: 'tick', data });
+        return r.offset;
+      });
+    }
     return runStep(args, async (data) => {
       const r = await server.publish({ tenant: TENANT, channel: CHANNEL, type: 'tick', data });
       return r.offset;

@@ -14,10 +14,19 @@ const BUCKET_MS = 10;
 const MAX_OFFSET = 1 << 22;
 const ACK_SLOTS = 10;
 
-/** @type {Array<{idx: number, fc: FrameClient, counts: Uint8Array, base: number, contig: number, acked: number, alive: boolean}>} */
+/** @type {Array<{idx: number, fc: FrameClient, counts: Uint8Array, base: number, contig: number, acked: number, alive: boolean, channel: string, needle: Buffer, ackPrefix: string}>} */
 const clients = [];
 let channel = 'bench:fanout';
 let ackPrefix = '';
+/**
+ * Scenario `inbox`: each client reads its own inbox `user:bench-<idx>` (its own offsets), answers the
+ * server's Socket.IO acks (`42<id>[…]` → `43<id>[]`), and a step's expected offsets differ per client
+ * (`expect`, by step: the client at index `start + j` expects `first[j]..last[j]`, none when -1).
+ */
+let inbox = false;
+let parseJson = false;
+/** @type {Map<number, {start: number, first: number[], last: number[]}>} */
+const expected = new Map();
 let ackTimer = null;
 const startedAt = Date.now();
 /** Unique receipts per 10 ms bucket since `startedAt`. */
@@ -65,25 +74,36 @@ let scanned = 0;
 
 /** Fast path: a `msg` frame read without JSON.parse; false hands the frame to the JSON path. */
 function onRaw(c, buf) {
-  let n = scanBenchFrame(buf, channelNeedle, out, PAD_LENGTH);
+  if (inbox && buf[2] !== 0x5b) {
+    // `42<id>[…]`: the server waits for an ack (emitWithAck). Answer it, then read the frame as
+    // `42[…]` (the id's last two digits overwritten in place; the buffer is ours).
+    let i = 2;
+    while (i < buf.length && buf[i] >= 0x30 && buf[i] <= 0x39) i++;
+    c.fc.sendRaw('43' + buf.toString('latin1', 2, i) + '[]');
+    buf[i - 2] = 0x34;
+    buf[i - 1] = 0x32;
+    buf = buf.subarray(i - 2);
+  }
+  if (parseJson) return false;
+  let n = scanBenchFrame(buf, c.needle, out, PAD_LENGTH);
   if (n <= 0) {
     counters.layoutFallbacks++;
-    n = scanMsgFrame(buf, channelNeedle, out);
+    n = scanMsgFrame(buf, c.needle, out);
   }
   if (n <= 0) {
     counters.scanFallbacks++;
     return false;
   }
-  if (++scanned % CHECK_EVERY === 0) checkScan(buf, n);
+  if (++scanned % CHECK_EVERY === 0) checkScan(c, buf, n);
   record(c, n);
   return true;
 }
 
-function checkScan(buf, n) {
+function checkScan(c, buf, n) {
   counters.scanChecked++;
   const [, frame] = JSON.parse(buf.toString('utf8', 2));
   const list = frame.messages;
-  let ok = frame.channel === channel && list.length === n;
+  let ok = frame.channel === c.channel && list.length === n;
   for (let i = 0; ok && i < n; i++) {
     const m = list[i];
     ok = m.offset === out.offsets[i] && m.data.step === out.steps[i] && m.data.sentAt === out.sentAts[i];
@@ -96,7 +116,7 @@ function checkScan(buf, n) {
 
 /** Slow path: a parsed `msg` frame. */
 function onMsg(c, frame) {
-  if (frame === null || typeof frame !== 'object' || frame.channel !== channel || !Array.isArray(frame.messages)) {
+  if (frame === null || typeof frame !== 'object' || frame.channel !== c.channel || !Array.isArray(frame.messages)) {
     counters.otherChannel++;
     return;
   }
@@ -174,19 +194,32 @@ function ackTick() {
     const c = clients[i];
     if (c.alive && c.contig > c.acked) {
       c.acked = c.contig;
-      c.fc.sendRaw(ackPrefix + c.contig + '}}]');
+      c.fc.sendRaw(c.ackPrefix + c.contig + '}}]');
     }
   }
 }
 
 async function connectOne(cfg, idx) {
-  const c = { idx, fc: null, counts: new Uint8Array(1024), base: 0, contig: 0, acked: 0, alive: false };
+  const sub = `bench-${idx}`;
+  const own = inbox ? `user:${sub}` : channel;
+  const c = {
+    idx,
+    fc: null,
+    counts: new Uint8Array(inbox ? 64 : 1024),
+    base: 0,
+    contig: 0,
+    acked: 0,
+    alive: false,
+    channel: own,
+    needle: inbox ? Buffer.from(`"channel":${JSON.stringify(own)}`) : channelNeedle,
+    ackPrefix: inbox ? `42["ack",{"acks":{${JSON.stringify(own)}:` : ackPrefix,
+  };
   const exp = Math.floor(Date.now() / 1000) + 3600;
-  const token = signJwt({ sub: `bench-${idx}`, tenant: cfg.tenant, channels: cfg.channels, exp }, cfg.secret);
+  const token = signJwt({ sub, tenant: cfg.tenant, channels: cfg.channels, exp }, cfg.secret);
   c.fc = new FrameClient({
     url: cfg.url,
     auth: { token, deviceId: `bench-dev-${idx}` },
-    onRawEvent: cfg.parse === 'json' ? undefined : (buf) => onRaw(c, buf),
+    onRawEvent: cfg.parse === 'json' && !inbox ? undefined : (buf) => onRaw(c, buf),
     onEvent: (event, args) => {
       if (event === 'msg') onMsg(c, args[0]);
       else {
@@ -209,7 +242,7 @@ async function connectOne(cfg, idx) {
   });
   await c.fc.connect(cfg.timeoutMs);
   c.alive = true;
-  const [reply] = await c.fc.request('sub', { channel }, cfg.timeoutMs);
+  const [reply] = await c.fc.request('sub', { channel: own }, cfg.timeoutMs);
   if (reply === null || typeof reply !== 'object' || 'error' in reply || typeof reply.offset !== 'number') {
     throw new Error(`sub refused: ${JSON.stringify(reply)}`);
   }
@@ -222,6 +255,8 @@ async function connectOne(cfg, idx) {
 serve({
   async connect(cfg) {
     channel = cfg.channel;
+    inbox = cfg.inbox === true;
+    parseJson = cfg.parse === 'json';
     channelNeedle = Buffer.from(`"channel":${JSON.stringify(channel)}`);
     ackPrefix = `42["ack",{"acks":{${JSON.stringify(channel)}:`;
     const t0 = performance.now();
@@ -252,13 +287,21 @@ serve({
     };
   },
 
-  /** How many live clients have handled every offset up to `target`. */
-  progress({ target }) {
+  /** Scenario `inbox`: the offsets each of this loader's clients must get in step `step`. */
+  expect({ step, start, first, last }) {
+    expected.set(step, { start, first, last });
+    return { step };
+  },
+
+  /** How many live clients have handled every offset up to `target` (inbox: their own of `step`). */
+  progress({ target, step }) {
     let reached = 0;
     let alive = 0;
+    const e = inbox ? expected.get(step) : undefined;
     for (const c of clients) {
       if (c.alive) alive++;
-      if (c.contig >= target) reached++;
+      const need = e === undefined ? target : (e.last[c.idx - e.start] ?? -1);
+      if (c.contig >= need) reached++;
     }
     return { reached, alive, clients: clients.length };
   },
@@ -269,10 +312,14 @@ serve({
     let dupOffsets = 0;
     let dupExtra = 0;
     let complete = 0;
+    const e = inbox ? expected.get(step) : undefined;
+    if (inbox && e === undefined) throw new Error(`inbox: no expected offsets for step ${step}`);
     for (const c of clients) {
       const counts = c.counts;
       let missing = 0;
-      for (let o = first; o <= last; o++) {
+      const from = e === undefined ? first : (e.first[c.idx - e.start] ?? -1);
+      const to = e === undefined ? last : (e.last[c.idx - e.start] ?? -1);
+      for (let o = from < 0 ? 0 : from; from >= 0 && o <= to; o++) {
         const n = o < counts.length ? counts[o] : 0;
         if (n === 0) missing++;
         else if (n > 1) {

@@ -1,0 +1,287 @@
+/**
+ * Scenario `inbox`: C connected users, each its own user with its own token; the server publishes
+ * at stepped rates, each message to ONE user picked at random (its inbox `user:bench-<n>`), and that
+ * user's client must receive it once. Four systems, each in its own server process, in one run:
+ * plain Socket.IO (a room per user), the hand-rolled "reliable" design (`emitWithAck` + 2 retries,
+ * stores nothing), Tether with the memory store, Tether with the SQLite store.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Child } from '../lib/rpc.js';
+import { machineBusy, machineCpu } from '../lib/stats.js';
+import { fmtInt, fmtMs, fmtPct, table } from '../lib/format.js';
+import { socketUrl } from '../lib/frame-client.js';
+import { completeness, cpuPct, finishRow, loaderCpu, measureStep, publisherLag, sumReports } from '../lib/step.js';
+import {
+  bestKeptUp,
+  connectClients,
+  connectResult,
+  quietBox,
+  recountFinal,
+  runLadder,
+  serverEnv,
+} from '../lib/ladder.js';
+import { commonCells, errorsText, keptUpText, printContendedNote, printStepLine } from '../lib/report.js';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+export const inboxDefaults = {
+  clients: 5000,
+  workers: 4,
+  /** Messages per second, each to one random user; delivered = rate (not × clients). */
+  rates: [1000, 2000, 4000, 6000, 8000, 12000, 16000, 24000, 32000],
+  stepSeconds: 5,
+  maxFails: 2,
+  drainSeconds: 10,
+  only: null,
+  p99LimitMs: 400,
+  minDeliveredShare: 0.9,
+  connectConcurrency: 50,
+  /** Shorter than fanout's 30 s: four systems run one after the other. */
+  quietWaitSeconds: 10,
+  quietBelowPct: 25,
+  /** The hand-rolled design's `socket.timeout(ms)` before a retry. */
+  ackTimeoutMs: 2000,
+  parse: 'scan',
+  resultsDir: here('../results/'),
+};
+
+const SOCKETIO = here('../servers/socketio-server.js');
+const TETHER = here('../servers/tether-server.js');
+
+/** Systems by name, in the order they run; `ratioTo` names the baseline of the issue's target. */
+export const INBOX_SYSTEMS = {
+  plain: { label: 'plain Socket.IO, room per user', script: SOCKETIO, store: null, env: { BENCH_MODE: 'inbox' } },
+  emitwithack: {
+    label: 'hand-rolled emitWithAck + 2 retries',
+    script: SOCKETIO,
+    store: null,
+    env: { BENCH_MODE: 'ack' },
+  },
+  'tether-memory': { label: 'tether, memory store', script: TETHER, store: 'memory', env: { BENCH_MODE: 'inbox' } },
+  'tether-sqlite': { label: 'tether, SQLite store', script: TETHER, store: 'sqlite', env: { BENCH_MODE: 'inbox' } },
+};
+
+/** The issue's targets: Tether memory ≥ 0.8× plain, Tether SQLite ≥ 1.0× emitWithAck. */
+const TARGETS = [
+  { system: 'tether-memory', baseline: 'plain', goal: 0.8 },
+  { system: 'tether-sqlite', baseline: 'emitwithack', goal: 1.0 },
+];
+
+async function snapshot(server, workers) {
+  const [s, w] = await Promise.all([server.call('stats'), Promise.all(workers.map((x) => x.call('usage')))]);
+  return { server: s, workers: w, machine: machineCpu() };
+}
+
+function stepRow(system, { rate, pub, before, after, reports, drainMs, drained }, opts) {
+  const loaders = loaderCpu(before.workers, after.workers);
+  const box = machineBusy(before.machine, after.machine, opts.cores);
+  const tether = (k) => (drained.tether && before.server.tether ? drained.tether[k] - before.server.tether[k] : null);
+  const ack = (k) => (drained.ack && before.server.ack ? drained.ack[k] - before.server.ack[k] : null);
+  const serverCpuPct = cpuPct(before.server, after.server);
+  const row = {
+    system,
+    rate,
+    // One message reaches one client: the target is the rate itself.
+    ...measureStep(rate, 1, pub, reports),
+    expectedDeliveries: pub.published,
+    uniqueReceived: sumReports(reports, 'unique'),
+    ...completeness(reports),
+    usersWithGaps: pub.inbox.usersWithGaps,
+    drainMs,
+    redelivered: tether('redelivered'),
+    resyncs: tether('resyncs'),
+    ackRetries: ack('retries'),
+    ackGivenUp: ack('givenUp'),
+    serverCpuPct,
+    serverRss: after.server.rss,
+    loaderCpuPct: loaders.sum,
+    loaderMaxWorkerPct: loaders.max,
+    machineCpuPct: box.busy,
+    irqCpuPct: box.irq,
+    ...publisherLag(pub),
+  };
+  return finishRow(row, box, [serverCpuPct, loaders.sum], reports, opts);
+}
+
+async function runSystem(name, opts) {
+  const sys = INBOX_SYSTEMS[name];
+  const secret = randomBytes(24).toString('hex');
+  const result = { system: name, label: sys.label, store: sys.store, steps: [], errors: [] };
+  result.backgroundCpuPct = await quietBox(opts);
+  const server = new Child(sys.script, {
+    name: `${name}-server`,
+    execArgv: ['--expose-gc'],
+    env: {
+      ...serverEnv(secret, sys.store ?? 'memory', 'bench:inbox'),
+      ...sys.env,
+      BENCH_USERS: String(opts.clients),
+      BENCH_ACK_TIMEOUT_MS: String(opts.ackTimeoutMs),
+    },
+  });
+  const workers = [];
+  try {
+    const ready = await server.waitFor('ready', 30_000);
+    console.log(
+      `\n${sys.label}: server pid ${server.pid} on 127.0.0.1:${ready.port}${ready.store ? ` (store ${ready.store})` : ''}`,
+    );
+    for (let i = 0; i < opts.workers; i++)
+      workers.push(new Child(here('../workers/loader.js'), { name: `loader-${i}` }));
+    const rssBefore = (await server.call('gc')).rss;
+    const per = Math.ceil(opts.clients / opts.workers);
+    const t0 = performance.now();
+    const starts = workers.map((_, i) => i * per);
+    const conn = await Promise.all(
+      workers.map((w, i) =>
+        connectClients(
+          w,
+          {
+            url: socketUrl('127.0.0.1', ready.port),
+            channel: 'bench:inbox',
+            secret,
+            startIndex: starts[i],
+            count: Math.max(0, Math.min(per, opts.clients - starts[i])),
+            inbox: true,
+          },
+          opts,
+        ),
+      ),
+    );
+    const connected = conn.reduce((a, c) => a + c.connected, 0);
+    result.connect = connectResult(connected, conn, t0);
+    console.log(
+      `  ${connected} users connected in ${result.connect.seconds.toFixed(1)} s` +
+        (result.connect.failed ? `, ${result.connect.failed} failed: ${result.connect.errors.join(' | ')}` : ''),
+    );
+    if (connected === 0) throw new Error(`no client could connect: ${result.connect.errors.join(' | ')}`);
+    await sleep(1000);
+    const rssAfter = (await server.call('gc')).rss;
+    result.rss = { before: rssBefore, after: rssAfter, perConnection: (rssAfter - rssBefore) / connected };
+
+    await runLadder(
+      {
+        workers,
+        publisher: server,
+        snapshot: () => snapshot(server, workers),
+        drained: () => server.call('stats'),
+        // Each loader learns which of its users' offsets the step published.
+        afterPublish: (pub, i) =>
+          Promise.all(
+            workers.map((w, k) =>
+              w.call('expect', {
+                step: i,
+                start: starts[k],
+                first: pub.inbox.first.slice(starts[k], starts[k] + per),
+                last: pub.inbox.last.slice(starts[k], starts[k] + per),
+              }),
+            ),
+          ),
+        row: (d) => stepRow(name, d, opts),
+        print: (r) =>
+          printStepLine(
+            name.padEnd(13),
+            r,
+            `srv ${fmtPct(r.serverCpuPct)} ldr ${fmtPct(r.loaderCpuPct)}` +
+              (r.ackRetries !== null ? ` retries ${r.ackRetries} gaveUp ${r.ackGivenUp}` : ''),
+          ),
+        result,
+      },
+      opts,
+    );
+    await recountFinal(workers, result.steps, { dupsSeen: true });
+    const end = await snapshot(server, workers);
+    result.server = { rssEnd: end.server.rss, tether: end.server.tether ?? null, ack: end.server.ack ?? null };
+    result.loader = end.workers.map((w) => ({ rss: w.rss, counters: w.counters }));
+    result.keptUp = bestKeptUp(result.steps);
+  } catch (err) {
+    result.errors.push(err instanceof Error ? err.message : String(err));
+    console.log(`  ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await Promise.all([...workers.map((w) => w.stop(5000)), server.stop(8000)]);
+  }
+  return result;
+}
+
+function summaryTable(results) {
+  const rows = [];
+  for (const r of results)
+    for (const s of r.steps) {
+      const c = commonCells(s);
+      rows.push([
+        r.system,
+        fmtInt(s.rate),
+        c.delivered,
+        c.share,
+        `${fmtMs(s.p50)} / ${fmtMs(s.p99)}`,
+        c.lost,
+        c.dup,
+        s.redelivered ?? (s.ackRetries !== null ? `${s.ackRetries} retries` : '-'),
+        fmtPct(s.serverCpuPct),
+        fmtPct(s.loaderCpuPct),
+        c.box,
+        c.keptUp,
+      ]);
+    }
+  return table(
+    [
+      'system',
+      'rate/s',
+      'delivered msg/s',
+      '%',
+      'p50 / p99 ms',
+      'lost',
+      'dup',
+      'redeliv',
+      'server CPU',
+      'loader CPU',
+      'box CPU (other)',
+      'kept up',
+    ],
+    rows,
+  );
+}
+
+function keptUpTable(results) {
+  const plain = results.find((r) => r.system === 'plain')?.keptUp;
+  const rows = results.map((r) => {
+    const k = r.keptUp;
+    return [
+      r.label,
+      k ? fmtInt(k.delivered) : 'none',
+      k ? `${k.rate}/s` : '-',
+      k && plain ? `${(k.delivered / plain.delivered).toFixed(2)}×` : '-',
+      k ? `${fmtMs(k.p50)} / ${fmtMs(k.p99)}` : '-',
+      r.steps.reduce((a, s) => a + (s.lostFinal ?? s.lostAtDrain), 0),
+      r.steps.reduce((a, s) => a + (s.dupOffsetsFinal ?? s.dupOffsets), 0),
+    ];
+  });
+  return table(
+    ['system', 'kept up msg/s', 'at rate', 'vs plain', 'p50 / p99 ms there', 'lost (all steps)', 'dup (all steps)'],
+    rows,
+  );
+}
+
+/** @param {typeof inboxDefaults & {stamp: string, cores: number, only: string[] | null}} opts */
+export async function runInbox(opts) {
+  const results = [];
+  for (const name of opts.only ?? Object.keys(INBOX_SYSTEMS)) results.push(await runSystem(name, opts));
+  console.log(`\ninbox: ${opts.clients} users, one message to one random user, ${opts.stepSeconds} s steps, loopback`);
+  console.log(summaryTable(results));
+  printContendedNote(results);
+  console.log('');
+  console.log(keptUpTable(results));
+  for (const r of results) console.log(`${r.system}: ${keptUpText(r.keptUp)}${errorsText(r.errors)}`);
+  const targets = [];
+  for (const t of TARGETS) {
+    const a = results.find((r) => r.system === t.system)?.keptUp;
+    const b = results.find((r) => r.system === t.baseline)?.keptUp;
+    if (!a || !b) continue;
+    const ratio = a.delivered / b.delivered;
+    targets.push({ ...t, ratio, met: ratio >= t.goal });
+    console.log(
+      `${t.system} / ${t.baseline}: ${ratio.toFixed(2)}× (goal ≥ ${t.goal}×: ${ratio >= t.goal ? 'met' : 'not met'})`,
+    );
+  }
+  return { results, targets };
+}
