@@ -10,7 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 
 export interface StartRedisOptions {
-  /** `--appendonly yes` (with `appendfsync everysec`): data survives a kill and restart. Default false. */
+  /**
+   * `--appendonly yes` with `appendfsync always`: every acknowledged write survives a kill and
+   * restart. (`everysec` may postpone the write itself by up to 2 s while an fsync is slow and still
+   * answer the client, so a SIGKILL test would lose acknowledged writes now and then.) Default false.
+   */
   appendonly?: boolean;
   /** Working dir (AOF files). Default: a new temp dir, removed by `stop()`. */
   dir?: string;
@@ -181,7 +185,7 @@ async function launch({ port, dir, appendonly, timeoutMs, removeDir, watchPid }:
     '--appendonly',
     appendonly ? 'yes' : 'no',
     '--appendfsync',
-    'everysec',
+    appendonly ? 'always' : 'everysec',
     '--dir',
     dir,
     '--daemonize',
