@@ -14,7 +14,14 @@ import { pollingHandshake, upgradeAttempt, type Attempt } from './limits-helpers
 const FLOOD_MS = 20_000;
 const WORKERS = 32;
 /** What the RSS of the server may grow by during the flood. */
-const RSS_BOUND_BYTES = 64 * 2 ** 20;
+/**
+ * Up to 1000 admitted connections (the per-IP cap) are held until their handshake times out: their
+ * sessions and the heap's growth around them are the peak (48–80 MB seen). Unbounded, the issue saw
+ * 171k sessions and a heap of 864 MB in 20 s.
+ */
+const RSS_BOUND_BYTES = 128 * 2 ** 20;
+/** Flat: the second half of the flood, once the caps are reached, adds at most this. */
+const SECOND_HALF_BOUND_BYTES = 32 * 2 ** 20;
 
 let server: ServerProcess;
 beforeAll(async () => {
@@ -87,7 +94,7 @@ describe('unauthenticated flood', () => {
     expect(counts.refused).toBeGreaterThan(counts.accepted);
     expect(peak - baseline).toBeLessThan(RSS_BOUND_BYTES);
     // Flat: what the caps allow is reached early; the second half of the flood adds (almost) nothing.
-    expect(after - (atHalf ?? baseline)).toBeLessThan(RSS_BOUND_BYTES / 2);
+    expect(after - (atHalf ?? baseline)).toBeLessThan(SECOND_HALF_BOUND_BYTES);
 
     // The flood is over: a real client gets in (its attempt budget refills within a second).
     await new Promise((resolve) => setTimeout(resolve, 1100));
