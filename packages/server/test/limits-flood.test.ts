@@ -13,9 +13,8 @@ import { pollingHandshake, upgradeAttempt, type Attempt } from './limits-helpers
 
 const FLOOD_MS = 20_000;
 const WORKERS = 32;
-/** What the RSS of the server may grow by during the flood. */
 /**
- * Up to 1000 admitted connections (the per-IP cap) are held until their handshake times out: their
+ * What the RSS of the server may grow by during the flood. Up to 1000 admitted connections (the per-IP cap) are held until their handshake times out: their
  * sessions and the heap's growth around them are the peak (48–80 MB seen). Unbounded, the issue saw
  * 171k sessions and a heap of 864 MB in 20 s.
  */
