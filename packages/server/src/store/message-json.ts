@@ -1,0 +1,31 @@
+import { serializeData } from './store-support.js';
+
+/**
+ * The JSON text of a message's `data`, computed once per message and handed along with it: the
+ * publish door's size check, the store's row and the frame on the wire all need the same text, and
+ * `data` was serialized three times per publish. Kept beside the object (a WeakMap), never on it,
+ * so it cannot leak into a frame or a row as a field, and it goes with the object when that is
+ * collected.
+ */
+const texts = new WeakMap<object, string>();
+
+/** `data` as JSON text (`undefined` as `null`), serialized at most once per message object. */
+export function dataJsonOf(message: { readonly data: unknown }): string {
+  let text = texts.get(message);
+  if (text === undefined) {
+    text = serializeData(message.data);
+    texts.set(message, text);
+  }
+  return text;
+}
+
+/** Records `text` as the JSON of `message.data` (a store that read it from its row). */
+export function rememberDataJson(message: { readonly data: unknown }, text: string): void {
+  texts.set(message, text);
+}
+
+/** `to` is a copy of `from` with the same `data` (the stored message made from its input): it shares the text. */
+export function carryDataJson(from: object, to: object): void {
+  const text = texts.get(from);
+  if (text !== undefined) texts.set(to, text);
+}
