@@ -13,16 +13,8 @@ import { machineBusy, machineCpu } from '../lib/stats.js';
 import { fmtInt, fmtMs, fmtPct, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
 import { completeness, cpuPct, finishRow, loaderCpu, measureStep, publisherLag, sumReports } from '../lib/step.js';
-import {
-  bestKeptUp,
-  connectClients,
-  connectResult,
-  quietBox,
-  recountFinal,
-  runLadder,
-  serverEnv,
-} from '../lib/ladder.js';
-import { commonCells, errorsText, keptUpText, printContendedNote, printStepLine } from '../lib/report.js';
+import * as ladder from '../lib/ladder.js';
+import { errorsText, keptUpText, printContendedNote, printStepLine, stepRows } from '../lib/report.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -109,7 +101,7 @@ async function runSystem(name, opts) {
   const sys = INBOX_SYSTEMS[name];
   const secret = randomBytes(24).toString('hex');
   const result = { system: name, label: sys.label, store: sys.store, steps: [], errors: [] };
-  result.backgroundCpuPct = await quietBox(opts);
+  result.backgroundCpuPct = await ladder.quietBox(opts);
   const server = new Child(sys.script, {
     name: `${name}-server`,
     execArgv: ['--expose-gc'],
@@ -121,7 +113,8 @@ async function runSystem(name, opts) {
     },
   });
   const workers = [];
-  try {
+  const stop = () => ladder.stopProcesses(workers, [server]);
+  return ladder.guardedRun(result, name, stop, async () => {
     const ready = await server.waitFor('ready', 30_000);
     console.log(
       `\n${sys.label}: server pid ${server.pid} on 127.0.0.1:${ready.port}${ready.store ? ` (store ${ready.store})` : ''}`,
@@ -134,7 +127,7 @@ async function runSystem(name, opts) {
     const starts = workers.map((_, i) => i * per);
     const conn = await Promise.all(
       workers.map((w, i) =>
-        connectClients(
+        ladder.connectClients(
           w,
           {
             url: socketUrl('127.0.0.1', ready.port),
@@ -149,7 +142,7 @@ async function runSystem(name, opts) {
       ),
     );
     const connected = conn.reduce((a, c) => a + c.connected, 0);
-    result.connect = connectResult(connected, conn, t0);
+    result.connect = ladder.connectResult(connected, conn, t0);
     console.log(
       `  ${connected} users connected in ${result.connect.seconds.toFixed(1)} s` +
         (result.connect.failed ? `, ${result.connect.failed} failed: ${result.connect.errors.join(' | ')}` : ''),
@@ -159,7 +152,7 @@ async function runSystem(name, opts) {
     const rssAfter = (await server.call('gc')).rss;
     result.rss = { before: rssBefore, after: rssAfter, perConnection: (rssAfter - rssBefore) / connected };
 
-    await runLadder(
+    await ladder.runLadder(
       {
         workers,
         publisher: server,
@@ -189,40 +182,26 @@ async function runSystem(name, opts) {
       },
       opts,
     );
-    await recountFinal(workers, result.steps, { dupsSeen: true });
-    const end = await snapshot(server, workers);
+    const end = await ladder.finishLadder(workers, result, () => snapshot(server, workers), { dupsSeen: true });
     result.server = { rssEnd: end.server.rss, tether: end.server.tether ?? null, ack: end.server.ack ?? null };
-    result.loader = end.workers.map((w) => ({ rss: w.rss, counters: w.counters }));
-    result.keptUp = bestKeptUp(result.steps);
-  } catch (err) {
-    result.errors.push(err instanceof Error ? err.message : String(err));
-    console.log(`  ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    await Promise.all([...workers.map((w) => w.stop(5000)), server.stop(8000)]);
-  }
-  return result;
+  });
 }
 
 function summaryTable(results) {
-  const rows = [];
-  for (const r of results)
-    for (const s of r.steps) {
-      const c = commonCells(s);
-      rows.push([
-        r.system,
-        fmtInt(s.rate),
-        c.delivered,
-        c.share,
-        `${fmtMs(s.p50)} / ${fmtMs(s.p99)}`,
-        c.lost,
-        c.dup,
-        s.redelivered ?? (s.ackRetries !== null ? `${s.ackRetries} retries` : '-'),
-        fmtPct(s.serverCpuPct),
-        fmtPct(s.loaderCpuPct),
-        c.box,
-        c.keptUp,
-      ]);
-    }
+  const rows = stepRows(results, (r, s, c) => [
+    r.system,
+    fmtInt(s.rate),
+    c.delivered,
+    c.share,
+    `${fmtMs(s.p50)} / ${fmtMs(s.p99)}`,
+    c.lost,
+    c.dup,
+    s.redelivered ?? (s.ackRetries !== null ? `${s.ackRetries} retries` : '-'),
+    fmtPct(s.serverCpuPct),
+    fmtPct(s.loaderCpuPct),
+    c.box,
+    c.keptUp,
+  ]);
   return table(
     [
       'system',
