@@ -121,7 +121,7 @@ async function runSystem(name, opts) {
   const server = new Child(sys.script, {
     name: `${name}-server`,
     execArgv,
-    env: { ...serverEnv(secret, opts.store, CHANNEL), ...sys.env },
+    env: { ...ladder.serverEnv(secret, opts.store, CHANNEL), ...sys.env },
   });
   /** @type {Child[]} */
   const workers = [];

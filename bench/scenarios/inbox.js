@@ -106,7 +106,7 @@ async function runSystem(name, opts) {
     name: `${name}-server`,
     execArgv: ['--expose-gc'],
     env: {
-      ...serverEnv(secret, sys.store ?? 'memory', 'bench:inbox'),
+      ...ladder.serverEnv(secret, sys.store ?? 'memory', 'bench:inbox'),
       ...sys.env,
       BENCH_USERS: String(opts.clients),
       BENCH_ACK_TIMEOUT_MS: String(opts.ackTimeoutMs),
