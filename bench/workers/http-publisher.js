@@ -47,6 +47,7 @@ async function step({ step, rate, seconds }) {
   /** @type {string | null} */
   let firstError = null;
   const t0 = Date.now();
+  let lastAnswerAt = t0;
   const result = await run(
     {
       url: URL_,
@@ -68,6 +69,7 @@ async function step({ step, rate, seconds }) {
             return { ...req, body: JSON.stringify({ channel: `user:bench-${user}`, type: 'tick', data }) };
           },
           onResponse: (status, body, context) => {
+            lastAnswerAt = Date.now();
             if (status === 200) {
               offsets.note(/** @type {number} */ (context.user), JSON.parse(body).offset);
               published++;
@@ -81,8 +83,9 @@ async function step({ step, rate, seconds }) {
     },
     (seconds * 3 + 10) * 1000,
   );
-  // A step lasts `seconds` at least: autocannon may finish the last second's quota early.
-  const t1 = Math.max(Date.now(), t0 + seconds * 1000);
+  // The window ends with the last answer (autocannon reports `done` up to a second later, at its
+  // next tick), and lasts `seconds` at least (the last second's quota may go out early).
+  const t1 = Math.max(lastAnswerAt, t0 + seconds * 1000);
   eld.disable();
   errors += result.errors + result.timeouts;
   if (result.errors + result.timeouts > 0) firstError ??= `${result.errors} errors, ${result.timeouts} timeouts`;
@@ -100,7 +103,7 @@ async function step({ step, rate, seconds }) {
     t0,
     t1,
     // How far the load fell behind its schedule: the time past `seconds` it needed.
-    maxPublishLagMs: Math.max(0, Date.now() - t0 - seconds * 1000),
+    maxPublishLagMs: Math.max(0, lastAnswerAt - t0 - seconds * 1000),
     eventLoopDelayMs: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 },
     http: {
       latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
