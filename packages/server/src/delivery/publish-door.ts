@@ -68,7 +68,9 @@ export class PublishDoor {
     const { tenant = DEFAULT_TENANT, channel, id, ...rest } = input;
     // An id the server makes up cannot be repeated by anyone: it needs no idempotency entry.
     const message: AppendInput =
-      id === undefined ? { ...rest, id: randomUUID(), ts: deps.now(), idempotent: false } : { ...rest, id, ts: deps.now() };
+      id === undefined
+        ? { ...rest, id: randomUUID(), ts: deps.now(), idempotent: false }
+        : { ...rest, id, ts: deps.now() };
     rememberDataJson(message, dataJson);
     const result = await deps.publisher.publish(tenant, channel, message);
     return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };

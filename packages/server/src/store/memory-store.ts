@@ -12,13 +12,7 @@ import {
   type StoredMessage,
   type StreamInfo,
 } from './types.js';
-import {
-  newEpoch,
-  optionalFieldsOf,
-  resolveRetention,
-  storeClosedError,
-  storedMessage,
-} from './store-support.js';
+import { newEpoch, optionalFieldsOf, resolveRetention, storeClosedError, storedMessage } from './store-support.js';
 import { RetentionByChannel } from './channel-retention.js';
 import { dataJsonOf, rememberDataJson } from './message-json.js';
 
@@ -193,7 +187,10 @@ function messageAt(log: MemoryStream, offset: number): StoredMessage | undefined
 function normalise(input: AppendInput): StoredMessage {
   const json = dataJsonOf(input);
   const data: unknown = JSON.parse(json);
-  const message = storedMessage({ id: input.id, type: input.type, data, ts: input.ts, offset: 0 }, optionalFieldsOf(input));
+  const message = storedMessage(
+    { id: input.id, type: input.type, data, ts: input.ts, offset: 0 },
+    optionalFieldsOf(input),
+  );
   rememberDataJson(message, json);
   return message;
 }

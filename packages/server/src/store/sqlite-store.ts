@@ -18,13 +18,7 @@ import {
   type StoredMessage,
   type StreamInfo,
 } from './types.js';
-import {
-  newEpoch,
-  optionalFieldsOf,
-  resolveRetention,
-  storeClosedError,
-  storedMessage,
-} from './store-support.js';
+import { newEpoch, optionalFieldsOf, resolveRetention, storeClosedError, storedMessage } from './store-support.js';
 import { RetentionByChannel } from './channel-retention.js';
 import { SqliteWriteHealth } from './sqlite-health.js';
 import { dataJsonOf, rememberDataJson } from './message-json.js';
