@@ -9,6 +9,7 @@
  *   fuzz      a million generated hostile frames against one server process (see scenarios/fuzz.js)
  *   flood     one socket floods; a bystander's delivery p99 with the rate limits on and off
  *   inbox     one message to one random user's inbox: plain, emitWithAck, Tether memory and SQLite
+ *   ingress   HTTP publishes from a load process to random inboxes: fastify + Socket.IO, Tether memory, SQLite
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -19,6 +20,7 @@ import { authDefaults, runAuth } from './scenarios/auth.js';
 import { fuzzDefaults, runFuzz } from './scenarios/fuzz.js';
 import { floodDefaults, runFlood } from './scenarios/flood.js';
 import { INBOX_SYSTEMS, inboxDefaults, runInbox } from './scenarios/inbox.js';
+import { INGRESS_SYSTEMS, ingressDefaults, runIngress } from './scenarios/ingress.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
@@ -29,6 +31,7 @@ scenarios:
   fuzz        generated hostile frames (fast-check) against one server process
   flood       one socket floods publishes; a bystander's delivery p99 with the limits on and off
   inbox       one message to one random user's inbox: plain Socket.IO, emitWithAck, Tether memory, SQLite
+  ingress     HTTP publishes (autocannon) to random inboxes: fastify + Socket.IO, Tether memory, SQLite
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -82,6 +85,19 @@ inbox flags:
   --ack-timeout-ms MS  the emitWithAck design's timeout before a retry (default ${inboxDefaults.ackTimeoutMs})
   --parse scan|json    how loaders read msg frames (default scan)
   --max-minutes M      hard stop for the whole run (default 10)
+
+ingress flags:
+  --clients N          connected users, each its own token and inbox (default ${ingressDefaults.clients})
+  --workers N          loader processes (default ${ingressDefaults.workers})
+  --connections N      concurrent HTTP publishers, keep-alive (default ${ingressDefaults.connections})
+  --rates a,b,c        publishes per second offered, each to one random user (default ${ingressDefaults.rates.join(',')})
+  --steps N            the first N rates of the default ladder
+  --step-seconds S     length of each step (default ${ingressDefaults.stepSeconds})
+  --max-fails N        stop a system after N failed steps in a row (default ${ingressDefaults.maxFails})
+  --only LIST          systems to run, in order, from: ${Object.keys(INGRESS_SYSTEMS).join(', ')} (default all)
+  --parse scan|json    how loaders read msg frames (default scan)
+  --cpu-prof           write V8 CPU profiles of the servers and the HTTP load process to bench/results/prof/
+  --max-minutes M      hard stop for the whole run (default 10)
 `;
 
 /** Scenario name → runner. */
@@ -92,6 +108,7 @@ const scenarios = {
   fuzz: runFuzzCli,
   flood: runFloodCli,
   inbox: runInboxCli,
+  ingress: runIngressCli,
 };
 
 function machine() {
@@ -123,32 +140,37 @@ const LOAD_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 };
 
-async function runFanoutCli(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...LOAD_OPTIONS,
-      store: { type: 'string' },
-      only: { type: 'string' },
-      'cpu-prof': { type: 'boolean' },
-    },
-    strict: true,
-  });
+/**
+ * A load scenario's flags: the shared ones (`LOAD_OPTIONS`) and its own (`strings` take a value,
+ * `booleans` do not); `opts` is `defaults` with the shared flags applied. Null once `--help`
+ * printed the usage.
+ * @param {string[]} argv
+ * @param {{rates: number[]}} defaults
+ * @param {string[]} [strings]
+ * @param {string[]} [booleans]
+ */
+function parseLoadCli(argv, defaults, strings = [], booleans = []) {
+  const own = [...strings.map((n) => [n, { type: 'string' }]), ...booleans.map((n) => [n, { type: 'boolean' }])];
+  const options = { ...LOAD_OPTIONS, ...Object.fromEntries(own) };
+  const { values } = parseArgs({ args: argv, options, strict: true });
   if (values.help) {
     console.log(USAGE);
-    return 0;
+    return null;
   }
-  const opts = { ...fanoutDefaults, rates: [...fanoutDefaults.rates] };
+  const opts = { ...defaults, rates: [...defaults.rates] };
   applyLoadFlags(opts, values);
+  return { values, opts };
+}
+
+async function runFanoutCli(argv) {
+  const parsed = parseLoadCli(argv, fanoutDefaults, ['store', 'only'], ['cpu-prof']);
+  if (parsed === null) return 0;
+  const { values, opts } = parsed;
   if (values.store) {
     if (!['memory', 'sqlite'].includes(values.store)) throw new TypeError('--store must be memory or sqlite');
     opts.store = values.store;
   }
-  if (values.only) {
-    opts.only = values.only.split(',').map((x) => x.trim());
-    const unknown = opts.only.filter((x) => !(x in SYSTEMS));
-    if (unknown.length) throw new TypeError(`--only: unknown system ${unknown.join(', ')}`);
-  }
+  if (values.only) opts.only = onlyOf(values.only, SYSTEMS);
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
   if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
   opts.cpuProf = values['cpu-prof'] ?? false;
@@ -167,17 +189,9 @@ async function runFanoutCli(argv) {
 }
 
 async function runClusterCli(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: { ...LOAD_OPTIONS, nodes: { type: 'string' } },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const opts = { ...clusterDefaults, rates: [...clusterDefaults.rates] };
-  applyLoadFlags(opts, values);
+  const parsed = parseLoadCli(argv, clusterDefaults, ['nodes']);
+  if (parsed === null) return 0;
+  const { values, opts } = parsed;
   if (values.nodes) opts.nodes = int(values.nodes, 'nodes');
   if (opts.nodes < 2 || opts.nodes > 8) throw new TypeError('--nodes must be 2 to 8');
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
@@ -274,22 +288,10 @@ async function runFloodCli(argv) {
 }
 
 async function runInboxCli(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: { ...LOAD_OPTIONS, only: { type: 'string' }, 'ack-timeout-ms': { type: 'string' } },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const opts = { ...inboxDefaults, rates: [...inboxDefaults.rates] };
-  applyLoadFlags(opts, values);
-  if (values.only) {
-    opts.only = values.only.split(',').map((x) => x.trim());
-    const unknown = opts.only.filter((x) => !(x in INBOX_SYSTEMS));
-    if (unknown.length) throw new TypeError(`--only: unknown system ${unknown.join(', ')}`);
-  }
+  const parsed = parseLoadCli(argv, inboxDefaults, ['only', 'ack-timeout-ms']);
+  if (parsed === null) return 0;
+  const { values, opts } = parsed;
+  opts.only = onlyOf(values.only, INBOX_SYSTEMS);
   if (values['ack-timeout-ms']) opts.ackTimeoutMs = int(values['ack-timeout-ms'], 'ack-timeout-ms');
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
   if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
@@ -305,6 +307,37 @@ async function runInboxCli(argv) {
     runInbox({ ...opts, stamp, cores: m.cores }),
   );
   return out.results.some((r) => r.errors.length) ? 1 : 0;
+}
+
+async function runIngressCli(argv) {
+  const parsed = parseLoadCli(argv, ingressDefaults, ['only', 'connections'], ['cpu-prof']);
+  if (parsed === null) return 0;
+  const { values, opts } = parsed;
+  opts.only = onlyOf(values.only, INGRESS_SYSTEMS);
+  if (values.connections) opts.connections = int(values.connections, 'connections');
+  opts.cpuProf = values['cpu-prof'] ?? false;
+  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 10;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  console.log(
+    `ingress: ${opts.clients} users over ${opts.workers} loader processes, ${opts.connections} HTTP publishers, ` +
+      `rates ${opts.rates.join(', ')} publishes/s (each to one random user), ${opts.stepSeconds} s per step`,
+  );
+  const out = await timedRun('ingress', { opts, m, stamp, maxMinutes }, () =>
+    runIngress({ ...opts, stamp, cores: m.cores }),
+  );
+  return out.results.some((r) => r.errors.length) ? 1 : 0;
+}
+
+/** `--only a,b`: the systems named, checked against `systems`; null when not given. */
+function onlyOf(value, systems) {
+  if (!value) return null;
+  const only = value.split(',').map((x) => x.trim());
+  const unknown = only.filter((x) => !(x in systems));
+  if (unknown.length) throw new TypeError(`--only: unknown system ${unknown.join(', ')}`);
+  return only;
 }
 
 /** Flags every load scenario shares: clients, workers, the rate ladder, step length, give-up rule, parsing. */

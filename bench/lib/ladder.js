@@ -221,3 +221,53 @@ export function lastCommonKeptUp(a, b) {
   const common = a.steps.filter((s) => s.keptUp && b.steps.some((x) => x.keptUp && x.rate === s.rate));
   return common.at(-1) ?? null;
 }
+
+/**
+ * The end of one system's (or layout's) ladder, as every load scenario closes it: the final
+ * recount, the end readings, the loaders' figures and the kept-up step.
+ * @template {{workers: Array<{rss: number, counters: unknown}>}} E
+ * @param {Child[]} workers
+ * @param {{steps: any[], loader?: unknown, keptUp?: unknown}} result
+ * @param {() => Promise<E>} endSnapshot readings of every process
+ * @param {{dupsSeen?: boolean}} [what] as `recountFinal`
+ * @returns {Promise<E>} the end readings, for the scenario's own server figures
+ */
+export async function finishLadder(workers, result, endSnapshot, what = {}) {
+  await recountFinal(workers, result.steps, what);
+  const end = await endSnapshot();
+  result.loader = end.workers.map((w) => ({ rss: w.rss, counters: w.counters }));
+  result.keptUp = bestKeptUp(result.steps);
+  return end;
+}
+
+/**
+ * Runs one system's (or layout's) `body`: a failure goes into `result.errors` and onto the console
+ * under `label`, and `stop` stops the run's processes whatever happened.
+ * @template {{errors: string[]}} R
+ * @param {R} result
+ * @param {string} label
+ * @param {() => Promise<unknown>} stop
+ * @param {() => Promise<void>} body
+ * @returns {Promise<R>}
+ */
+export async function guardedRun(result, label, stop, body) {
+  try {
+    await body();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    result.errors.push(message);
+    console.log(`  ${label} failed: ${message}`);
+  } finally {
+    await stop();
+  }
+  return result;
+}
+
+/**
+ * Stops the loaders and the server processes of a run (each by PID, bounded in time).
+ * @param {Child[]} workers
+ * @param {Child[]} servers
+ */
+export async function stopProcesses(workers, servers) {
+  await Promise.all([...workers.map((w) => w.stop(5000)), ...servers.map((s) => s.stop(8000))]);
+}

@@ -68,3 +68,14 @@ export const keptUpText = (k) =>
 
 /** @param {string[]} errors */
 export const errorsText = (errors) => (errors.length ? `; errors: ${errors.join(' | ')}` : '');
+
+/**
+ * The summary table's rows: one per step of every result, made by `cells` from the result, the
+ * step and the step's shared cells (`commonCells`).
+ * @template {{steps: Row[]}} R
+ * @param {R[]} results
+ * @param {(r: R, s: R['steps'][number], c: ReturnType<typeof commonCells>) => Array<string | number>} cells
+ */
+export function stepRows(results, cells) {
+  return results.flatMap((r) => r.steps.map((s) => cells(r, s, commonCells(s))));
+}

@@ -14,17 +14,8 @@ import { machineBusy, machineCpu } from '../lib/stats.js';
 import { fmtMs, fmtPct, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
 import { completeness, cpuPct, dupOf, finishRow, loaderCpu, lostOf, measureStep, publisherLag } from '../lib/step.js';
-import {
-  bestKeptUp,
-  connectClients,
-  connectResult,
-  lastCommonKeptUp,
-  quietBox,
-  recountFinal,
-  runLadder,
-  serverEnv,
-} from '../lib/ladder.js';
-import { commonCells, errorsText, keptUpText, printContendedNote, printStepLine } from '../lib/report.js';
+import * as ladder from '../lib/ladder.js';
+import { errorsText, keptUpText, printContendedNote, printStepLine, stepRows } from '../lib/report.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -116,19 +107,23 @@ function printStep(r) {
 async function runLayout(nodeCount, opts) {
   const secret = randomBytes(24).toString('hex');
   const result = { layout: nodeCount, steps: [], errors: [] };
-  result.backgroundCpuPct = await quietBox(opts);
+  result.backgroundCpuPct = await ladder.quietBox(opts);
   const redis = await startBenchRedis();
   /** @type {Child[]} */
   const nodes = [];
   /** @type {Child[]} */
   const workers = [];
-  try {
+  const stop = async () => {
+    await ladder.stopProcesses(workers, nodes);
+    await redis.stop();
+  };
+  return ladder.guardedRun(result, `${nodeCount} node(s)`, stop, async () => {
     for (let i = 0; i < nodeCount; i++) {
       nodes.push(
         new Child(here('../servers/tether-server.js'), {
           name: `node-${i}`,
           execArgv: ['--expose-gc'],
-          env: serverEnv(secret, redis.url, CHANNEL),
+          env: ladder.serverEnv(secret, redis.url, CHANNEL),
         }),
       );
     }
@@ -156,7 +151,7 @@ async function runLayout(nodeCount, opts) {
           const take = Math.max(0, Math.min(slice, start + count - from));
           if (take === 0) continue;
           outcomes.push(
-            await connectClients(
+            await ladder.connectClients(
               w,
               { url: socketUrl('127.0.0.1', ready[n].port), channel: CHANNEL, secret, startIndex: from, count: take },
               opts,
@@ -168,7 +163,7 @@ async function runLayout(nodeCount, opts) {
     );
     // A loader's `connect` answers how many clients it holds in all: its last answer counts.
     const connected = conn.reduce((a, outcomes) => a + (outcomes.at(-1)?.connected ?? 0), 0);
-    result.connect = connectResult(connected, conn.flat(), t0);
+    result.connect = ladder.connectResult(connected, conn.flat(), t0);
     const failed = result.connect.failed;
     const perNode = await Promise.all(nodes.map((n) => n.call('stats')));
     result.connect.perNode = perNode.map((s) => s.tether?.connections ?? null);
@@ -180,7 +175,7 @@ async function runLayout(nodeCount, opts) {
     if (connected === 0) throw new Error(`no client could connect: ${result.connect.errors.join(' | ')}`);
     await sleep(1000);
 
-    await runLadder(
+    await ladder.runLadder(
       {
         workers,
         publisher: nodes[0],
@@ -193,45 +188,30 @@ async function runLayout(nodeCount, opts) {
       },
       opts,
     );
-    await recountFinal(workers, result.steps);
-    const end = await snapshot(nodes, workers, redis);
+    const end = await ladder.finishLadder(workers, result, () => snapshot(nodes, workers, redis));
     result.nodes = end.nodes.map((n) => ({ rss: n.rss, tether: n.tether ?? null }));
-    result.loader = end.workers.map((w) => ({ rss: w.rss, counters: w.counters }));
-    result.keptUp = bestKeptUp(result.steps);
-  } catch (err) {
-    result.errors.push(err instanceof Error ? err.message : String(err));
-    console.log(`  ${nodeCount} node(s) failed: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    await Promise.all([...workers.map((w) => w.stop(5000)), ...nodes.map((n) => n.stop(8000))]);
-    await redis.stop();
-  }
-  return result;
+  });
 }
 
 function summaryTable(results) {
-  const rows = [];
-  for (const r of results)
-    for (const s of r.steps) {
-      const c = commonCells(s);
-      rows.push([
-        `${r.layout}`,
-        s.rate,
-        c.target,
-        c.delivered,
-        c.share,
-        `${fmtMs(s.p50)} / ${fmtMs(s.p95)} / ${fmtMs(s.p99)}`,
-        c.lost,
-        c.dup,
-        s.redelivered,
-        s.resyncs,
-        s.nodeCpuPct.map(fmtPct).join(' + '),
-        fmtPct(s.redisCpuPct),
-        fmtPct(s.loaderCpuPct),
-        c.box,
-        c.msgsPerFrame,
-        c.keptUp,
-      ]);
-    }
+  const rows = stepRows(results, (r, s, c) => [
+    `${r.layout}`,
+    s.rate,
+    c.target,
+    c.delivered,
+    c.share,
+    `${fmtMs(s.p50)} / ${fmtMs(s.p95)} / ${fmtMs(s.p99)}`,
+    c.lost,
+    c.dup,
+    s.redelivered,
+    s.resyncs,
+    s.nodeCpuPct.map(fmtPct).join(' + '),
+    fmtPct(s.redisCpuPct),
+    fmtPct(s.loaderCpuPct),
+    c.box,
+    c.msgsPerFrame,
+    c.keptUp,
+  ]);
   return table(
     [
       'nodes',
@@ -262,7 +242,7 @@ function summaryTable(results) {
  */
 function project(one, many) {
   if (!one || !many) return null;
-  const at = lastCommonKeptUp(one, many);
+  const at = ladder.lastCommonKeptUp(one, many);
   const other = at && many.steps.find((m) => m.keptUp && m.rate === at.rate);
   if (!at || !other) return null;
   const single = at.nodeCpuPct[0];

@@ -11,17 +11,8 @@ import { machineBusy, machineCpu } from '../lib/stats.js';
 import { fmtKB, fmtMs, fmtPct, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
 import { completeness, cpuPct, finishRow, loaderCpu, measureStep, publisherLag, sumReports } from '../lib/step.js';
-import {
-  bestKeptUp,
-  connectClients,
-  connectResult,
-  lastCommonKeptUp,
-  quietBox,
-  recountFinal,
-  runLadder,
-  serverEnv,
-} from '../lib/ladder.js';
-import { commonCells, errorsText, keptUpText, printContendedNote, printStepLine } from '../lib/report.js';
+import * as ladder from '../lib/ladder.js';
+import { errorsText, keptUpText, printContendedNote, printStepLine, stepRows } from '../lib/report.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -126,15 +117,16 @@ async function runSystem(name, opts) {
   const secret = randomBytes(24).toString('hex');
   const execArgv = ['--expose-gc', ...profArgs(opts, `${name}-${opts.stamp}.cpuprofile`)];
   const result = { system: name, store: name === 'tether' ? opts.store : null, steps: [], errors: [] };
-  result.backgroundCpuPct = await quietBox(opts);
+  result.backgroundCpuPct = await ladder.quietBox(opts);
   const server = new Child(sys.script, {
     name: `${name}-server`,
     execArgv,
-    env: { ...serverEnv(secret, opts.store, CHANNEL), ...sys.env },
+    env: { ...ladder.serverEnv(secret, opts.store, CHANNEL), ...sys.env },
   });
   /** @type {Child[]} */
   const workers = [];
-  try {
+  const stop = () => ladder.stopProcesses(workers, [server]);
+  return ladder.guardedRun(result, name, stop, async () => {
     const ready = await server.waitFor('ready', 30_000);
     result.serverPid = server.pid;
     console.log(
@@ -154,7 +146,7 @@ async function runSystem(name, opts) {
     const t0 = performance.now();
     const conn = await Promise.all(
       workers.map((w, i) =>
-        connectClients(
+        ladder.connectClients(
           w,
           {
             url: socketUrl('127.0.0.1', ready.port),
@@ -168,7 +160,7 @@ async function runSystem(name, opts) {
       ),
     );
     const connected = conn.reduce((a, c) => a + c.connected, 0);
-    result.connect = connectResult(connected, conn, t0);
+    result.connect = ladder.connectResult(connected, conn, t0);
     const failed = result.connect.failed;
     console.log(
       `  ${connected} clients connected and subscribed in ${result.connect.seconds.toFixed(1)} s over ${opts.workers} loader processes` +
@@ -182,7 +174,7 @@ async function runSystem(name, opts) {
       `  server RSS ${fmtKB(rssBefore)} → ${fmtKB(rssAfter)}: ${fmtKB(result.rss.perConnection)} per connection`,
     );
 
-    await runLadder(
+    await ladder.runLadder(
       {
         workers,
         publisher: server,
@@ -194,49 +186,35 @@ async function runSystem(name, opts) {
       },
       opts,
     );
-    await recountFinal(workers, result.steps, { dupsSeen: true });
-    const end = await snapshot(server, workers);
+    const end = await ladder.finishLadder(workers, result, () => snapshot(server, workers), { dupsSeen: true });
     result.server = {
       rssEnd: end.server.rss,
       tether: end.server.tether ?? null,
       connections: end.server.connections ?? null,
     };
-    result.loader = end.workers.map((w) => ({ rss: w.rss, counters: w.counters }));
-    result.keptUp = bestKeptUp(result.steps);
-  } catch (err) {
-    result.errors.push(err instanceof Error ? err.message : String(err));
-    console.log(`  ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    await Promise.all([...workers.map((w) => w.stop(5000)), server.stop(8000)]);
-  }
-  return result;
+  });
 }
 
 function summaryTable(results) {
-  const rows = [];
-  for (const r of results)
-    for (const s of r.steps) {
-      const c = commonCells(s);
-      rows.push([
-        r.system,
-        s.rate,
-        c.target,
-        c.delivered,
-        c.share,
-        fmtMs(s.p50),
-        fmtMs(s.p95),
-        fmtMs(s.p99),
-        c.lost,
-        c.dup,
-        s.redelivered ?? '-',
-        s.resyncs ?? '-',
-        fmtPct(s.serverCpuPct),
-        `${fmtPct(s.loaderCpuPct)} (${fmtPct(s.loaderMaxWorkerPct)})`,
-        c.box,
-        c.msgsPerFrame,
-        c.keptUp,
-      ]);
-    }
+  const rows = stepRows(results, (r, s, c) => [
+    r.system,
+    s.rate,
+    c.target,
+    c.delivered,
+    c.share,
+    fmtMs(s.p50),
+    fmtMs(s.p95),
+    fmtMs(s.p99),
+    c.lost,
+    c.dup,
+    s.redelivered ?? '-',
+    s.resyncs ?? '-',
+    fmtPct(s.serverCpuPct),
+    `${fmtPct(s.loaderCpuPct)} (${fmtPct(s.loaderMaxWorkerPct)})`,
+    c.box,
+    c.msgsPerFrame,
+    c.keptUp,
+  ]);
   return table(
     [
       'system',
@@ -269,7 +247,7 @@ export function compare(tether, plain) {
     socketioKeptUp: { rate: plain.keptUp.rate, delivered: plain.keptUp.delivered },
   };
   // Latency compared at the highest rate both kept up with.
-  const at = lastCommonKeptUp(tether, plain);
+  const at = ladder.lastCommonKeptUp(tether, plain);
   const p = at && plain.steps.find((x) => x.rate === at.rate);
   if (at && p) {
     out.latencyAtRate = at.rate;

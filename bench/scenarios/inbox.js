@@ -13,16 +13,8 @@ import { machineBusy, machineCpu } from '../lib/stats.js';
 import { fmtInt, fmtMs, fmtPct, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
 import { completeness, cpuPct, finishRow, loaderCpu, measureStep, publisherLag, sumReports } from '../lib/step.js';
-import {
-  bestKeptUp,
-  connectClients,
-  connectResult,
-  quietBox,
-  recountFinal,
-  runLadder,
-  serverEnv,
-} from '../lib/ladder.js';
-import { commonCells, errorsText, keptUpText, printContendedNote, printStepLine } from '../lib/report.js';
+import * as ladder from '../lib/ladder.js';
+import { errorsText, keptUpText, printContendedNote, printStepLine, stepRows } from '../lib/report.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -69,13 +61,24 @@ const TARGETS = [
   { system: 'tether-sqlite', baseline: 'emitwithack', goal: 1.0 },
 ];
 
-async function snapshot(server, workers) {
-  const [s, w] = await Promise.all([server.call('stats'), Promise.all(workers.map((x) => x.call('usage')))]);
-  return { server: s, workers: w, machine: machineCpu() };
+/**
+ * Readings of the server, the loaders and (scenario `ingress`) the HTTP load process.
+ * @param {Child} server
+ * @param {Child[]} workers
+ * @param {Child | null} load
+ */
+async function snapshot(server, workers, load) {
+  const [s, w, l] = await Promise.all([
+    server.call('stats'),
+    Promise.all(workers.map((x) => x.call('usage'))),
+    load ? load.call('usage') : null,
+  ]);
+  return { server: s, workers: w, load: l, machine: machineCpu() };
 }
 
 function stepRow(system, { rate, pub, before, after, reports, drainMs, drained }, opts) {
   const loaders = loaderCpu(before.workers, after.workers);
+  const loadCpuPct = cpuPct(before.load, after.load);
   const box = machineBusy(before.machine, after.machine, opts.cores);
   const tether = (k) => (drained.tether && before.server.tether ? drained.tether[k] - before.server.tether[k] : null);
   const ack = (k) => (drained.ack && before.server.ack ? drained.ack[k] - before.server.ack[k] : null);
@@ -95,37 +98,60 @@ function stepRow(system, { rate, pub, before, after, reports, drainMs, drained }
     ackRetries: ack('retries'),
     ackGivenUp: ack('givenUp'),
     serverCpuPct,
+    // Server CPU per accepted publish (µs): what one message costs the server, delivery included.
+    serverCpuUsPerMsg: pub.published > 0 ? ((after.server.cpuMs - before.server.cpuMs) * 1000) / pub.published : null,
     serverRss: after.server.rss,
+    loadCpuPct,
     loaderCpuPct: loaders.sum,
     loaderMaxWorkerPct: loaders.max,
     machineCpuPct: box.busy,
     irqCpuPct: box.irq,
     ...publisherLag(pub),
   };
-  return finishRow(row, box, [serverCpuPct, loaders.sum], reports, opts);
+  return finishRow(row, box, [serverCpuPct, loaders.sum, loadCpuPct ?? 0], reports, opts);
 }
 
-async function runSystem(name, opts) {
-  const sys = INBOX_SYSTEMS[name];
+/**
+ * How a scenario of the inbox family differs from `inbox` (scenario `ingress`: publishes over HTTP
+ * from a separate load process).
+ * @typedef {{env?: NodeJS.ProcessEnv, publisher?: (port: number) => Promise<Child>, execArgv?: string[]}} InboxVariant
+ *   `env`: more server environment; `publisher`: starts the process that runs the steps against
+ *   the server's port (default: the server publishes in-process); `execArgv`: the server's Node flags
+ */
+
+/**
+ * One system of the inbox family: its server process, the loaders with one inbox user per client,
+ * the rate ladder, the end figures.
+ * @param {string} name
+ * @param {{label: string, script: string, store: string | null, env: NodeJS.ProcessEnv}} sys
+ * @param {typeof inboxDefaults & {cores: number}} opts
+ * @param {InboxVariant} [variant]
+ */
+export async function runInboxSystem(name, sys, opts, variant = {}) {
   const secret = randomBytes(24).toString('hex');
   const result = { system: name, label: sys.label, store: sys.store, steps: [], errors: [] };
-  result.backgroundCpuPct = await quietBox(opts);
+  result.backgroundCpuPct = await ladder.quietBox(opts);
   const server = new Child(sys.script, {
     name: `${name}-server`,
-    execArgv: ['--expose-gc'],
+    execArgv: ['--expose-gc', ...(variant.execArgv ?? [])],
     env: {
-      ...serverEnv(secret, sys.store ?? 'memory', 'bench:inbox'),
+      ...ladder.serverEnv(secret, sys.store ?? 'memory', 'bench:inbox'),
       ...sys.env,
+      ...variant.env,
       BENCH_USERS: String(opts.clients),
       BENCH_ACK_TIMEOUT_MS: String(opts.ackTimeoutMs),
     },
   });
   const workers = [];
-  try {
+  const servers = [server];
+  const stop = () => ladder.stopProcesses(workers, servers);
+  return ladder.guardedRun(result, name, stop, async () => {
     const ready = await server.waitFor('ready', 30_000);
     console.log(
       `\n${sys.label}: server pid ${server.pid} on 127.0.0.1:${ready.port}${ready.store ? ` (store ${ready.store})` : ''}`,
     );
+    const load = variant.publisher ? await variant.publisher(ready.port) : null;
+    if (load) servers.push(load);
     for (let i = 0; i < opts.workers; i++)
       workers.push(new Child(here('../workers/loader.js'), { name: `loader-${i}` }));
     const rssBefore = (await server.call('gc')).rss;
@@ -134,7 +160,7 @@ async function runSystem(name, opts) {
     const starts = workers.map((_, i) => i * per);
     const conn = await Promise.all(
       workers.map((w, i) =>
-        connectClients(
+        ladder.connectClients(
           w,
           {
             url: socketUrl('127.0.0.1', ready.port),
@@ -149,7 +175,7 @@ async function runSystem(name, opts) {
       ),
     );
     const connected = conn.reduce((a, c) => a + c.connected, 0);
-    result.connect = connectResult(connected, conn, t0);
+    result.connect = ladder.connectResult(connected, conn, t0);
     console.log(
       `  ${connected} users connected in ${result.connect.seconds.toFixed(1)} s` +
         (result.connect.failed ? `, ${result.connect.failed} failed: ${result.connect.errors.join(' | ')}` : ''),
@@ -159,11 +185,11 @@ async function runSystem(name, opts) {
     const rssAfter = (await server.call('gc')).rss;
     result.rss = { before: rssBefore, after: rssAfter, perConnection: (rssAfter - rssBefore) / connected };
 
-    await runLadder(
+    await ladder.runLadder(
       {
         workers,
-        publisher: server,
-        snapshot: () => snapshot(server, workers),
+        publisher: load ?? server,
+        snapshot: () => snapshot(server, workers, load),
         drained: () => server.call('stats'),
         // Each loader learns which of its users' offsets the step published.
         afterPublish: (pub, i) =>
@@ -182,47 +208,35 @@ async function runSystem(name, opts) {
           printStepLine(
             name.padEnd(13),
             r,
-            `srv ${fmtPct(r.serverCpuPct)} ldr ${fmtPct(r.loaderCpuPct)}` +
+            `srv ${fmtPct(r.serverCpuPct)} (${fmtInt(r.serverCpuUsPerMsg)} µs/msg) ldr ${fmtPct(r.loaderCpuPct)}` +
+              (load ? ` http ${fmtPct(r.loadCpuPct)}` : '') +
               (r.ackRetries !== null ? ` retries ${r.ackRetries} gaveUp ${r.ackGivenUp}` : ''),
           ),
         result,
       },
       opts,
     );
-    await recountFinal(workers, result.steps, { dupsSeen: true });
-    const end = await snapshot(server, workers);
+    const end = await ladder.finishLadder(workers, result, () => snapshot(server, workers, load), { dupsSeen: true });
     result.server = { rssEnd: end.server.rss, tether: end.server.tether ?? null, ack: end.server.ack ?? null };
-    result.loader = end.workers.map((w) => ({ rss: w.rss, counters: w.counters }));
-    result.keptUp = bestKeptUp(result.steps);
-  } catch (err) {
-    result.errors.push(err instanceof Error ? err.message : String(err));
-    console.log(`  ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    await Promise.all([...workers.map((w) => w.stop(5000)), server.stop(8000)]);
-  }
-  return result;
+  });
 }
 
 function summaryTable(results) {
-  const rows = [];
-  for (const r of results)
-    for (const s of r.steps) {
-      const c = commonCells(s);
-      rows.push([
-        r.system,
-        fmtInt(s.rate),
-        c.delivered,
-        c.share,
-        `${fmtMs(s.p50)} / ${fmtMs(s.p99)}`,
-        c.lost,
-        c.dup,
-        s.redelivered ?? (s.ackRetries !== null ? `${s.ackRetries} retries` : '-'),
-        fmtPct(s.serverCpuPct),
-        fmtPct(s.loaderCpuPct),
-        c.box,
-        c.keptUp,
-      ]);
-    }
+  const rows = stepRows(results, (r, s, c) => [
+    r.system,
+    fmtInt(s.rate),
+    c.delivered,
+    c.share,
+    `${fmtMs(s.p50)} / ${fmtMs(s.p99)}`,
+    c.lost,
+    c.dup,
+    s.redelivered ?? (s.ackRetries !== null ? `${s.ackRetries} retries` : '-'),
+    fmtPct(s.serverCpuPct),
+    s.serverCpuUsPerMsg === null ? '-' : fmtInt(s.serverCpuUsPerMsg),
+    fmtPct(s.loaderCpuPct),
+    c.box,
+    c.keptUp,
+  ]);
   return table(
     [
       'system',
@@ -234,6 +248,7 @@ function summaryTable(results) {
       'dup',
       'redeliv',
       'server CPU',
+      'µs CPU/msg',
       'loader CPU',
       'box CPU (other)',
       'kept up',
@@ -242,8 +257,8 @@ function summaryTable(results) {
   );
 }
 
-function keptUpTable(results) {
-  const plain = results.find((r) => r.system === 'plain')?.keptUp;
+function keptUpTable(results, baseline) {
+  const plain = results.find((r) => r.system === baseline)?.keptUp;
   const rows = results.map((r) => {
     const k = r.keptUp;
     return [
@@ -252,28 +267,43 @@ function keptUpTable(results) {
       k ? `${k.rate}/s` : '-',
       k && plain ? `${(k.delivered / plain.delivered).toFixed(2)}×` : '-',
       k ? `${fmtMs(k.p50)} / ${fmtMs(k.p99)}` : '-',
+      k?.serverCpuUsPerMsg ? fmtInt(k.serverCpuUsPerMsg) : '-',
       r.steps.reduce((a, s) => a + (s.lostFinal ?? s.lostAtDrain), 0),
       r.steps.reduce((a, s) => a + (s.dupOffsetsFinal ?? s.dupOffsets), 0),
     ];
   });
   return table(
-    ['system', 'kept up msg/s', 'at rate', 'vs plain', 'p50 / p99 ms there', 'lost (all steps)', 'dup (all steps)'],
+    [
+      'system',
+      'kept up msg/s',
+      'at rate',
+      `vs ${baseline}`,
+      'p50 / p99 ms there',
+      'µs CPU/msg there',
+      'lost (all steps)',
+      'dup (all steps)',
+    ],
     rows,
   );
 }
 
-/** @param {typeof inboxDefaults & {stamp: string, cores: number, only: string[] | null}} opts */
-export async function runInbox(opts) {
-  const results = [];
-  for (const name of opts.only ?? Object.keys(INBOX_SYSTEMS)) results.push(await runSystem(name, opts));
-  console.log(`\ninbox: ${opts.clients} users, one message to one random user, ${opts.stepSeconds} s steps, loopback`);
+/**
+ * The closing tables of a scenario of the inbox family, and its targets (each a ratio of kept-up
+ * msg/s within this run).
+ * @param {string} title
+ * @param {Array<{system: string, keptUp: any, steps: any[], errors: string[]}>} results
+ * @param {string} baseline the system the `vs` column divides by
+ * @param {Array<{system: string, baseline: string, goal: number}>} goals
+ */
+export function reportInboxFamily(title, results, baseline, goals) {
+  console.log(`\n${title}`);
   console.log(summaryTable(results));
   printContendedNote(results);
   console.log('');
-  console.log(keptUpTable(results));
+  console.log(keptUpTable(results, baseline));
   for (const r of results) console.log(`${r.system}: ${keptUpText(r.keptUp)}${errorsText(r.errors)}`);
   const targets = [];
-  for (const t of TARGETS) {
+  for (const t of goals) {
     const a = results.find((r) => r.system === t.system)?.keptUp;
     const b = results.find((r) => r.system === t.baseline)?.keptUp;
     if (!a || !b) continue;
@@ -284,4 +314,13 @@ export async function runInbox(opts) {
     );
   }
   return { results, targets };
+}
+
+/** @param {typeof inboxDefaults & {stamp: string, cores: number, only: string[] | null}} opts */
+export async function runInbox(opts) {
+  const results = [];
+  for (const name of opts.only ?? Object.keys(INBOX_SYSTEMS))
+    results.push(await runInboxSystem(name, INBOX_SYSTEMS[name], opts));
+  const title = `inbox: ${opts.clients} users, one message to one random user, ${opts.stepSeconds} s steps, loopback`;
+  return reportInboxFamily(title, results, 'plain', TARGETS);
 }

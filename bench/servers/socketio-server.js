@@ -9,9 +9,14 @@
  * - `BENCH_MODE=ack`: the hand-rolled "reliable" design teams write today: the user's socket gets
  *   `socket.timeout(BENCH_ACK_TIMEOUT_MS).emitWithAck('msg', frame)`, retried twice on a timeout;
  *   nothing is stored (a message to a user with no socket, or unacked after 3 tries, is gone).
+ *
+ * Scenario `ingress` (`BENCH_API_KEY` set, with `BENCH_MODE=inbox`): the minimal HTTP baseline, a
+ * fastify server with Socket.IO attached whose `POST /v1/publish` (Tether's body and answer shape)
+ * checks the bearer key and emits to the user's room, nothing else.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import Fastify from 'fastify';
 import { Server } from 'socket.io';
 import { collect, runStep } from '../lib/publisher.js';
 import { runInboxStep } from '../lib/inbox-publisher.js';
@@ -19,7 +24,9 @@ import { serve, usage } from '../lib/rpc.js';
 
 const CHANNEL = process.env.BENCH_CHANNEL ?? 'bench:fanout';
 const EPOCH = 'plain';
-const httpServer = http.createServer();
+const API_KEY = process.env.BENCH_API_KEY;
+const app = API_KEY ? Fastify({ logger: false }) : null;
+const httpServer = app ? app.server : http.createServer();
 const io = new Server(httpServer, { serveClient: false });
 /**
  * `BENCH_BATCH=1`: messages published in the same event-loop turn go out as one frame, as Tether
@@ -97,7 +104,28 @@ io.on('connection', (socket) => {
   socket.on('ack', () => undefined);
 });
 
-await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+/** The next offset of a user's inbox, and its frame with one message (the same fields, in the same order, as Tether's). */
+function inboxFrame(user, type, data) {
+  const offset = ++heads[user];
+  const channel = `user:bench-${user}`;
+  return { channel, epoch: EPOCH, messages: [{ id: randomUUID(), type, data, ts: Date.now(), offset }] };
+}
+
+if (app) {
+  app.post('/v1/publish', async (request, reply) => {
+    if (request.headers.authorization !== `Bearer ${API_KEY}`) return reply.code(401).send({ error: 'unauthorized' });
+    const { channel, type, data } = /** @type {{channel: string, type: string, data: unknown}} */ (request.body);
+    const m = /^user:bench-(\d+)$/.exec(channel);
+    const user = m ? Number(m[1]) : -1;
+    if (user < 0 || user >= USERS) return reply.code(400).send({ error: 'bad_request' });
+    const frame = inboxFrame(user, type, data);
+    io.to(channel).emit('msg', frame);
+    return { offset: frame.messages[0].offset, epoch: EPOCH, duplicate: false };
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+} else {
+  await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+}
 const { port } = /** @type {import('node:net').AddressInfo} */ (httpServer.address());
 
 serve({
@@ -111,16 +139,10 @@ serve({
   step(args) {
     if (MODE !== 'fanout') {
       return runInboxStep(args, USERS, (user, data) => {
-        const offset = ++heads[user];
-        const channel = `user:bench-${user}`;
-        const frame = {
-          channel,
-          epoch: EPOCH,
-          messages: [{ id: randomUUID(), type: 'tick', data, ts: Date.now(), offset }],
-        };
-        if (MODE === 'inbox') io.to(channel).emit('msg', frame);
+        const frame = inboxFrame(user, 'tick', data);
+        if (MODE === 'inbox') io.to(frame.channel).emit('msg', frame);
         else void sendWithRetries(user, frame);
-        return offset;
+        return frame.messages[0].offset;
       });
     }
     return runStep(args, (data) => {
@@ -138,6 +160,7 @@ serve({
   },
   async exit() {
     io.disconnectSockets(true);
+    if (app) await app.close().catch(() => undefined);
     await new Promise((resolve) => {
       io.close(() => resolve(undefined));
       setTimeout(resolve, 2000).unref();

@@ -34,7 +34,15 @@ if (process.env.BENCH_STORE === 'sqlite') {
 // caps are lifted (0 = off) unless a scenario sets them (`BENCH_LIMITS`, JSON, e.g. `{}` for the defaults).
 const limits = process.env.BENCH_LIMITS ? JSON.parse(process.env.BENCH_LIMITS) : noLimits;
 
-const server = await createTetherServer({ store, jwtSecret: secret, logger: false, limits });
+// Scenario `ingress`: publishes come over HTTP with this key, for the bench tenant.
+const apiKeys = process.env.BENCH_API_KEY ? [{ key: process.env.BENCH_API_KEY, tenant: TENANT }] : undefined;
+const server = await createTetherServer({
+  store,
+  jwtSecret: secret,
+  logger: false,
+  limits,
+  ...(apiKeys ? { apiKeys } : {}),
+});
 const { port } = await server.listen(0, '127.0.0.1');
 
 const cleanup = () => {

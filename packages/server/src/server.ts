@@ -272,7 +272,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       log.info({ port: bound.port, host, store: store.engine }, 'tether listening');
       return bound;
     },
-    publish: (input) => door.publish(input),
+    publish: (input) => door.publishInput(input),
     publishMany: (inputs) => door.publishMany(inputs),
     stats: () => stats.snapshot(),
     nodeId: cluster?.nodeId,

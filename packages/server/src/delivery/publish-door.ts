@@ -2,11 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode, TetherError, DEFAULT_TENANT, httpPublishSchema, parseFrame } from '@tether/protocol';
 import type { PublishInput, PublishResult } from '../api.js';
 import { checkDataShape } from '../guard/data-shape.js';
-import { checkPayloadSize } from './payload.js';
+import type { AppendInput } from '../store/types.js';
+import { rememberDataJson } from '../store/message-json.js';
+import { payloadJson } from './payload.js';
 import type { Publisher } from './publisher.js';
 import type { StartupGate } from './startup-gate.js';
 
-/** A publish as every path hands it over, parsed (socket frames, HTTP, the library); the tenant defaults here, once. */
+/**
+ * A publish as a path hands it over once it has parsed it (a socket `pub` frame, an HTTP body):
+ * the door does not parse it again. The tenant defaults here, once.
+ */
 export type AcceptedPublish = PublishInput;
 
 export interface PublishDoorDeps {
@@ -21,39 +26,53 @@ export interface PublishDoorDeps {
 
 /**
  * The one door every publish goes through: refused while closing, `data` checked once (shape,
- * then size), the tenant, id and timestamp defaulted once, and held until the node has started
- * (see StartupGate).
+ * then size, which serializes it: the text goes on to the store and the wire), the tenant, id and
+ * timestamp defaulted once, and held until the node has started (see StartupGate). Each path
+ * validates its input exactly once: the socket and HTTP paths parse their frame or body and call
+ * `publish`; the library's untrusted input goes through `publishInput` / `publishMany`, which parse it.
  */
 export class PublishDoor {
   constructor(private readonly deps: PublishDoorDeps) {}
 
+  /** An input its path has already parsed (socket frame, HTTP body). */
   async publish(input: AcceptedPublish): Promise<PublishResult> {
-    this.check(input);
-    return this.admit(input);
+    const dataJson = this.check(input);
+    return this.admit(input, dataJson);
+  }
+
+  /** The library's `publish`: the input parsed (as an HTTP body is), then published. */
+  async publishInput(input: PublishInput): Promise<PublishResult> {
+    return this.publish(parseFrame(httpPublishSchema, input, 'publish input'));
   }
 
   /** The library's `publishMany`: every input parsed and checked (as an HTTP body is) before any is published. */
   async publishMany(inputs: readonly PublishInput[]): Promise<PublishResult[]> {
     const accepted = inputs.map((input) => {
       const body = parseFrame(httpPublishSchema, input, 'publish input');
-      this.check(body);
-      return body;
+      return { body, dataJson: this.check(body) };
     });
-    return Promise.all(accepted.map((input) => this.admit(input)));
+    return Promise.all(accepted.map(({ body, dataJson }) => this.admit(body, dataJson)));
   }
 
-  private check(input: Pick<AcceptedPublish, 'data'>): void {
+  /** Refuses while closing or for bad `data`; returns `data`'s JSON text. */
+  private check(input: Pick<AcceptedPublish, 'data'>): string {
     if (this.deps.isClosing()) throw new TetherError(ErrorCode.ShuttingDown, 'server is shutting down');
     checkDataShape(input.data, this.deps.maxDataDepth, this.deps.maxPayloadBytes);
-    checkPayloadSize(input.data, this.deps.maxPayloadBytes);
+    return payloadJson(input.data, this.deps.maxPayloadBytes);
   }
 
-  private async admit(input: AcceptedPublish): Promise<PublishResult> {
+  private async admit(input: AcceptedPublish, dataJson: string): Promise<PublishResult> {
     const { deps } = this;
     const starting = deps.gate.pass();
     if (starting) await starting;
-    const { tenant = DEFAULT_TENANT, channel, id = randomUUID(), ...rest } = input;
-    const result = await deps.publisher.publish(tenant, channel, { ...rest, id, ts: deps.now() });
+    const { tenant = DEFAULT_TENANT, channel, id, ...rest } = input;
+    // An id the server makes up cannot be repeated by anyone: it needs no idempotency entry.
+    const message: AppendInput =
+      id === undefined
+        ? { ...rest, id: randomUUID(), ts: deps.now(), idempotent: false }
+        : { ...rest, id, ts: deps.now() };
+    rememberDataJson(message, dataJson);
+    const result = await deps.publisher.publish(tenant, channel, message);
     return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
   }
 }

@@ -24,10 +24,13 @@ export interface PublisherDeps {
 }
 
 /**
- * Publish → append → fan-out. Publishes to one channel made in the same tick are appended in one
- * store call and handed to the fan-out as one batch, which goes out as ONE plain room broadcast
- * (one frame), so the transport's fast paths apply and no per-subscriber work is done per message.
- * One flush per channel at a time keeps this node's appends in offset order.
+ * Publish → append → fan-out. Publishes made in one event-loop turn are flushed together by ONE
+ * scheduled callback for every channel that has some (group commit: the SQLite store writes the
+ * turn's appends in one transaction, the Redis store's client sends them in one pipeline). Per
+ * channel they are appended in one store call and handed to the fan-out as one batch, which goes
+ * out as ONE plain room broadcast (one frame), so the transport's fast paths apply and no
+ * per-subscriber work is done per message. One flush per channel at a time keeps this node's
+ * appends in offset order; what a channel queues meanwhile waits for the turn after its flush.
  */
 export class Publisher {
   private readonly queues = new Map<ChannelState, PendingPublish[]>();
@@ -35,6 +38,8 @@ export class Publisher {
   private readonly idle = new Set<() => void>();
   /** Publishes accepted and not yet settled, including those still creating their channel state. */
   private inFlight = 0;
+  /** True while a turn's flush is scheduled. */
+  private scheduled = false;
 
   private readonly store: LogStore;
   private readonly registry: ChannelRegistry;
@@ -56,12 +61,9 @@ export class Publisher {
       const state = await this.registry.get(tenant, channel);
       return await new Promise<AppendResult>((resolve, reject) => {
         let queue = this.queues.get(state);
-        if (!queue) {
-          this.queues.set(state, (queue = []));
-          // First publish of this tick for this channel: flush after the tick's other publishes.
-          if (!this.flushing.has(state)) setImmediate(() => void this.flush(state));
-        }
+        if (!queue) this.queues.set(state, (queue = []));
         queue.push({ input, resolve, reject });
+        this.schedule();
       });
     } finally {
       if (--this.inFlight === 0) this.wakeIdle();
@@ -78,9 +80,19 @@ export class Publisher {
     return new Promise((resolve) => this.idle.add(resolve));
   }
 
+  /** One flush per turn for all channels: after the turn's other publishes (`setImmediate`). */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      for (const state of this.queues.keys()) if (!this.flushing.has(state)) void this.flush(state);
+    });
+  }
+
   private async flush(state: ChannelState): Promise<void> {
     const queue = this.queues.get(state);
-    if (!queue || this.flushing.has(state)) return;
+    if (!queue) return;
     const batch = queue.splice(0, MAX_BATCH);
     if (queue.length === 0) this.queues.delete(state);
     this.flushing.add(state);
@@ -97,7 +109,8 @@ export class Publisher {
       for (const p of batch) p.reject(error);
     } finally {
       this.flushing.delete(state);
-      if (this.queues.has(state)) void this.flush(state);
+      // What queued meanwhile (or beyond MAX_BATCH) goes with the next turn's flush.
+      if (this.queues.has(state)) this.schedule();
     }
   }
 

@@ -12,15 +12,9 @@ import {
   type StoredMessage,
   type StreamInfo,
 } from './types.js';
-import {
-  newEpoch,
-  optionalFieldsOf,
-  resolveRetention,
-  serializeData,
-  storeClosedError,
-  storedMessage,
-} from './store-support.js';
+import { newEpoch, optionalFieldsOf, resolveRetention, storeClosedError, storedMessage } from './store-support.js';
 import { RetentionByChannel } from './channel-retention.js';
+import { dataJsonOf, rememberDataJson } from './message-json.js';
 
 interface MemoryStream {
   readonly epoch: string;
@@ -59,8 +53,9 @@ export class MemoryLogStore implements LogStore {
     const log = this.streamOf(stream);
     const keys = this.keysOf(stream);
     const results: AppendResult[] = [];
-    for (const message of prepared) {
-      const firstOffset = keys.get(message.id);
+    for (const [i, message] of prepared.entries()) {
+      const keyed = inputs[i]?.idempotent !== false;
+      const firstOffset = keyed ? keys.get(message.id) : undefined;
       if (firstOffset !== undefined) {
         message.offset = firstOffset;
         const first = messageAt(log, firstOffset) ?? Object.freeze(message);
@@ -72,8 +67,10 @@ export class MemoryLogStore implements LogStore {
       // Frozen: readers share these objects, and none may change the log.
       const stored = Object.freeze(message);
       log.messages.push(stored);
-      keys.set(stored.id, stored.offset);
-      this.rememberKey(stream, stored.id, stored.ts);
+      if (keyed) {
+        keys.set(stored.id, stored.offset);
+        this.rememberKey(stream, stored.id, stored.ts);
+      }
       results.push({ offset: stored.offset, epoch: log.epoch, duplicate: false, message: stored });
     }
     const excess = log.messages.length - this.byChannel.of(stream).maxMessages;
@@ -184,9 +181,16 @@ function messageAt(log: MemoryStream, offset: number): StoredMessage | undefined
 
 /**
  * The stored form, its offset still to be assigned: data goes through JSON (as every engine stores
- * it), so later changes to the caller's object cannot reach the log.
+ * it), so later changes to the caller's object cannot reach the log. The JSON is the input's (the
+ * publish door's) if it has one, and the stored message carries it on.
  */
 function normalise(input: AppendInput): StoredMessage {
-  const data: unknown = JSON.parse(serializeData(input.data));
-  return storedMessage({ id: input.id, type: input.type, data, ts: input.ts, offset: 0 }, optionalFieldsOf(input));
+  const json = dataJsonOf(input);
+  const data: unknown = JSON.parse(json);
+  const message = storedMessage(
+    { id: input.id, type: input.type, data, ts: input.ts, offset: 0 },
+    optionalFieldsOf(input),
+  );
+  rememberDataJson(message, json);
+  return message;
 }

@@ -9,19 +9,26 @@ import { serializeData } from './store-support.js';
  */
 const texts = new WeakMap<object, string>();
 
-/** `data` as JSON text (`undefined` as `null`), serialized at most once per message object. */
+/**
+ * Longer texts are not kept beside their message: a channel's ring holds up to `recentPerChannel`
+ * messages, and a second copy of each large one would double what the rings hold (1,024 × 60 KB
+ * is 60 MB). Serializing a large message again costs little next to writing and sending it.
+ */
+export const MAX_KEPT_DATA_JSON = 8 * 1024;
+
+/** `data` as JSON text (`undefined` as `null`), serialized at most once per message object (if short). */
 export function dataJsonOf(message: { readonly data: unknown }): string {
   let text = texts.get(message);
   if (text === undefined) {
     text = serializeData(message.data);
-    texts.set(message, text);
+    rememberDataJson(message, text);
   }
   return text;
 }
 
-/** Records `text` as the JSON of `message.data` (a store that read it from its row). */
+/** Records `text` as the JSON of `message.data` (the publish door's, or a store that read it from its row). */
 export function rememberDataJson(message: { readonly data: unknown }, text: string): void {
-  texts.set(message, text);
+  if (text.length <= MAX_KEPT_DATA_JSON) texts.set(message, text);
 }
 
 /** `to` is a copy of `from` with the same `data` (the stored message made from its input): it shares the text. */

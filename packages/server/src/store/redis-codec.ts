@@ -4,12 +4,15 @@
  * `JSON.parse` per message and the Lua scripts never parse JSON.
  */
 import { ErrorCode, TetherError } from '@tether/protocol';
-import { optionalFieldsOf, serializeData, storedMessage, type OptionalFields } from './store-support.js';
+import { optionalFieldsOf, storedMessage, type OptionalFields } from './store-support.js';
+import { dataJsonOf, rememberDataJson } from './message-json.js';
 import type { AppendInput, StoredMessage } from './types.js';
 
 /** An input ready for the append script. */
 export interface PreparedInput {
   id: string;
+  /** False: the script records no idempotency key (a server-generated id). */
+  keyed: boolean;
   type: string;
   ts: number;
   /** `ts` as the script's `t` field (a number Lua's `tonumber` reads). */
@@ -26,24 +29,26 @@ export function prepareInput(input: AppendInput): PreparedInput {
   if (!Number.isFinite(input.ts)) {
     throw new TetherError(ErrorCode.BadRequest, `message ts must be a finite number, got ${String(input.ts)}`);
   }
-  const data = serializeData(input.data);
+  // The input's (the publish door's) JSON when it has one: `data` serialized once per publish.
+  const data = dataJsonOf(input);
   const optional = optionalFieldsOf(input);
   let json = `{"id":${JSON.stringify(input.id)},"type":${JSON.stringify(input.type)},"data":${data},"ts":${input.ts}`;
   if (optional.ttl !== null) json += `,"ttl":${JSON.stringify(optional.ttl)}`;
   if (optional.critical !== null) json += `,"critical":${optional.critical}`;
   if (optional.collapseKey !== null) json += `,"collapseKey":${JSON.stringify(optional.collapseKey)}`;
   json += '}';
-  return { id: input.id, type: input.type, ts: input.ts, tsText: String(input.ts), data, optional, json };
+  const keyed = input.idempotent !== false;
+  return { id: input.id, keyed, type: input.type, ts: input.ts, tsText: String(input.ts), data, optional, json };
 }
 
 /** The stored message for an input this call appended (or whose first message retention dropped). */
 export function messageOfInput(input: PreparedInput, offset: number): StoredMessage {
-  return Object.freeze(
-    storedMessage(
-      { id: input.id, type: input.type, data: JSON.parse(input.data) as unknown, ts: input.ts, offset },
-      input.optional,
-    ),
+  const message = storedMessage(
+    { id: input.id, type: input.type, data: JSON.parse(input.data) as unknown, ts: input.ts, offset },
+    input.optional,
   );
+  rememberDataJson(message, input.data); // the wire reuses it (message-json.ts)
+  return Object.freeze(message);
 }
 
 /** A message read back from a log entry: the same normal form (and frozen) as every engine's. */

@@ -25,7 +25,7 @@ export interface RedisConnectionOptions {
  * ioredis options for a client the store creates, and that a caller handing in its own client
  * should copy: no offline queue, no retries of a command, no replay of unanswered commands after a
  * reconnect (an append whose reply was lost has been rejected; its publisher retries with the same
- * id), and reconnect attempts at least once a second for ever.
+ * id), reconnect attempts at least once a second for ever, and auto-pipelining.
  */
 export function redisStoreClientOptions(commandTimeoutMs = 5000): RedisOptions {
   return {
@@ -38,6 +38,9 @@ export function redisStoreClientOptions(commandTimeoutMs = 5000): RedisOptions {
     enableReadyCheck: true,
     // Shows in CLIENT LIST, so that an operator can tell the store's connections from others.
     connectionName: 'tether-store',
+    // Commands issued in one event-loop turn (the Publisher's flush: every channel's append) go out
+    // as one pipeline, one write; the next waits until its replies are in (group commit for Redis).
+    enableAutoPipelining: true,
   };
 }
 

@@ -50,7 +50,8 @@ end
 `;
 
 /**
- * append. ARGV: candidate epoch, maxMessages, then per input: id, ts, message JSON.
+ * append. ARGV: candidate epoch, maxMessages, then per input: id, ts, message JSON, keyed ('1': the
+ * id is an idempotency key; '0': a server-generated id, neither checked nor recorded).
  * Returns { epoch, then per input: offset (negative for a duplicate), stored JSON of a
  * duplicate's first message (false if retention dropped it, or for a new message) }.
  * Idempotency keys are checked and set as it goes, so duplicates inside one batch are found too.
@@ -62,9 +63,10 @@ local epoch, head, first = state(ARGV[1])
 local max_messages = tonumber(ARGV[2])
 local start_head = head
 local out = { epoch }
-for i = 3, #ARGV, 3 do
+for i = 3, #ARGV, 4 do
   local id = ARGV[i]
-  local known = redis.call('HGET', ids, id)
+  local keyed = ARGV[i + 3] == '1'
+  local known = keyed and redis.call('HGET', ids, id)
   if known then
     local entry = redis.call('XRANGE', log, known .. '-0', known .. '-0')[1]
     out[#out + 1] = -tonumber(known)
@@ -72,8 +74,10 @@ for i = 3, #ARGV, 3 do
   else
     head = head + 1
     redis.call('XADD', log, int(head) .. '-0', 't', ARGV[i + 1], 'm', ARGV[i + 2])
-    redis.call('HSET', ids, id, int(head))
-    redis.call('ZADD', idts, ARGV[i + 1], id)
+    if keyed then
+      redis.call('HSET', ids, id, int(head))
+      redis.call('ZADD', idts, ARGV[i + 1], id)
+    end
     out[#out + 1] = head
     out[#out + 1] = false
   end

@@ -90,7 +90,7 @@ export class RedisLogStore implements LogStore {
     const args: string[] = [newEpoch(), String(maxMessages)];
     let oldestTs = Infinity;
     for (const input of prepared) {
-      args.push(input.id, input.tsText, input.json);
+      args.push(input.id, input.tsText, input.json, input.keyed ? '1' : '0');
       if (input.ts < oldestTs) oldestTs = input.ts;
     }
     const due = Math.floor(oldestTs) + Math.min(maxAgeMs, this.retention.idempotencyWindowMs);

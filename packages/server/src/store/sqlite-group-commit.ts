@@ -1,10 +1,10 @@
 /**
  * Group commit for the SQLite store: every append made in one event-loop turn is queued and written
  * by one call of `write` (one transaction) at the end of the turn, so that a COMMIT is paid per turn
- * rather than per call. The Publisher flushes each channel in its own `setImmediate` callback, and
- * Node drains microtasks between those callbacks, so a microtask flush would still commit once per
- * channel; a `setImmediate` scheduled from that check phase runs after all of them (in the next
- * one), which gathers every channel of the turn at the cost of one loop iteration of latency.
+ * rather than per call. The Publisher flushes every channel of a turn from one `setImmediate`
+ * callback; a `setImmediate` here (not a microtask) also gathers appends made from several
+ * callbacks of one check phase (other callers, the Publisher's retries of a busy channel), at the
+ * cost of one loop iteration of latency.
  */
 
 /** One queued call; `weight` is its number of inputs. */

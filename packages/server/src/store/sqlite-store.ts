@@ -18,16 +18,10 @@ import {
   type StoredMessage,
   type StreamInfo,
 } from './types.js';
-import {
-  newEpoch,
-  optionalFieldsOf,
-  resolveRetention,
-  serializeData,
-  storeClosedError,
-  storedMessage,
-} from './store-support.js';
+import { newEpoch, optionalFieldsOf, resolveRetention, storeClosedError, storedMessage } from './store-support.js';
 import { RetentionByChannel } from './channel-retention.js';
 import { SqliteWriteHealth } from './sqlite-health.js';
+import { dataJsonOf, rememberDataJson } from './message-json.js';
 import { GroupCommit } from './sqlite-group-commit.js';
 import {
   openDatabase,
@@ -87,6 +81,8 @@ interface PruneChunk {
 /** An input ready for the messages table: data already JSON text. */
 interface PreparedInput {
   id: string;
+  /** False: no idempotency key row (a server-generated id). */
+  keyed: boolean;
   type: string;
   data: string;
   ts: number;
@@ -270,7 +266,7 @@ export class SqliteLogStore implements LogStore {
     for (const input of inputs) {
       const offset = head + 1;
       // Inserting the key is the duplicate check: no row inserted means the id is known.
-      if (insertKey.run(row.id, input.id, offset, input.ts).changes === 0) {
+      if (input.keyed && insertKey.run(row.id, input.id, offset, input.ts).changes === 0) {
         const firstOffset = selectKeyOffset.get(row.id, input.id);
         if (firstOffset === undefined) throw new Error(`idempotency key ${input.id} vanished`);
         const stored = selectMessage.get(row.id, firstOffset);
@@ -353,8 +349,16 @@ export class SqliteLogStore implements LogStore {
 
 const UNWRITTEN: StreamInfo = Object.freeze({ epoch: UNWRITTEN_EPOCH, head: 0, first: 1 });
 
+/** The data's JSON is the input's (the publish door's) when it has one: serialized once per publish. */
 function prepareInput(input: AppendInput): PreparedInput {
-  return { id: input.id, type: input.type, data: serializeData(input.data), ts: input.ts, ...optionalFieldsOf(input) };
+  return {
+    id: input.id,
+    keyed: input.idempotent !== false,
+    type: input.type,
+    data: dataJsonOf(input),
+    ts: input.ts,
+    ...optionalFieldsOf(input),
+  };
 }
 
 /** A failure as callers see it: a TetherError stays, anything else is `store_unavailable`. */
@@ -378,15 +382,27 @@ function messageOf(row: MessageRow): StoredMessage {
   return frozenMessage(
     { id: row.id, type: row.type, data: JSON.parse(row.data), ts: row.ts, offset: row.msg_offset },
     { ttl: row.ttl, critical: row.critical === null ? null : row.critical !== 0, collapseKey: row.collapse_key },
+    row.data,
   );
 }
 
 function messageOfInput(input: PreparedInput, offset: number): StoredMessage {
-  return frozenMessage({ id: input.id, type: input.type, data: JSON.parse(input.data), ts: input.ts, offset }, input);
+  return frozenMessage(
+    { id: input.id, type: input.type, data: JSON.parse(input.data), ts: input.ts, offset },
+    input,
+    input.data,
+  );
 }
 
-function frozenMessage(...args: Parameters<typeof storedMessage>): StoredMessage {
-  return Object.freeze(storedMessage(...args));
+/** The message carries the JSON text of its data (message-json.ts): the wire reuses it. */
+function frozenMessage(
+  base: Parameters<typeof storedMessage>[0],
+  optional: Parameters<typeof storedMessage>[1],
+  dataJson: string,
+): StoredMessage {
+  const message = storedMessage(base, optional);
+  rememberDataJson(message, dataJson);
+  return Object.freeze(message);
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -4,9 +4,9 @@
  * passes the one conformance suite in `test/store/conformance.ts`.
  */
 
-/** What a publisher hands to the store. */
-export interface AppendInput {
-  /** Idempotency key: a repeat within the idempotency window returns the first offset. */
+/** The fields of a message as the publisher gave them (and the door defaulted). */
+export interface MessageFields {
+  /** Idempotency key (unless `idempotent` is false): a repeat within the idempotency window returns the first offset. */
   id: string;
   type: string;
   data: unknown;
@@ -18,8 +18,19 @@ export interface AppendInput {
   collapseKey?: string;
 }
 
-/** A message as stored: the input plus its offset in the stream (1, 2, 3 … with no holes). */
-export interface StoredMessage extends AppendInput {
+/** What a publisher hands to the store. */
+export interface AppendInput extends MessageFields {
+  /**
+   * Whether `id` is an idempotency key. Default true. False when the server generated `id` (the
+   * publisher gave none): nothing can repeat such an id, so the store records no key for it (no
+   * map entry, row or Redis field) and never reports it as a duplicate; the message is stored and
+   * read like any other, and the flag is not part of it.
+   */
+  idempotent?: boolean;
+}
+
+/** A message as stored: its fields plus its offset in the stream (1, 2, 3 … with no holes). */
+export interface StoredMessage extends MessageFields {
   offset: number;
 }
 
@@ -78,7 +89,8 @@ export interface LogStore {
   /**
    * Appends messages to one stream in the order given, assigning consecutive offsets; an input
    * whose `id` is known within the idempotency window is not appended and returns its first
-   * result (`duplicate: true`). Results are in input order. Creates the stream if needed (the only
+   * result (`duplicate: true`); an input with `idempotent: false` is always appended and leaves
+   * no key. The stored messages returned carry the JSON of their `data` (message-json.ts). Results are in input order. Creates the stream if needed (the only
    * operation that does; an empty `inputs` creates nothing).
    * Applies count retention. Atomic: either every input is applied or none (the promise rejects).
    */

@@ -78,6 +78,28 @@ export function describeIdempotency({ make }: ConformanceContext): void {
       });
     });
 
+    it('records no key for an input with idempotent: false (a server-generated id)', async () => {
+      const store = await make();
+      const generated = input('gen', { idempotent: false });
+      const results = await store.append('s', [generated, input('gen', { idempotent: false })]);
+      expect(results.map((r) => [r.offset, r.duplicate])).toEqual([
+        [1, false],
+        [2, false],
+      ]);
+      // No key was left behind: the same id as a key later is new, and only from then on a key.
+      expect((await store.append('s', [input('gen')]))[0]).toMatchObject({ offset: 3, duplicate: false });
+      expect((await store.append('s', [input('gen')]))[0]).toMatchObject({ offset: 3, duplicate: true });
+      // The flag is not part of the stored message.
+      const stored = await readAll(store, 's');
+      expect(stored[0]).toStrictEqual({ id: 'gen', type: 'test', data: { id: 'gen' }, ts: T0, offset: 1 });
+      expect(results[0]?.message).toStrictEqual(stored[0]);
+      // A keyed id is still found by a later keyed repeat when unkeyed inputs of that id come between.
+      await store.append('s', [input('k')]);
+      await store.append('s', [input('k', { idempotent: false })]);
+      expect((await store.append('s', [input('k')]))[0]).toMatchObject({ offset: 4, duplicate: true });
+      expect(await store.info('s')).toMatchObject({ head: 5 });
+    });
+
     it('applies a batch whole or not at all', async () => {
       const store = await make();
       await store.append('s', [input('before')]);

@@ -1,6 +1,7 @@
 /** Conformance: what goes in comes out — JSON data and the optional fields, in one normal form. */
 import { describe, expect, it } from 'vitest';
 import type { AppendInput } from '../../src/store/types.js';
+import { dataJsonOf, rememberDataJson } from '../../src/store/message-json.js';
 import { T0, input, readAll, type ConformanceContext } from './conformance-fixtures.js';
 
 /** JSON values that tend to break stores: nesting, unicode, escapes, number edge cases. */
@@ -36,6 +37,18 @@ export function describeMessages({ make }: ConformanceContext): void {
       const results = await store.append('s', [input('a', { data: { x: [1, 2] }, ttl: 5, critical: true })]);
       const stored = await readAll(store, 's');
       expect(results.map((r) => r.message)).toStrictEqual(stored);
+    });
+
+    it('stores the JSON text the input carries (serialized once, by the publish door) and hands it on', async () => {
+      const store = await make();
+      const carried = input('carried', { data: { n: 1 } });
+      // A text that differs from the object shows which one the store took.
+      rememberDataJson(carried, '{"n":2}');
+      const plain = input('plain', { data: { list: [1, 'two'] } });
+      const results = await store.append('s', [carried, plain]);
+      expect(results.map((r) => r.message.data)).toStrictEqual([{ n: 2 }, { list: [1, 'two'] }]);
+      expect(results.map((r) => dataJsonOf(r.message))).toStrictEqual(['{"n":2}', '{"list":[1,"two"]}']);
+      expect((await readAll(store, 's')).map((m) => m.data)).toStrictEqual([{ n: 2 }, { list: [1, 'two'] }]);
     });
 
     it('stores undefined data as null, as JSON would carry it', async () => {

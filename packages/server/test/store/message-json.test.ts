@@ -1,0 +1,63 @@
+/** The JSON of a message's data, serialized once and kept beside the message (store/message-json.ts). */
+import { describe, expect, it } from 'vitest';
+import { MAX_KEPT_DATA_JSON, carryDataJson, dataJsonOf, rememberDataJson } from '../../src/store/message-json.js';
+
+/** `data` whose serializations are counted (JSON.stringify calls `toJSON` once per serialization). */
+function counted(value: unknown): { data: { toJSON(): unknown }; calls: () => number } {
+  let calls = 0;
+  return {
+    data: {
+      toJSON() {
+        calls += 1;
+        return value;
+      },
+    },
+    calls: () => calls,
+  };
+}
+
+describe('message-json', () => {
+  it('serializes a message’s data once, and a copy made with carryDataJson shares the text', () => {
+    const { data, calls } = counted({ n: 1 });
+    const message = { data };
+    expect(dataJsonOf(message)).toBe('{"n":1}');
+    expect(dataJsonOf(message)).toBe('{"n":1}');
+    expect(calls()).toBe(1);
+    const copy = { data: { n: 1 } };
+    carryDataJson(message, copy);
+    expect(dataJsonOf(copy)).toBe('{"n":1}');
+    expect(calls()).toBe(1);
+    // Nothing is added to the message itself.
+    expect(Object.keys(message)).toEqual(['data']);
+  });
+
+  it('takes a remembered text as the data’s JSON, and undefined as null', () => {
+    const message = { data: { n: 1 } };
+    rememberDataJson(message, '{"n":1}');
+    expect(dataJsonOf(message)).toBe('{"n":1}');
+    expect(dataJsonOf({ data: undefined })).toBe('null');
+  });
+
+  it('does not keep long texts: a large message is serialized again rather than held twice', () => {
+    const { data, calls } = counted('x'.repeat(MAX_KEPT_DATA_JSON));
+    const message = { data };
+    expect(dataJsonOf(message)).toHaveLength(MAX_KEPT_DATA_JSON + 2);
+    expect(dataJsonOf(message)).toHaveLength(MAX_KEPT_DATA_JSON + 2);
+    expect(calls()).toBe(2);
+    const remembered = { data: 'y' };
+    rememberDataJson(remembered, `"${'y'.repeat(MAX_KEPT_DATA_JSON)}"`);
+    expect(dataJsonOf(remembered)).toBe('"y"');
+    // At the bound it is kept.
+    const { data: edge, calls: edgeCalls } = counted('z'.repeat(MAX_KEPT_DATA_JSON - 2));
+    const atBound = { data: edge };
+    dataJsonOf(atBound);
+    dataJsonOf(atBound);
+    expect(edgeCalls()).toBe(1);
+  });
+
+  it('refuses data JSON cannot carry with bad_request', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => dataJsonOf({ data: cyclic })).toThrow(expect.objectContaining({ code: 'bad_request' }));
+  });
+});
