@@ -13,7 +13,18 @@ import { startBenchRedis } from '../lib/redis.js';
 import { machineBusy, machineCpu } from '../lib/stats.js';
 import { fmtMs, fmtPct, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
-import { completeness, cpuPct, dupOf, finishRow, loaderCpu, lostOf, measureStep, publisherLag } from '../lib/step.js';
+import {
+  completeness,
+  cpuPct,
+  dupOf,
+  finishRow,
+  loaderCpu,
+  lostOf,
+  measureStep,
+  publisherLag,
+  wireDuplicates,
+  wireDupsOf,
+} from '../lib/step.js';
 import {
   bestKeptUp,
   connectClients,
@@ -90,6 +101,7 @@ function stepRow(layout, clients, { rate, pub, before, after, reports, drainMs, 
     rate,
     ...measureStep(rate, clients, pub, reports),
     ...completeness(reports),
+    ...wireDuplicates(reports),
     drainMs,
     redelivered: delta('redelivered'),
     resyncs: delta('resyncs'),
@@ -109,6 +121,10 @@ function printStep(r) {
     `${r.layout} node${r.layout > 1 ? 's' : ''}`.padEnd(7),
     r,
     `nodes ${r.nodeCpuPct.map(fmtPct).join('+')} redis ${fmtPct(r.redisCpuPct)} ldr ${fmtPct(r.loaderCpuPct)}`,
+  );
+  console.log(
+    `          redelivered ${r.redelivered}  wire dup ${r.wireDups} (to acking clients ${r.wireDupsAcking}, ` +
+      `app ${r.appDups})  missed ${r.missed}  resync ${r.resyncs}`,
   );
 }
 
@@ -193,7 +209,7 @@ async function runLayout(nodeCount, opts) {
       },
       opts,
     );
-    await recountFinal(workers, result.steps);
+    await recountFinal(workers, result.steps, { dupsSeen: true });
     const end = await snapshot(nodes, workers, redis);
     result.nodes = end.nodes.map((n) => ({ rss: n.rss, tether: n.tether ?? null }));
     result.loader = end.workers.map((w) => ({ rss: w.rss, counters: w.counters }));
@@ -223,6 +239,9 @@ function summaryTable(results) {
         c.lost,
         c.dup,
         s.redelivered,
+        wireDupsOf(s).wire,
+        wireDupsOf(s).acking,
+        s.missed,
         s.resyncs,
         s.nodeCpuPct.map(fmtPct).join(' + '),
         fmtPct(s.redisCpuPct),
@@ -243,6 +262,9 @@ function summaryTable(results) {
       'lost',
       'dup',
       'redeliv',
+      'wire dup',
+      'to acking',
+      'missed',
       'resync',
       'node CPU',
       'redis CPU',
@@ -284,6 +306,8 @@ export async function runCluster(opts) {
   printContendedNote(results);
   const lost = results.reduce((a, r) => a + r.steps.reduce((b, s) => b + lostOf(s), 0), 0);
   const dup = results.reduce((a, r) => a + r.steps.reduce((b, s) => b + dupOf(s), 0), 0);
+  const wire = results.reduce((a, r) => a + r.steps.reduce((b, s) => b + wireDupsOf(s).wire, 0), 0);
+  const acking = results.reduce((a, r) => a + r.steps.reduce((b, s) => b + wireDupsOf(s).acking, 0), 0);
   for (const r of results) {
     console.log(
       `${r.layout} node${r.layout > 1 ? 's' : ''}: ${keptUpText(r.keptUp)}` +
@@ -293,6 +317,10 @@ export async function runCluster(opts) {
   }
   const ratio = one?.keptUp && many?.keptUp ? many.keptUp.delivered / one.keptUp.delivered : null;
   console.log(`completeness: lost ${lost}, duplicated ${dup} (client, offset) pairs over every step of both layouts`);
+  console.log(
+    `wire duplicates: ${wire} messages received again over every step of both layouts, ` +
+      `${acking} of them by clients that were acking (acked within the ack timeout)`,
+  );
   const projection = project(one, many);
   if (projection) {
     console.log(
@@ -307,5 +335,5 @@ export async function runCluster(opts) {
       ? `scale-out ratio: n/a (a layout kept up with no step)`
       : `scale-out ratio (${opts.nodes} nodes / 1 node, kept-up delivered msg/s): ${ratio.toFixed(2)}×`,
   );
-  return { results, ratio, projection, lost, dup };
+  return { results, ratio, projection, lost, dup, wireDups: wire, wireDupsAcking: acking };
 }

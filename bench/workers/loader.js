@@ -14,7 +14,7 @@ const BUCKET_MS = 10;
 const MAX_OFFSET = 1 << 22;
 const ACK_SLOTS = 10;
 
-/** @type {Array<{idx: number, fc: FrameClient, counts: Uint8Array, base: number, contig: number, acked: number, alive: boolean, channel: string, needle: Buffer, ackPrefix: string}>} */
+/** @type {Array<{idx: number, fc: FrameClient, counts: Uint8Array, base: number, contig: number, acked: number, ackedAt: number, alive: boolean, channel: string, needle: Buffer, ackPrefix: string}>} */
 const clients = [];
 let channel = 'bench:fanout';
 let ackPrefix = '';
@@ -28,10 +28,21 @@ let parseJson = false;
 /** @type {Map<number, {start: number, first: number[], last: number[]}>} */
 const expected = new Map();
 let ackTimer = null;
+/**
+ * The server's ack timeout: a client whose ack moved within it is "acking", and a message it gets
+ * again then is a redelivery the server should not have sent (see `wireDupsAcking`).
+ */
+let ackTimeoutMs = 3000;
 const startedAt = Date.now();
 /** Unique receipts per 10 ms bucket since `startedAt`. */
 const buckets = new Uint32Array((30 * 60_000) / BUCKET_MS);
-/** @type {Map<number, {unique: number, dups: number, frames: number, hist: Uint32Array}>} */
+/**
+ * Per step (of the message's publish): first receipts, wire duplicates (receipts of an offset the
+ * client already had: bytes the server sent twice), those of them received while the client was
+ * acking, and app duplicates (a repeat above the client's contiguous position: one an SDK that
+ * drops offsets at or below what it handled would still hand to the app).
+ * @type {Map<number, {unique: number, dups: number, dupsAcking: number, appDups: number, frames: number, hist: Uint32Array}>}
+ */
 const steps = new Map();
 const counters = {
   frames: 0,
@@ -55,7 +66,7 @@ const counters = {
 function stepStats(step) {
   let s = steps.get(step);
   if (s === undefined) {
-    s = { unique: 0, dups: 0, frames: 0, hist: newHistogram() };
+    s = { unique: 0, dups: 0, dupsAcking: 0, appDups: 0, frames: 0, hist: newHistogram() };
     steps.set(step, s);
   }
   return s;
@@ -168,6 +179,9 @@ function record(c, n) {
       if (b < buckets.length) buckets[b]++;
     } else {
       s.dups++;
+      // Acking: its ack moved within the ack timeout, or it had acked this very offset already.
+      if (now - c.ackedAt <= ackTimeoutMs || o <= c.acked) s.dupsAcking++;
+      if (o > c.contig) s.appDups++;
       if (counters.dupSamples.length < 8) {
         counters.dupSamples.push({
           client: c.idx,
@@ -177,6 +191,7 @@ function record(c, n) {
           frameSize: n,
           contig: c.contig,
           acked: c.acked,
+          sinceAckMs: now - c.ackedAt,
         });
       }
     }
@@ -194,6 +209,7 @@ function ackTick() {
     const c = clients[i];
     if (c.alive && c.contig > c.acked) {
       c.acked = c.contig;
+      c.ackedAt = Date.now();
       c.fc.sendRaw(c.ackPrefix + c.contig + '}}]');
     }
   }
@@ -209,6 +225,7 @@ async function connectOne(cfg, idx) {
     base: 0,
     contig: 0,
     acked: 0,
+    ackedAt: 0,
     alive: false,
     channel: own,
     needle: inbox ? Buffer.from(`"channel":${JSON.stringify(own)}`) : channelNeedle,
@@ -249,6 +266,7 @@ async function connectOne(cfg, idx) {
   c.base = reply.offset;
   c.contig = reply.offset;
   c.acked = reply.offset;
+  c.ackedAt = Date.now();
   return c;
 }
 
@@ -257,6 +275,7 @@ serve({
     channel = cfg.channel;
     inbox = cfg.inbox === true;
     parseJson = cfg.parse === 'json';
+    ackTimeoutMs = cfg.ackTimeoutMs ?? ackTimeoutMs;
     channelNeedle = Buffer.from(`"channel":${JSON.stringify(channel)}`);
     ackPrefix = `42["ack",{"acks":{${JSON.stringify(channel)}:`;
     const t0 = performance.now();
@@ -343,6 +362,8 @@ serve({
       dupExtra,
       unique: s.unique,
       dupsSeen: s.dups,
+      dupsSeenAcking: s.dupsAcking,
+      appDups: s.appDups,
       frames: s.frames,
       inWindow,
       hist: toSparse(s.hist),
