@@ -103,8 +103,8 @@ export interface TetherServerOptions {
   /** Each further redelivery to a subscription waits this many times longer than the one before (≥ 1). Default 2. */
   redeliveryBackoff?: number;
   /**
-   * Event-loop lag (ms, the longest since the last sweep) above which the sweeper redelivers nothing:
-   * the node is behind and its acks are still unread. Default 200.
+   * Event-loop lag (ms, measured) above which the node is behind: nothing is redelivered until it has
+   * run an `ackTimeoutMs` without such lag (acks may have waited unread). Default 200.
    */
   redeliveryMaxLoopLagMs?: number;
   /**

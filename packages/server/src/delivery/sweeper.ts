@@ -13,7 +13,7 @@ import { queuedBytes } from './socket-queue.js';
 export interface SweeperPolicy extends RedeliveryPolicy {
   /** The sweeper's period. */
   retryDelayMs: number;
-  /** Event-loop lag (ms, measured since the last sweep) above which a sweep redelivers nothing. */
+  /** Event-loop lag (ms, measured) above which nothing is redelivered for the next ack timeout. */
   redeliveryMaxLoopLagMs: number;
   /** Bytes of messages redelivered per sweep on this node, at most (the first redelivery always goes). */
   maxRedeliveryBytesPerSweep: number;
@@ -41,8 +41,9 @@ export interface SweeperDeps {
  * in the log for resume and HTTP). A critical missed message nobody of its user acked goes to the
  * push fallback, once.
  *
- * Redelivery must never add load where it is short: a sweep redelivers nothing while this node's
- * event loop lags (its acks are still unread), a socket that still has bytes to write gets no copy
+ * Redelivery must never add load where it is short: nothing is redelivered (nor counted missed)
+ * until this node's event loop has run without lag for an ack timeout (acks may have waited
+ * unread, and the node is overloaded), a socket that still has bytes to write gets no copy
  * behind them (the attempt counts, so a frozen connection still ends up missed), and a sweep
  * sends at most `maxRedeliveryBytesPerSweep` (the rest is due again at the next sweep).
  */
@@ -50,6 +51,8 @@ export class RedeliverySweeper {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private lastSweepAt = 0;
+  /** When a sweep last found the event loop lagging (0: never). */
+  private laggedAt = 0;
   private readonly loopLag = new LoopLag();
   /** `<stream>#<offset>` of critical messages already pushed (bounded, oldest dropped first). */
   private readonly pushed = new Set<string>();
@@ -90,11 +93,14 @@ export class RedeliverySweeper {
     const blocked = this.lastSweepAt > 0 && now - this.lastSweepAt > this.policy.retryDelayMs * 4;
     this.lastSweepAt = now;
     const lagMs = this.loopLag.takeMaxMs();
-    if (blocked) return;
     if (lagMs > this.policy.redeliveryMaxLoopLagMs) {
       this.log.debug({ lagMs }, 'event loop lagging; redelivery deferred');
-      return;
+      this.laggedAt = now;
     }
+    if (blocked) return;
+    // A client's silence is judged over the ack timeout: while this node could not read its acks
+    // in time during that window, the silence is no evidence (and the node has no time to spare).
+    if (this.laggedAt > 0 && now - this.laggedAt < this.policy.ackTimeoutMs) return;
     this.running = true;
     try {
       const work: Promise<void>[] = [];

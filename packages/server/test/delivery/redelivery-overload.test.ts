@@ -17,6 +17,8 @@ const timing = {
   retryDelayMs: 20,
   maxRetries: 2,
   redeliveryBackoff: 2,
+  // Real loop lag of a busy test machine must not hold these tests' redelivery (the last test sets it).
+  redeliveryMaxLoopLagMs: 60_000,
   now: () => clock.ms,
 };
 
@@ -87,7 +89,7 @@ describe('redelivery that never amplifies overload', () => {
     expect(silent.messages.offsets('room:r')).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3]);
   });
 
-  it('a node whose event loop lags holds redelivery back, and redelivers once it has recovered', async () => {
+  it('a node whose event loop lags holds redelivery back until it has run an ack timeout without lag', async () => {
     clock.ms = Date.now();
     server = await bed.start({ ...timing, redeliveryMaxLoopLagMs: 50 });
     const silent = await subscriber('silent');
@@ -104,7 +106,10 @@ describe('redelivery that never amplifies overload', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     expect(server.server.stats().redelivered).toBe(0);
-
+    // Recovered, but its acks may have waited unread: it listens for an ack timeout first.
+    await someSweeps();
+    expect(server.server.stats().redelivered).toBe(0);
+    clock.ms += 300;
     await silent.messages.waitForCount(6, { timeoutMs: 3000 });
     expect(server.server.stats().redelivered).toBe(3);
   });
