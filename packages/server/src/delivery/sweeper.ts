@@ -106,12 +106,13 @@ export class RedeliverySweeper {
       const work: Promise<void>[] = [];
       let budget = this.policy.maxRedeliveryBytesPerSweep;
       for (const connection of this.connections) {
-        // Bytes still waiting for this socket: what it has not acked may be among them.
-        const behind = connection.hasBacklog() || queuedBytes(connection.socket) > 0;
+        let behind: boolean | undefined;
         for (const sub of connection.subscriptions()) {
           const decision = sub.decide(now, this.policy);
           if (decision.kind === 'missed') this.giveUp(connection, sub);
           if (decision.kind !== 'resend') continue;
+          // Bytes still waiting for this socket: what it has not acked may be among them.
+          behind ??= connection.hasBacklog() || queuedBytes(connection.socket) > 0;
           if (behind) {
             sub.markResent(now); // a copy would queue behind what it has not read yet
             continue;
