@@ -183,9 +183,10 @@ export async function runLadder({ workers, publisher, snapshot, drained, row, pr
 /**
  * Late redeliveries would land after a step's report: counts losses and duplicates of every step
  * once more, at the end of the run, into `lostFinal` and `dupOffsetsFinal` (and `dupsSeenFinal`,
- * the extra receipts, when asked for).
+ * the extra receipts, with `dupsSeenAckingFinal` and `appDupsFinal`, when asked for).
  * @param {Child[]} workers
- * @param {Array<{offsets: Array<number | null>, lostFinal?: number, dupOffsetsFinal?: number, dupsSeenFinal?: number}>} steps
+ * @param {Array<{offsets: Array<number | null>, lostFinal?: number, dupOffsetsFinal?: number, dupsSeenFinal?: number,
+ *   dupsSeenAckingFinal?: number, appDupsFinal?: number}>} steps
  * @param {{dupsSeen?: boolean}} [what]
  */
 export async function recountFinal(workers, steps, what = {}) {
@@ -194,7 +195,11 @@ export async function recountFinal(workers, steps, what = {}) {
     const reports = await reportAll(workers, { step: i, first: row.offsets[0], last: row.offsets[1], t0: 0, t1: 0 });
     row.lostFinal = reports.reduce((a, r) => a + r.lost, 0);
     row.dupOffsetsFinal = reports.reduce((a, r) => a + r.dupOffsets, 0);
-    if (what.dupsSeen) row.dupsSeenFinal = reports.reduce((a, r) => a + r.dupsSeen, 0);
+    if (what.dupsSeen) {
+      row.dupsSeenFinal = reports.reduce((a, r) => a + r.dupsSeen, 0);
+      row.dupsSeenAckingFinal = reports.reduce((a, r) => a + (r.dupsSeenAcking ?? 0), 0);
+      row.appDupsFinal = reports.reduce((a, r) => a + (r.appDups ?? 0), 0);
+    }
   }
 }
 

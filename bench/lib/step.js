@@ -22,7 +22,8 @@ import { mergeSparse, percentiles } from './stats.js';
 /**
  * What a loader answers to `report` (workers/loader.js); only the fields read here.
  * @typedef {{hist: Array<[number, number]>, inWindow: number, unique: number, lost: number,
- *   complete: number, dupOffsets: number, dupsSeen: number, frames: number}} LoaderReport
+ *   complete: number, dupOffsets: number, dupsSeen: number, dupsSeenAcking?: number, appDups?: number,
+ *   frames: number}} LoaderReport
  */
 
 /**
@@ -97,6 +98,31 @@ export function completeness(reports) {
     dupOffsets: sumReports(reports, 'dupOffsets'),
   };
 }
+
+/**
+ * Duplicates on the wire (receipts of an offset the client already had), those of them received by
+ * a client that was acking (its ack moved within the ack timeout, or it had acked that offset), and
+ * app duplicates (repeats an SDK dropping handled offsets would still pass on), at the drain.
+ * @param {LoaderReport[]} reports
+ */
+export function wireDuplicates(reports) {
+  return {
+    wireDups: sumReports(reports, 'dupsSeen'),
+    wireDupsAcking: reports.reduce((a, r) => a + (r.dupsSeenAcking ?? 0), 0),
+    appDups: reports.reduce((a, r) => a + (r.appDups ?? 0), 0),
+  };
+}
+
+/**
+ * A step's wire duplicates: the final recount when it ran, else the count at the drain.
+ * @param {{wireDups: number, wireDupsAcking: number, appDups: number, dupsSeenFinal?: number,
+ *   dupsSeenAckingFinal?: number, appDupsFinal?: number}} s
+ */
+export const wireDupsOf = (s) => ({
+  wire: s.dupsSeenFinal ?? s.wireDups,
+  acking: s.dupsSeenAckingFinal ?? s.wireDupsAcking,
+  app: s.appDupsFinal ?? s.appDups,
+});
 
 /**
  * A step's losses and duplicates: the final recount (late redeliveries included) when it ran,

@@ -13,7 +13,18 @@ import { startBenchRedis } from '../lib/redis.js';
 import { machineBusy, machineCpu } from '../lib/stats.js';
 import { fmtMs, fmtPct, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
-import { completeness, cpuPct, dupOf, finishRow, loaderCpu, lostOf, measureStep, publisherLag } from '../lib/step.js';
+import {
+  completeness,
+  cpuPct,
+  dupOf,
+  finishRow,
+  loaderCpu,
+  lostOf,
+  measureStep,
+  publisherLag,
+  wireDuplicates,
+  wireDupsOf,
+} from '../lib/step.js';
 import * as ladder from '../lib/ladder.js';
 import { errorsText, keptUpText, printContendedNote, printStepLine, stepRows } from '../lib/report.js';
 
@@ -81,6 +92,7 @@ function stepRow(layout, clients, { rate, pub, before, after, reports, drainMs, 
     rate,
     ...measureStep(rate, clients, pub, reports),
     ...completeness(reports),
+    ...wireDuplicates(reports),
     drainMs,
     redelivered: delta('redelivered'),
     resyncs: delta('resyncs'),
@@ -100,6 +112,10 @@ function printStep(r) {
     `${r.layout} node${r.layout > 1 ? 's' : ''}`.padEnd(7),
     r,
     `nodes ${r.nodeCpuPct.map(fmtPct).join('+')} redis ${fmtPct(r.redisCpuPct)} ldr ${fmtPct(r.loaderCpuPct)}`,
+  );
+  console.log(
+    `          redelivered ${r.redelivered}  wire dup ${r.wireDups} (to acking clients ${r.wireDupsAcking}, ` +
+      `app ${r.appDups})  missed ${r.missed}  resync ${r.resyncs}`,
   );
 }
 
@@ -188,7 +204,9 @@ async function runLayout(nodeCount, opts) {
       },
       opts,
     );
-    const end = await ladder.finishLadder(workers, result, () => snapshot(nodes, workers, redis));
+    const end = await ladder.finishLadder(workers, result, () => snapshot(nodes, workers, redis), {
+      dupsSeen: true,
+    });
     result.nodes = end.nodes.map((n) => ({ rss: n.rss, tether: n.tether ?? null }));
   });
 }
@@ -204,6 +222,9 @@ function summaryTable(results) {
     c.lost,
     c.dup,
     s.redelivered,
+    wireDupsOf(s).wire,
+    wireDupsOf(s).acking,
+    s.missed,
     s.resyncs,
     s.nodeCpuPct.map(fmtPct).join(' + '),
     fmtPct(s.redisCpuPct),
@@ -223,6 +244,9 @@ function summaryTable(results) {
       'lost',
       'dup',
       'redeliv',
+      'wire dup',
+      'to acking',
+      'missed',
       'resync',
       'node CPU',
       'redis CPU',
@@ -264,6 +288,8 @@ export async function runCluster(opts) {
   printContendedNote(results);
   const lost = results.reduce((a, r) => a + r.steps.reduce((b, s) => b + lostOf(s), 0), 0);
   const dup = results.reduce((a, r) => a + r.steps.reduce((b, s) => b + dupOf(s), 0), 0);
+  const wire = results.reduce((a, r) => a + r.steps.reduce((b, s) => b + wireDupsOf(s).wire, 0), 0);
+  const acking = results.reduce((a, r) => a + r.steps.reduce((b, s) => b + wireDupsOf(s).acking, 0), 0);
   for (const r of results) {
     console.log(
       `${r.layout} node${r.layout > 1 ? 's' : ''}: ${keptUpText(r.keptUp)}` +
@@ -273,6 +299,10 @@ export async function runCluster(opts) {
   }
   const ratio = one?.keptUp && many?.keptUp ? many.keptUp.delivered / one.keptUp.delivered : null;
   console.log(`completeness: lost ${lost}, duplicated ${dup} (client, offset) pairs over every step of both layouts`);
+  console.log(
+    `wire duplicates: ${wire} messages received again over every step of both layouts, ` +
+      `${acking} of them by clients that were acking (acked within the ack timeout)`,
+  );
   const projection = project(one, many);
   if (projection) {
     console.log(
@@ -287,5 +317,5 @@ export async function runCluster(opts) {
       ? `scale-out ratio: n/a (a layout kept up with no step)`
       : `scale-out ratio (${opts.nodes} nodes / 1 node, kept-up delivered msg/s): ${ratio.toFixed(2)}×`,
   );
-  return { results, ratio, projection, lost, dup };
+  return { results, ratio, projection, lost, dup, wireDups: wire, wireDupsAcking: acking };
 }

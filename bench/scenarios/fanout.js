@@ -10,7 +10,17 @@ import { Child } from '../lib/rpc.js';
 import { machineBusy, machineCpu } from '../lib/stats.js';
 import { fmtKB, fmtMs, fmtPct, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
-import { completeness, cpuPct, finishRow, loaderCpu, measureStep, publisherLag, sumReports } from '../lib/step.js';
+import {
+  completeness,
+  cpuPct,
+  finishRow,
+  loaderCpu,
+  measureStep,
+  publisherLag,
+  wireDuplicates,
+  wireDupsOf,
+  sumReports,
+} from '../lib/step.js';
 import * as ladder from '../lib/ladder.js';
 import { errorsText, keptUpText, printContendedNote, printStepLine, stepRows } from '../lib/report.js';
 
@@ -85,6 +95,7 @@ function stepRow(system, clients, { rate, pub, before, after, reports, drainMs, 
     expectedDeliveries: (pub.last - pub.first + 1) * clients,
     uniqueReceived: sumReports(reports, 'unique'),
     ...completeness(reports),
+    ...wireDuplicates(reports),
     drainMs,
     redelivered: delta('redelivered'),
     resyncs: delta('resyncs'),
@@ -102,6 +113,12 @@ function stepRow(system, clients, { rate, pub, before, after, reports, drainMs, 
 
 function printStep(r) {
   printStepLine(r.system.padEnd(9), r, `srv ${fmtPct(r.serverCpuPct)} ldr ${fmtPct(r.loaderCpuPct)}`);
+  if (r.redelivered !== null || r.wireDups > 0) {
+    console.log(
+      `            redelivered ${r.redelivered ?? '-'}  wire dup ${r.wireDups} (to acking clients ${r.wireDupsAcking}, ` +
+        `app ${r.appDups})  missed ${r.missed ?? '-'}`,
+    );
+  }
 }
 
 /**
@@ -208,6 +225,9 @@ function summaryTable(results) {
     c.lost,
     c.dup,
     s.redelivered ?? '-',
+    wireDupsOf(s).wire,
+    wireDupsOf(s).acking,
+    s.missed ?? '-',
     s.resyncs ?? '-',
     fmtPct(s.serverCpuPct),
     `${fmtPct(s.loaderCpuPct)} (${fmtPct(s.loaderMaxWorkerPct)})`,
@@ -228,6 +248,9 @@ function summaryTable(results) {
       'lost',
       'dup',
       'redeliv',
+      'wire dup',
+      'to acking',
+      'missed',
       'resync',
       'server CPU',
       'loader CPU (max proc)',

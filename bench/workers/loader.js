@@ -13,8 +13,16 @@ import { LAT_MAX_MS, newHistogram, toSparse } from '../lib/stats.js';
 const BUCKET_MS = 10;
 const MAX_OFFSET = 1 << 22;
 const ACK_SLOTS = 10;
+/** Acks remembered per client, to tell whether it was acking when the server sent a duplicate. */
+const ACK_HISTORY = 8;
 
-/** @type {Array<{idx: number, fc: FrameClient, counts: Uint8Array, base: number, contig: number, acked: number, alive: boolean, channel: string, needle: Buffer, ackPrefix: string}>} */
+/**
+ * `acks`: the last ACK_HISTORY acks it sent, as [time, offset] pairs (oldest overwritten);
+ * `lastLiveSentAt`: the publish time of the newest message it received for the first time.
+ * @type {Array<{idx: number, fc: FrameClient, counts: Uint8Array, base: number, contig: number, acked: number,
+ *   ackedAt: number, acks: Float64Array, ackCount: number, lastLiveSentAt: number, alive: boolean, channel: string,
+ *   needle: Buffer, ackPrefix: string}>}
+ */
 const clients = [];
 let channel = 'bench:fanout';
 let ackPrefix = '';
@@ -28,10 +36,21 @@ let parseJson = false;
 /** @type {Map<number, {start: number, first: number[], last: number[]}>} */
 const expected = new Map();
 let ackTimer = null;
+/**
+ * The server's ack timeout: a client whose ack moved within it is "acking", and a message it gets
+ * again then is a redelivery the server should not have sent (see `wireDupsAcking`).
+ */
+let ackTimeoutMs = 3000;
 const startedAt = Date.now();
 /** Unique receipts per 10 ms bucket since `startedAt`. */
 const buckets = new Uint32Array((30 * 60_000) / BUCKET_MS);
-/** @type {Map<number, {unique: number, dups: number, frames: number, hist: Uint32Array}>} */
+/**
+ * Per step (of the message's publish): first receipts, wire duplicates (receipts of an offset the
+ * client already had: bytes the server sent twice), those of them sent to the client while it was
+ * acking (`wasAcking`), and app duplicates (a repeat above the client's contiguous position: one an SDK that
+ * drops offsets at or below what it handled would still hand to the app).
+ * @type {Map<number, {unique: number, dups: number, dupsAcking: number, appDups: number, frames: number, hist: Uint32Array}>}
+ */
 const steps = new Map();
 const counters = {
   frames: 0,
@@ -55,7 +74,7 @@ const counters = {
 function stepStats(step) {
   let s = steps.get(step);
   if (s === undefined) {
-    s = { unique: 0, dups: 0, frames: 0, hist: newHistogram() };
+    s = { unique: 0, dups: 0, dupsAcking: 0, appDups: 0, frames: 0, hist: newHistogram() };
     steps.set(step, s);
   }
   return s;
@@ -163,11 +182,14 @@ function record(c, n) {
     const s = stepStats(out.steps[i]);
     if (seen === 0) {
       s.unique++;
+      if (out.sentAts[i] > c.lastLiveSentAt) c.lastLiveSentAt = out.sentAts[i];
       const lat = now - out.sentAts[i];
       s.hist[lat < 0 ? 0 : lat > LAT_MAX_MS ? LAT_MAX_MS : lat]++;
       if (b < buckets.length) buckets[b]++;
     } else {
       s.dups++;
+      if (wasAcking(c, o)) s.dupsAcking++;
+      if (o > c.contig) s.appDups++;
       if (counters.dupSamples.length < 8) {
         counters.dupSamples.push({
           client: c.idx,
@@ -177,6 +199,8 @@ function record(c, n) {
           frameSize: n,
           contig: c.contig,
           acked: c.acked,
+          sinceAckMs: now - c.ackedAt,
+          sinceLiveSentMs: now - c.lastLiveSentAt,
         });
       }
     }
@@ -187,6 +211,36 @@ function record(c, n) {
   c.contig = k;
 }
 
+/**
+ * Was client `c` acking when the server sent it offset `o` again? The server wrote that copy after
+ * the newest message the client had received before it (one socket keeps its order), so no earlier
+ * than that message's publish time. Acking then = an ack it had sent by that time moved within the
+ * ack timeout before it, or already covered `o`. (Counted against the server, by design: an ack in
+ * flight, or read late by a lagging node, still counts as acking.)
+ * @param {(typeof clients)[number]} c
+ * @param {number} o
+ */
+function wasAcking(c, o) {
+  const sentNoEarlierThan = c.lastLiveSentAt;
+  const n = Math.min(c.ackCount, ACK_HISTORY);
+  for (let k = 0; k < n; k++) {
+    const slot = ((c.ackCount - 1 - k) % ACK_HISTORY) * 2;
+    const at = c.acks[slot];
+    if (at > sentNoEarlierThan) continue; // sent after the copy left the server
+    return sentNoEarlierThan - at <= ackTimeoutMs || c.acks[slot + 1] >= o;
+  }
+  return false;
+}
+
+/** Notes an ack sent now up to `offset`. */
+function noteAck(c, offset) {
+  const slot = (c.ackCount % ACK_HISTORY) * 2;
+  c.acks[slot] = Date.now();
+  c.acks[slot + 1] = offset;
+  c.ackCount++;
+  c.ackedAt = c.acks[slot];
+}
+
 let tick = 0;
 function ackTick() {
   const slot = tick++ % ACK_SLOTS;
@@ -194,6 +248,7 @@ function ackTick() {
     const c = clients[i];
     if (c.alive && c.contig > c.acked) {
       c.acked = c.contig;
+      noteAck(c, c.contig);
       c.fc.sendRaw(c.ackPrefix + c.contig + '}}]');
     }
   }
@@ -209,6 +264,10 @@ async function connectOne(cfg, idx) {
     base: 0,
     contig: 0,
     acked: 0,
+    ackedAt: 0,
+    acks: new Float64Array(ACK_HISTORY * 2),
+    ackCount: 0,
+    lastLiveSentAt: 0,
     alive: false,
     channel: own,
     needle: inbox ? Buffer.from(`"channel":${JSON.stringify(own)}`) : channelNeedle,
@@ -249,6 +308,7 @@ async function connectOne(cfg, idx) {
   c.base = reply.offset;
   c.contig = reply.offset;
   c.acked = reply.offset;
+  noteAck(c, reply.offset); // its position: what it had before
   return c;
 }
 
@@ -257,6 +317,7 @@ serve({
     channel = cfg.channel;
     inbox = cfg.inbox === true;
     parseJson = cfg.parse === 'json';
+    ackTimeoutMs = cfg.ackTimeoutMs ?? ackTimeoutMs;
     channelNeedle = Buffer.from(`"channel":${JSON.stringify(channel)}`);
     ackPrefix = `42["ack",{"acks":{${JSON.stringify(channel)}:`;
     const t0 = performance.now();
@@ -343,6 +404,8 @@ serve({
       dupExtra,
       unique: s.unique,
       dupsSeen: s.dups,
+      dupsSeenAcking: s.dupsAcking,
+      appDups: s.appDups,
       frames: s.frames,
       inWindow,
       hist: toSparse(s.hist),

@@ -100,6 +100,13 @@ export interface TetherServerOptions {
   retryDelayMs?: number;
   /** Redeliveries before the rest is counted missed for that connection. Default 2. */
   maxRetries?: number;
+  /** Each further redelivery to a subscription waits this many times longer than the one before (≥ 1). Default 2. */
+  redeliveryBackoff?: number;
+  /**
+   * Event-loop lag (ms, measured) above which the node is behind: nothing is redelivered until it has
+   * run an `ackTimeoutMs` without such lag (acks may have waited unread). Default 200.
+   */
+  redeliveryMaxLoopLagMs?: number;
   /**
    * Retention and idempotency window of the built-in stores. Default 1000 msgs, 1 h, 5 min.
    * `retention.perChannel`: `[{ channels: 'chat:*', maxMessages?, maxAgeMs? }, …]`, by channel glob
@@ -132,6 +139,8 @@ export interface TetherServerOptions {
   maxQueuedBytes?: number;
   /** Bytes of messages (as JSON) in one replay batch, redelivery or HTTP poll answer (all channels together). Default 1_048_576 (1 MiB). */
   maxBatchBytes?: number;
+  /** Bytes of messages one node redelivers per sweep (the first redelivery of a sweep always goes). Default 2_097_152 (2 MiB). */
+  maxRedeliveryBytesPerSweep?: number;
   /**
    * Rate limits and connection caps (docs/operations.md): connection attempts per IP 100/s, burst
    * 200; 1000 connections per IP, 20_000 per node; 200 client events per minute per user and per
@@ -185,6 +194,8 @@ export const defaults = {
   retryAckTimeoutMs: 2000,
   retryDelayMs: 500,
   maxRetries: 2,
+  redeliveryBackoff: 2,
+  redeliveryMaxLoopLagMs: 200,
   retention: defaultRetention,
   pruneIntervalMs: 60_000,
   headCheckIntervalMs: 5000,
@@ -197,6 +208,7 @@ export const defaults = {
   maxInvalidFramesPerMinute: 20,
   maxQueuedBytes: 4_194_304,
   maxBatchBytes: 1_048_576,
+  maxRedeliveryBytesPerSweep: 2_097_152,
   pingIntervalMs: 20_000,
   pingTimeoutMs: 10_000,
   jwtPublicKeys: [] as JwtPublicKeyInput[],

@@ -17,6 +17,8 @@ const POSITIVE = [
   'pingTimeoutMs',
   'maxQueuedBytes',
   'maxBatchBytes',
+  'maxRedeliveryBytesPerSweep',
+  'redeliveryMaxLoopLagMs',
   'connectTimeoutMs',
 ] as const;
 
@@ -38,6 +40,9 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   }
   if (!Number.isInteger(resolved.maxRetries) || resolved.maxRetries < 0) {
     throw new TypeError(`maxRetries must be a whole number ≥ 0, got ${resolved.maxRetries}`);
+  }
+  if (!Number.isFinite(resolved.redeliveryBackoff) || resolved.redeliveryBackoff < 1) {
+    throw new TypeError(`redeliveryBackoff must be a number ≥ 1, got ${resolved.redeliveryBackoff}`);
   }
   for (const name of ['maxDataDepth', 'maxInvalidFramesPerMinute'] as const) {
     const value = resolved[name];

@@ -4,6 +4,8 @@ export interface RedeliveryPolicy {
   ackTimeoutMs: number;
   retryAckTimeoutMs: number;
   maxRetries: number;
+  /** Each further redelivery waits this many times longer than the one before. */
+  redeliveryBackoff: number;
 }
 
 export type SweepDecision = { kind: 'none' } | { kind: 'resend'; after: number } | { kind: 'missed'; after: number };
@@ -45,18 +47,26 @@ export class Subscription {
     return newly;
   }
 
-  /** What the sweeper should do now for this subscription. */
+  /**
+   * What the sweeper should do now for this subscription. A client is stalled only when nothing
+   * shows progress for `ackTimeoutMs`: its first unacked message was sent that long ago AND its ack
+   * has not moved for that long. A client that acks steadily but runs behind (a saturated reader,
+   * a relayed batch that came late, acks coalesced once a second) is therefore never redelivered
+   * to: what it has not acked is on its way, and a copy would only queue behind it. Each further
+   * redelivery waits `redeliveryBackoff` times longer than the one before.
+   */
   decide(now: number, policy: RedeliveryPolicy): SweepDecision {
     if (!this.joined) return { kind: 'none' };
     const base = Math.max(this.acked, this.missedUpTo);
     if (base >= this.state.head) return { kind: 'none' };
     if (this.attempts === 0) {
-      // Out of the ring (a busy channel), the send time is unknown: judge by how long the ack has
-      // not moved instead, so a client that acks steadily is never taken for a stalled one.
-      const sentAt = Math.max(this.state.recent(base + 1)?.sentAt ?? this.ackMovedAt, this.joinedAt);
-      if (now - sentAt < policy.ackTimeoutMs) return { kind: 'none' };
-    } else if (now - this.lastResendAt < policy.retryAckTimeoutMs) {
-      return { kind: 'none' };
+      // Out of the ring (a busy channel) the send time is unknown: the ack's last move stands for it.
+      const sentAt = this.state.recent(base + 1)?.sentAt ?? 0;
+      const progressAt = Math.max(sentAt, this.ackMovedAt, this.joinedAt);
+      if (now - progressAt < policy.ackTimeoutMs) return { kind: 'none' };
+    } else {
+      const wait = policy.retryAckTimeoutMs * policy.redeliveryBackoff ** (this.attempts - 1);
+      if (now - this.lastResendAt < wait) return { kind: 'none' };
     }
     return this.attempts < policy.maxRetries ? { kind: 'resend', after: base } : { kind: 'missed', after: base };
   }

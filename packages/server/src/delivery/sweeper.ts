@@ -6,10 +6,25 @@ import type { PushProvider } from './push.js';
 import type { StatsCounter } from './stats.js';
 import type { RedeliveryPolicy, Subscription } from './subscription.js';
 import { toMessage } from './relevance.js';
+import { LoopLag } from './loop-lag.js';
+import { prefixWithin } from './replayer.js';
+import { queuedBytes } from './socket-queue.js';
+
+export interface SweeperPolicy extends RedeliveryPolicy {
+  /** The sweeper's period. */
+  retryDelayMs: number;
+  /** Event-loop lag (ms, measured) above which nothing is redelivered for the next ack timeout. */
+  redeliveryMaxLoopLagMs: number;
+  /** Bytes of messages redelivered per sweep on this node, at most (the first redelivery always goes). */
+  maxRedeliveryBytesPerSweep: number;
+  /** One redelivery's size: at most this many messages and bytes. */
+  replayBatchSize: number;
+  maxBatchBytes: number;
+}
 
 export interface SweeperDeps {
   connections: ReadonlySet<ClientConnection>;
-  policy: RedeliveryPolicy & { retryDelayMs: number };
+  policy: SweeperPolicy;
   stats: StatsCounter;
   ackLedger: AckLedger;
   /** The push fallback for missed critical messages; none by default. */
@@ -20,20 +35,30 @@ export interface SweeperDeps {
 }
 
 /**
- * One sweeper per node: every `retryDelayMs` it finds subscriptions whose first unacked message
- * is older than the ack timeout, resends `acked+1..head` to that socket alone, and after
- * `maxRetries` counts the rest missed for that connection (they stay in the log for resume and
- * HTTP). A critical missed message nobody of its user acked goes to the push fallback, once.
+ * One sweeper per node: every `retryDelayMs` it finds stalled subscriptions (see
+ * `Subscription.decide`: no ack progress for the ack timeout), resends one batch after the ack to
+ * that socket alone, and after `maxRetries` counts the rest missed for that connection (they stay
+ * in the log for resume and HTTP). A critical missed message nobody of its user acked goes to the
+ * push fallback, once.
+ *
+ * Redelivery must never add load where it is short: nothing is redelivered (nor counted missed)
+ * until this node's event loop has run without lag for an ack timeout (acks may have waited
+ * unread, and the node is overloaded), a socket that still has bytes to write gets no copy
+ * behind them (the attempt counts, so a frozen connection still ends up missed), and a sweep
+ * sends at most `maxRedeliveryBytesPerSweep` (the rest is due again at the next sweep).
  */
 export class RedeliverySweeper {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private lastSweepAt = 0;
+  /** When a sweep last found the event loop lagging (0: never). */
+  private laggedAt = 0;
+  private readonly loopLag = new LoopLag();
   /** `<stream>#<offset>` of critical messages already pushed (bounded, oldest dropped first). */
   private readonly pushed = new Set<string>();
 
   private readonly connections: ReadonlySet<ClientConnection>;
-  private readonly policy: RedeliveryPolicy & { retryDelayMs: number };
+  private readonly policy: SweeperPolicy;
   private readonly stats: StatsCounter;
   private readonly ackLedger: AckLedger;
   private readonly push: PushProvider | undefined;
@@ -51,12 +76,14 @@ export class RedeliverySweeper {
   }
 
   start(): void {
+    this.loopLag.start();
     this.timer = setInterval(() => void this.sweep(this.now()), this.policy.retryDelayMs);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    this.loopLag.stop();
   }
 
   async sweep(now: number): Promise<void> {
@@ -65,22 +92,48 @@ export class RedeliverySweeper {
     // now would redeliver what clients already handled. Let them be read first.
     const blocked = this.lastSweepAt > 0 && now - this.lastSweepAt > this.policy.retryDelayMs * 4;
     this.lastSweepAt = now;
+    const lagMs = this.loopLag.takeMaxMs();
+    if (lagMs > this.policy.redeliveryMaxLoopLagMs) {
+      this.log.debug({ lagMs }, 'event loop lagging; redelivery deferred');
+      this.laggedAt = now;
+    }
     if (blocked) return;
+    // A client's silence is judged over the ack timeout: while this node could not read its acks
+    // in time during that window, the silence is no evidence (and the node has no time to spare).
+    if (this.laggedAt > 0 && now - this.laggedAt < this.policy.ackTimeoutMs) return;
     this.running = true;
     try {
       const work: Promise<void>[] = [];
+      let budget = this.policy.maxRedeliveryBytesPerSweep;
       for (const connection of this.connections) {
-        if (connection.hasBacklog()) continue; // not yet written, so not yet ackable
+        let behind: boolean | undefined;
         for (const sub of connection.subscriptions()) {
           const decision = sub.decide(now, this.policy);
-          if (decision.kind === 'resend') work.push(this.resend(connection, sub, decision.after, now));
-          else if (decision.kind === 'missed') this.giveUp(connection, sub);
+          if (decision.kind === 'missed') this.giveUp(connection, sub);
+          if (decision.kind !== 'resend') continue;
+          // Bytes still waiting for this socket: what it has not acked may be among them.
+          behind ??= connection.hasBacklog() || queuedBytes(connection.socket) > 0;
+          if (behind) {
+            sub.markResent(now); // a copy would queue behind what it has not read yet
+            continue;
+          }
+          const bytes = this.bytesOf(sub, decision.after);
+          if (bytes > budget && work.length > 0) continue; // due again at the next sweep
+          budget -= bytes;
+          work.push(this.resend(connection, sub, decision.after, now));
         }
       }
       await Promise.all(work);
     } finally {
       this.running = false;
     }
+  }
+
+  /** What one redelivery after `after` will send: the ring's batch, or a full batch when out of the ring. */
+  private bytesOf(sub: Subscription, after: number): number {
+    const { state } = sub;
+    const recent = state.recentRange(after, Math.min(state.head, after + this.policy.replayBatchSize));
+    return recent ? prefixWithin(recent, this.policy.maxBatchBytes).bytes : this.policy.maxBatchBytes;
   }
 
   private async resend(connection: ClientConnection, sub: Subscription, after: number, now: number): Promise<void> {

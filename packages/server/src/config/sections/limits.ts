@@ -12,6 +12,7 @@ export const limitsSection = z.strictObject({
   maxChannelsPerConnection: positive.optional(),
   maxQueuedBytes: positive.optional(),
   maxBatchBytes: positive.optional(),
+  maxRedeliveryBytesPerSweep: positive.optional(),
   replayBatchSize: positive.optional(),
   recentPerChannel: positive.optional(),
   // rate limits and connection caps (the server's `limits` group; 0 turns one off)

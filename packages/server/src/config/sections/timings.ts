@@ -8,6 +8,8 @@ export const timingsSection = z.strictObject({
   retryAckTimeoutMs: ms.optional(),
   retryDelayMs: ms.optional(),
   maxRetries: z.int().min(0).optional(),
+  redeliveryBackoff: z.number().min(1).optional(),
+  redeliveryMaxLoopLagMs: ms.optional(),
   pruneIntervalMs: ms.optional(),
   headCheckIntervalMs: z.int().min(10).max(3_600_000).optional(),
   pingIntervalMs: ms.optional(),
