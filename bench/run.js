@@ -9,6 +9,7 @@
  *   fuzz      a million generated hostile frames against one server process (see scenarios/fuzz.js)
  *   flood     one socket floods; a bystander's delivery p99 with the rate limits on and off
  *   inbox     one message to one random user's inbox: plain, emitWithAck, Tether memory and SQLite
+ *   storm     the resume storm: C clients, kill -9, restart on the same SQLite file, publishing on
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -19,6 +20,7 @@ import { authDefaults, runAuth } from './scenarios/auth.js';
 import { fuzzDefaults, runFuzz } from './scenarios/fuzz.js';
 import { floodDefaults, runFlood } from './scenarios/flood.js';
 import { INBOX_SYSTEMS, inboxDefaults, runInbox } from './scenarios/inbox.js';
+import { runStorm, stormDefaults } from './scenarios/storm.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
@@ -29,6 +31,7 @@ scenarios:
   fuzz        generated hostile frames (fast-check) against one server process
   flood       one socket floods publishes; a bystander's delivery p99 with the limits on and off
   inbox       one message to one random user's inbox: plain Socket.IO, emitWithAck, Tether memory, SQLite
+  storm       the resume storm: clients on their inbox + room:all, kill -9, restart on the same SQLite file
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -82,6 +85,18 @@ inbox flags:
   --ack-timeout-ms MS  the emitWithAck design's timeout before a retry (default ${inboxDefaults.ackTimeoutMs})
   --parse scan|json    how loaders read msg frames (default scan)
   --max-minutes M      hard stop for the whole run (default 10)
+
+storm flags:
+  --clients N          clients, each a user on its inbox and on room:all (default ${stormDefaults.clients})
+  --workers N          loader processes (default ${stormDefaults.workers})
+  --inbox-rate N       inbox messages per second over HTTP, each to one random user (default ${stormDefaults.inboxRate})
+  --room-rate R        messages per second on room:all (default ${stormDefaults.roomRate}; may be fractional)
+  --warm-seconds S     publishing before the kill (default ${stormDefaults.warmSeconds})
+  --storm-seconds S    give the storm up after S seconds (default ${stormDefaults.stormSeconds})
+  --connect-timeout-ms MS   each attempt's connect timeout (default ${stormDefaults.connectTimeoutMs})
+  --server-options JSON     server options over the defaults, e.g. '{"listenBacklog":511}'
+  --cpu-prof           write a V8 CPU profile of the restarted server to bench/results/prof/
+  --max-minutes M      hard stop for the whole run (default 6)
 `;
 
 /** Scenario name → runner. */
@@ -92,6 +107,7 @@ const scenarios = {
   fuzz: runFuzzCli,
   flood: runFloodCli,
   inbox: runInboxCli,
+  storm: runStormCli,
 };
 
 function machine() {
@@ -305,6 +321,56 @@ async function runInboxCli(argv) {
     runInbox({ ...opts, stamp, cores: m.cores }),
   );
   return out.results.some((r) => r.errors.length) ? 1 : 0;
+}
+
+async function runStormCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clients: { type: 'string' },
+      workers: { type: 'string' },
+      'inbox-rate': { type: 'string' },
+      'room-rate': { type: 'string' },
+      'warm-seconds': { type: 'string' },
+      'storm-seconds': { type: 'string' },
+      'connect-timeout-ms': { type: 'string' },
+      'server-options': { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      'max-minutes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const opts = { ...stormDefaults };
+  if (values.clients) opts.clients = int(values.clients, 'clients');
+  if (values.workers) opts.workers = int(values.workers, 'workers');
+  if (values['inbox-rate']) opts.inboxRate = int(values['inbox-rate'], 'inbox-rate');
+  if (values['room-rate']) {
+    opts.roomRate = Number(values['room-rate']);
+    if (!(opts.roomRate >= 0 && opts.roomRate <= 100)) throw new TypeError('--room-rate must be 0 to 100');
+  }
+  if (values['warm-seconds']) opts.warmSeconds = int(values['warm-seconds'], 'warm-seconds');
+  if (values['storm-seconds']) opts.stormSeconds = int(values['storm-seconds'], 'storm-seconds');
+  if (values['connect-timeout-ms']) opts.connectTimeoutMs = int(values['connect-timeout-ms'], 'connect-timeout-ms');
+  if (values['server-options']) opts.serverOptions = JSON.parse(values['server-options']);
+  opts.cpuProf = values['cpu-prof'] ?? false;
+  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
+  if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 6;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  console.log(
+    `storm: ${opts.clients} clients over ${opts.workers} loader processes, ${opts.inboxRate} inbox msg/s + ` +
+      `${opts.roomRate} msg/s on room:all over HTTP, kill -9 after ${opts.warmSeconds} s`,
+  );
+  const out = await timedRun('storm', { opts, m, stamp, maxMinutes }, () => runStorm({ ...opts, stamp }));
+  const met = out.allCaughtUpMs !== null && out.allCaughtUpMs < 20_000 && (out.healthzStorm.p99 ?? Infinity) < 1000;
+  return met && out.lost === 0 && out.dupOffsets === 0 && out.resyncs === 0 ? 0 : 1;
 }
 
 /** Flags every load scenario shares: clients, workers, the rate ladder, step length, give-up rule, parsing. */
