@@ -18,6 +18,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Child } from '../lib/rpc.js';
 import { socketUrl } from '../lib/frame-client.js';
 import { fmtInt, fmtMs } from '../lib/format.js';
+import { signJwt } from '../lib/jwt.js';
+import { decodeProtectedHeader, jwtVerify } from 'jose';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const SERVER = here('../servers/storm-server.js');
@@ -190,6 +192,40 @@ function mergeTimes(reports, key) {
   return { n: all.length, p50: q(50), p99: q(99), max: all.at(-1) ?? null };
 }
 
+/**
+ * What one handshake's token check costs: jose's HS256 verification (as the server does it: header
+ * decode, then jwtVerify) against a lookup in a Map of verified tokens (the server's token cache).
+ */
+async function tokenCost(secret, n = 3000) {
+  const key = Buffer.from(secret);
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const tokens = Array.from({ length: n }, (_, i) =>
+    signJwt({ sub: `bench-${i}`, tenant: TENANT, channels: ['room:all'], exp }, secret),
+  );
+  const cache = new Map();
+  const verifyAll = async () => {
+    for (const t of tokens) {
+      decodeProtectedHeader(t);
+      const { payload } = await jwtVerify(t, key, { algorithms: ['HS256'], requiredClaims: ['exp'] });
+      cache.set(t, { claims: payload, until: exp * 1000 });
+    }
+  };
+  await verifyAll(); // warm up
+  let t0 = performance.now();
+  await verifyAll();
+  const verifyUs = ((performance.now() - t0) * 1000) / n;
+  t0 = performance.now();
+  let hits = 0;
+  for (let round = 0; round < 10; round++) {
+    for (const t of tokens) {
+      const e = cache.get(t);
+      if (e !== undefined && Date.now() < e.until) hits++;
+    }
+  }
+  const cachedUs = ((performance.now() - t0) * 1000) / (10 * n);
+  return { verifyUs, cachedUs, hits };
+}
+
 export async function runStorm(opts) {
   const dir = mkdtempSync(join(tmpdir(), 'tether-storm-'));
   const secret = randomBytes(24).toString('hex');
@@ -206,6 +242,10 @@ export async function runStorm(opts) {
   const workers = [];
   let server = null;
   let healthz = null;
+  const tokens = await tokenCost(secret);
+  console.log(
+    `token check per handshake: jose HS256 verify ${tokens.verifyUs.toFixed(1)} µs, cache lookup ${tokens.cachedUs.toFixed(2)} µs`,
+  );
   try {
     let { child, port } = await startServer(env, 0, false, opts.stamp, 'first');
     server = child;
@@ -252,11 +292,13 @@ export async function runStorm(opts) {
     await sleep(200); // a publish in flight at the kill gets its error before the heads are taken
     const roomHead = publisher.roomHead;
     const inboxHeads = [...publisher.inboxHeads];
-    ({ child, port } = await startServer(env, port, opts.cpuProf, opts.stamp, 'restarted'));
+    let startupMs;
+    ({ child, port, startupMs } = await startServer(env, port, opts.cpuProf, opts.stamp, 'restarted'));
     server = child;
     const upAt = Date.now();
     console.log(
-      `killed at +0, up again at +${upAt - killedAt} ms (pid ${server.pid}); heads at the kill: room:all ${roomHead}`,
+      `killed at +0, up again at +${upAt - killedAt} ms (pid ${server.pid}, listening ${startupMs} ms after its start); ` +
+        `heads at the kill: room:all ${roomHead}`,
     );
     await Promise.all(
       workers.map((w, i) =>
@@ -308,6 +350,7 @@ export async function runStorm(opts) {
     }
     const result = {
       clients: n,
+      tokenCheckUs: { joseHs256: tokens.verifyUs, cached: tokens.cachedUs },
       restartMs: upAt - killedAt,
       serverStartupMs: startupMs,
       back: mergeTimes(reports, 'back'),
