@@ -364,6 +364,7 @@ export async function runStorm(opts) {
       connectErrors,
       resyncs: sum((c) => c.resyncs),
       lost: reports.reduce((s, r) => s + r.lost, 0),
+      lostNotBack: reports.reduce((s, r) => s + r.lostNotBack, 0),
       dupOffsets: reports.reduce((s, r) => s + r.dupOffsets, 0),
       checked: reports.reduce((s, r) => s + r.checked, 0),
       published: { accepted: publisher.accepted, failed: publisher.failed, roomHead: publisher.roomHead },
@@ -399,7 +400,8 @@ function printResult(r, opts) {
     `  attempts ${fmtInt(r.attempts)}, connect timeouts ${fmtInt(r.connectTimeouts)}, refusals ${JSON.stringify(r.refused)}, resyncs ${r.resyncs}`,
   );
   console.log(
-    `  checked ${fmtInt(r.checked)} (client, channel, offset): lost ${r.lost}, duplicated ${r.dupOffsets}; published ${fmtInt(r.published.accepted)} accepted, ${fmtInt(r.published.failed)} failed (server down)`,
+    `  checked ${fmtInt(r.checked)} (client, channel, offset): lost ${r.lost} (of which ${r.lostNotBack} by clients not back at the end), ` +
+      `duplicated on the wire ${r.dupOffsets}; published ${fmtInt(r.published.accepted)} accepted, ${fmtInt(r.published.failed)} failed (server down)`,
   );
   if (Object.keys(r.connectErrors).length) console.log(`  connect errors: ${JSON.stringify(r.connectErrors)}`);
   if (r.loaderErrors.length) console.log(`  loader notes: ${r.loaderErrors.slice(0, 5).join(' | ')}`);

@@ -279,11 +279,15 @@ serve({
         else if (n > 1) dupOffsets++;
       }
     };
+    let lostNotBack = 0;
     for (const c of clients) {
       if (c.backAt !== 0) back.push(c.backAt - restartAt);
       if (c.caughtAt !== 0) caught.push(c.caughtAt - restartAt);
+      const before = lost;
       check(c.room, roomHead);
       check(c.own, inboxHeads[c.idx - cfg.startIndex] ?? 0);
+      // A client that never came back cannot have what was sent after the kill: counted apart.
+      if (!c.alive) lostNotBack += lost - before;
     }
     back.sort((a, b) => a - b);
     caught.sort((a, b) => a - b);
@@ -295,6 +299,7 @@ serve({
       backSorted: back,
       caughtSorted: caught,
       lost,
+      lostNotBack,
       dupOffsets,
       checked,
     };
