@@ -10,6 +10,7 @@
  *   flood     one socket floods; a bystander's delivery p99 with the rate limits on and off
  *   inbox     one message to one random user's inbox: plain, emitWithAck, Tether memory and SQLite
  *   ingress   HTTP publishes from a load process to random inboxes: fastify + Socket.IO, Tether memory, SQLite
+ *   storm     the resume storm: C clients, kill -9, restart on the same SQLite file, publishing on
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -21,6 +22,7 @@ import { fuzzDefaults, runFuzz } from './scenarios/fuzz.js';
 import { floodDefaults, runFlood } from './scenarios/flood.js';
 import { INBOX_SYSTEMS, inboxDefaults, runInbox } from './scenarios/inbox.js';
 import { INGRESS_SYSTEMS, ingressDefaults, runIngress } from './scenarios/ingress.js';
+import { runStorm, stormDefaults } from './scenarios/storm.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
@@ -32,6 +34,7 @@ scenarios:
   flood       one socket floods publishes; a bystander's delivery p99 with the limits on and off
   inbox       one message to one random user's inbox: plain Socket.IO, emitWithAck, Tether memory, SQLite
   ingress     HTTP publishes (autocannon) to random inboxes: fastify + Socket.IO, Tether memory, SQLite
+  storm       the resume storm: clients on their inbox + room:all, kill -9, restart on the same SQLite file
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -98,6 +101,17 @@ ingress flags:
   --parse scan|json    how loaders read msg frames (default scan)
   --cpu-prof           write V8 CPU profiles of the servers and the HTTP load process to bench/results/prof/
   --max-minutes M      hard stop for the whole run (default 10)
+storm flags:
+  --clients N          clients, each a user on its inbox and on room:all (default ${stormDefaults.clients})
+  --workers N          loader processes (default ${stormDefaults.workers})
+  --inbox-rate N       inbox messages per second over HTTP, each to one random user (default ${stormDefaults.inboxRate})
+  --room-rate R        messages per second on room:all (default ${stormDefaults.roomRate}; may be fractional)
+  --warm-seconds S     publishing before the kill (default ${stormDefaults.warmSeconds})
+  --storm-seconds S    give the storm up after S seconds (default ${stormDefaults.stormSeconds})
+  --connect-timeout-ms MS   each attempt's connect timeout (default ${stormDefaults.connectTimeoutMs})
+  --server-options JSON     server options over the defaults, e.g. '{"listenBacklog":511}'
+  --cpu-prof           write a V8 CPU profile of the restarted server to bench/results/prof/
+  --max-minutes M      hard stop for the whole run (default 6)
 `;
 
 /** Scenario name → runner. */
@@ -109,6 +123,8 @@ const scenarios = {
   flood: runFloodCli,
   inbox: runInboxCli,
   ingress: runIngressCli,
+
+  storm: runStormCli,
 };
 
 function machine() {
@@ -338,6 +354,56 @@ function onlyOf(value, systems) {
   const unknown = only.filter((x) => !(x in systems));
   if (unknown.length) throw new TypeError(`--only: unknown system ${unknown.join(', ')}`);
   return only;
+}
+
+async function runStormCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clients: { type: 'string' },
+      workers: { type: 'string' },
+      'inbox-rate': { type: 'string' },
+      'room-rate': { type: 'string' },
+      'warm-seconds': { type: 'string' },
+      'storm-seconds': { type: 'string' },
+      'connect-timeout-ms': { type: 'string' },
+      'server-options': { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      'max-minutes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const opts = { ...stormDefaults };
+  if (values.clients) opts.clients = int(values.clients, 'clients');
+  if (values.workers) opts.workers = int(values.workers, 'workers');
+  if (values['inbox-rate']) opts.inboxRate = int(values['inbox-rate'], 'inbox-rate');
+  if (values['room-rate']) {
+    opts.roomRate = Number(values['room-rate']);
+    if (!(opts.roomRate >= 0 && opts.roomRate <= 100)) throw new TypeError('--room-rate must be 0 to 100');
+  }
+  if (values['warm-seconds']) opts.warmSeconds = int(values['warm-seconds'], 'warm-seconds');
+  if (values['storm-seconds']) opts.stormSeconds = int(values['storm-seconds'], 'storm-seconds');
+  if (values['connect-timeout-ms']) opts.connectTimeoutMs = int(values['connect-timeout-ms'], 'connect-timeout-ms');
+  if (values['server-options']) opts.serverOptions = JSON.parse(values['server-options']);
+  opts.cpuProf = values['cpu-prof'] ?? false;
+  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
+  if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 6;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  console.log(
+    `storm: ${opts.clients} clients over ${opts.workers} loader processes, ${opts.inboxRate} inbox msg/s + ` +
+      `${opts.roomRate} msg/s on room:all over HTTP, kill -9 after ${opts.warmSeconds} s`,
+  );
+  const out = await timedRun('storm', { opts, m, stamp, maxMinutes }, () => runStorm({ ...opts, stamp }));
+  const met = out.allCaughtUpMs !== null && out.allCaughtUpMs < 20_000 && (out.healthzStorm.p99 ?? Infinity) < 1000;
+  return met && out.lost === 0 && out.dupOffsets === 0 && out.resyncs === 0 ? 0 : 1;
 }
 
 /** Flags every load scenario shares: clients, workers, the rate ladder, step length, give-up rule, parsing. */

@@ -46,6 +46,16 @@ const FATAL: ReadonlySet<string> = new Set([ErrorCode.BadRequest, ErrorCode.Forb
 /** Longest delay `setTimeout` takes; a later refresh is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * The wait a refusal asks for: `retryAfterMs`, and for `server_busy` a random share of it on top,
+ * so that the crowd an overloaded server refused at once does not come back at once.
+ */
+export function hintedDelay(error: TetherError | undefined, random: () => number = Math.random): number {
+  const hint = error?.retryAfterMs ?? 0;
+  if (error?.code !== ErrorCode.ServerBusy) return hint;
+  return hint + Math.floor(random() * hint);
+}
+
 export class Connector {
   readonly link: SocketLink;
   private poller: HttpPoller | undefined;
@@ -218,7 +228,7 @@ export class Connector {
     }
     this.socketDown();
     // A `rate_limited` refusal says how long to wait at least: sooner would only be refused again.
-    const delay = Math.max(this.backoff.next(), info.error?.retryAfterMs ?? 0);
+    const delay = Math.max(this.backoff.next(), hintedDelay(info.error));
     this.options.logger.debug('reconnecting', { inMs: delay, attempt: this.failedAttempts + 1 });
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.attempt(), delay);

@@ -31,6 +31,8 @@ export const ErrorCode = {
   TooManyInvalidFrames: 'too_many_invalid_frames',
   /** Over a rate limit or connection cap; nothing changed. The body's `retryAfterMs` says when to try again. */
   RateLimited: 'rate_limited',
+  /** The server is overloaded (its event loop lags): the connection was refused before any work. Retry after `retryAfterMs`. */
+  ServerBusy: 'server_busy',
 
   // Client-side codes: raised by the SDK (`@tether/client`), never sent by the server.
   /** The SDK's bounded publish queue is full: this publish was not queued. */
@@ -64,6 +66,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   internal: 500,
   too_many_invalid_frames: 400,
   rate_limited: 429,
+  server_busy: 503,
   // Client-side codes never travel over HTTP; the nearest status, for apps that forward them.
   queue_full: 429,
   client_closed: 499,

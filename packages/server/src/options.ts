@@ -166,6 +166,34 @@ export interface TetherServerOptions {
   allowPollingTransport?: boolean;
   /** An Engine.IO connection that has not sent its handshake (token) by then is closed. Default 10_000. */
   connectTimeoutMs?: number;
+
+  // resume storm (thousands of clients coming back at once)
+  /**
+   * The TCP accept queue of `listen()` (Node's default is 511). Linux caps it at
+   * `net.core.somaxconn` (docs/operations.md). Default 4096.
+   */
+  listenBacklog?: number;
+  /**
+   * Bytes of recent store reads shared by the readers of a channel (thousands of clients resuming
+   * `room:all` after a restart read its rows once, not once each); 0: off. Default 8 MiB.
+   */
+  replayCacheBytes?: number;
+  /** Verified tokens remembered by their text, so a reconnect skips the signature check; 0: off. Default 10_000. */
+  tokenCacheSize?: number;
+  /**
+   * How long a remembered verification is trusted at most (never past the token's `exp`): a token
+   * stays accepted this long after its key left the server's keys. Default 60_000.
+   */
+  tokenCacheTtlMs?: number;
+  /**
+   * While the event loop lags more than this (ms), new connections are refused before Engine.IO
+   * with `server_busy` and a retry hint, rather than accepted and left to time out; 0: never. Default 500.
+   */
+  busyLoopLagMs?: number;
+  /** The retry hint (`Retry-After`, `retryAfterMs`) of a `server_busy` refusal; clients add jitter. Default 2000. */
+  busyRetryAfterMs?: number;
+  /** The event loop's current lag, ms (for tests). Default: a timer-drift sampler (limits/loop-lag.ts). */
+  loopLag?: () => number;
 }
 
 /** Auth options that stay undefined unless given. */
@@ -174,11 +202,20 @@ type AuthOptionsWithoutDefault = 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'jwtAud
 export type ResolvedOptions = Required<
   Omit<
     Omit<TetherServerOptions, AuthOptionsWithoutDefault>,
-    'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'retention' | 'logger' | 'limits'
+    | 'httpServer'
+    | 'authorize'
+    | 'push'
+    | 'relay'
+    | 'cluster'
+    | 'onConnection'
+    | 'retention'
+    | 'logger'
+    | 'limits'
+    | 'loopLag'
   >
 > &
   Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
-  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection'> & {
+  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'> & {
     retention: RetentionOptions;
     logger: boolean | { level: string };
     limits: LimitOptions;
@@ -233,4 +270,10 @@ export const defaults = {
   trustedProxies: [] as string[],
   allowPollingTransport: false,
   connectTimeoutMs: 10_000,
+  listenBacklog: 4096,
+  replayCacheBytes: 8_388_608,
+  tokenCacheSize: 10_000,
+  tokenCacheTtlMs: 60_000,
+  busyLoopLagMs: 500,
+  busyRetryAfterMs: 2000,
 } as const;

@@ -20,6 +20,9 @@ const POSITIVE = [
   'maxRedeliveryBytesPerSweep',
   'redeliveryMaxLoopLagMs',
   'connectTimeoutMs',
+  'listenBacklog',
+  'tokenCacheTtlMs',
+  'busyRetryAfterMs',
 ] as const;
 
 /** Merges options over `defaults` and fails fast, with a TypeError naming the option, on nonsense. */
@@ -50,6 +53,11 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   }
   if (resolved.maxQueuedBytes < 2 * resolved.maxBatchBytes) {
     throw new TypeError('maxQueuedBytes must be at least twice maxBatchBytes (a replay batch plus live traffic)');
+  }
+  for (const name of ['tokenCacheSize', 'busyLoopLagMs', 'replayCacheBytes'] as const) {
+    const value = resolved[name];
+    if (!Number.isInteger(value) || value < 0)
+      throw new TypeError(`${name} must be a whole number ≥ 0 (0 = off), got ${value}`);
   }
   if (!(resolved.maxPollWaitSeconds >= 0)) throw new TypeError('maxPollWaitSeconds must be ≥ 0');
   if (typeof resolved.allowPollingTransport !== 'boolean')

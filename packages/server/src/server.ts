@@ -23,6 +23,7 @@ import { Publisher } from './delivery/publisher.js';
 import { Fanout } from './delivery/fanout.js';
 import { RelevanceFilter } from './delivery/relevance.js';
 import { Replayer } from './delivery/replayer.js';
+import { RecentReads } from './delivery/recent-reads.js';
 import { AckLedger } from './delivery/ack-ledger.js';
 import { ClientConnection, type TetherSocket } from './delivery/connection.js';
 import { RedeliverySweeper } from './delivery/sweeper.js';
@@ -42,6 +43,8 @@ import { Limits } from './limits/limits.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
+/** A store read of a channel's head serves its other resuming readers this long (delivery/recent-reads.ts). */
+const RECENT_READ_TTL_MS = 1000;
 
 export async function createTetherServer(options: TetherServerOptions): Promise<TetherServer> {
   const o = resolveOptions(options);
@@ -69,7 +72,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const relevance = new RelevanceFilter(o.relevance, (err, message) =>
     log.warn({ err, channel: message.channel, offset: message.offset }, 'isRelevant hook threw; message kept'),
   );
-  const replayer = new Replayer({ store, relevance, stats, pageSize: o.replayBatchSize, now });
+  const reads = new RecentReads({ store, maxBytes: o.replayCacheBytes, ttlMs: RECENT_READ_TTL_MS, now });
+  const replayer = new Replayer({ store, relevance, stats, pageSize: o.replayBatchSize, now, reads });
 
   // Socket.IO exists (rooms, the relay's events) before it is attached to the HTTP server below.
   const io = new SocketIOServer(socketIoOptions(o));
@@ -141,6 +145,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   // In front of Engine.IO: attempts and caps are refused before a session exists.
   limits.gate.attach(httpServer, io.engine);
 
+  io.use(limits.busy.middleware());
   io.use(limits.connectMiddleware());
   io.use(
     handshakeMiddleware({
@@ -268,7 +273,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     io,
     async listen(port = 0, host = '127.0.0.1') {
       if (!ownsHttpServer) throw new TypeError('listen() is for servers Tether created; listen on your own server');
-      const bound = await listenOn(httpServer, port, host);
+      const bound = await listenOn(httpServer, port, host, o.listenBacklog);
       log.info({ port: bound.port, host, store: store.engine }, 'tether listening');
       return bound;
     },

@@ -4,6 +4,7 @@ import type { ResolvedOptions } from '../options.js';
 import { jwksUrlOf } from './check-auth-options.js';
 import { JwksKeySource } from './jwks-key-source.js';
 import { importPublicKeys } from './public-keys.js';
+import { cachedTokenVerifier } from './token-cache.js';
 import { createTokenVerifier, secretKey, type VerifyToken } from './verify-token.js';
 
 export function tokenVerifierFromOptions(o: ResolvedOptions, log: Logger): VerifyToken {
@@ -18,7 +19,7 @@ export function tokenVerifierFromOptions(o: ResolvedOptions, log: Logger): Verif
           onFetchError: (err) =>
             log.warn({ err, jwksUrl: String(o.jwksUrl) }, 'JWKS fetch failed; keeping the last good key set'),
         });
-  return createTokenVerifier({
+  const verify = createTokenVerifier({
     secret: o.jwtSecret === undefined ? undefined : secretKey(o.jwtSecret),
     publicKeys: importPublicKeys(o.jwtPublicKeys),
     jwks,
@@ -27,4 +28,5 @@ export function tokenVerifierFromOptions(o: ResolvedOptions, log: Logger): Verif
     maxLifetimeSeconds: o.maxTokenLifetimeSeconds,
     clockSkewSeconds: o.clockSkewSeconds,
   });
+  return cachedTokenVerifier(verify, { maxEntries: o.tokenCacheSize, ttlMs: o.tokenCacheTtlMs, now: o.now });
 }

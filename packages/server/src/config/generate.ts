@@ -30,6 +30,8 @@ export function generateConfig(): string {
       jwtSecret: randomBytes(32).toString('base64url'),
       maxTokenLifetimeSeconds: defaults.maxTokenLifetimeSeconds,
       clockSkewSeconds: defaults.clockSkewSeconds,
+      tokenCacheSize: defaults.tokenCacheSize,
+      tokenCacheTtlMs: defaults.tokenCacheTtlMs,
     },
     apiKeys: [
       {
@@ -44,6 +46,7 @@ export function generateConfig(): string {
       corsOrigins: [],
       trustedProxies: [],
       allowPollingTransport: false,
+      listenBacklog: defaults.listenBacklog,
     },
     retention: {
       [COMMENT_KEY]: [
@@ -70,6 +73,9 @@ export function generateConfig(): string {
       maxQueuedBytes: defaults.maxQueuedBytes,
       maxBatchBytes: defaults.maxBatchBytes,
       maxRedeliveryBytesPerSweep: defaults.maxRedeliveryBytesPerSweep,
+      replayCacheBytes: defaults.replayCacheBytes,
+      busyLoopLagMs: defaults.busyLoopLagMs,
+      busyRetryAfterMs: defaults.busyRetryAfterMs,
       connectionAttemptsPerSecondPerIp: l.connectionAttemptsPerSecondPerIp,
       connectionAttemptBurstPerIp: l.connectionAttemptBurstPerIp,
       maxConnectionsPerIp: l.maxConnectionsPerIp,

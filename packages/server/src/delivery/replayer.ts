@@ -2,6 +2,7 @@ import type { Position } from '@tether/protocol';
 import type { LogStore, StoredMessage } from '../store/types.js';
 import type { MessageTraits, RelevanceContext, RelevanceFilter } from './relevance.js';
 import type { StatsCounter } from './stats.js';
+import type { RecentReads } from './recent-reads.js';
 
 export type ReplayOutcome =
   | { kind: 'resync'; epoch: string; offset: number }
@@ -75,6 +76,8 @@ export interface ReplayerDeps {
   pageSize: number;
   /** The server's clock (the `now` option). */
   now: () => number;
+  /** Reads of a channel's head shared by its resuming readers; default: every read goes to the store. */
+  reads?: RecentReads;
 }
 
 /**
@@ -95,8 +98,10 @@ export class Replayer {
   private readonly stats: StatsCounter;
   private readonly pageSize: number;
   private readonly now: () => number;
+  private readonly reads: RecentReads | undefined;
 
   constructor(deps: ReplayerDeps) {
+    this.reads = deps.reads;
     this.store = deps.store;
     this.relevance = deps.relevance;
     this.stats = deps.stats;
@@ -106,7 +111,7 @@ export class Replayer {
 
   async read(req: ReplayRequest): Promise<ReplayOutcome> {
     const after = req.position.offset;
-    let page = await this.store.read(req.stream, after, Math.min(FIRST_PAGE, this.pageSize));
+    let page = await this.page(req, after, Math.min(FIRST_PAGE, this.pageSize));
     const { epoch, head, first } = page;
     // Offset 0 has handled nothing, so any life of the log serves it (that is how a reader of a
     // channel that was unwritten, UNWRITTEN_EPOCH, moves to the first real epoch): no resync.
@@ -167,7 +172,7 @@ export class Replayer {
       const last = page.messages.at(-1);
       if (!last || last.offset >= target) break;
       await yieldLoop();
-      page = await this.store.read(req.stream, last.offset, this.pageFor(measuredBytes, measured, maxBytes));
+      page = await this.page(req, last.offset, this.pageFor(measuredBytes, measured, maxBytes));
       if (page.epoch !== epoch) return { kind: 'resync', epoch: page.epoch, offset: page.head };
     }
     const dropped = this.relevance.staticDrops(traits, this.now());
@@ -207,7 +212,7 @@ export class Replayer {
     const pageSize = this.pageFor(measuredBytes, measured, maxBytes) + 1;
     while (!full && !heldAll && from < target) {
       await yieldLoop();
-      const again = await this.store.read(req.stream, from, pageSize);
+      const again = await this.page(req, from, pageSize);
       if (again.epoch !== epoch) return { kind: 'resync', epoch: again.epoch, offset: again.head };
       if (again.messages[0]?.offset !== from + 1) {
         upTo = from; // retention removed them meanwhile: stop before the hole (the next read resyncs)
@@ -231,6 +236,13 @@ export class Replayer {
     let bytes = pickedBytes;
     if (drops.length > 0) bytes = kept.reduce((sum, m) => sum + messageBytes(m), 0);
     return { kind: 'messages', epoch, messages: kept, upTo, bytes, scan: { epoch, target, traits } };
+  }
+
+  /** A store page; a socket replay (it has a target) may be answered by a shared recent read. */
+  private page(req: ReplayRequest, after: number, limit: number) {
+    return this.reads
+      ? this.reads.read(req.stream, after, limit, req.target)
+      : this.store.read(req.stream, after, limit);
   }
 
   /** A store page of about `maxBytes`, judged by the messages seen so far. */

@@ -16,6 +16,7 @@ export class StatsCounter {
     authFailures: 0,
     pushes: 0,
     slowConsumers: 0,
+    busyRefusals: 0,
     rateLimited: { connectionAttempts: 0, concurrentConnections: 0, events: 0, disconnects: 0, httpPublishes: 0 },
   };
 

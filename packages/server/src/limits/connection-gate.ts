@@ -3,12 +3,14 @@
  * upgrade or a polling handshake, i.e. a request without `sid`) is counted per client IP and
  * checked against the per-IP and per-node caps of open connections *before* Engine.IO sees it, so
  * a refused attempt allocates no session at all. A refusal is HTTP 429 with `Retry-After` and the
- * `rate_limited` error body. Requests of an existing session (`sid`) pass untouched.
+ * `rate_limited` error body, or 503 and `server_busy` while the event loop lags (limits/busy.ts).
+ * Requests of an existing session (`sid`) pass untouched.
  */
-import type http from 'node:http';
+import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { ErrorCode, TetherError } from '@tether/protocol';
+import { ErrorCode, TetherError, httpStatusOf } from '@tether/protocol';
+import type { BusySignal } from './busy.js';
 import type { StatsCounter } from '../delivery/stats.js';
 import type { TrustedProxies } from './client-ip.js';
 import type { LimitOptions } from './limit-options.js';
@@ -20,6 +22,7 @@ const CAP_RETRY_MS = 5000;
 type Listener = (...args: unknown[]) => void;
 
 export interface ConnectionGateDeps {
+  busy: BusySignal;
   limits: LimitOptions;
   proxies: TrustedProxies;
   /** Connection attempts per IP (memory: each node guards its own sessions). */
@@ -107,6 +110,9 @@ export class ConnectionGate {
   /** Resolves a refusal, or undefined to let the attempt through (also in dry-run mode). */
   private async admit(req: http.IncomingMessage): Promise<TetherError | undefined> {
     const { limits, stats, log } = this.deps;
+    // Before anything is counted: a busy refusal burns none of the IP's attempts.
+    const busy = this.deps.busy.refusal();
+    if (busy) return busy;
     const ip = this.deps.proxies.clientIpOf(req);
     let refusal: TetherError | undefined;
     const attempt = await this.deps.attempts.consume(ip);
@@ -155,8 +161,9 @@ function retryAfterSeconds(error: TetherError): string {
 function refuseUpgrade(socket: Duplex, error: TetherError): void {
   if (socket.writable) {
     const body = JSON.stringify({ error: error.toJSON() });
+    const status = httpStatusOf[error.code];
     socket.write(
-      'HTTP/1.1 429 Too Many Requests\r\n' +
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\n` +
         `Retry-After: ${retryAfterSeconds(error)}\r\n` +
         'Content-Type: application/json\r\n' +
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
@@ -169,6 +176,9 @@ function refuseUpgrade(socket: Duplex, error: TetherError): void {
 
 function refuseRequest(res: http.ServerResponse, error: TetherError): void {
   if (res.headersSent) return void res.end();
-  res.writeHead(429, { 'Retry-After': retryAfterSeconds(error), 'Content-Type': 'application/json' });
+  res.writeHead(httpStatusOf[error.code], {
+    'Retry-After': retryAfterSeconds(error),
+    'Content-Type': 'application/json',
+  });
   res.end(JSON.stringify({ error: error.toJSON() }));
 }

@@ -18,17 +18,25 @@ import { ConnectionGate } from './connection-gate.js';
 import { eventLimitMiddleware } from './event-limit.js';
 import { RateLimitFactory, type RateLimit } from './rate-limit.js';
 import { CutUsers } from './cut-users.js';
+import { BusySignal } from './busy.js';
+import { LoopLagSampler } from './loop-lag.js';
 
 /** Redis keys of the shared limits start with this. */
 const KEY_PREFIX = 'tether:rl:';
 /** A limiter command slower than this falls back to the in-memory insurance limiter's answer. */
 const REDIS_COMMAND_TIMEOUT_MS = 1000;
 
-type LimitsOptions = Pick<ResolvedOptions, 'limits' | 'trustedProxies' | 'socketPath' | 'store' | 'cluster'>;
+type LimitsOptions = Pick<
+  ResolvedOptions,
+  'limits' | 'trustedProxies' | 'socketPath' | 'store' | 'cluster' | 'busyLoopLagMs' | 'busyRetryAfterMs' | 'loopLag'
+>;
 
 export class Limits {
   readonly proxies: TrustedProxies;
   readonly gate: ConnectionGate;
+  /** `server_busy` while the event loop lags: at the gate and, for handshakes already past it, in the middleware. */
+  readonly busy: BusySignal;
+  private readonly lagSampler: LoopLagSampler | undefined;
   private readonly redis: Redis | undefined;
   private readonly attempts: RateLimit;
   private readonly eventsPerConnection: RateLimit;
@@ -77,7 +85,15 @@ export class Limits {
       durationSeconds: 1,
       shared: true,
     });
+    this.lagSampler = o.loopLag || o.busyLoopLagMs <= 0 ? undefined : new LoopLagSampler();
+    this.busy = new BusySignal({
+      thresholdMs: o.busyLoopLagMs,
+      retryAfterMs: o.busyRetryAfterMs,
+      lag: o.loopLag ?? this.lagSampler?.lag ?? (() => 0),
+      stats,
+    });
     this.gate = new ConnectionGate({
+      busy: this.busy,
       limits: l,
       proxies: this.proxies,
       attempts: this.attempts,
@@ -130,6 +146,7 @@ export class Limits {
   }
 
   async close(): Promise<void> {
+    this.lagSampler?.stop();
     if (!this.redis) return;
     try {
       if (this.redis.status === 'ready') await this.redis.quit();

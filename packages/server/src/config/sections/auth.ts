@@ -16,4 +16,8 @@ export const authSection = z.strictObject({
   jwtAudience: oneOrMany.optional(),
   maxTokenLifetimeSeconds: z.int().positive().optional(),
   clockSkewSeconds: z.int().min(0).optional(),
+  /** Verified tokens remembered (0: off). Default 10 000. */
+  tokenCacheSize: z.int().min(0).optional(),
+  /** Longest a remembered verification is trusted, ms. Default 60 000. */
+  tokenCacheTtlMs: z.int().positive().optional(),
 });

@@ -6,4 +6,6 @@ export const httpSection = z.strictObject({
   trustedProxies: z.array(z.string().min(1)).optional(),
   allowPollingTransport: z.boolean().optional(),
   socketPath: z.string().startsWith('/').optional(),
+  /** The TCP accept queue of `listen()`; Linux caps it at `net.core.somaxconn`. Default 4096. */
+  listenBacklog: z.int().positive().optional(),
 });

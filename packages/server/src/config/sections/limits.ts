@@ -15,6 +15,10 @@ export const limitsSection = z.strictObject({
   maxRedeliveryBytesPerSweep: positive.optional(),
   replayBatchSize: positive.optional(),
   recentPerChannel: positive.optional(),
+  replayCacheBytes: count.optional(),
+  // overload: new connections refused with `server_busy` while the event loop lags (0: never)
+  busyLoopLagMs: count.optional(),
+  busyRetryAfterMs: positive.optional(),
   // rate limits and connection caps (the server's `limits` group; 0 turns one off)
   connectionAttemptsPerSecondPerIp: count.optional(),
   connectionAttemptBurstPerIp: count.optional(),
