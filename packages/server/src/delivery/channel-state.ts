@@ -1,4 +1,5 @@
 import type { StoredMessage, StreamInfo } from '../store/types.js';
+import { envelopeJson, type EnvelopeCache } from './msg-frame.js';
 
 const INITIAL_SLOTS = 8;
 
@@ -6,6 +7,8 @@ const INITIAL_SLOTS = 8;
 export interface RecentEntry {
   message: StoredMessage;
   sentAt: number;
+  /** The message's envelope as JSON (`envelopeJson`), encoded once for the live frame and reused by ring replay and redelivery. */
+  json: string | undefined;
 }
 
 /**
@@ -14,7 +17,7 @@ export interface RecentEntry {
  * their send times, used for redelivery and for the last step of a resume, so neither needs a
  * store read nor any per-subscriber bookkeeping per message.
  */
-export class ChannelState {
+export class ChannelState implements EnvelopeCache {
   epoch: string;
   /** Highest offset fanned out to this channel's room from this node. */
   head: number;
@@ -42,12 +45,16 @@ export class ChannelState {
     return this.stream;
   }
 
-  /** Records a message as fanned out now; offsets arrive in order. */
-  record(message: StoredMessage, sentAt: number): void {
+  /**
+   * Records a message as fanned out now (or being fanned out: a broadcast to a big room is written
+   * in chunks, see room-sender.ts); offsets arrive in order. `json` is its envelope's text, if
+   * known (else it is encoded when first asked for).
+   */
+  record(message: StoredMessage, sentAt: number, json?: string): void {
     const slot = message.offset % this.ring.length;
     const evicted = this.ring[slot];
     if (evicted && evicted.message.offset !== message.offset && this.ring.length < this.capacity) this.grow();
-    this.ring[message.offset % this.ring.length] = { message, sentAt };
+    this.ring[message.offset % this.ring.length] = { message, sentAt, json };
     if (message.offset > this.head) this.head = message.offset;
     this.lastActiveAt = sentAt;
   }
@@ -55,6 +62,13 @@ export class ChannelState {
   recent(offset: number): RecentEntry | undefined {
     const entry = this.ring[offset % this.ring.length];
     return entry && entry.message.offset === offset ? entry : undefined;
+  }
+
+  /** The envelope text of a message the ring holds (this very object), else undefined. */
+  envelopeJsonOf(message: StoredMessage): string | undefined {
+    const entry = this.ring[message.offset % this.ring.length];
+    if (entry?.message !== message) return undefined;
+    return (entry.json ??= envelopeJson(message));
   }
 
   /** Messages `after < offset <= upTo` from the ring, or undefined if any of them is not there. */

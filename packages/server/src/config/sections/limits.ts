@@ -14,6 +14,7 @@ export const limitsSection = z.strictObject({
   maxBatchBytes: positive.optional(),
   replayBatchSize: positive.optional(),
   recentPerChannel: positive.optional(),
+  broadcastChunkSize: positive.optional(),
   // rate limits and connection caps (the server's `limits` group; 0 turns one off)
   connectionAttemptsPerSecondPerIp: count.optional(),
   connectionAttemptBurstPerIp: count.optional(),
