@@ -13,7 +13,8 @@ export interface RecentEntry {
 
 /**
  * What one node knows of one active channel: its epoch, the head it has fanned out to the room
- * (everyone in the room has been sent up to `head`), and a ring of the most recent messages with
+ * (everyone in the room has been sent up to `head`, or is being sent it by a chunked broadcast that
+ * nothing overtakes: room-sender.ts), and a ring of the most recent messages with
  * their send times, used for redelivery and for the last step of a resume, so neither needs a
  * store read nor any per-subscriber bookkeeping per message.
  */

@@ -125,7 +125,13 @@ export class RoomSender {
     try {
       while (broadcast.queue.length > 0) {
         const round = takeRound(broadcast.queue);
-        const packet = new EncodedPacket(msgPacketText(nsp.name, round[0]!, round.flatMap((b) => b.envelopes)));
+        const packet = new EncodedPacket(
+          msgPacketText(
+            nsp.name,
+            round[0]!,
+            round.flatMap((b) => b.envelopes),
+          ),
+        );
         const count = round.reduce((sum, b) => sum + b.envelopes.length, 0);
         const members = [...(this.adapter().rooms.get(broadcast.room) ?? [])];
         for (let start = 0; start < members.length; start += this.chunkSize) {

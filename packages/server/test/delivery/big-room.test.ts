@@ -73,9 +73,7 @@ describe('a broadcast to a big room', () => {
     // Five batches in quick succession: the later ones queue behind the broadcast being written.
     const published: Promise<unknown>[] = [];
     for (let b = 0; b < 5; b++) {
-      published.push(
-        server.server.publishMany(range(1, 3).map((i) => ({ channel, type: 't', data: { b, i } }))),
-      );
+      published.push(server.server.publishMany(range(1, 3).map((i) => ({ channel, type: 't', data: { b, i } }))));
       await new Promise((resolve) => setImmediate(resolve));
     }
     await Promise.all(published);
