@@ -203,8 +203,12 @@ export class Fanout {
     const fresh = messages.filter((m) => m.offset > state.head);
     if (fresh.length === 0) return;
     const now = this.now();
-    for (const message of fresh) state.record(message, now, envelopeJson(message));
-    this.sender.send(state, fresh);
+    const envelopes = fresh.map((message) => {
+      const json = envelopeJson(message);
+      state.record(message, now, json);
+      return json;
+    });
+    this.sender.send(state, fresh, envelopes);
     this.signal.notify(state.stream);
   }
 

@@ -66,9 +66,11 @@ export class RoomSender {
     this.chunkSize = Math.max(1, Math.floor(chunkSize));
   }
 
-  /** Sends `messages`, just recorded in `state`'s ring, to the channel's room. */
-  send(state: ChannelState, messages: readonly StoredMessage[]): void {
-    const envelopes = envelopesOf(messages, state);
+  /**
+   * Sends `messages`, just recorded in `state`'s ring, to the channel's room; `envelopes` are their
+   * texts (`envelopeJson`), looked up in the ring when not given.
+   */
+  send(state: ChannelState, messages: readonly StoredMessage[], envelopes = envelopesOf(messages, state)): void {
     const running = this.running.get(state.room);
     if (running) {
       running.queue.push({ seq: ++running.seq, channel: state.channel, epoch: state.epoch, envelopes });
