@@ -139,11 +139,12 @@ describe('a broadcast to a big room', () => {
     const clients = await members(24);
     const counter = turnCounter();
     const gone = clients.slice(-4);
+    const goneIds = gone.map((c) => c.socket.id!);
     let cut = false;
     const writes = recordWrites(counter, () => {
       if (cut) return;
       cut = true;
-      for (const c of gone) server.server.io.sockets.sockets.get(c.socket.id)?.disconnect(true);
+      for (const id of goneIds) server.server.io.sockets.sockets.get(id)?.disconnect(true);
     });
     await server.server.publishMany(range(1, 2).map((i) => ({ channel, type: 't', data: i })));
     const stay = clients.slice(0, -4);
