@@ -65,6 +65,14 @@ export class ChannelState implements EnvelopeCache {
     return entry && entry.message.offset === offset ? entry : undefined;
   }
 
+  /** Moves the send time of `from ..= to` still in the ring to `at` (a chunked broadcast ended then). */
+  markSent(from: number, to: number, at: number): void {
+    for (let offset = from; offset <= to; offset++) {
+      const entry = this.recent(offset);
+      if (entry) entry.sentAt = at;
+    }
+  }
+
   /** The envelope text of a message the ring holds (this very object), else undefined. */
   envelopeJsonOf(message: StoredMessage): string | undefined {
     const entry = this.ring[message.offset % this.ring.length];

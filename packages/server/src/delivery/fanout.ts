@@ -74,7 +74,7 @@ export class Fanout {
     this.relay = deps.relay;
     this.pageSize = deps.pageSize;
     this.now = deps.now;
-    this.sender = new RoomSender(deps.io, deps.broadcastChunkSize, deps.stats);
+    this.sender = new RoomSender(deps.io, deps.broadcastChunkSize, deps.stats, deps.now);
     this.relay?.onBatch((batch) => this.fromRemote(batch));
   }
 

@@ -9,6 +9,9 @@ import type { StatsCounter } from './stats.js';
 interface QueuedBatch {
   /** Order of recording within the broadcast (1, 2, …). */
   seq: number;
+  /** First and last offset of the batch. */
+  first: number;
+  last: number;
   channel: string;
   epoch: string;
   envelopes: string[];
@@ -16,6 +19,7 @@ interface QueuedBatch {
 
 /** A channel's broadcast to a room bigger than one chunk, written over several event-loop turns. */
 interface Broadcast {
+  readonly state: ChannelState;
   readonly room: string;
   /** Batches recorded but not yet begun; taken together (one frame) when the current round ends. */
   readonly queue: QueuedBatch[];
@@ -62,6 +66,8 @@ export class RoomSender {
     private readonly io: SocketIOServer,
     chunkSize: number,
     private readonly stats: StatsCounter,
+    /** The server's clock (the `now` option). */
+    private readonly now: () => number,
   ) {
     this.chunkSize = Math.max(1, Math.floor(chunkSize));
   }
@@ -71,9 +77,16 @@ export class RoomSender {
    * texts (`envelopeJson`), looked up in the ring when not given.
    */
   send(state: ChannelState, messages: readonly StoredMessage[], envelopes = envelopesOf(messages, state)): void {
+    const batch = {
+      first: messages[0]?.offset ?? 0,
+      last: messages.at(-1)?.offset ?? 0,
+      channel: state.channel,
+      epoch: state.epoch,
+      envelopes,
+    };
     const running = this.running.get(state.room);
     if (running) {
-      running.queue.push({ seq: ++running.seq, channel: state.channel, epoch: state.epoch, envelopes });
+      running.queue.push({ seq: ++running.seq, ...batch });
       return;
     }
     const adapter = this.adapter();
@@ -92,8 +105,9 @@ export class RoomSender {
       return;
     }
     const broadcast: Broadcast = {
+      state,
       room: state.room,
-      queue: [{ seq: 1, channel: state.channel, epoch: state.epoch, envelopes }],
+      queue: [{ seq: 1, ...batch }],
       joined: new Map(),
       seq: 1,
       cancelled: false,
@@ -156,6 +170,8 @@ export class RoomSender {
             } else this.writeAfterJoin(socket, nsp, round, joinedAt);
           }
         }
+        // Redelivery judges acks from the send time: it is when the last member was written.
+        broadcast.state.markSent(round[0]!.first, round.at(-1)!.last, this.now());
       }
     } finally {
       if (this.running.get(broadcast.room) === broadcast) this.running.delete(broadcast.room);
