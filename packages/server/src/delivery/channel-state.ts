@@ -2,12 +2,14 @@ import type { StoredMessage, StreamInfo } from '../store/types.js';
 import { envelopeJson, type EnvelopeCache } from './msg-frame.js';
 
 const INITIAL_SLOTS = 8;
+/** Envelopes up to this many characters keep their text in the ring; bigger ones are encoded per send (their text would double the ring's memory). */
+const MAX_KEPT_ENVELOPE = 4096;
 
 /** A message this node has fanned out, and when. */
 export interface RecentEntry {
   message: StoredMessage;
   sentAt: number;
-  /** The message's envelope as JSON (`envelopeJson`), encoded once for the live frame and reused by ring replay and redelivery. */
+  /** The message's envelope as JSON (`envelopeJson`), encoded once for the live frame and reused by ring replay and redelivery; only for small envelopes. */
   json: string | undefined;
 }
 
@@ -55,7 +57,8 @@ export class ChannelState implements EnvelopeCache {
     const slot = message.offset % this.ring.length;
     const evicted = this.ring[slot];
     if (evicted && evicted.message.offset !== message.offset && this.ring.length < this.capacity) this.grow();
-    this.ring[message.offset % this.ring.length] = { message, sentAt, json };
+    const kept = json !== undefined && json.length <= MAX_KEPT_ENVELOPE ? json : undefined;
+    this.ring[message.offset % this.ring.length] = { message, sentAt, json: kept };
     if (message.offset > this.head) this.head = message.offset;
     this.lastActiveAt = sentAt;
   }
@@ -77,7 +80,10 @@ export class ChannelState implements EnvelopeCache {
   envelopeJsonOf(message: StoredMessage): string | undefined {
     const entry = this.ring[message.offset % this.ring.length];
     if (entry?.message !== message) return undefined;
-    return (entry.json ??= envelopeJson(message));
+    if (entry.json !== undefined) return entry.json;
+    const json = envelopeJson(message);
+    if (json.length <= MAX_KEPT_ENVELOPE) entry.json = json;
+    return json;
   }
 
   /** Messages `after < offset <= upTo` from the ring, or undefined if any of them is not there. */

@@ -67,7 +67,7 @@ export class EncodedPacket {
 
 /**
  * `socket.emit('msg', frame)`, encoded by msg-frame.ts: each envelope's text from `cache` (the
- * channel's ring) when it holds that message, `data`'s text from `dataJsonOf`. False when the
+ * channel's ring) when it holds that message, `data`'s text from the publish step (`knownDataJsonOf`). False when the
  * socket is gone.
  */
 export function sendMsgFrame(socket: Socket, frame: MsgFrame, cache?: EnvelopeCache): boolean {

@@ -1,5 +1,6 @@
 import type { MsgFrame } from '@tether/protocol';
-import { dataJsonOf } from '../store/message-json.js';
+import { knownDataJsonOf } from '../store/message-json.js';
+import { serializeData } from '../store/store-support.js';
 import type { StoredMessage } from '../store/types.js';
 
 /** Where a message's envelope text may already be cached (a channel's ring). */
@@ -21,16 +22,18 @@ function keyPrefix(key: string): string {
 
 /**
  * A message's envelope as JSON text: what `JSON.stringify(message)` gives, same keys in the same
- * order, except that `data`'s text comes from `dataJsonOf` (serialized once per message, usually by
- * the publish step) instead of being serialized again for every frame. A message whose `data` is
- * `undefined` carries `"data":null` (the SDK requires the key).
+ * order, except that `data`'s text is the one the publish step already made (`knownDataJsonOf`)
+ * instead of being serialized again. Without one, `data` is serialized here and not remembered
+ * beside the message: the ring keeps small envelopes (channel-state.ts), and a big `data`'s text
+ * kept for as long as the ring holds its message would double what the ring costs. A message whose
+ * `data` is `undefined` carries `"data":null` (the SDK requires the key).
  */
 export function envelopeJson(message: StoredMessage): string {
   const fields = message as unknown as Record<string, unknown>;
   let out = '{';
   for (const key of Object.keys(fields)) {
     let text: string;
-    if (key === 'data') text = dataJsonOf(message);
+    if (key === 'data') text = knownDataJsonOf(message) ?? serializeData(message.data);
     else {
       const value = fields[key];
       if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
