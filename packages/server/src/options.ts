@@ -125,6 +125,12 @@ export interface TetherServerOptions {
   replayBatchSize?: number;
   /** Recent messages kept in memory per active channel for redelivery and catch-up. Default 1024. */
   recentPerChannel?: number;
+  /**
+   * Sockets a broadcast writes per event-loop turn: a channel whose room on this node is bigger is
+   * written in chunks of this many sockets, yielding the loop between chunks (a broadcast to 10,000
+   * sockets would otherwise hold it for ~100+ ms). Default 256.
+   */
+  broadcastChunkSize?: number;
   /** Longest long-poll wait, seconds. Default 30. */
   maxPollWaitSeconds?: number;
   /** Max nesting depth of one message's `data` (objects and arrays; a scalar is 0). Default 32. */
@@ -240,6 +246,7 @@ export const defaults = {
   maxChannelsPerConnection: 100,
   replayBatchSize: 500,
   recentPerChannel: 1024,
+  broadcastChunkSize: 256,
   maxPollWaitSeconds: 30,
   maxDataDepth: 32,
   maxInvalidFramesPerMinute: 20,

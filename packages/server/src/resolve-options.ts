@@ -13,6 +13,7 @@ const POSITIVE = [
   'maxChannelsPerConnection',
   'replayBatchSize',
   'recentPerChannel',
+  'broadcastChunkSize',
   'pingIntervalMs',
   'pingTimeoutMs',
   'maxQueuedBytes',

@@ -80,7 +80,18 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const clusterOptions =
     o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);
   const relay = o.relay ?? (clusterOptions ? new AdapterRelay(io) : undefined);
-  const fanout = new Fanout({ store, registry, io, stats, signal, log, relay, pageSize: o.replayBatchSize, now });
+  const fanout = new Fanout({
+    store,
+    registry,
+    io,
+    stats,
+    signal,
+    log,
+    relay,
+    pageSize: o.replayBatchSize,
+    now,
+    broadcastChunkSize: o.broadcastChunkSize,
+  });
   const publisher = new Publisher({ store, registry, fanout, stats, log });
   const connections = new Set<ClientConnection>();
   const sweeper = new RedeliverySweeper({

@@ -1,20 +1,26 @@
 import type { StoredMessage, StreamInfo } from '../store/types.js';
+import { envelopeJson, type EnvelopeCache } from './msg-frame.js';
 
 const INITIAL_SLOTS = 8;
+/** Envelopes up to this many characters keep their text in the ring; bigger ones are encoded per send (their text would double the ring's memory). */
+const MAX_KEPT_ENVELOPE = 4096;
 
 /** A message this node has fanned out, and when. */
 export interface RecentEntry {
   message: StoredMessage;
   sentAt: number;
+  /** The message's envelope as JSON (`envelopeJson`), encoded once for the live frame and reused by ring replay and redelivery; only for small envelopes. */
+  json: string | undefined;
 }
 
 /**
  * What one node knows of one active channel: its epoch, the head it has fanned out to the room
- * (everyone in the room has been sent up to `head`), and a ring of the most recent messages with
+ * (everyone in the room has been sent up to `head`, or is being sent it by a chunked broadcast that
+ * nothing overtakes: room-sender.ts), and a ring of the most recent messages with
  * their send times, used for redelivery and for the last step of a resume, so neither needs a
  * store read nor any per-subscriber bookkeeping per message.
  */
-export class ChannelState {
+export class ChannelState implements EnvelopeCache {
   epoch: string;
   /** Highest offset fanned out to this channel's room from this node. */
   head: number;
@@ -42,12 +48,17 @@ export class ChannelState {
     return this.stream;
   }
 
-  /** Records a message as fanned out now; offsets arrive in order. */
-  record(message: StoredMessage, sentAt: number): void {
+  /**
+   * Records a message as fanned out now (or being fanned out: a broadcast to a big room is written
+   * in chunks, see room-sender.ts); offsets arrive in order. `json` is its envelope's text, if
+   * known (else it is encoded when first asked for).
+   */
+  record(message: StoredMessage, sentAt: number, json?: string): void {
     const slot = message.offset % this.ring.length;
     const evicted = this.ring[slot];
     if (evicted && evicted.message.offset !== message.offset && this.ring.length < this.capacity) this.grow();
-    this.ring[message.offset % this.ring.length] = { message, sentAt };
+    const kept = json !== undefined && json.length <= MAX_KEPT_ENVELOPE ? json : undefined;
+    this.ring[message.offset % this.ring.length] = { message, sentAt, json: kept };
     if (message.offset > this.head) this.head = message.offset;
     this.lastActiveAt = sentAt;
   }
@@ -55,6 +66,24 @@ export class ChannelState {
   recent(offset: number): RecentEntry | undefined {
     const entry = this.ring[offset % this.ring.length];
     return entry && entry.message.offset === offset ? entry : undefined;
+  }
+
+  /** Moves the send time of `from ..= to` still in the ring to `at` (a chunked broadcast ended then). */
+  markSent(from: number, to: number, at: number): void {
+    for (let offset = from; offset <= to; offset++) {
+      const entry = this.recent(offset);
+      if (entry) entry.sentAt = at;
+    }
+  }
+
+  /** The envelope text of a message the ring holds (this very object), else undefined. */
+  envelopeJsonOf(message: StoredMessage): string | undefined {
+    const entry = this.ring[message.offset % this.ring.length];
+    if (entry?.message !== message) return undefined;
+    if (entry.json !== undefined) return entry.json;
+    const json = envelopeJson(message);
+    if (json.length <= MAX_KEPT_ENVELOPE) entry.json = json;
+    return json;
   }
 
   /** Messages `after < offset <= upTo` from the ring, or undefined if any of them is not there. */

@@ -32,6 +32,7 @@ import type { Fanout } from './fanout.js';
 import { prefixWithin, type Replayer, type ReplayScan } from './replayer.js';
 import type { SlowConsumerGuard } from './slow-consumers.js';
 import { SendPacer } from './send-pacer.js';
+import { sendMsgFrame } from './encoded-packet.js';
 import type { StatsCounter } from './stats.js';
 import { Subscription } from './subscription.js';
 import type { PublishDoor } from './publish-door.js';
@@ -313,7 +314,7 @@ export class ClientConnection {
     const { messages, upTo, epoch, bytes } = outcome;
     if (messages.length > 0 || upTo > position.offset) {
       if (!this.deps.slowConsumers.admit(this, bytes)) return { position, done: true };
-      this.socket.emit('msg', { channel: state.channel, epoch, messages, upTo });
+      sendMsgFrame(this.socket, { channel: state.channel, epoch, messages, upTo }, state);
     }
     const done = upTo >= target || upTo <= position.offset || this.subs.get(state.channel) !== sub;
     return { position: { epoch, offset: upTo }, done, scan: outcome.scan };
@@ -429,12 +430,11 @@ export class ClientConnection {
       // Read through the relevance rules: `upTo` lets the client move past what they skipped.
       if (outcome.messages.length > 0 || outcome.upTo > after) {
         if (!this.deps.slowConsumers.admit(this, outcome.bytes)) return 0;
-        this.socket.emit('msg', {
-          channel: state.channel,
-          epoch: outcome.epoch,
-          messages: outcome.messages,
-          upTo: outcome.upTo,
-        });
+        sendMsgFrame(
+          this.socket,
+          { channel: state.channel, epoch: outcome.epoch, messages: outcome.messages, upTo: outcome.upTo },
+          state,
+        );
       }
       return outcome.messages.length;
     }
@@ -447,7 +447,7 @@ export class ClientConnection {
   private send(state: ChannelState, messages: StoredMessage[], bytes: number): boolean {
     if (!this.deps.slowConsumers.admit(this, bytes)) return false;
     const frame: MsgFrame = { channel: state.channel, epoch: state.epoch, messages };
-    this.socket.emit('msg', frame);
+    sendMsgFrame(this.socket, frame, state);
     return true;
   }
 

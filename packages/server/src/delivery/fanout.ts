@@ -1,10 +1,11 @@
 import type { Server as SocketIOServer } from 'socket.io';
 import type { Logger } from 'pino';
-import type { MsgFrame } from '@tether/protocol';
 import type { LogStore, StoredMessage } from '../store/types.js';
 import type { AppendSignal } from './append-signal.js';
 import type { ChannelRegistry } from './channel-registry.js';
 import type { ChannelState } from './channel-state.js';
+import { envelopeJson } from './msg-frame.js';
+import { RoomSender } from './room-sender.js';
 import type { StatsCounter } from './stats.js';
 
 /** Messages appended to one stream in one store call, in offset order. */
@@ -35,11 +36,14 @@ export interface FanoutDeps {
   pageSize: number;
   /** The server's clock (the `now` option). */
   now: () => number;
+  /** Sockets written per event-loop turn by a broadcast to a big room (`broadcastChunkSize`). */
+  broadcastChunkSize: number;
 }
 
 /**
- * Brings appended messages to this node's subscribers of a channel: ONE plain local room
- * broadcast per batch, in offset order, each offset once. Batches appended here and batches other
+ * Brings appended messages to this node's subscribers of a channel: ONE `msg` frame per batch to
+ * the local room, encoded once (room-sender.ts: small rooms in one step, big ones in chunks that
+ * yield the loop), in offset order, each offset once. Batches appended here and batches other
  * nodes appended (through the relay) go through the same door, so the channel's head and ring
  * always describe exactly what the room was sent. A batch that arrives ahead of the head (another
  * node's batch still on its way) has its gap read from the store first; a batch at or below the
@@ -58,6 +62,7 @@ export class Fanout {
   private readonly relay: BatchRelay | undefined;
   private readonly pageSize: number;
   private readonly now: () => number;
+  private readonly sender: RoomSender;
 
   constructor(deps: FanoutDeps) {
     this.store = deps.store;
@@ -69,6 +74,7 @@ export class Fanout {
     this.relay = deps.relay;
     this.pageSize = deps.pageSize;
     this.now = deps.now;
+    this.sender = new RoomSender(deps.io, deps.broadcastChunkSize, deps.stats, deps.now);
     this.relay?.onBatch((batch) => this.fromRemote(batch));
   }
 
@@ -83,6 +89,7 @@ export class Fanout {
   /** Resolves when every queued batch has been delivered or dropped. */
   async settled(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending.values()]);
+    await this.sender.settled();
   }
 
   /**
@@ -99,6 +106,8 @@ export class Fanout {
       return;
     }
     this.log.warn({ stream: state.stream, from: state.epoch, to: epoch }, 'channel epoch changed');
+    // What is still being written of the old life is dropped: the room is told to reload instead.
+    this.sender.cancel(state);
     state.restart(epoch, head);
     this.io.local.to(state.room).emit('resync', { channel: state.channel, epoch, offset: head });
     this.stats.values.resyncs += this.roomSize(state);
@@ -185,15 +194,21 @@ export class Fanout {
     return out;
   }
 
-  /** The one place a batch reaches the room: drops what the room already had, then one broadcast. */
+  /**
+   * The one place a batch reaches the room: drops what the room already had, records the rest in
+   * the ring (with each envelope's text, encoded once here) and hands it to the room sender, which
+   * writes one frame (or queues it behind the channel's broadcast still being written).
+   */
   private deliver(state: ChannelState, messages: readonly StoredMessage[]): void {
     const fresh = messages.filter((m) => m.offset > state.head);
     if (fresh.length === 0) return;
     const now = this.now();
-    for (const message of fresh) state.record(message, now);
-    const frame: MsgFrame = { channel: state.channel, epoch: state.epoch, messages: fresh };
-    this.io.local.to(state.room).emit('msg', frame);
-    this.stats.values.delivered.live += fresh.length * this.roomSize(state);
+    const envelopes = fresh.map((message) => {
+      const json = envelopeJson(message);
+      state.record(message, now, json);
+      return json;
+    });
+    this.sender.send(state, fresh, envelopes);
     this.signal.notify(state.stream);
   }
 

@@ -26,6 +26,11 @@ export function dataJsonOf(message: { readonly data: unknown }): string {
   return text;
 }
 
+/** `data`'s JSON text if it is already known for this message object, without computing it. */
+export function knownDataJsonOf(message: { readonly data: unknown }): string | undefined {
+  return texts.get(message);
+}
+
 /** Records `text` as the JSON of `message.data` (the publish door's, or a store that read it from its row). */
 export function rememberDataJson(message: { readonly data: unknown }, text: string): void {
   if (text.length <= MAX_KEPT_DATA_JSON) texts.set(message, text);

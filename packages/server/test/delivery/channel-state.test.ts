@@ -25,4 +25,28 @@ describe('ChannelState ring', () => {
     expect(state.head).toBe(0);
     expect(state.recent(5)).toBeUndefined();
   });
+
+  it('moves the send time of a range still in the ring (a chunked broadcast ended then)', () => {
+    const state = new ChannelState('t/c', 't', 'c', { epoch: 'e', head: 0, first: 1 }, 8);
+    for (let offset = 1; offset <= 12; offset++) state.record(message(offset), 100);
+    state.markSent(2, 12, 500);
+    expect(state.recent(4)).toBeUndefined(); // out of the ring: nothing to move
+    expect(state.recent(5)?.sentAt).toBe(500);
+    expect(state.recent(12)?.sentAt).toBe(500);
+    state.markSent(12, 12, 900);
+    expect(state.recent(11)?.sentAt).toBe(500);
+    expect(state.recent(12)?.sentAt).toBe(900);
+  });
+
+  it("keeps each envelope's text for the message object it holds, encoded at most once", () => {
+    const state = new ChannelState('t/c', 't', 'c', { epoch: 'e', head: 0, first: 1 }, 8);
+    const held = message(1);
+    state.record(held, 0, 'given');
+    expect(state.envelopeJsonOf(held)).toBe('given');
+    // Another object for the same offset (read back from the store): not the ring's to answer.
+    expect(state.envelopeJsonOf(message(1))).toBeUndefined();
+    const later = message(2);
+    state.record(later, 0);
+    expect(state.envelopeJsonOf(later)).toBe(JSON.stringify(later));
+  });
 });

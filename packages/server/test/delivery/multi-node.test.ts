@@ -13,13 +13,18 @@ afterEach(async () => {
   for (const bed of beds.splice(0)) await bed.close();
 });
 
-async function cluster(count: number, store: LogStore, bus: RelayBus): Promise<TestBed[]> {
+async function cluster(
+  count: number,
+  store: LogStore,
+  bus: RelayBus,
+  options: { broadcastChunkSize?: number } = {},
+): Promise<TestBed[]> {
   const jwtSecret = randomBytes(32).toString('base64url');
   const nodes: TestBed[] = [];
   for (let i = 0; i < count; i++) {
     const bed = new TestBed();
     beds.push(bed);
-    await bed.start({ store, relay: bus.relay(), jwtSecret });
+    await bed.start({ store, relay: bus.relay(), jwtSecret, ...options });
     nodes.push(bed);
   }
   return nodes;
@@ -64,6 +69,28 @@ describe('multi-node fan-out over a relay', () => {
     for (const client of clients) {
       await client.messages.waitForCount(total, { timeoutMs: 10_000 });
       expect(client.messages.offsets('room:c')).toEqual(Array.from({ length: total }, (_, k) => k + 1));
+    }
+  });
+
+  it('the same with every room written in chunks of one socket per turn (gap fills queue behind chunked broadcasts)', async () => {
+    const store = new MemoryLogStore();
+    const bus = new RelayBus();
+    bus.delay(3);
+    const nodes = await cluster(3, store, bus, { broadcastChunkSize: 1 });
+    const clients: TestClient[] = [];
+    for (const node of nodes) for (let k = 0; k < 4; k++) clients.push(await subscribe(node, 'room:chunked'));
+    const perNode = 60;
+    await Promise.all(
+      nodes.map(async (node, n) => {
+        for (let i = 0; i < perNode; i++) {
+          await node.server.server.publish({ channel: 'room:chunked', type: 't', data: { n, i } });
+        }
+      }),
+    );
+    const total = perNode * nodes.length;
+    for (const client of clients) {
+      await client.messages.waitForCount(total, { timeoutMs: 10_000 });
+      expect(client.messages.offsets('room:chunked')).toEqual(Array.from({ length: total }, (_, k) => k + 1));
     }
   });
 

@@ -19,6 +19,7 @@ export const limitsSection = z.strictObject({
   // overload: new connections refused with `server_busy` while the event loop lags (0: never)
   busyLoopLagMs: count.optional(),
   busyRetryAfterMs: positive.optional(),
+  broadcastChunkSize: positive.optional(),
   // rate limits and connection caps (the server's `limits` group; 0 turns one off)
   connectionAttemptsPerSecondPerIp: count.optional(),
   connectionAttemptBurstPerIp: count.optional(),

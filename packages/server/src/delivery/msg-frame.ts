@@ -1,0 +1,74 @@
+import type { MsgFrame } from '@tether/protocol';
+import { knownDataJsonOf } from '../store/message-json.js';
+import { serializeData } from '../store/store-support.js';
+import type { StoredMessage } from '../store/types.js';
+
+/** Where a message's envelope text may already be cached (a channel's ring). */
+export interface EnvelopeCache {
+  envelopeJsonOf(message: StoredMessage): string | undefined;
+}
+
+/** `"key":` for the envelope's keys, built once. */
+const keyPrefixes = new Map<string, string>();
+
+function keyPrefix(key: string): string {
+  let prefix = keyPrefixes.get(key);
+  if (prefix === undefined) {
+    prefix = `${JSON.stringify(key)}:`;
+    if (keyPrefixes.size < 64) keyPrefixes.set(key, prefix);
+  }
+  return prefix;
+}
+
+/**
+ * A message's envelope as JSON text: what `JSON.stringify(message)` gives, same keys in the same
+ * order, except that `data`'s text is the one the publish step already made (`knownDataJsonOf`)
+ * instead of being serialized again. Without one, `data` is serialized here and not remembered
+ * beside the message: the ring keeps small envelopes (channel-state.ts), and a big `data`'s text
+ * kept for as long as the ring holds its message would double what the ring costs. A message whose
+ * `data` is `undefined` carries `"data":null` (the SDK requires the key).
+ */
+export function envelopeJson(message: StoredMessage): string {
+  const fields = message as unknown as Record<string, unknown>;
+  let out = '{';
+  for (const key of Object.keys(fields)) {
+    let text: string;
+    if (key === 'data') text = knownDataJsonOf(message) ?? serializeData(message.data);
+    else {
+      const value = fields[key];
+      if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
+      text = JSON.stringify(value);
+    }
+    out += (out.length > 1 ? ',' : '') + keyPrefix(key) + text;
+  }
+  return out + '}';
+}
+
+/**
+ * The Socket.IO packet text of `emit('msg', frame)` (type 2, EVENT: `2["msg",{…}]`, with
+ * `/nsp,` after the 2 outside the main namespace), built from envelope texts: the frame's fields in
+ * the order the frame literal has them (`channel, epoch, messages, upTo?`). Engine.IO adds its
+ * message type `4` when it writes the packet.
+ */
+export function msgPacketText(
+  namespace: string,
+  frame: Pick<MsgFrame, 'channel' | 'epoch' | 'upTo'>,
+  envelopes: readonly string[],
+): string {
+  const head = namespace === '/' ? '2' : `2${namespace},`;
+  const upTo = frame.upTo === undefined ? '' : `,"upTo":${JSON.stringify(frame.upTo)}`;
+  return (
+    `${head}["msg",{"channel":${JSON.stringify(frame.channel)},"epoch":${JSON.stringify(frame.epoch)},` +
+    `"messages":[${envelopes.join(',')}]${upTo}}]`
+  );
+}
+
+/** The envelope texts of a frame's messages, from `cache` where it has them. */
+export function envelopesOf(messages: readonly StoredMessage[], cache?: EnvelopeCache): string[] {
+  const out = new Array<string>(messages.length);
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i]!;
+    out[i] = cache?.envelopeJsonOf(message) ?? envelopeJson(message);
+  }
+  return out;
+}

@@ -1,0 +1,215 @@
+import type { Namespace, Server as SocketIOServer, Socket } from 'socket.io';
+import type { StoredMessage } from '../store/types.js';
+import type { ChannelState } from './channel-state.js';
+import { EncodedPacket } from './encoded-packet.js';
+import { envelopesOf, msgPacketText } from './msg-frame.js';
+import type { StatsCounter } from './stats.js';
+
+/** One batch recorded in a channel's ring and queued behind the channel's running broadcast. */
+interface QueuedBatch {
+  /** Order of recording within the broadcast (1, 2, …). */
+  seq: number;
+  /** First and last offset of the batch. */
+  first: number;
+  last: number;
+  channel: string;
+  epoch: string;
+  envelopes: string[];
+}
+
+/** A channel's broadcast to a room bigger than one chunk, written over several event-loop turns. */
+interface Broadcast {
+  readonly state: ChannelState;
+  readonly room: string;
+  /** Batches recorded but not yet begun; taken together (one frame) when the current round ends. */
+  readonly queue: QueuedBatch[];
+  /**
+   * Sockets that joined the room while this broadcast ran, with the `seq` of the last batch recorded
+   * then: their resume sent them the ring up to the head, so they get only later batches.
+   */
+  readonly joined: Map<string, number>;
+  /** `seq` of the last batch recorded. */
+  seq: number;
+  cancelled: boolean;
+  done: Promise<void>;
+}
+
+/** What Socket.IO's in-memory adapter (and the cluster adapters built on it) offers here. */
+interface RoomAdapter {
+  rooms: Map<string, Set<string>>;
+  on(event: 'join-room', listener: (room: string, id: string) => void): unknown;
+}
+
+/**
+ * Writes a channel's `msg` frames to its local room, encoded once per frame (msg-frame.ts) and
+ * written pre-encoded to each member's Engine.IO socket (encoded-packet.ts), without the adapter's
+ * per-broadcast machinery: a room of one (an inbox on one device) is one write.
+ *
+ * A room bigger than `chunkSize` sockets is written `chunkSize` sockets per event-loop turn, so a
+ * broadcast to 10,000 sockets never holds the loop for long. What keeps the channel's promise —
+ * everyone in the room has been sent, or is being sent, up to the channel's head:
+ * - the batch is recorded in the ring (and the head moved) before this is called, and its round
+ *   writes to a snapshot of the room's members taken in that same synchronous step;
+ * - batches recorded while a broadcast runs queue behind it and go out together, in order, as the
+ *   next round (to the members at that round's start): nothing overtakes a running broadcast;
+ * - a socket that joins the room meanwhile was sent the ring up to the head by its resume (in the
+ *   same synchronous step as its join): it is marked, and gets only batches recorded after it joined;
+ * - a socket that left the room or disconnected before its chunk is skipped.
+ */
+export class RoomSender {
+  private readonly running = new Map<string, Broadcast>();
+  private watched: RoomAdapter | undefined;
+  /** Sockets written per event-loop turn (`broadcastChunkSize`). */
+  private readonly chunkSize: number;
+
+  constructor(
+    private readonly io: SocketIOServer,
+    chunkSize: number,
+    private readonly stats: StatsCounter,
+    /** The server's clock (the `now` option). */
+    private readonly now: () => number,
+  ) {
+    this.chunkSize = Math.max(1, Math.floor(chunkSize));
+  }
+
+  /**
+   * Sends `messages`, just recorded in `state`'s ring, to the channel's room; `envelopes` are their
+   * texts (`envelopeJson`), looked up in the ring when not given.
+   */
+  send(state: ChannelState, messages: readonly StoredMessage[], envelopes = envelopesOf(messages, state)): void {
+    const batch = {
+      first: messages[0]?.offset ?? 0,
+      last: messages.at(-1)?.offset ?? 0,
+      channel: state.channel,
+      epoch: state.epoch,
+      envelopes,
+    };
+    const running = this.running.get(state.room);
+    if (running) {
+      running.queue.push({ seq: ++running.seq, ...batch });
+      return;
+    }
+    const adapter = this.adapter();
+    const members = adapter.rooms.get(state.room);
+    if (!members || members.size === 0) return;
+    const nsp = this.io.sockets;
+    if (members.size <= this.chunkSize) {
+      const packet = new EncodedPacket(msgPacketText(nsp.name, state, envelopes));
+      const shared = members.size > 1;
+      let written = 0;
+      for (const id of members) {
+        const socket = nsp.sockets.get(id);
+        if (socket && packet.writeTo(socket, shared)) written++;
+      }
+      this.stats.values.delivered.live += written * messages.length;
+      return;
+    }
+    const broadcast: Broadcast = {
+      state,
+      room: state.room,
+      queue: [{ seq: 1, ...batch }],
+      joined: new Map(),
+      seq: 1,
+      cancelled: false,
+      done: Promise.resolve(),
+    };
+    this.running.set(state.room, broadcast);
+    // The first chunk is written now, in this synchronous step.
+    broadcast.done = this.run(broadcast, nsp);
+  }
+
+  /** True while a chunked broadcast of this channel is being written. */
+  busy(state: ChannelState): boolean {
+    return this.running.has(state.room);
+  }
+
+  /** Drops what is left of the channel's broadcast (its epoch ended: the room is told `resync`). */
+  cancel(state: ChannelState): void {
+    const running = this.running.get(state.room);
+    if (!running) return;
+    running.cancelled = true;
+    this.running.delete(state.room);
+  }
+
+  /** Resolves when every running broadcast has been written or dropped. */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()].map((b) => b.done));
+  }
+
+  private async run(broadcast: Broadcast, nsp: Namespace): Promise<void> {
+    let first = true;
+    try {
+      while (broadcast.queue.length > 0) {
+        const round = takeRound(broadcast.queue);
+        const packet = new EncodedPacket(
+          msgPacketText(
+            nsp.name,
+            round[0]!,
+            round.flatMap((b) => b.envelopes),
+          ),
+        );
+        const count = round.reduce((sum, b) => sum + b.envelopes.length, 0);
+        const members = [...(this.adapter().rooms.get(broadcast.room) ?? [])];
+        for (let start = 0; start < members.length; start += this.chunkSize) {
+          if (!first) {
+            await nextTurn();
+            if (broadcast.cancelled) return;
+          }
+          first = false;
+          const room = this.adapter().rooms.get(broadcast.room);
+          if (!room) break; // everyone left
+          const end = Math.min(members.length, start + this.chunkSize);
+          for (let i = start; i < end; i++) {
+            const id = members[i]!;
+            if (!room.has(id)) continue; // left or disconnected meanwhile
+            const socket = nsp.sockets.get(id);
+            if (!socket) continue;
+            const joinedAt = broadcast.joined.get(id);
+            if (joinedAt === undefined) {
+              if (packet.writeTo(socket, true)) this.stats.values.delivered.live += count;
+            } else this.writeAfterJoin(socket, nsp, round, joinedAt);
+          }
+        }
+        // Redelivery judges acks from the send time: it is when the last member was written.
+        broadcast.state.markSent(round[0]!.first, round.at(-1)!.last, this.now());
+      }
+    } finally {
+      if (this.running.get(broadcast.room) === broadcast) this.running.delete(broadcast.room);
+    }
+  }
+
+  /** A socket that joined during the broadcast: only the batches recorded after it joined. */
+  private writeAfterJoin(socket: Socket, nsp: Namespace, round: readonly QueuedBatch[], joinedAt: number): void {
+    const later = round.filter((b) => b.seq > joinedAt);
+    if (later.length === 0) return;
+    const envelopes = later.flatMap((b) => b.envelopes);
+    if (new EncodedPacket(msgPacketText(nsp.name, later[0]!, envelopes)).writeTo(socket)) {
+      this.stats.values.delivered.live += envelopes.length;
+    }
+  }
+
+  /** The namespace's adapter now (a cluster replaces it at start), watched for joins. */
+  private adapter(): RoomAdapter {
+    const adapter = this.io.sockets.adapter as unknown as RoomAdapter;
+    if (adapter !== this.watched) {
+      this.watched = adapter;
+      adapter.on('join-room', (room, id) => {
+        const running = this.running.get(room);
+        if (running) running.joined.set(id, running.seq);
+      });
+    }
+    return adapter;
+  }
+}
+
+/** The leading batches of one epoch (an epoch change cancels a broadcast, so normally all of them). */
+function takeRound(queue: QueuedBatch[]): QueuedBatch[] {
+  const epoch = queue[0]!.epoch;
+  let n = 1;
+  while (n < queue.length && queue[n]!.epoch === epoch) n++;
+  return queue.splice(0, n);
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
