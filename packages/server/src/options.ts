@@ -198,7 +198,7 @@ export interface TetherServerOptions {
   busyLoopLagMs?: number;
   /** The retry hint (`Retry-After`, `retryAfterMs`) of a `server_busy` refusal; clients add jitter. Default 2000. */
   busyRetryAfterMs?: number;
-  /** The event loop's current lag, ms (for tests). Default: a timer-drift sampler (limits/loop-lag.ts). */
+  /** The event loop's current lag, ms (for tests). Default: a timer-drift sampler (delivery/loop-lag.ts). */
   loopLag?: () => number;
 }
 

@@ -14,7 +14,7 @@ import {
   type TestServer,
 } from '@tether/testing';
 import { upgradeAttempt, type Attempt } from './limits-helpers.js';
-import { LoopLagSampler } from '../src/limits/loop-lag.js';
+import { LoopLagSampler } from '../src/delivery/loop-lag.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

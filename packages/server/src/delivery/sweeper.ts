@@ -6,7 +6,7 @@ import type { PushProvider } from './push.js';
 import type { StatsCounter } from './stats.js';
 import type { RedeliveryPolicy, Subscription } from './subscription.js';
 import { toMessage } from './relevance.js';
-import { LoopLag } from './loop-lag.js';
+import { LoopLagSampler } from './loop-lag.js';
 import { prefixWithin } from './replayer.js';
 import { queuedBytes } from './socket-queue.js';
 
@@ -53,7 +53,8 @@ export class RedeliverySweeper {
   private lastSweepAt = 0;
   /** When a sweep last found the event loop lagging (0: never). */
   private laggedAt = 0;
-  private readonly loopLag = new LoopLag();
+  /** Measures the loop's lag while the sweeper runs (a 10 ms timer). */
+  private loopLag: LoopLagSampler | undefined;
   /** `<stream>#<offset>` of critical messages already pushed (bounded, oldest dropped first). */
   private readonly pushed = new Set<string>();
 
@@ -76,14 +77,15 @@ export class RedeliverySweeper {
   }
 
   start(): void {
-    this.loopLag.start();
+    this.loopLag = new LoopLagSampler({ intervalMs: 10 });
     this.timer = setInterval(() => void this.sweep(this.now()), this.policy.retryDelayMs);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
-    this.loopLag.stop();
+    this.loopLag?.stop();
+    this.loopLag = undefined;
   }
 
   async sweep(now: number): Promise<void> {
@@ -92,7 +94,7 @@ export class RedeliverySweeper {
     // now would redeliver what clients already handled. Let them be read first.
     const blocked = this.lastSweepAt > 0 && now - this.lastSweepAt > this.policy.retryDelayMs * 4;
     this.lastSweepAt = now;
-    const lagMs = this.loopLag.takeMaxMs();
+    const lagMs = this.loopLag?.takeMaxMs() ?? 0;
     if (lagMs > this.policy.redeliveryMaxLoopLagMs) {
       this.log.debug({ lagMs }, 'event loop lagging; redelivery deferred');
       this.laggedAt = now;

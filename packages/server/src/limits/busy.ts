@@ -7,7 +7,7 @@
 import type { ExtendedError, Socket } from 'socket.io';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import type { StatsCounter } from '../delivery/stats.js';
-import type { LoopLag } from './loop-lag.js';
+import type { LoopLag } from '../delivery/loop-lag.js';
 
 export interface BusyOptions {
   /** Lag above which handshakes are refused, ms; 0: never. */

@@ -19,7 +19,7 @@ import { eventLimitMiddleware } from './event-limit.js';
 import { RateLimitFactory, type RateLimit } from './rate-limit.js';
 import { CutUsers } from './cut-users.js';
 import { BusySignal } from './busy.js';
-import { LoopLagSampler } from './loop-lag.js';
+import { LoopLagSampler } from '../delivery/loop-lag.js';
 
 /** Redis keys of the shared limits start with this. */
 const KEY_PREFIX = 'tether:rl:';
