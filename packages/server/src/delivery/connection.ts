@@ -5,12 +5,14 @@ import {
   TetherError,
   ackFrameSchema,
   inboxOf,
+  isAckFrame,
   parseFrame,
   probeFrameSchema,
   pubFrameSchema,
   refreshFrameSchema,
   subFrameSchema,
   unsubFrameSchema,
+  type AckFrame,
   type MsgFrame,
   type Position,
   type Positions,
@@ -108,17 +110,17 @@ export class ClientConnection {
 
   /** Wires the frame handlers and resumes the inbox and the handshake's positions. */
   start(positions: Positions): void {
-    this.on('sub', subFrameSchema, (f) => this.subscribe(f.channel, f.since));
-    this.on('unsub', unsubFrameSchema, async (f) => {
+    this.on('sub', parseSubFrame, (f) => this.subscribe(f.channel, f.since));
+    this.on('unsub', parseUnsubFrame, async (f) => {
       if (f.channel === inboxOf(this.ctx.sub)) {
         throw new TetherError(ErrorCode.Forbidden, `the inbox ${f.channel} is always subscribed`);
       }
       return this.unsubscribe(f.channel);
     });
-    this.on('pub', pubFrameSchema, (f) => this.publish(f));
-    this.on('ack', ackFrameSchema, (f) => this.ack(f.acks));
-    this.on('refresh', refreshFrameSchema, (f) => this.refresh(f.token));
-    this.on('probe', probeFrameSchema, async (f): Promise<ProbeReply> => ({ ts: f.ts, serverTs: Date.now() }));
+    this.on('pub', parsePubFrame, (f) => this.publish(f));
+    this.on('ack', parseAckFrame, (f) => this.ack(f.acks));
+    this.on('refresh', parseRefreshFrame, (f) => this.refresh(f.token));
+    this.on('probe', parseProbeFrame, async (f): Promise<ProbeReply> => ({ ts: f.ts, serverTs: Date.now() }));
     // Anything else: an unknown name, or no name at all (`42`, `420`, `42[]`: see guard/event-parser.ts).
     this.socket.onAny((event: unknown, ...args: unknown[]) => {
       if (typeof event === 'string' && INBOUND.has(event)) return;
@@ -149,14 +151,14 @@ export class ClientConnection {
     }
   }
 
-  private on<S extends z.ZodType>(event: string, schema: S, handle: (frame: z.infer<S>) => Promise<unknown>): void {
+  private on<F>(event: string, parse: (input: unknown) => F, handle: (frame: F) => unknown): void {
     this.socket.on(event as keyof InboundEvents, (...args: unknown[]) => {
       const reply = typeof args.at(-1) === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
       this.deps.guard.run(
         this.caller,
         () => {
           if (args.length > 1) throw new TetherError(ErrorCode.BadRequest, `${event} takes one payload`);
-          return handle(parseFrame(schema, args[0], `${event} frame`));
+          return handle(parse(args[0]));
         },
         (result) => reply?.(result ?? {}),
         (err) => this.reject(err, reply),
@@ -347,13 +349,17 @@ export class ClientConnection {
     return { offset: result.offset, epoch: result.epoch };
   }
 
-  private async ack(acks: Record<string, number>): Promise<undefined> {
-    for (const [channel, offset] of Object.entries(acks)) {
+  /** Synchronous and allocation-free: the frame is walked in place, the ledger reached by slot. */
+  private ack(acks: AckFrame['acks']): undefined {
+    const now = this.deps.now();
+    for (const channel in acks) {
+      if (!Object.hasOwn(acks, channel)) continue; // as zod's record: own keys only
       const sub = this.subs.get(channel);
       if (!sub) continue; // unsubscribed meanwhile: nothing to redeliver, nothing to count
-      sub.ack(offset, this.deps.now());
+      const offset = acks[channel] ?? 0;
+      sub.ack(offset, now);
       const acked = Math.min(offset, sub.state.head);
-      this.deps.ackLedger.record(sub.state.stream, this.ctx.sub, this.ctx.deviceId, acked);
+      this.deps.ackLedger.recordFor(sub, sub.state.stream, this.ctx.sub, this.ctx.deviceId, acked);
     }
     return undefined;
   }
@@ -457,6 +463,22 @@ export class ClientConnection {
     for (const sub of this.subs.values()) sub.state.subscribers--;
     this.subs.clear();
   }
+}
+
+/** A frame parser from its zod schema; a failure is the documented refusal (`parseFrame`). */
+function zodParser<S extends z.ZodType>(schema: S, what: string): (input: unknown) => z.infer<S> {
+  return (input) => parseFrame(schema, input, what);
+}
+
+const parseSubFrame = zodParser(subFrameSchema, 'sub frame');
+const parseUnsubFrame = zodParser(unsubFrameSchema, 'unsub frame');
+const parsePubFrame = zodParser(pubFrameSchema, 'pub frame');
+const parseRefreshFrame = zodParser(refreshFrameSchema, 'refresh frame');
+const parseProbeFrame = zodParser(probeFrameSchema, 'probe frame');
+
+/** The hand-written guard first; zod only to word a refusal (the two accept the same frames). */
+function parseAckFrame(input: unknown): AckFrame {
+  return isAckFrame(input) ? input : parseFrame(ackFrameSchema, input, 'ack frame');
 }
 
 /** Names an event that is not one of ours, briefly and safely (it may be anything, or nothing). */
