@@ -9,6 +9,7 @@
  *   fuzz      a million generated hostile frames against one server process (see scenarios/fuzz.js)
  *   flood     one socket floods; a bystander's delivery p99 with the rate limits on and off
  *   inbox     one message to one random user's inbox: plain, emitWithAck, Tether memory and SQLite
+ *   idle      memory per idle authenticated connection (10,000 on their inboxes): Tether vs plain
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -19,6 +20,7 @@ import { authDefaults, runAuth } from './scenarios/auth.js';
 import { fuzzDefaults, runFuzz } from './scenarios/fuzz.js';
 import { floodDefaults, runFlood } from './scenarios/flood.js';
 import { INBOX_SYSTEMS, inboxDefaults, runInbox } from './scenarios/inbox.js';
+import { IDLE_SYSTEMS, idleDefaults, runIdle } from './scenarios/idle.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
@@ -29,6 +31,7 @@ scenarios:
   fuzz        generated hostile frames (fast-check) against one server process
   flood       one socket floods publishes; a bystander's delivery p99 with the limits on and off
   inbox       one message to one random user's inbox: plain Socket.IO, emitWithAck, Tether memory, SQLite
+  idle        server memory per idle authenticated connection, each on its inbox: Tether vs plain Socket.IO
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -82,6 +85,15 @@ inbox flags:
   --ack-timeout-ms MS  the emitWithAck design's timeout before a retry (default ${inboxDefaults.ackTimeoutMs})
   --parse scan|json    how loaders read msg frames (default scan)
   --max-minutes M      hard stop for the whole run (default 10)
+
+idle flags:
+  --clients N          connected users, each its own token and inbox (default ${idleDefaults.clients})
+  --workers N          loader processes (default ${idleDefaults.workers})
+  --settle-seconds S   idle time after the last connect, before measuring (default ${idleDefaults.settleSeconds})
+  --only LIST          systems, in order, from: ${Object.keys(IDLE_SYSTEMS).join(', ')} (default all)
+  --heap-snapshot      write each server's V8 heap snapshot to bench/results/idle-<system>.heapsnapshot
+  --deflate            Tether with perMessageDeflate on (what compression adds to an idle connection)
+  --max-minutes M      hard stop for the whole run (default 5)
 `;
 
 /** Scenario name → runner. */
@@ -92,6 +104,7 @@ const scenarios = {
   fuzz: runFuzzCli,
   flood: runFloodCli,
   inbox: runInboxCli,
+  idle: runIdleCli,
 };
 
 function machine() {
@@ -304,6 +317,47 @@ async function runInboxCli(argv) {
   const out = await timedRun('inbox', { opts, m, stamp, maxMinutes }, () =>
     runInbox({ ...opts, stamp, cores: m.cores }),
   );
+  return out.results.some((r) => r.errors.length) ? 1 : 0;
+}
+
+async function runIdleCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clients: { type: 'string' },
+      workers: { type: 'string' },
+      'settle-seconds': { type: 'string' },
+      only: { type: 'string' },
+      'heap-snapshot': { type: 'boolean' },
+      deflate: { type: 'boolean' },
+      'max-minutes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const opts = { ...idleDefaults, only: null };
+  if (values.clients) opts.clients = int(values.clients, 'clients');
+  if (values.workers) opts.workers = int(values.workers, 'workers');
+  if (values['settle-seconds']) opts.settleSeconds = int(values['settle-seconds'], 'settle-seconds');
+  if (values['heap-snapshot']) opts.heapSnapshot = true;
+  if (values.deflate) opts.deflate = true;
+  if (values.only) {
+    opts.only = values.only.split(',').map((x) => x.trim());
+    const unknown = opts.only.filter((x) => !(x in IDLE_SYSTEMS));
+    if (unknown.length) throw new TypeError(`--only: unknown system ${unknown.join(', ')}`);
+  }
+  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
+  if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 5;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  console.log(`idle: ${opts.clients} users over ${opts.workers} loader processes, ${opts.settleSeconds} s idle`);
+  const out = await timedRun('idle', { opts, m, stamp, maxMinutes }, () => runIdle({ ...opts, cores: m.cores }));
   return out.results.some((r) => r.errors.length) ? 1 : 0;
 }
 

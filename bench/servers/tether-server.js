@@ -34,7 +34,9 @@ if (process.env.BENCH_STORE === 'sqlite') {
 // caps are lifted (0 = off) unless a scenario sets them (`BENCH_LIMITS`, JSON, e.g. `{}` for the defaults).
 const limits = process.env.BENCH_LIMITS ? JSON.parse(process.env.BENCH_LIMITS) : noLimits;
 
-const server = await createTetherServer({ store, jwtSecret: secret, logger: false, limits });
+// More options as JSON (`BENCH_SERVER_OPTIONS`, e.g. `{"perMessageDeflate":true}` for `idle --deflate`).
+const extra = process.env.BENCH_SERVER_OPTIONS ? JSON.parse(process.env.BENCH_SERVER_OPTIONS) : {};
+const server = await createTetherServer({ store, jwtSecret: secret, logger: false, limits, ...extra });
 const { port } = await server.listen(0, '127.0.0.1');
 
 const cleanup = () => {
