@@ -157,6 +157,13 @@ export interface TetherServerOptions {
   allowPollingTransport?: boolean;
   /** An Engine.IO connection that has not sent its handshake (token) by then is closed. Default 10_000. */
   connectTimeoutMs?: number;
+  /**
+   * WebSocket `permessage-deflate` (RFC 7692), negotiated with clients that offer it (socket.io-client
+   * in Node and browsers does). `true` compresses frames of at least 1024 bytes (Socket.IO's
+   * threshold); `{ threshold }` sets that size in bytes. Each compressing socket holds a zlib context
+   * (hundreds of KB), and compression costs CPU: see bench/README.md. Default false.
+   */
+  perMessageDeflate?: boolean | { threshold?: number };
 }
 
 /** Auth options that stay undefined unless given. */
@@ -221,4 +228,8 @@ export const defaults = {
   trustedProxies: [] as string[],
   allowPollingTransport: false,
   connectTimeoutMs: 10_000,
+  perMessageDeflate: false as boolean | { threshold?: number },
 } as const;
+
+/** Socket.IO's (Engine.IO's) size below which a frame is sent uncompressed when deflate is on. */
+export const DEFLATE_THRESHOLD_BYTES = 1024;

@@ -44,6 +44,7 @@ export function generateConfig(): string {
       corsOrigins: [],
       trustedProxies: [],
       allowPollingTransport: false,
+      perMessageDeflate: false,
     },
     retention: {
       [COMMENT_KEY]: [

@@ -6,4 +6,8 @@ export const httpSection = z.strictObject({
   trustedProxies: z.array(z.string().min(1)).optional(),
   allowPollingTransport: z.boolean().optional(),
   socketPath: z.string().startsWith('/').optional(),
+  /** WebSocket compression: true (frames ≥ 1024 bytes), false, or { threshold: bytes }. */
+  perMessageDeflate: z
+    .union([z.boolean(), z.strictObject({ threshold: z.number().int().min(0).optional() })])
+    .optional(),
 });
