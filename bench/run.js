@@ -10,6 +10,7 @@
  *   flood     one socket floods; a bystander's delivery p99 with the rate limits on and off
  *   inbox     one message to one random user's inbox: plain, emitWithAck, Tether memory and SQLite
  *   idle      memory per idle authenticated connection (10,000 on their inboxes): Tether vs plain
+ *   deflate   bytes on the wire and server CPU per message with permessage-deflate off and on
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -21,6 +22,7 @@ import { fuzzDefaults, runFuzz } from './scenarios/fuzz.js';
 import { floodDefaults, runFlood } from './scenarios/flood.js';
 import { INBOX_SYSTEMS, inboxDefaults, runInbox } from './scenarios/inbox.js';
 import { IDLE_SYSTEMS, idleDefaults, runIdle } from './scenarios/idle.js';
+import { DEFLATE_SETTINGS, deflateDefaults, runDeflate } from './scenarios/deflate.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
@@ -32,6 +34,7 @@ scenarios:
   flood       one socket floods publishes; a bystander's delivery p99 with the limits on and off
   inbox       one message to one random user's inbox: plain Socket.IO, emitWithAck, Tether memory, SQLite
   idle        server memory per idle authenticated connection, each on its inbox: Tether vs plain Socket.IO
+  deflate     bytes on the wire and server CPU per message, permessage-deflate off / on (1024) / on (0)
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -94,6 +97,13 @@ idle flags:
   --heap-snapshot      write each server's V8 heap snapshot to bench/results/idle-<system>.heapsnapshot
   --deflate            Tether with perMessageDeflate on (what compression adds to an idle connection)
   --max-minutes M      hard stop for the whole run (default 5)
+
+deflate flags:
+  --clients N          clients on one channel, in the bench process (default ${deflateDefaults.clients})
+  --rate N             messages per second (default ${deflateDefaults.rate})
+  --seconds S          length of the publishing step (default ${deflateDefaults.seconds})
+  --only LIST          settings, in order, from: ${Object.keys(DEFLATE_SETTINGS).join(', ')} (default all)
+  --max-minutes M      hard stop for the whole run (default 5)
 `;
 
 /** Scenario name → runner. */
@@ -105,6 +115,7 @@ const scenarios = {
   flood: runFloodCli,
   inbox: runInboxCli,
   idle: runIdleCli,
+  deflate: runDeflateCli,
 };
 
 function machine() {
@@ -358,6 +369,40 @@ async function runIdleCli(argv) {
   console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
   console.log(`idle: ${opts.clients} users over ${opts.workers} loader processes, ${opts.settleSeconds} s idle`);
   const out = await timedRun('idle', { opts, m, stamp, maxMinutes }, () => runIdle({ ...opts, cores: m.cores }));
+  return out.results.some((r) => r.errors.length) ? 1 : 0;
+}
+
+async function runDeflateCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clients: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
+      only: { type: 'string' },
+      'max-minutes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const opts = { ...deflateDefaults, only: null };
+  if (values.clients) opts.clients = int(values.clients, 'clients');
+  if (values.rate) opts.rate = int(values.rate, 'rate');
+  if (values.seconds) opts.seconds = int(values.seconds, 'seconds');
+  if (values.only) {
+    opts.only = values.only.split(',').map((x) => x.trim());
+    const unknown = opts.only.filter((x) => !(x in DEFLATE_SETTINGS));
+    if (unknown.length) throw new TypeError(`--only: unknown setting ${unknown.join(', ')}`);
+  }
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 5;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  const out = await timedRun('deflate', { opts, m, stamp, maxMinutes }, () => runDeflate({ ...opts, cores: m.cores }));
   return out.results.some((r) => r.errors.length) ? 1 : 0;
 }
 

@@ -153,7 +153,9 @@ export async function runIdle(opts) {
   let ratio = null;
   if (plain?.rss && tether?.rss) {
     ratio = tether.rss.perConnection / plain.rss.perConnection;
-    console.log(`tether / plain RSS per connection: ${ratio.toFixed(2)}× (goal ≤ 1.05×: ${ratio <= 1.05 ? 'met' : 'not met'})`);
+    console.log(
+      `tether / plain RSS per connection: ${ratio.toFixed(2)}× (goal ≤ 1.05×: ${ratio <= 1.05 ? 'met' : 'not met'})`,
+    );
   }
   return { results, ratio };
 }

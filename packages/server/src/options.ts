@@ -159,9 +159,11 @@ export interface TetherServerOptions {
   connectTimeoutMs?: number;
   /**
    * WebSocket `permessage-deflate` (RFC 7692), negotiated with clients that offer it (socket.io-client
-   * in Node and browsers does). `true` compresses frames of at least 1024 bytes (Socket.IO's
-   * threshold); `{ threshold }` sets that size in bytes. Each compressing socket holds a zlib context
-   * (hundreds of KB), and compression costs CPU: see bench/README.md. Default false.
+   * in Node and browsers does). `true` is Socket.IO's `{ threshold: 1024 }`; the threshold is ws's:
+   * frames below it go uncompressed only when the client turned context takeover off; otherwise
+   * (browsers and ws by default) every frame is compressed, against the context of the ones before.
+   * A compressing socket holds a zlib context, and compression costs CPU: see bench/README.md
+   * (scenario `deflate`). Default false.
    */
   perMessageDeflate?: boolean | { threshold?: number };
 }
