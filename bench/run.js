@@ -11,6 +11,8 @@
  *   inbox     one message to one random user's inbox: plain, emitWithAck, Tether memory and SQLite
  *   ingress   HTTP publishes from a load process to random inboxes: fastify + Socket.IO, Tether memory, SQLite
  *   storm     the resume storm: C clients, kill -9, restart on the same SQLite file, publishing on
+ *   idle      memory per idle authenticated connection (10,000 on their inboxes): Tether vs plain
+ *   deflate   bytes on the wire and server CPU per message with permessage-deflate off and on
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -23,6 +25,8 @@ import { floodDefaults, runFlood } from './scenarios/flood.js';
 import { INBOX_SYSTEMS, inboxDefaults, runInbox } from './scenarios/inbox.js';
 import { INGRESS_SYSTEMS, ingressDefaults, runIngress } from './scenarios/ingress.js';
 import { runStorm, stormDefaults } from './scenarios/storm.js';
+import { IDLE_SYSTEMS, idleDefaults, runIdle } from './scenarios/idle.js';
+import { DEFLATE_SETTINGS, deflateDefaults, runDeflate } from './scenarios/deflate.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
@@ -35,6 +39,8 @@ scenarios:
   inbox       one message to one random user's inbox: plain Socket.IO, emitWithAck, Tether memory, SQLite
   ingress     HTTP publishes (autocannon) to random inboxes: fastify + Socket.IO, Tether memory, SQLite
   storm       the resume storm: clients on their inbox + room:all, kill -9, restart on the same SQLite file
+  idle        server memory per idle authenticated connection, each on its inbox: Tether vs plain Socket.IO
+  deflate     bytes on the wire and server CPU per message, permessage-deflate off / on (1024) / on (0)
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -112,6 +118,22 @@ storm flags:
   --server-options JSON     server options over the defaults, e.g. '{"listenBacklog":511}'
   --cpu-prof           write a V8 CPU profile of the restarted server to bench/results/prof/
   --max-minutes M      hard stop for the whole run (default 6)
+
+idle flags:
+  --clients N          connected users, each its own token and inbox (default ${idleDefaults.clients})
+  --workers N          loader processes (default ${idleDefaults.workers})
+  --settle-seconds S   idle time after the last connect, before measuring (default ${idleDefaults.settleSeconds})
+  --only LIST          systems, in order, from: ${Object.keys(IDLE_SYSTEMS).join(', ')} (default all)
+  --heap-snapshot      write each server's V8 heap snapshot to bench/results/idle-<system>.heapsnapshot
+  --deflate            Tether with perMessageDeflate on (what compression adds to an idle connection)
+  --max-minutes M      hard stop for the whole run (default 5)
+
+deflate flags:
+  --clients N          clients on one channel, in the bench process (default ${deflateDefaults.clients})
+  --rate N             messages per second (default ${deflateDefaults.rate})
+  --seconds S          length of the publishing step (default ${deflateDefaults.seconds})
+  --only LIST          settings, in order, from: ${Object.keys(DEFLATE_SETTINGS).join(', ')} (default all)
+  --max-minutes M      hard stop for the whole run (default 5)
 `;
 
 /** Scenario name → runner. */
@@ -125,6 +147,8 @@ const scenarios = {
   ingress: runIngressCli,
 
   storm: runStormCli,
+  idle: runIdleCli,
+  deflate: runDeflateCli,
 };
 
 function machine() {
@@ -404,6 +428,73 @@ async function runStormCli(argv) {
   const out = await timedRun('storm', { opts, m, stamp, maxMinutes }, () => runStorm({ ...opts, stamp }));
   const met = out.allCaughtUpMs !== null && out.allCaughtUpMs < 20_000 && (out.healthzStorm.p99 ?? Infinity) < 1000;
   return met && out.lost === 0 && out.dupOffsets === 0 && out.resyncs === 0 ? 0 : 1;
+}
+
+async function runIdleCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clients: { type: 'string' },
+      workers: { type: 'string' },
+      'settle-seconds': { type: 'string' },
+      only: { type: 'string' },
+      'heap-snapshot': { type: 'boolean' },
+      deflate: { type: 'boolean' },
+      'max-minutes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const opts = { ...idleDefaults, only: null };
+  if (values.clients) opts.clients = int(values.clients, 'clients');
+  if (values.workers) opts.workers = int(values.workers, 'workers');
+  if (values['settle-seconds']) opts.settleSeconds = int(values['settle-seconds'], 'settle-seconds');
+  if (values['heap-snapshot']) opts.heapSnapshot = true;
+  if (values.deflate) opts.deflate = true;
+  opts.only = onlyOf(values.only, IDLE_SYSTEMS);
+  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
+  if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 5;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  console.log(`idle: ${opts.clients} users over ${opts.workers} loader processes, ${opts.settleSeconds} s idle`);
+  const out = await timedRun('idle', { opts, m, stamp, maxMinutes }, () => runIdle({ ...opts, cores: m.cores }));
+  return out.results.some((r) => r.errors.length) ? 1 : 0;
+}
+
+async function runDeflateCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clients: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
+      only: { type: 'string' },
+      'max-minutes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const opts = { ...deflateDefaults, only: null };
+  if (values.clients) opts.clients = int(values.clients, 'clients');
+  if (values.rate) opts.rate = int(values.rate, 'rate');
+  if (values.seconds) opts.seconds = int(values.seconds, 'seconds');
+  opts.only = onlyOf(values.only, DEFLATE_SETTINGS);
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 5;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  const out = await timedRun('deflate', { opts, m, stamp, maxMinutes }, () => runDeflate({ ...opts, cores: m.cores }));
+  return out.results.some((r) => r.errors.length) ? 1 : 0;
 }
 
 /** Flags every load scenario shares: clients, workers, the rate ladder, step length, give-up rule, parsing. */

@@ -22,6 +22,7 @@ const CH_4 = 0x34; // '4'
  *   true means it was handled and skips JSON parsing (the loader's fast path)
  * @property {(code: number, reason: string) => void} [onClose]   after the socket closed
  * @property {(err: Error) => void} [onError]   socket errors after connect
+ * @property {import('ws').ClientOptions} [wsOptions]   more `ws` options (e.g. `perMessageDeflate`, scenario `deflate`)
  */
 
 /** Builds the websocket URL of a Socket.IO server. */
@@ -38,6 +39,7 @@ export class FrameClient {
     this.onRawEvent = options.onRawEvent ?? null;
     this.onClose = options.onClose ?? null;
     this.onError = options.onError ?? null;
+    this.wsOptions = options.wsOptions ?? {};
     /** @type {WebSocket | null} */
     this.ws = null;
     /** Socket.IO session id, once connected. */
@@ -69,7 +71,7 @@ export class FrameClient {
         } else resolve(value);
       };
       const timer = setTimeout(() => settle(new Error(`connect timeout after ${timeoutMs} ms`)), timeoutMs);
-      const ws = new WebSocket(this.url, { perMessageDeflate: false, skipUTF8Validation: true });
+      const ws = new WebSocket(this.url, { perMessageDeflate: false, skipUTF8Validation: true, ...this.wsOptions });
       this.ws = ws;
       ws.on('message', (data, isBinary) => {
         if (isBinary) return;

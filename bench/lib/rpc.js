@@ -2,6 +2,7 @@
  * Request/response over the IPC channel of forked children, and the bookkeeping that makes sure
  * every child the bench starts is killed by PID when the bench ends (normally, on error, on SIGINT).
  */
+import v8 from 'node:v8';
 import { fork } from 'node:child_process';
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
@@ -150,7 +151,7 @@ export function serve(handlers, maxLifeMs = 20 * 60_000) {
       }
       return;
     }
-    const handler = handlers[cmd];
+    const handler = handlers[cmd] ?? builtIns[cmd];
     try {
       if (handler === undefined) throw new Error(`unknown command ${cmd}`);
       const result = await handler(args);
@@ -160,6 +161,20 @@ export function serve(handlers, maxLifeMs = 20 * 60_000) {
     }
   });
 }
+
+/** Commands every child answers unless its handlers define them (scenario `idle`). */
+const builtIns = {
+  /** V8 heap in use, after a full GC when the process runs with --expose-gc. */
+  heapUsed() {
+    const gc = /** @type {any} */ (globalThis).gc;
+    if (typeof gc === 'function') gc();
+    return { heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage.rss() };
+  },
+  /** @param {{file: string}} args */
+  heapSnapshot(args) {
+    return { file: v8.writeHeapSnapshot(args.file) };
+  },
+};
 
 /** CPU time (user + system) of this process in ms, and its RSS in bytes. */
 export function usage() {

@@ -36,12 +36,15 @@ const limits = process.env.BENCH_LIMITS ? JSON.parse(process.env.BENCH_LIMITS) :
 
 // Scenario `ingress`: publishes come over HTTP with this key, for the bench tenant.
 const apiKeys = process.env.BENCH_API_KEY ? [{ key: process.env.BENCH_API_KEY, tenant: TENANT }] : undefined;
+// More options as JSON (`BENCH_SERVER_OPTIONS`, e.g. `{"perMessageDeflate":true}` for `idle --deflate`).
+const extra = process.env.BENCH_SERVER_OPTIONS ? JSON.parse(process.env.BENCH_SERVER_OPTIONS) : {};
 const server = await createTetherServer({
   store,
   jwtSecret: secret,
   logger: false,
   limits,
   ...(apiKeys ? { apiKeys } : {}),
+  ...extra,
 });
 const { port } = await server.listen(0, '127.0.0.1');
 

@@ -1,10 +1,11 @@
 /**
- * Dependency-free checks of the frames a client receives and keeps, equal to the zod schemas of
- * frames.ts (a property test holds them to it). The client SDK uses these instead of zod so that
- * its browser bundle stays small; the server keeps zod for everything it receives.
+ * Dependency-free checks of frames, equal to the zod schemas of frames.ts (a property test holds
+ * them to it). The client SDK uses these instead of zod so that its browser bundle stays small; the
+ * server keeps zod for what it receives, except the `ack` frame, its most frequent one (a guard
+ * that allocates nothing, with zod kept for the wording of a refusal).
  */
 import { CHANNEL_PATTERN } from './names.js';
-import type { Envelope, ErrorFrame, MsgFrame, Position, PubFrame, ResyncFrame } from './frames.js';
+import type { AckFrame, Envelope, ErrorFrame, MsgFrame, Position, PubFrame, ResyncFrame } from './frames.js';
 
 const MAX_TTL_MS = 366 * 24 * 3600 * 1000;
 
@@ -114,4 +115,39 @@ export function isPubFrame(value: unknown): value is PubFrame {
     isOptional(value.critical, (v) => typeof v === 'boolean') &&
     isOptional(value.collapseKey, isCollapseKey)
   );
+}
+
+const hasOwn = (value: object, key: PropertyKey): boolean => Object.prototype.hasOwnProperty.call(value, key);
+
+/** zod's test for a record: an object whose constructor, if any, looks like Object's. */
+function isPlainRecord(value: unknown): value is Plain {
+  if (!isPlain(value)) return false;
+  const ctor: unknown = value.constructor;
+  if (typeof ctor !== 'function') return true;
+  const proto: unknown = (ctor as { prototype?: unknown }).prototype;
+  return typeof proto === 'object' && proto !== null && !Array.isArray(proto) && hasOwn(proto, 'isPrototypeOf');
+}
+
+/** Enumerable symbol keys (zod checks them as record keys, and refuses them as channel names). */
+function hasEnumerableSymbol(value: object): boolean {
+  const symbols = Object.getOwnPropertySymbols(value);
+  for (const symbol of symbols) if (Object.prototype.propertyIsEnumerable.call(value, symbol)) return true;
+  return false;
+}
+
+/**
+ * `{ acks: { [channel]: offset } }`, as `ackFrameSchema`: no other key (inherited enumerable ones
+ * included, as zod's strictObject counts them), a plain record of channel names (never
+ * `__proto__`) to whole offsets. Walks the frame in place: no key array, no copy.
+ */
+export function isAckFrame(value: unknown): value is AckFrame {
+  if (!isPlain(value)) return false;
+  for (const key in value) if (key !== 'acks') return false;
+  const acks = value.acks;
+  if (!isPlainRecord(acks) || hasOwn(acks, '__proto__')) return false;
+  for (const channel in acks) {
+    if (!hasOwn(acks, channel)) continue; // inherited: zod's record reads own keys only
+    if (!isChannel(channel) || !isOffset(acks[channel])) return false;
+  }
+  return !hasEnumerableSymbol(acks);
 }

@@ -1,6 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import {
+  ackFrameSchema,
+  isAckFrame,
   envelopeSchema,
   errorFrameSchema,
   isEnvelope,
@@ -39,6 +42,7 @@ const valid = {
   resync: { channel: 'trip:9', epoch: 'e2', offset: 0 },
   error: { code: 'forbidden', message: 'no', channel: 'room:x', extra: 1 },
   pub: { channel: 'room:1', type: 'chat', data: [1, 2], id: 'p-1', ttl: 5, critical: false, collapseKey: 'c' },
+  ack: { acks: { 'room:1': 5, 'user:u-1': 0, 'a.b@c=d+e_f-g': Number.MAX_SAFE_INTEGER } },
 };
 
 /** Odd values for a field: edge numbers, wrong types, long and empty strings, forbidden names. */
@@ -94,6 +98,7 @@ const pairs: [string, (v: unknown) => boolean, z.ZodType, unknown][] = [
   ['resync', isResyncFrame, resyncFrameSchema, valid.resync],
   ['error', isErrorFrame, errorFrameSchema, valid.error],
   ['pub', isPubFrame, pubFrameSchema, valid.pub],
+  ['ack', isAckFrame, ackFrameSchema, valid.ack],
 ];
 
 describe('dependency-free guards agree with the zod schemas', () => {
@@ -115,4 +120,128 @@ describe('dependency-free guards agree with the zod schemas', () => {
       expect(rejected).toBeGreaterThan(500); // the mutations really exercise the refusals
     });
   }
+});
+
+// ---- the ack frame: the server's guard on its hottest path, held to the schema with hostile shapes ----
+
+/** Record keys an attacker would try: forbidden names, edges of the length limit, numbers, prototypes. */
+const hostileKey = fc.oneof(
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    '',
+    '/',
+    'a/b',
+    ' ',
+    '0',
+    '1e400',
+  ),
+  fc.constantFrom('x'.repeat(200), 'x'.repeat(201), 'room:é', 'room\u0000x', 'room:1\n'),
+  fc.stringMatching(/^[A-Za-z0-9_\-.:@=+]{1,12}$/),
+  fc.string({ maxLength: 12 }),
+);
+/** Offsets and not-offsets: non-finite, negative, fractional, past 2^53, other types. */
+const hostileOffset = fc.oneof(
+  fc.constantFrom(0, -0, 1, -1, 0.5, 1.5, Number.NaN, Infinity, -Infinity, 2 ** 53, 2 ** 53 + 2, 1e300),
+  fc.constant(Number.MAX_SAFE_INTEGER),
+  fc.nat(),
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom('5', null, undefined, true, [], {}, [1]),
+);
+
+/** Builds an object the way JSON.parse does (own `__proto__` keys included) from entries. */
+function ownEntries(entries: [string, unknown][]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of entries)
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+/** Containers a record could arrive in, JSON-made or not. */
+const hostileAcks = fc.oneof(
+  fc.array(fc.tuple(hostileKey, hostileOffset), { maxLength: 8 }).map(ownEntries),
+  fc.array(fc.tuple(fc.stringMatching(/^[a-z:]{1,8}$/), fc.nat()), { maxLength: 8 }).map(ownEntries),
+  fc.constantFrom<unknown>(null, undefined, [], [1], 'acks', 5, new Date(0), Object.create(null), new Map()),
+);
+const hostileFrame = fc.oneof(
+  hostileAcks.map((acks) => ({ acks })),
+  fc.tuple(hostileAcks, hostileKey, hostileOffset).map(([acks, key, extra]) =>
+    ownEntries([
+      ['acks', acks],
+      [key, extra],
+    ]),
+  ),
+  fc.array(fc.tuple(hostileKey, hostileOffset), { maxLength: 3 }).map(ownEntries),
+);
+
+function agree(value: unknown): boolean {
+  return isAckFrame(value) === ackFrameSchema.safeParse(value).success;
+}
+
+describe('the ack frame guard agrees with ackFrameSchema on hostile frames', () => {
+  it('agrees on generated frames: forbidden keys, bad offsets, extra keys, odd containers', () => {
+    fc.assert(fc.property(hostileFrame, agree), { numRuns: 5000, seed: 9 });
+  });
+
+  it('agrees on shapes JSON cannot make and zod still judges: prototypes, symbols, classes, getters', () => {
+    const inherited = Object.create({ 'room:1': 1 }) as Record<string, unknown>;
+    inherited['room:2'] = 2;
+    const inheritedBad = Object.create({ 'bad/name': -1 }) as Record<string, unknown>;
+    const frameWithInherited = Object.create({ extra: 1 }) as Record<string, unknown>;
+    frameWithInherited.acks = {};
+    const symbolKey = { [Symbol('s')]: 1 };
+    const hiddenSymbol = Object.defineProperty({}, Symbol('s'), { value: 1, enumerable: false });
+    const hiddenBad = Object.defineProperty({}, 'bad/name', { value: -1, enumerable: false });
+    class Acks {
+      'room:1' = 1;
+    }
+    const shapes: unknown[] = [
+      JSON.parse('{"acks":{"__proto__":1}}'),
+      JSON.parse('{"acks":{"room:1":1,"__proto__":{"x":1}}}'),
+      JSON.parse('{"__proto__":{},"acks":{}}'),
+      { acks: inherited },
+      { acks: inheritedBad },
+      frameWithInherited,
+      { acks: symbolKey },
+      { acks: hiddenSymbol },
+      { acks: hiddenBad },
+      { acks: new Acks() },
+      { acks: Object.create(null) },
+      Object.assign(Object.create(null), { acks: { 'room:1': 1 } }),
+      Object.defineProperty({}, 'acks', { get: () => ({ 'room:1': 3 }), enumerable: true }),
+      Object.defineProperty({}, 'acks', { value: {}, enumerable: false }),
+      { acks: { constructor: 1 } },
+      { acks: { constructor: 'x' } },
+      { acks: { 'room:1': 2 ** 53 } },
+      { acks: { 'room:1': -0 } },
+      [],
+      null,
+      'acks',
+    ];
+    for (const shape of shapes) expect(agree(shape), String(JSON.stringify(shape))).toBe(true);
+  });
+
+  it('agrees on big frames: thousands of channels, with one bad entry anywhere', () => {
+    const entries: [string, unknown][] = Array.from({ length: 5000 }, (_, i) => [`room:${i}`, i]);
+    expect(isAckFrame({ acks: ownEntries(entries) })).toBe(true);
+    for (const at of [0, 2500, 4999]) {
+      for (const bad of [
+        ['room:x', -1],
+        ['room:x', 1.5],
+        ['a/b', 1],
+        ['__proto__', 1],
+        ['x'.repeat(201), 1],
+      ] as const) {
+        const copy = entries.slice();
+        copy[at] = [bad[0], bad[1]];
+        const frame = { acks: ownEntries(copy) };
+        expect(isAckFrame(frame)).toBe(false);
+        expect(ackFrameSchema.safeParse(frame).success).toBe(false);
+      }
+    }
+  });
 });

@@ -200,6 +200,15 @@ export interface TetherServerOptions {
   busyRetryAfterMs?: number;
   /** The event loop's current lag, ms (for tests). Default: a timer-drift sampler (delivery/loop-lag.ts). */
   loopLag?: () => number;
+  /**
+   * WebSocket `permessage-deflate` (RFC 7692), negotiated with clients that offer it (socket.io-client
+   * in Node and browsers does). `true` is Socket.IO's `{ threshold: 1024 }`; the threshold is ws's:
+   * frames below it go uncompressed only when the client turned context takeover off; otherwise
+   * (browsers and ws by default) every frame is compressed, against the context of the ones before.
+   * A compressing socket holds a zlib context, and compression costs CPU: see bench/README.md
+   * (scenario `deflate`). Default false.
+   */
+  perMessageDeflate?: boolean | { threshold?: number };
 }
 
 /** Auth options that stay undefined unless given. */
@@ -283,4 +292,8 @@ export const defaults = {
   tokenCacheTtlMs: 60_000,
   busyLoopLagMs: 500,
   busyRetryAfterMs: 2000,
+  perMessageDeflate: false as boolean | { threshold?: number },
 } as const;
+
+/** Socket.IO's (Engine.IO's) size below which a frame is sent uncompressed when deflate is on. */
+export const DEFLATE_THRESHOLD_BYTES = 1024;

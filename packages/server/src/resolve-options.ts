@@ -63,6 +63,7 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   if (!(resolved.maxPollWaitSeconds >= 0)) throw new TypeError('maxPollWaitSeconds must be ≥ 0');
   if (typeof resolved.allowPollingTransport !== 'boolean')
     throw new TypeError('allowPollingTransport must be a boolean');
+  checkDeflate(resolved.perMessageDeflate);
   if (!Array.isArray(resolved.trustedProxies)) throw new TypeError('trustedProxies must be a list of addresses');
   new TrustedProxies(resolved.trustedProxies); // throws a TypeError naming a bad entry
   for (const key of resolved.apiKeys) {
@@ -74,4 +75,16 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function checkDeflate(value: unknown): void {
+  if (typeof value === 'boolean') return;
+  const threshold = (value as { threshold?: unknown } | null)?.threshold;
+  const keys = typeof value === 'object' && value !== null ? Object.keys(value) : [];
+  const wellFormed =
+    keys.every((k) => k === 'threshold') &&
+    (threshold === undefined || (Number.isInteger(threshold) && Number(threshold) >= 0));
+  if (typeof value !== 'object' || value === null || !wellFormed) {
+    throw new TypeError('perMessageDeflate must be true, false or { threshold: bytes ≥ 0 }');
+  }
 }

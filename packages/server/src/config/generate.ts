@@ -47,6 +47,7 @@ export function generateConfig(): string {
       trustedProxies: [],
       allowPollingTransport: false,
       listenBacklog: defaults.listenBacklog,
+      perMessageDeflate: false,
     },
     retention: {
       [COMMENT_KEY]: [

@@ -1,26 +1,18 @@
-import type { Socket } from 'socket.io';
 import type { Logger } from 'pino';
 import {
   ErrorCode,
   TetherError,
-  ackFrameSchema,
   inboxOf,
-  parseFrame,
-  probeFrameSchema,
-  pubFrameSchema,
-  refreshFrameSchema,
-  subFrameSchema,
-  unsubFrameSchema,
+  type AckFrame,
   type MsgFrame,
+  type PubFrame,
   type Position,
   type Positions,
   type ProbeReply,
   type PubReply,
   type RefreshReply,
-  type ServerToClientEvents,
   type SubReply,
 } from '@tether/protocol';
-import type { z } from 'zod';
 import type { AuthContext } from '../auth/context.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { TokenClaims } from '../auth/verify-token.js';
@@ -40,12 +32,20 @@ import { countRefusal } from './refusals.js';
 import type { Caller, Guard } from '../guard/guard.js';
 import { InvalidFrameBudget } from '../guard/invalid-frames.js';
 import { TOO_DEEP } from '../guard/event-parser.js';
+import {
+  attachListeners,
+  detachListeners,
+  parseAckFrame,
+  parseProbeFrame,
+  parsePubFrame,
+  parseRefreshFrame,
+  parseSubFrame,
+  parseUnsubFrame,
+  type InboundEvent,
+  type TetherSocket,
+} from './frame-listeners.js';
 
-/** Inbound events carry unvalidated payloads: every one goes through a schema first. */
-export type InboundEvents = Record<'sub' | 'unsub' | 'pub' | 'ack' | 'refresh' | 'probe', (...args: unknown[]) => void>;
-export type TetherSocket = Socket<InboundEvents, ServerToClientEvents>;
-
-const INBOUND = new Set(['sub', 'unsub', 'pub', 'ack', 'refresh', 'probe']);
+export type { InboundEvents, TetherSocket } from './frame-listeners.js';
 /** Rounds of "replay, then catch up from the ring" before a resume gives up on a channel that outruns it. */
 const MAX_CATCH_UP_ROUNDS = 50;
 /** Longest timer Node accepts; a later expiry is re-armed when it fires. */
@@ -82,8 +82,8 @@ export interface ConnectionDeps {
  */
 export class ClientConnection {
   private readonly subs = new Map<string, Subscription>();
-  /** Channels whose `sub` is between its limit check and its subscription: they hold a slot. */
-  private readonly reserved = new Map<string, number>();
+  /** Channels whose `sub` is between its limit check and its subscription: they hold a slot (made on first use). */
+  private reserved_: Map<string, number> | undefined;
   private readonly caller = (): Caller => ({
     socketId: this.socket.id,
     tenant: this.ctx.tenant,
@@ -109,32 +109,9 @@ export class ClientConnection {
 
   /** Wires the frame handlers and resumes the inbox and the handshake's positions. */
   start(positions: Positions): void {
-    this.on('sub', subFrameSchema, (f) => this.subscribe(f.channel, f.since));
-    this.on('unsub', unsubFrameSchema, async (f) => {
-      if (f.channel === inboxOf(this.ctx.sub)) {
-        throw new TetherError(ErrorCode.Forbidden, `the inbox ${f.channel} is always subscribed`);
-      }
-      return this.unsubscribe(f.channel);
-    });
-    this.on('pub', pubFrameSchema, (f) => this.publish(f));
-    this.on('ack', ackFrameSchema, (f) => this.ack(f.acks));
-    this.on('refresh', refreshFrameSchema, (f) => this.refresh(f.token));
-    this.on('probe', probeFrameSchema, async (f): Promise<ProbeReply> => ({ ts: f.ts, serverTs: Date.now() }));
-    // Anything else: an unknown name, or no name at all (`42`, `420`, `42[]`: see guard/event-parser.ts).
-    this.socket.onAny((event: unknown, ...args: unknown[]) => {
-      if (typeof event === 'string' && INBOUND.has(event)) return;
-      // With no name, the ack callback is the first argument.
-      const reply = typeof event === 'function' ? event : args.at(-1);
-      this.deps.guard.run(
-        this.caller,
-        () => {
-          throw new TetherError(ErrorCode.BadRequest, describeEvent(event));
-        },
-        () => undefined,
-        (err) => this.reject(err, reply),
-      );
-    });
-    this.socket.on('disconnect', () => this.stop());
+    // The listeners are shared by every connection (Socket.IO calls them with the socket as `this`):
+    // an idle connection holds no closures of its own.
+    attachListeners(this.socket, this);
     this.armExpiry();
 
     const inbox = inboxOf(this.ctx.sub);
@@ -150,19 +127,71 @@ export class ClientConnection {
     }
   }
 
-  private on<S extends z.ZodType>(event: string, schema: S, handle: (frame: z.infer<S>) => Promise<unknown>): void {
-    this.socket.on(event as keyof InboundEvents, (...args: unknown[]) => {
-      const reply = typeof args.at(-1) === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
-      this.deps.guard.run(
-        this.caller,
-        () => {
-          if (args.length > 1) throw new TetherError(ErrorCode.BadRequest, `${event} takes one payload`);
-          return handle(parseFrame(schema, args[0], `${event} frame`));
-        },
-        (result) => reply?.(result ?? {}),
-        (err) => this.reject(err, reply),
-      );
-    });
+  /** One of our frames: checked, handled, answered (through its callback when it has one). */
+  onFrame(event: InboundEvent, args: unknown[]): void {
+    const reply = typeof args.at(-1) === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
+    this.deps.guard.run(
+      this.caller,
+      () => {
+        if (args.length > 1) throw new TetherError(ErrorCode.BadRequest, `${event} takes one payload`);
+        return this.handle(event, args[0]);
+      },
+      (result) => reply?.(result ?? {}),
+      (err) => this.reject(err, reply),
+    );
+  }
+
+  /**
+   * The common ack, one valid frame and no callback: handled without the guard's closures. A server
+   * fault in it is still logged and answered as `guard.run` would.
+   */
+  onAckFrame(frame: AckFrame): void {
+    try {
+      this.ack(frame.acks);
+    } catch (err) {
+      this.reject(this.deps.guard.refuse(err, this.caller()), undefined);
+    }
+  }
+
+  /** Anything else: an unknown name, or no name at all (`42`, `420`, `42[]`: see guard/event-parser.ts). */
+  onOtherEvent(event: unknown, args: unknown[]): void {
+    // With no name, the ack callback is the first argument.
+    const reply = typeof event === 'function' ? event : args.at(-1);
+    this.deps.guard.run(
+      this.caller,
+      () => {
+        throw new TetherError(ErrorCode.BadRequest, describeEvent(event));
+      },
+      () => undefined,
+      (err) => this.reject(err, reply),
+    );
+  }
+
+  private handle(event: InboundEvent, input: unknown): unknown {
+    switch (event) {
+      case 'sub': {
+        const frame = parseSubFrame(input);
+        return this.subscribe(frame.channel, frame.since);
+      }
+      case 'unsub': {
+        const { channel } = parseUnsubFrame(input);
+        if (channel === inboxOf(this.ctx.sub)) {
+          throw new TetherError(ErrorCode.Forbidden, `the inbox ${channel} is always subscribed`);
+        }
+        return this.unsubscribe(channel);
+      }
+      case 'pub':
+        return this.publish(parsePubFrame(input));
+      case 'ack':
+        return this.ack(parseAckFrame(input).acks);
+      case 'refresh':
+        return this.refresh(parseRefreshFrame(input).token);
+      case 'probe': {
+        const { ts } = parseProbeFrame(input);
+        const reply: ProbeReply = { ts, serverTs: Date.now() };
+        return reply;
+      }
+    }
   }
 
   /** Answers a failed frame: through its ack callback when it has one, else with an `error` event. */
@@ -201,19 +230,21 @@ export class ClientConnection {
       return this.positionOf(existing.state);
     }
     // The slot is taken before the first await, so concurrent `sub`s cannot overshoot the limit.
-    const held = this.reserved.get(channel) ?? 0;
-    if (held === 0 && this.subs.size + this.reserved.size >= this.deps.maxChannelsPerConnection) {
+    const reserved = (this.reserved_ ??= new Map<string, number>());
+    const held = reserved.get(channel) ?? 0;
+    if (held === 0 && this.subs.size + reserved.size >= this.deps.maxChannelsPerConnection) {
       throw new TetherError(ErrorCode.TooManyChannels, `at most ${this.deps.maxChannelsPerConnection} channels`);
     }
-    this.reserved.set(channel, held + 1);
+    reserved.set(channel, held + 1);
     let state: ChannelState;
     try {
       await this.deps.permissions.check(this.ctx, channel, 'subscribe');
       state = await this.deps.registry.get(this.ctx.tenant, channel);
     } finally {
-      const left = (this.reserved.get(channel) ?? 1) - 1;
-      if (left > 0) this.reserved.set(channel, left);
-      else this.reserved.delete(channel);
+      const left = (reserved.get(channel) ?? 1) - 1;
+      if (left > 0) reserved.set(channel, left);
+      else reserved.delete(channel);
+      if (reserved.size === 0) this.reserved_ = undefined;
     }
     const raced = this.subs.get(channel);
     if (raced) return this.positionOf(raced.state);
@@ -342,19 +373,23 @@ export class ClientConnection {
 
   // ---- publish, ack, refresh ---------------------------------------------------------------------
 
-  private async publish(frame: z.infer<typeof pubFrameSchema>): Promise<PubReply> {
+  private async publish(frame: PubFrame): Promise<PubReply> {
     await this.deps.permissions.check(this.ctx, frame.channel, 'publish');
     const result = await this.deps.publishDoor.publish({ ...frame, tenant: this.ctx.tenant });
     return { offset: result.offset, epoch: result.epoch };
   }
 
-  private async ack(acks: Record<string, number>): Promise<undefined> {
-    for (const [channel, offset] of Object.entries(acks)) {
+  /** Synchronous and allocation-free: the frame is walked in place, the ledger reached by slot. */
+  private ack(acks: AckFrame['acks']): undefined {
+    const now = this.deps.now();
+    for (const channel in acks) {
+      if (!Object.hasOwn(acks, channel)) continue; // as zod's record: own keys only
       const sub = this.subs.get(channel);
       if (!sub) continue; // unsubscribed meanwhile: nothing to redeliver, nothing to count
-      sub.ack(offset, this.deps.now());
+      const offset = acks[channel] ?? 0;
+      sub.ack(offset, now);
       const acked = Math.min(offset, sub.state.head);
-      this.deps.ackLedger.record(sub.state.stream, this.ctx.sub, this.ctx.deviceId, acked);
+      this.deps.ackLedger.recordFor(sub, sub.state.stream, this.ctx.sub, this.ctx.deviceId, acked);
     }
     return undefined;
   }
@@ -451,7 +486,9 @@ export class ClientConnection {
     return true;
   }
 
-  private stop(): void {
+  /** The socket went: its subscriptions end (called once, on `disconnect`). */
+  stop(): void {
+    detachListeners(this.socket);
     clearTimeout(this.expiryTimer);
     this.deps.invalidFrames.forget(this.socket.id);
     for (const sub of this.subs.values()) sub.state.subscribers--;

@@ -28,6 +28,9 @@ export class Subscription {
   /** When the ack last moved forward (or the subscription joined). */
   ackMovedAt = 0;
   joined = false;
+  /** This subscription's device entry in the AckLedger (`recordFor`): slot and generation, -1 until its first ack. */
+  ledgerSlot = -1;
+  ledgerGen = 0;
 
   constructor(
     readonly state: ChannelState,

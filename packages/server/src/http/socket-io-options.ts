@@ -1,5 +1,5 @@
 import type { ServerOptions } from 'socket.io';
-import type { ResolvedOptions } from '../options.js';
+import { DEFLATE_THRESHOLD_BYTES, type ResolvedOptions } from '../options.js';
 import { eventTolerantParser } from '../guard/event-parser.js';
 
 /** Socket.IO's settings from Tether's options. */
@@ -16,5 +16,12 @@ export function socketIoOptions(o: ResolvedOptions): Partial<ServerOptions> {
     parser: eventTolerantParser(o.maxDataDepth),
     transports: o.allowPollingTransport ? ['polling', 'websocket'] : ['websocket'],
     connectTimeout: o.connectTimeoutMs,
+    // Off unless asked for: compression costs a zlib context per socket and CPU per frame.
+    perMessageDeflate: deflateOptions(o.perMessageDeflate),
   };
+}
+
+function deflateOptions(option: ResolvedOptions['perMessageDeflate']): false | { threshold: number } {
+  if (option === false) return false;
+  return { threshold: (option === true ? undefined : option.threshold) ?? DEFLATE_THRESHOLD_BYTES };
 }

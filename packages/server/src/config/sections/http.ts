@@ -8,4 +8,8 @@ export const httpSection = z.strictObject({
   socketPath: z.string().startsWith('/').optional(),
   /** The TCP accept queue of `listen()`; Linux caps it at `net.core.somaxconn`. Default 4096. */
   listenBacklog: z.int().positive().optional(),
+  /** WebSocket compression: true (frames ≥ 1024 bytes), false, or { threshold: bytes }. */
+  perMessageDeflate: z
+    .union([z.boolean(), z.strictObject({ threshold: z.number().int().min(0).optional() })])
+    .optional(),
 });

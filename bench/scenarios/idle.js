@@ -1,0 +1,161 @@
+/**
+ * Scenario `idle`: what a connection costs the server while nothing happens. C clients connect,
+ * each a different authenticated user on its own inbox (the loaders' inbox mode), then sit idle;
+ * the server's RSS and V8 heap after a full GC, minus the same before any client came, per
+ * connection. Plain Socket.IO with a room per user (`BENCH_MODE=inbox`) against Tether with the
+ * memory store, each in its own server process, in one run.
+ * `--heap-snapshot` also writes a V8 heap snapshot of each server once its clients are in
+ * (bench/results/idle-<system>.heapsnapshot), to see where the bytes go.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Child } from '../lib/rpc.js';
+import { table } from '../lib/format.js';
+import { socketUrl } from '../lib/frame-client.js';
+import { connectClients, connectResult, quietBox, serverEnv } from '../lib/ladder.js';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+export const idleDefaults = {
+  clients: 10_000,
+  workers: 4,
+  /** Seconds idle after the last client connected, before measuring. */
+  settleSeconds: 5,
+  connectConcurrency: 50,
+  quietWaitSeconds: 10,
+  quietBelowPct: 25,
+  parse: 'scan',
+  heapSnapshot: false,
+  /** Tether's `perMessageDeflate` option, to see what compression costs an idle connection (`--deflate`). */
+  deflate: false,
+  resultsDir: here('../results/'),
+};
+
+export const IDLE_SYSTEMS = {
+  plain: {
+    label: 'plain Socket.IO, room per user',
+    script: here('../servers/socketio-server.js'),
+    env: { BENCH_MODE: 'inbox' },
+  },
+  'tether-memory': {
+    label: 'tether, memory store',
+    script: here('../servers/tether-server.js'),
+    env: { BENCH_MODE: 'inbox' },
+  },
+};
+
+async function memory(server) {
+  const { rss } = await server.call('gc');
+  const { heapUsed } = await server.call('heapUsed');
+  return { rss, heapUsed };
+}
+
+async function runSystem(name, opts) {
+  const sys = IDLE_SYSTEMS[name];
+  const secret = randomBytes(24).toString('hex');
+  const result = { system: name, label: sys.label, errors: [] };
+  result.backgroundCpuPct = await quietBox(opts);
+  const options = name !== 'plain' && opts.deflate ? { perMessageDeflate: true } : null;
+  const server = new Child(sys.script, {
+    name: `${name}-server`,
+    execArgv: ['--expose-gc'],
+    env: {
+      ...serverEnv(secret, 'memory', 'bench:inbox'),
+      ...sys.env,
+      BENCH_USERS: String(opts.clients),
+      ...(options ? { BENCH_SERVER_OPTIONS: JSON.stringify(options) } : {}),
+    },
+  });
+  const workers = [];
+  try {
+    const ready = await server.waitFor('ready', 30_000);
+    console.log(`\n${sys.label}: server pid ${server.pid} on 127.0.0.1:${ready.port}`);
+    for (let i = 0; i < opts.workers; i++)
+      workers.push(new Child(here('../workers/loader.js'), { name: `loader-${i}` }));
+    const before = await memory(server);
+    const per = Math.ceil(opts.clients / opts.workers);
+    const t0 = performance.now();
+    const conn = await Promise.all(
+      workers.map((w, i) =>
+        connectClients(
+          w,
+          {
+            url: socketUrl('127.0.0.1', ready.port),
+            channel: 'bench:inbox',
+            secret,
+            startIndex: i * per,
+            count: Math.max(0, Math.min(per, opts.clients - i * per)),
+            inbox: true,
+          },
+          opts,
+        ),
+      ),
+    );
+    const connected = conn.reduce((a, c) => a + c.connected, 0);
+    result.connect = connectResult(connected, conn, t0);
+    console.log(
+      `  ${connected} users connected in ${result.connect.seconds.toFixed(1)} s` +
+        (result.connect.failed ? `, ${result.connect.failed} failed: ${result.connect.errors.join(' | ')}` : ''),
+    );
+    if (connected === 0) throw new Error(`no client could connect: ${result.connect.errors.join(' | ')}`);
+    await sleep(opts.settleSeconds * 1000);
+    const after = await memory(server);
+    result.connected = connected;
+    result.rss = { before: before.rss, after: after.rss, perConnection: (after.rss - before.rss) / connected };
+    if (before.heapUsed !== null && after.heapUsed !== null) {
+      result.heap = {
+        before: before.heapUsed,
+        after: after.heapUsed,
+        perConnection: (after.heapUsed - before.heapUsed) / connected,
+      };
+    }
+    console.log(
+      `  per connection: RSS ${(result.rss.perConnection / 1024).toFixed(1)} KB` +
+        (result.heap ? `, heap ${(result.heap.perConnection / 1024).toFixed(1)} KB` : ''),
+    );
+    if (opts.heapSnapshot) {
+      const file = `${opts.resultsDir}idle-${name}.heapsnapshot`;
+      await server.call('heapSnapshot', { file }, 120_000);
+      console.log(`  heap snapshot: ${file}`);
+    }
+  } catch (err) {
+    result.errors.push(err instanceof Error ? err.message : String(err));
+    console.log(`  ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await Promise.all([...workers.map((w) => w.stop(5000)), server.stop(8000)]);
+  }
+  return result;
+}
+
+const kb = (bytes) => (bytes === undefined || bytes === null ? '-' : `${(bytes / 1024).toFixed(1)} KB`);
+
+/** @param {typeof idleDefaults & {only: string[] | null}} opts */
+export async function runIdle(opts) {
+  const results = [];
+  for (const name of opts.only ?? Object.keys(IDLE_SYSTEMS)) results.push(await runSystem(name, opts));
+  const plain = results.find((r) => r.system === 'plain');
+  console.log(`\nidle: ${opts.clients} authenticated clients, each on its inbox, after GC, loopback`);
+  console.log(
+    table(
+      ['system', 'connected', 'RSS per conn', 'heap per conn', 'RSS vs plain', 'heap vs plain'],
+      results.map((r) => [
+        r.label,
+        String(r.connected ?? 0),
+        kb(r.rss?.perConnection),
+        kb(r.heap?.perConnection),
+        plain?.rss && r.rss ? `${(r.rss.perConnection / plain.rss.perConnection).toFixed(2)}×` : '-',
+        plain?.heap && r.heap ? `${(r.heap.perConnection / plain.heap.perConnection).toFixed(2)}×` : '-',
+      ]),
+    ),
+  );
+  const tether = results.find((r) => r.system === 'tether-memory');
+  let ratio = null;
+  if (plain?.rss && tether?.rss) {
+    ratio = tether.rss.perConnection / plain.rss.perConnection;
+    console.log(
+      `tether / plain RSS per connection: ${ratio.toFixed(2)}× (goal ≤ 1.05×: ${ratio <= 1.05 ? 'met' : 'not met'})`,
+    );
+  }
+  return { results, ratio };
+}
