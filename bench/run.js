@@ -69,6 +69,10 @@ cluster flags:
   --parse scan|json    how loaders read msg frames (default scan)
   --max-minutes M      hard stop for the whole run (default 5)
 
+auth flags:
+  --requests N         polls per case (default ${authDefaults.requests})
+  --max-minutes M      hard stop for the whole run (default 2)
+
 fuzz flags:
   --frames N           frames to send (default ${fuzzDefaults.frames})
   --seconds S          stop sending after S seconds even if fewer frames went out (default ${fuzzDefaults.seconds})
@@ -176,8 +180,6 @@ const LOAD_OPTIONS = {
   'step-seconds': { type: 'string' },
   'max-fails': { type: 'string' },
   parse: { type: 'string' },
-  'max-minutes': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 };
 
 /**
@@ -190,13 +192,8 @@ const LOAD_OPTIONS = {
  * @param {string[]} [booleans]
  */
 function parseLoadCli(argv, defaults, strings = [], booleans = []) {
-  const own = [...strings.map((n) => [n, { type: 'string' }]), ...booleans.map((n) => [n, { type: 'boolean' }])];
-  const options = { ...LOAD_OPTIONS, ...Object.fromEntries(own) };
-  const { values } = parseArgs({ args: argv, options, strict: true });
-  if (values.help) {
-    console.log(USAGE);
-    return null;
-  }
+  const values = parseFlags(argv, strings, booleans, LOAD_OPTIONS);
+  if (values === null) return null;
   const opts = { ...defaults, rates: [...defaults.rates] };
   applyLoadFlags(opts, values);
   return { values, opts };
@@ -211,13 +208,9 @@ async function runFanoutCli(argv) {
     opts.store = values.store;
   }
   if (values.only) opts.only = onlyOf(values.only, SYSTEMS);
-  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
-  if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
+  checkClientCaps(opts);
   opts.cpuProf = values['cpu-prof'] ?? false;
-  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 10;
-  const m = machine();
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  const { m, stamp, maxMinutes } = begin(values, 10);
   console.log(
     `fanout: ${opts.clients} clients over ${opts.workers} loader processes, rates ${opts.rates.join(', ')} msg/s, ` +
       `${opts.stepSeconds} s per step, tether store ${opts.store}`,
@@ -236,10 +229,7 @@ async function runClusterCli(argv) {
   if (opts.nodes < 2 || opts.nodes > 8) throw new TypeError('--nodes must be 2 to 8');
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
   if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: one node holds them all in the 1-node layout');
-  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 5;
-  const m = machine();
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  const { m, stamp, maxMinutes } = begin(values, 5);
   console.log(
     `cluster: ${opts.clients} clients over ${opts.workers} loader processes, 1 node then ${opts.nodes} nodes on one ` +
       `private Redis, rates ${opts.rates.join(', ')} msg/s, ${opts.stepSeconds} s per step`,
@@ -251,14 +241,13 @@ async function runClusterCli(argv) {
 }
 
 async function runAuthCli(argv) {
-  const { values } = parseArgs({ args: argv, options: { requests: { type: 'string' } }, strict: true });
+  const values = parseFlags(argv, ['requests']);
+  if (values === null) return 0;
   const opts = { ...authDefaults };
   if (values.requests) opts.requests = int(values.requests, 'requests');
-  const m = machine();
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  const { m, stamp, maxMinutes } = begin(values, 2);
   console.log(`auth: ${opts.requests} sequential polls per case`);
-  await timedRun('auth', { opts, m, stamp, maxMinutes: 2 }, () => runAuth(opts));
+  await timedRun('auth', { opts, m, stamp, maxMinutes }, () => runAuth(opts));
   return 0;
 }
 
@@ -294,31 +283,14 @@ async function runFuzzCli(argv) {
 }
 
 async function runFloodCli(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      rate: { type: 'string' },
-      'window-seconds': { type: 'string' },
-      rounds: { type: 'string' },
-      inflight: { type: 'string' },
-      'max-minutes': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseFlags(argv, ['rate', 'window-seconds', 'rounds', 'inflight'], []);
+  if (values === null) return 0;
   const opts = { ...floodDefaults };
   if (values.rate) opts.rate = int(values.rate, 'rate');
   if (values['window-seconds']) opts.windowSeconds = int(values['window-seconds'], 'window-seconds');
   if (values.inflight) opts.inflight = int(values.inflight, 'inflight');
   if (values.rounds) opts.rounds = int(values.rounds, 'rounds');
-  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 3;
-  const m = machine();
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  const { m, stamp, maxMinutes } = begin(values, 3);
   console.log(
     `flood: bystander at ${opts.rate} msg/s, ${opts.rounds} rounds of (baseline, flood) windows of ${opts.windowSeconds} s, flooder with ` +
       `${opts.inflight} requests in flight`,
@@ -333,12 +305,8 @@ async function runInboxCli(argv) {
   const { values, opts } = parsed;
   opts.only = onlyOf(values.only, INBOX_SYSTEMS);
   if (values['ack-timeout-ms']) opts.ackTimeoutMs = int(values['ack-timeout-ms'], 'ack-timeout-ms');
-  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
-  if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
-  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 10;
-  const m = machine();
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  checkClientCaps(opts);
+  const { m, stamp, maxMinutes } = begin(values, 10);
   console.log(
     `inbox: ${opts.clients} users over ${opts.workers} loader processes, rates ${opts.rates.join(', ')} msg/s ` +
       `(each message to one random user), ${opts.stepSeconds} s per step`,
@@ -357,10 +325,7 @@ async function runIngressCli(argv) {
   if (values.connections) opts.connections = int(values.connections, 'connections');
   opts.cpuProf = values['cpu-prof'] ?? false;
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
-  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 10;
-  const m = machine();
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  const { m, stamp, maxMinutes } = begin(values, 10);
   console.log(
     `ingress: ${opts.clients} users over ${opts.workers} loader processes, ${opts.connections} HTTP publishers, ` +
       `rates ${opts.rates.join(', ')} publishes/s (each to one random user), ${opts.stepSeconds} s per step`,
@@ -381,27 +346,21 @@ function onlyOf(value, systems) {
 }
 
 async function runStormCli(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      clients: { type: 'string' },
-      workers: { type: 'string' },
-      'inbox-rate': { type: 'string' },
-      'room-rate': { type: 'string' },
-      'warm-seconds': { type: 'string' },
-      'storm-seconds': { type: 'string' },
-      'connect-timeout-ms': { type: 'string' },
-      'server-options': { type: 'string' },
-      'cpu-prof': { type: 'boolean' },
-      'max-minutes': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseFlags(
+    argv,
+    [
+      'clients',
+      'workers',
+      'inbox-rate',
+      'room-rate',
+      'warm-seconds',
+      'storm-seconds',
+      'connect-timeout-ms',
+      'server-options',
+    ],
+    ['cpu-prof'],
+  );
+  if (values === null) return 0;
   const opts = { ...stormDefaults };
   if (values.clients) opts.clients = int(values.clients, 'clients');
   if (values.workers) opts.workers = int(values.workers, 'workers');
@@ -415,12 +374,8 @@ async function runStormCli(argv) {
   if (values['connect-timeout-ms']) opts.connectTimeoutMs = int(values['connect-timeout-ms'], 'connect-timeout-ms');
   if (values['server-options']) opts.serverOptions = JSON.parse(values['server-options']);
   opts.cpuProf = values['cpu-prof'] ?? false;
-  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
-  if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
-  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 6;
-  const m = machine();
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  checkClientCaps(opts);
+  const { m, stamp, maxMinutes } = begin(values, 6);
   console.log(
     `storm: ${opts.clients} clients over ${opts.workers} loader processes, ${opts.inboxRate} inbox msg/s + ` +
       `${opts.roomRate} msg/s on room:all over HTTP, kill -9 after ${opts.warmSeconds} s`,
@@ -431,24 +386,8 @@ async function runStormCli(argv) {
 }
 
 async function runIdleCli(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      clients: { type: 'string' },
-      workers: { type: 'string' },
-      'settle-seconds': { type: 'string' },
-      only: { type: 'string' },
-      'heap-snapshot': { type: 'boolean' },
-      deflate: { type: 'boolean' },
-      'max-minutes': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseFlags(argv, ['clients', 'workers', 'settle-seconds', 'only'], ['heap-snapshot', 'deflate']);
+  if (values === null) return 0;
   const opts = { ...idleDefaults, only: null };
   if (values.clients) opts.clients = int(values.clients, 'clients');
   if (values.workers) opts.workers = int(values.workers, 'workers');
@@ -456,43 +395,22 @@ async function runIdleCli(argv) {
   if (values['heap-snapshot']) opts.heapSnapshot = true;
   if (values.deflate) opts.deflate = true;
   opts.only = onlyOf(values.only, IDLE_SYSTEMS);
-  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
-  if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
-  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 5;
-  const m = machine();
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  checkClientCaps(opts);
+  const { m, stamp, maxMinutes } = begin(values, 5);
   console.log(`idle: ${opts.clients} users over ${opts.workers} loader processes, ${opts.settleSeconds} s idle`);
   const out = await timedRun('idle', { opts, m, stamp, maxMinutes }, () => runIdle({ ...opts, cores: m.cores }));
   return out.results.some((r) => r.errors.length) ? 1 : 0;
 }
 
 async function runDeflateCli(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      clients: { type: 'string' },
-      rate: { type: 'string' },
-      seconds: { type: 'string' },
-      only: { type: 'string' },
-      'max-minutes': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseFlags(argv, ['clients', 'rate', 'seconds', 'only'], []);
+  if (values === null) return 0;
   const opts = { ...deflateDefaults, only: null };
   if (values.clients) opts.clients = int(values.clients, 'clients');
   if (values.rate) opts.rate = int(values.rate, 'rate');
   if (values.seconds) opts.seconds = int(values.seconds, 'seconds');
   opts.only = onlyOf(values.only, DEFLATE_SETTINGS);
-  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : 5;
-  const m = machine();
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  const { m, stamp, maxMinutes } = begin(values, 5);
   const out = await timedRun('deflate', { opts, m, stamp, maxMinutes }, () => runDeflate({ ...opts, cores: m.cores }));
   return out.results.some((r) => r.errors.length) ? 1 : 0;
 }
@@ -509,6 +427,38 @@ function applyLoadFlags(opts, values) {
     if (!['scan', 'json'].includes(values.parse)) throw new TypeError('--parse must be scan or json');
     opts.parse = values.parse;
   }
+}
+
+/** Parses a scenario's flags (`--max-minutes` and `--help` always); null after printing the usage for `--help`. */
+function parseFlags(argv, strings = [], booleans = [], base = {}) {
+  const own = [...strings.map((n) => [n, { type: 'string' }]), ...booleans.map((n) => [n, { type: 'boolean' }])];
+  const options = {
+    ...base,
+    ...Object.fromEntries(own),
+    'max-minutes': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  };
+  const { values } = parseArgs({ args: argv, options, strict: true });
+  if (values.help) {
+    console.log(USAGE);
+    return null;
+  }
+  return values;
+}
+
+/** The file-descriptor limits of this box: clients per loader process and in all. */
+function checkClientCaps(opts) {
+  if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
+  if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
+}
+
+/** Starts a run: the machine (printed), the result file's time stamp, the hard time limit. */
+function begin(values, defaultMinutes) {
+  const maxMinutes = values['max-minutes'] ? int(values['max-minutes'], 'max-minutes') : defaultMinutes;
+  const m = machine();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  console.log(`machine: ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.memGB} GB`);
+  return { m, stamp, maxMinutes };
 }
 
 /** Runs a scenario under a hard time limit and writes its result file. */
