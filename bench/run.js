@@ -96,6 +96,7 @@ inbox flags:
   --max-fails N        stop a system after N failed steps in a row (default ${inboxDefaults.maxFails})
   --only LIST          systems to run, in order, from: ${Object.keys(INBOX_SYSTEMS).join(', ')} (default all)
   --ack-timeout-ms MS  the emitWithAck design's timeout before a retry (default ${inboxDefaults.ackTimeoutMs})
+  --cpu-prof           write V8 CPU profiles of the servers to bench/results/prof/
   --parse scan|json    how loaders read msg frames (default scan)
   --max-minutes M      hard stop for the whole run (default 10)
 
@@ -300,10 +301,11 @@ async function runFloodCli(argv) {
 }
 
 async function runInboxCli(argv) {
-  const parsed = parseLoadCli(argv, inboxDefaults, ['only', 'ack-timeout-ms']);
+  const parsed = parseLoadCli(argv, inboxDefaults, ['only', 'ack-timeout-ms'], ['cpu-prof']);
   if (parsed === null) return 0;
   const { values, opts } = parsed;
   opts.only = onlyOf(values.only, INBOX_SYSTEMS);
+  opts.cpuProf = values['cpu-prof'] ?? false;
   if (values['ack-timeout-ms']) opts.ackTimeoutMs = int(values['ack-timeout-ms'], 'ack-timeout-ms');
   checkClientCaps(opts);
   const { m, stamp, maxMinutes } = begin(values, 10);

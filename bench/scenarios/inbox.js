@@ -15,6 +15,7 @@ import { socketUrl } from '../lib/frame-client.js';
 import { completeness, cpuPct, finishRow, loaderCpu, measureStep, publisherLag, sumReports } from '../lib/step.js';
 import * as ladder from '../lib/ladder.js';
 import { errorsText, keptUpText, printContendedNote, printStepLine, stepRows } from '../lib/report.js';
+import { profArgs } from '../lib/prof.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -27,6 +28,8 @@ export const inboxDefaults = {
   maxFails: 2,
   drainSeconds: 10,
   only: null,
+  /** V8 CPU profiles of the servers (`--cpu-prof`). */
+  cpuProf: false,
   p99LimitMs: 400,
   minDeliveredShare: 0.9,
   connectConcurrency: 50,
@@ -320,7 +323,7 @@ export function reportInboxFamily(title, results, baseline, goals) {
 export async function runInbox(opts) {
   const results = [];
   for (const name of opts.only ?? Object.keys(INBOX_SYSTEMS))
-    results.push(await runInboxSystem(name, INBOX_SYSTEMS[name], opts));
+    results.push(await runInboxSystem(name, INBOX_SYSTEMS[name], opts, { execArgv: profArgs(opts, `inbox-${name}`) }));
   const title = `inbox: ${opts.clients} users, one message to one random user, ${opts.stepSeconds} s steps, loopback`;
   return reportInboxFamily(title, results, 'plain', TARGETS);
 }

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Child } from '../lib/rpc.js';
 import { inboxDefaults, reportInboxFamily, runInboxSystem } from './inbox.js';
+import { profArgs } from '../lib/prof.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -46,16 +47,6 @@ const TARGETS = [
   { system: 'tether-memory', baseline: 'baseline', goal: 0.9 },
   { system: 'tether-sqlite', baseline: 'baseline', goal: 0.8 },
 ];
-
-/**
- * Node flags for a V8 CPU profile of a process (`--cpu-prof`), written to results/prof/.
- * @param {typeof ingressDefaults & {stamp: string}} opts
- * @param {string} name
- */
-const profArgs = (opts, name) =>
-  opts.cpuProf
-    ? ['--cpu-prof', '--cpu-prof-dir', `${opts.resultsDir}prof`, '--cpu-prof-name', `${name}-${opts.stamp}.cpuprofile`]
-    : [];
 
 /** @param {typeof ingressDefaults & {stamp: string, cores: number, only: string[] | null}} opts */
 export async function runIngress(opts) {
