@@ -31,7 +31,7 @@ import type { PublishDoor } from './publish-door.js';
 import { countRefusal } from './refusals.js';
 import type { Caller, Guard } from '../guard/guard.js';
 import { InvalidFrameBudget } from '../guard/invalid-frames.js';
-import { TOO_DEEP } from '../guard/event-parser.js';
+import { describeEvent } from '../guard/event-parser.js';
 import {
   attachListeners,
   detachListeners,
@@ -494,12 +494,4 @@ export class ClientConnection {
     for (const sub of this.subs.values()) sub.state.subscribers--;
     this.subs.clear();
   }
-}
-
-/** Names an event that is not one of ours, briefly and safely (it may be anything, or nothing). */
-function describeEvent(event: unknown): string {
-  if (event === TOO_DEEP) return 'frame nested too deep (see maxDataDepth)';
-  if (typeof event === 'string') return `unknown event ${JSON.stringify(event.slice(0, 100))}`;
-  if (typeof event === 'number') return `unknown event ${String(event)}`;
-  return 'an event needs a name: [name, payload]';
 }

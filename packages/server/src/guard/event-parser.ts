@@ -60,3 +60,11 @@ function eventHeader(text: string): Packet | undefined {
   if (digits !== undefined) packet.id = Number(digits);
   return packet;
 }
+
+/** Names an event that is not one of ours, briefly and safely (it may be anything, or nothing). */
+export function describeEvent(event: unknown): string {
+  if (event === TOO_DEEP) return 'frame nested too deep (see maxDataDepth)';
+  if (typeof event === 'string') return `unknown event ${JSON.stringify(event.slice(0, 100))}`;
+  if (typeof event === 'number') return `unknown event ${String(event)}`;
+  return 'an event needs a name: [name, payload]';
+}
