@@ -182,6 +182,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       ackLedger,
       log,
       verifyToken,
+      clockSkewSeconds: o.clockSkewSeconds,
       maxChannelsPerConnection: o.maxChannelsPerConnection,
       replayBatchSize: o.replayBatchSize,
       guard,

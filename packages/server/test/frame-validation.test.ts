@@ -33,6 +33,8 @@ const clients: TestClient[] = [];
 beforeAll(async () => {
   // One socket sends every bad frame below: the invalid-frame budget (guard.test.ts) is raised here.
   srv = await startServer({
+    // The expiry tests below close connections at `exp` (a connection's token ends at exp + skew).
+    clockSkewSeconds: 0,
     maxPayloadBytes: MAX_PAYLOAD,
     maxChannelsPerConnection: 10,
     maxInvalidFramesPerMinute: 10_000,

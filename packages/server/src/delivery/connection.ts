@@ -62,6 +62,8 @@ export interface ConnectionDeps {
   ackLedger: AckLedger;
   log: Logger;
   verifyToken: (token: string) => Promise<TokenClaims>;
+  /** How far past `exp` a token is still accepted (`clockSkewSeconds`): a connection's token ends then too. */
+  clockSkewSeconds: number;
   maxChannelsPerConnection: number;
   replayBatchSize: number;
   guard: Guard;
@@ -422,15 +424,16 @@ export class ClientConnection {
     clearTimeout(this.expiryTimer);
     const { exp } = this.ctx;
     if (exp === undefined) return;
-    const inMs = exp * 1000 - Date.now();
+    // A token is accepted up to the clock skew past `exp`; ending it at `exp` would close that at once.
+    const endsAt = (exp + this.deps.clockSkewSeconds) * 1000;
     this.expiryTimer = setTimeout(
       () => {
         if (this.ctx.exp !== exp) return;
-        if (exp * 1000 > Date.now()) return this.armExpiry();
+        if (endsAt > Date.now()) return this.armExpiry();
         this.socket.emit('error', { code: ErrorCode.TokenExpired, message: 'token expired; connect with a fresh one' });
         this.socket.disconnect(true);
       },
-      Math.max(0, Math.min(inMs, MAX_TIMER_MS)),
+      Math.max(0, Math.min(endsAt - Date.now(), MAX_TIMER_MS)),
     );
     this.expiryTimer.unref();
   }

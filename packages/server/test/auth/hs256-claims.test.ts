@@ -4,7 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '@tether/server';
-import { startServer, type TestServer } from '@tether/testing';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectClient, startServer, waitUntil, type TestServer } from '@tether/testing';
+import type { ErrorFrame } from '@tether/protocol';
 import { handshakeOutcome, pollOutcome } from './server-auth.js';
 import { nowSeconds, sign } from './keys.js';
 
@@ -43,5 +45,23 @@ describe('HS256 tokens and the claim rules', () => {
 
   it('issueToken refuses an empty sub, as the server would', async () => {
     await expect(issueToken({ secret, sub: '' })).rejects.toThrow(TypeError);
+  });
+
+  it('a token accepted within the clock skew after its exp keeps its connection until exp + skew, then token_expired', async () => {
+    const exp = nowSeconds() - 2; // passed 2 s ago; the server's skew is 5 s, so the handshake accepts it
+    const client = await connectClient(srv.url, await sign(secret, { iat: exp - 60, exp }));
+    const errors: ErrorFrame[] = [];
+    let closedAt = 0;
+    client.socket.on('error', (e) => errors.push(e));
+    client.socket.on('disconnect', () => (closedAt = Date.now()));
+    try {
+      await sleep(500);
+      expect(client.socket.connected).toBe(true); // not closed at once for an exp already passed
+      await waitUntil(() => (closedAt > 0 ? true : undefined), 8000, 'the connection closed at exp + skew');
+      expect(closedAt).toBeGreaterThanOrEqual((exp + 5) * 1000 - 100);
+      expect(errors).toEqual([expect.objectContaining({ code: 'token_expired' })]);
+    } finally {
+      client.close();
+    }
   });
 });

@@ -29,7 +29,13 @@ afterEach(async () => {
 async function setup(cooldownMs: number): Promise<{ jwks: JwksServer; srv: KeyServer }> {
   const jwks = await startJwksServer([oldKey.jwk]);
   cleanup.push(() => jwks.close());
-  const srv = await startKeyServer({ jwksUrl: jwks.url, jwksCooldownMs: cooldownMs, jwksTimeoutMs: 1000 });
+  // Skew 0: old connections end at their tokens' exp.
+  const srv = await startKeyServer({
+    jwksUrl: jwks.url,
+    jwksCooldownMs: cooldownMs,
+    jwksTimeoutMs: 1000,
+    clockSkewSeconds: 0,
+  });
   cleanup.push(() => srv.close());
   return { jwks, srv };
 }
