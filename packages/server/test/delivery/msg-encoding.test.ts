@@ -10,13 +10,13 @@ import { TestBed, connectClient, waitUntil, type TestServer } from '@tether/test
 import { ErrorCode, type MsgFrame } from '@tether/protocol';
 import { MemoryLogStore, type StoredMessage } from '@tether/server';
 import { envelopeJson, envelopesOf, msgPacketText } from '../../src/delivery/msg-frame.js';
-import { RawReader } from './raw-reader.js';
+import { RawReaders } from './raw-reader.js';
 
 let server: TestServer;
 const bed = new TestBed();
-const readers: RawReader[] = [];
+const readers = new RawReaders();
 afterEach(async () => {
-  for (const reader of readers.splice(0)) reader.close();
+  readers.closeAll();
   await bed.close();
 });
 
@@ -164,8 +164,7 @@ describe('an inbox written straight to its socket', () => {
     server = await bed.start({ retention: { maxMessages: 5000 } });
     const token = await server.token({ sub: 'u1', channels: [] });
     const inbox = 'user:u1';
-    const slow = await RawReader.connect({ url: server.url, token, deviceId: 'dev', positions: {} });
-    readers.push(slow);
+    const slow = await readers.connect({ url: server.url, token, deviceId: 'dev', positions: {} });
     await waitUntil(() => (server.server.stats().connections === 1 ? true : undefined));
     slow.stopReading();
     const big = 'x'.repeat(60_000);
@@ -178,8 +177,7 @@ describe('an inbox written straight to its socket', () => {
     await slow.closed;
     const first = slow.positions.get(inbox) ?? { offset: 0 };
     expect(first.offset).toBeLessThan(400);
-    const again = await RawReader.connect({ url: server.url, token, deviceId: 'dev', positions: { [inbox]: first } });
-    readers.push(again);
+    const again = await readers.connect({ url: server.url, token, deviceId: 'dev', positions: { [inbox]: first } });
     await waitUntil(() => (again.positions.get(inbox)?.offset === 400 ? true : undefined), 10_000, 'the resume');
     expect(again.errors.map((e) => e.code)).toEqual([ErrorCode.SlowConsumer]);
     expect([...slow.violations, ...again.violations]).toEqual([]);

@@ -106,3 +106,18 @@ export class RawReader {
     this.positions.set(frame.channel, { epoch: frame.epoch, offset: position.offset });
   }
 }
+
+/** The raw readers a test file opened, connected through it and closed together after each test. */
+export class RawReaders {
+  private readonly open: RawReader[] = [];
+
+  async connect(options: RawReaderOptions): Promise<RawReader> {
+    const reader = await RawReader.connect(options);
+    this.open.push(reader);
+    return reader;
+  }
+
+  closeAll(): void {
+    for (const reader of this.open.splice(0)) reader.close();
+  }
+}

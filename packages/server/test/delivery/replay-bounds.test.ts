@@ -2,13 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SlowStore, TestBed, waitUntil, type TestServer } from '@tether/testing';
 import type { Envelope } from '@tether/protocol';
 import { MemoryLogStore, type ReadResult, type RelevanceRules } from '@tether/server';
-import { RawReader } from './raw-reader.js';
+import { RawReaders } from './raw-reader.js';
 
 let server: TestServer;
 const bed = new TestBed();
-const readers: RawReader[] = [];
+const readers = new RawReaders();
 afterEach(async () => {
-  for (const reader of readers.splice(0)) reader.close();
+  readers.closeAll();
   await bed.close();
 });
 
@@ -76,13 +76,12 @@ describe('replay and poll answers larger than maxBatchBytes', () => {
     }
     store.pages.length = 0;
     const token = await server.token({ sub: 'u1', channels: ['*'] });
-    const reader = await RawReader.connect({
+    const reader = await readers.connect({
       url: server.url,
       token,
       deviceId: 'd1',
       positions: { [channel]: { offset: 0 } },
     });
-    readers.push(reader);
     await waitUntil(() => (reader.positions.get(channel)?.offset === 300 ? true : undefined), 10_000, 'the replay');
     expect(reader.violations).toEqual([]);
     const backlog = 300 * 60_000;
@@ -97,13 +96,12 @@ describe('replay and poll answers larger than maxBatchBytes', () => {
     const channel = 'mixed:1';
     const expected = await publishMixed(channel);
     const token = await server.token({ sub: 'u1', channels: ['*'] });
-    const reader = await RawReader.connect({
+    const reader = await readers.connect({
       url: server.url,
       token,
       deviceId: 'd1',
       positions: { [channel]: { offset: 0 } },
     });
-    readers.push(reader);
     await waitUntil(() => (reader.positions.get(channel)?.offset === 150 ? true : undefined), 10_000, 'the replay');
     expect(reader.violations).toEqual([]);
     expect(reader.handled.get(channel)).toEqual(expected);

@@ -7,13 +7,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SlowStore, TestBed, waitUntil, type TestServer } from '@tether/testing';
 import { MemoryLogStore, type ReadResult } from '@tether/server';
-import { RawReader } from './raw-reader.js';
+import { RawReaders, type RawReader } from './raw-reader.js';
 
 let server: TestServer;
 const bed = new TestBed();
-const readers: RawReader[] = [];
+const readers = new RawReaders();
 afterEach(async () => {
-  for (const reader of readers.splice(0)) reader.close();
+  readers.closeAll();
   await bed.close();
 });
 
@@ -43,13 +43,12 @@ async function resumeStorm(replayCacheBytes?: number): Promise<{ store: Counting
     Array.from({ length: READERS }, async (_, i) => {
       const token = await server.token({ sub: `u${i}`, channels: [CHANNEL] });
       // Positions 6 and 7: what two waves of acks left behind.
-      const reader = await RawReader.connect({
+      const reader = await readers.connect({
         url: server.url,
         token,
         deviceId: `d${i}`,
         positions: { [CHANNEL]: { offset: 6 + (i % 2) } },
       });
-      readers.push(reader);
       return reader;
     }),
   );

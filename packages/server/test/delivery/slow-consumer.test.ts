@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestBed, waitUntil, type TestServer } from '@tether/testing';
 import { ErrorCode } from '@tether/protocol';
-import { RawReader } from './raw-reader.js';
+import { RawReaders } from './raw-reader.js';
 
 let server: TestServer;
 const bed = new TestBed();
-const readers: RawReader[] = [];
+const readers = new RawReaders();
 afterEach(async () => {
-  for (const reader of readers.splice(0)) reader.close();
+  readers.closeAll();
   await bed.close();
 });
 
@@ -16,8 +16,7 @@ const BIG = 'x'.repeat(60_000);
 
 async function reader(deviceId: string, positions: Record<string, { epoch?: string; offset: number }>) {
   const token = await server.token({ sub: 'u1', channels: ['*'] });
-  const r = await RawReader.connect({ url: server.url, token, deviceId, positions });
-  readers.push(r);
+  const r = await readers.connect({ url: server.url, token, deviceId, positions });
   return r;
 }
 
