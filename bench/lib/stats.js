@@ -73,3 +73,20 @@ export function machineBusy(a, b, cores) {
   const dt = b.total - a.total;
   return { busy: (1 - (b.idle - a.idle) / dt) * 100 * cores, irq: ((b.irq - a.irq) / dt) * 100 * cores };
 }
+
+/**
+ * A client's per-offset receipt counts, grown (doubling, at most `max` slots) so that index `o`
+ * fits; the same array when it already does.
+ * @param {Uint8Array} counts
+ * @param {number} o
+ * @param {number} max
+ * @returns {Uint8Array}
+ */
+export function growCounts(counts, o, max) {
+  if (o < counts.length) return counts;
+  let size = counts.length * 2;
+  while (size <= o) size *= 2;
+  const grown = new Uint8Array(Math.min(size, max));
+  grown.set(counts);
+  return grown;
+}

@@ -8,7 +8,7 @@ import { signJwt } from '../lib/jwt.js';
 import { serve, usage } from '../lib/rpc.js';
 import { ScanOut, scanBenchFrame, scanMsgFrame } from '../lib/msg-scan.js';
 import { PAD_LENGTH } from '../lib/publisher.js';
-import { LAT_MAX_MS, newHistogram, toSparse } from '../lib/stats.js';
+import { LAT_MAX_MS, growCounts, newHistogram, toSparse } from '../lib/stats.js';
 
 const BUCKET_MS = 10;
 const MAX_OFFSET = 1 << 22;
@@ -170,13 +170,7 @@ function record(c, n) {
       counters.belowBase++;
       continue;
     }
-    if (o >= c.counts.length) {
-      let size = c.counts.length * 2;
-      while (size <= o) size *= 2;
-      const grown = new Uint8Array(Math.min(size, MAX_OFFSET));
-      grown.set(c.counts);
-      c.counts = grown;
-    }
+    c.counts = growCounts(c.counts, o, MAX_OFFSET);
     const seen = c.counts[o];
     if (seen < 255) c.counts[o] = seen + 1;
     const s = stepStats(out.steps[i]);

@@ -11,6 +11,7 @@
 import { FrameClient } from '../lib/frame-client.js';
 import { signJwt } from '../lib/jwt.js';
 import { serve, usage } from '../lib/rpc.js';
+import { growCounts } from '../lib/stats.js';
 
 const ROOM = 'room:all';
 const ACK_SLOTS = 10;
@@ -59,13 +60,7 @@ function book(t, o) {
     counters.belowBase++;
     return;
   }
-  if (o >= t.counts.length) {
-    let size = t.counts.length * 2;
-    while (size <= o) size *= 2;
-    const grown = new Uint8Array(Math.min(size, MAX_OFFSET));
-    grown.set(t.counts);
-    t.counts = grown;
-  }
+  t.counts = growCounts(t.counts, o, MAX_OFFSET);
   if (t.counts[o] < 255) t.counts[o]++;
   let k = t.contig;
   while (k + 1 < t.counts.length && t.counts[k + 1] !== 0) k++;
