@@ -201,9 +201,10 @@ export class TetherClient {
     if (options.ttl !== undefined) frame.ttl = options.ttl;
     if (options.critical !== undefined) frame.critical = options.critical;
     if (options.collapseKey !== undefined) frame.collapseKey = options.collapseKey;
+    if (options.priority !== undefined && options.priority !== 'normal') frame.priority = options.priority;
     if (!isPubFrame(frame)) {
       const code = isValidChannel(channel) ? ErrorCode.BadRequest : ErrorCode.InvalidChannel;
-      return rejected(new TetherError(code, `invalid publish to ${channel}: check type, id, ttl and collapseKey`));
+      return rejected(new TetherError(code, `invalid publish to ${channel}: check type, id, ttl, collapseKey and priority`));
     }
     const result = this.queue.add(frame);
     // Fire-and-forget publishing is common (typing indicators): a rejection nobody awaits (e.g. at
