@@ -211,3 +211,31 @@ export interface PollChannelResync {
 export interface PollResponse {
   channels: Record<string, PollChannelMessages | PollChannelResync>;
 }
+
+/** A whole number in a query string (`?before=120`): digits only, no sign, no exponent. */
+const queryOffset = z
+  .string()
+  .regex(/^\d{1,16}$/, 'must be a whole number')
+  .transform(Number)
+  .pipe(offsetNumber.min(1));
+
+/**
+ * `GET /v1/history?channel=…&before=…&limit=…`: the messages before offset `before` (exclusive;
+ * default: after the head), newest first, at most `limit` (default and most: `maxHistoryLimit`).
+ */
+export const httpHistoryQuerySchema = z.strictObject({
+  channel: channelName,
+  before: queryOffset.optional(),
+  limit: queryOffset.optional(),
+});
+export type HttpHistoryQuery = z.infer<typeof httpHistoryQuerySchema>;
+
+export interface HistoryResponse {
+  channel: string;
+  /** The log's life the offsets belong to: a page of another epoch does not continue this one. */
+  epoch: string;
+  /** Newest first, unfiltered by the relevance rules (it is what the log still holds). */
+  messages: Envelope[];
+  /** `before` for the next (older) page; null once retention's start is reached. */
+  next: number | null;
+}
