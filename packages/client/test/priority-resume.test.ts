@@ -1,5 +1,5 @@
 /**
- * Priority on resume (docs/protocol.md §"Priority"): a client resuming with a backlog on several
+ * Priority on resume (docs/protocol.md §5, "Priority"): a client resuming with a backlog on several
  * channels gets the channel with the highest priority pending first; order within each channel
  * never changes. And `history()` through the SDK pages back through a channel with typed messages.
  */

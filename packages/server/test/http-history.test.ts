@@ -1,5 +1,5 @@
 /**
- * `GET /v1/history` (docs/protocol.md §9): a channel's log paged backwards, newest first, with the
+ * `GET /v1/history` (docs/protocol.md §8): a channel's log paged backwards, newest first, with the
  * user's token and the same permission as subscribing, on every store engine. Bad input is refused
  * with a clear code and changes nothing.
  */

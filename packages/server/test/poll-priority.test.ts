@@ -1,5 +1,5 @@
 /**
- * Priority in HTTP poll answers (docs/protocol.md §"Priority"): the answer's byte budget is spent
+ * Priority in HTTP poll answers (docs/protocol.md §5, "Priority"): the answer's byte budget is spent
  * on the channel with the highest priority pending first, and its channels come in that order;
  * order within a channel never changes.
  */

@@ -125,8 +125,9 @@ export class ClientConnection {
     // A tier of channels at a time, highest priority pending first (replay-priority.ts).
     void inPriorityOrder(this.deps.replayPriority, this.ctx, wanted, (channel, position) => {
       return new Promise<void>((settle) => {
-        const refused = (err: TetherError): void => (this.reject(err, undefined, channel), settle());
-        this.deps.guard.run(this.caller, () => this.subscribe(channel, position), () => settle(), refused);
+        const failed = (err: TetherError): void => (this.reject(err, undefined, channel), settle());
+        const done = (): void => settle();
+        this.deps.guard.run(this.caller, () => this.subscribe(channel, position), done, failed);
       });
     });
   }

@@ -3,7 +3,7 @@
  * priority first, so that a driver's trip channel comes before chat. Order within a channel never
  * changes. A channel's priority is the highest `priority` among its next `priorityLookahead`
  * pending messages (as stored, before the relevance rules); a channel with nothing pending ranks
- * last. See docs/protocol.md §"Priority".
+ * last. See docs/protocol.md §5 ("Priority").
  */
 import type { MessagePriority, Position } from '@tether/protocol';
 import type { AuthContext } from '../auth/context.js';

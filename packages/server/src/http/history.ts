@@ -1,7 +1,7 @@
 /**
  * `GET /v1/history`: a channel's log paged backwards, newest first, for notification lists. The
  * same permission as subscribing (the user's token, the `subscribe` check, the token's tenant).
- * Unfiltered by the relevance rules: a list shows what the log still holds (docs/protocol.md §9).
+ * Unfiltered by the relevance rules: a list shows what the log still holds (docs/protocol.md §8).
  */
 import {
   ErrorCode,
