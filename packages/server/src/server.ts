@@ -75,7 +75,12 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   );
   const reads = new RecentReads({ store, maxBytes: o.replayCacheBytes, ttlMs: RECENT_READ_TTL_MS, now });
   const replayer = new Replayer({ store, relevance, stats, pageSize: o.replayBatchSize, now, reads });
-  const replayPriority: ReplayPriorityDeps = { store, permissions, lookahead: o.priorityLookahead };
+  const replayPriority: ReplayPriorityDeps = {
+    store,
+    permissions,
+    lookahead: o.priorityLookahead,
+    maxBytes: o.maxBatchBytes,
+  };
 
   // Socket.IO exists (rooms, the relay's events) before it is attached to the HTTP server below.
   const io = new SocketIOServer(socketIoOptions(o));

@@ -2,14 +2,15 @@
  * The order in which one reader's channels are replayed (socket resume, HTTP poll): highest
  * priority first, so that a driver's trip channel comes before chat. Order within a channel never
  * changes. A channel's priority is the highest `priority` among its next `priorityLookahead`
- * pending messages (as stored, before the relevance rules); a channel with nothing pending ranks
- * last. See docs/protocol.md §5 ("Priority").
+ * pending messages, no further than `maxBatchBytes` of them (as stored, before the relevance
+ * rules); a channel with nothing pending ranks last. See docs/protocol.md §5 ("Priority").
  */
 import type { MessagePriority, Position } from '@tether/protocol';
 import type { AuthContext } from '../auth/context.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { LogStore, StoredMessage } from '../store/types.js';
 import { streamOf } from './channel-registry.js';
+import { messageBytes, yieldLoop } from './replayer.js';
 
 const RANK: Readonly<Record<MessagePriority, number>> = { low: 1, normal: 2, high: 3 };
 /** A channel with nothing pending (or no position: it starts live). */
@@ -23,14 +24,20 @@ export function rankOf(message: Pick<StoredMessage, 'priority'>): number {
 export interface ReplayPriorityDeps {
   store: LogStore;
   permissions: Permissions;
-  /** Pending messages looked at per channel (`priorityLookahead`). */
+  /** Pending messages looked at per channel at most (`priorityLookahead`). */
   lookahead: number;
+  /** Bytes of pending messages looked at per channel at most (`maxBatchBytes`). */
+  maxBytes: number;
 }
 
+/** Messages per store read of a peek: small, since messages may be large and a `high` may come first. */
+const PEEK_PAGE = 8;
+
 /**
- * The highest rank among a position's next `lookahead` pending messages. A channel the reader may
- * not subscribe to is not read (its refusal comes from the subscribe path itself); a failed read
- * ranks it `normal`, the read that follows reports the failure.
+ * The highest rank among a position's next `lookahead` pending messages, read a few at a time and
+ * no further than `maxBytes` of them (a peek never costs more than the answer it orders). A channel
+ * the reader may not subscribe to is not read (its refusal comes from the subscribe path itself);
+ * a failed read ranks it `normal`, and the read that follows reports the failure.
  */
 export async function pendingRank(
   deps: ReplayPriorityDeps,
@@ -44,16 +51,27 @@ export async function pendingRank(
   } catch {
     return NOTHING_PENDING;
   }
+  const stream = streamOf(ctx.tenant, channel);
+  let rank = NOTHING_PENDING;
+  let after = position.offset;
+  let seen = 0;
+  let bytes = 0;
   try {
-    const { messages } = await deps.store.read(streamOf(ctx.tenant, channel), position.offset, deps.lookahead);
-    let rank = NOTHING_PENDING;
-    for (const message of messages) {
-      rank = Math.max(rank, rankOf(message));
-      if (rank === HIGHEST) break;
+    while (seen < deps.lookahead && bytes < deps.maxBytes) {
+      const asked = Math.min(PEEK_PAGE, deps.lookahead - seen);
+      const { messages } = await deps.store.read(stream, after, asked);
+      for (const message of messages) {
+        rank = Math.max(rank, rankOf(message));
+        bytes += messageBytes(message);
+      }
+      seen += messages.length;
+      if (rank === HIGHEST || messages.length < asked) break;
+      after = messages.at(-1)!.offset;
+      await yieldLoop();
     }
     return rank;
   } catch {
-    return RANK.normal;
+    return Math.max(rank, RANK.normal);
   }
 }
 
