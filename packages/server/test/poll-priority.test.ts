@@ -85,4 +85,20 @@ describe('POST /v1/poll with a backlog on channels of different priority', () =>
     expect(offsetsIn(second, 'chat:1')[0]).toBe(1);
     expect(offsetsIn(second, 'trip:9')).toEqual([]);
   });
+
+  it('ranks a channel by its next priorityLookahead pending messages: a high one deeper down does not count', async () => {
+    srv = await startServer({ priorityLookahead: 5 });
+    const token = await srv.token({ sub: 'driver-1', channels: ['chat:*', 'news:*'] });
+    await srv.server.publishMany([
+      ...range(1, 8).map(() => ({ channel: 'chat:1', type: 'chat:line', data: 1, priority: 'low' as const })),
+      { channel: 'chat:1', type: 'chat:line', data: 2, priority: 'high' as const },
+      { channel: 'news:1', type: 'news', data: 3 },
+    ]);
+    const far = await poll(srv, token, { 'chat:1': { offset: 0 }, 'news:1': { offset: 0 } });
+    expect(Object.keys(far.channels).filter((c) => offsetsIn(far, c).length > 0)).toEqual(['news:1', 'chat:1']);
+    // From offset 4 the high message is within the next 5: chat goes first.
+    const near = await poll(srv, token, { 'chat:1': { offset: 4 }, 'news:1': { offset: 0 } });
+    expect(Object.keys(near.channels).filter((c) => offsetsIn(near, c).length > 0)).toEqual(['chat:1', 'news:1']);
+    expect(offsetsIn(near, 'chat:1')).toEqual(range(5, 9));
+  });
 });
