@@ -28,6 +28,7 @@ import { parseStored, resolveStorage, type KeyValueStorage } from './storage.js'
 import type { SubscribeOptions, Subscription } from './subscription.js';
 import { SubscriptionRegistry } from './subscriptions.js';
 import { TokenSource } from './token.js';
+import { fetchHistory, type HistoryOptions, type HistoryPage } from './history.js';
 
 export interface ClientErrorContext {
   error: TetherError;
@@ -110,6 +111,7 @@ export class TetherClient {
       userKnown: () => this.userKnown(),
       resync: (context) => this.events.emit('resync', context),
       error: (error, channel) => this.emitError(error, channel),
+      history: (channel, options) => this.history(channel, options),
     });
     this.connector = new Connector(this.options, this.machine, this.stats, this.tokens, {
       prepared: () => this.prepare(),
@@ -201,15 +203,28 @@ export class TetherClient {
     if (options.ttl !== undefined) frame.ttl = options.ttl;
     if (options.critical !== undefined) frame.critical = options.critical;
     if (options.collapseKey !== undefined) frame.collapseKey = options.collapseKey;
+    if (options.priority !== undefined && options.priority !== 'normal') frame.priority = options.priority;
     if (!isPubFrame(frame)) {
       const code = isValidChannel(channel) ? ErrorCode.BadRequest : ErrorCode.InvalidChannel;
-      return rejected(new TetherError(code, `invalid publish to ${channel}: check type, id, ttl and collapseKey`));
+      return rejected(
+        new TetherError(code, `invalid publish to ${channel}: check type, id, ttl, collapseKey and priority`),
+      );
     }
     const result = this.queue.add(frame);
     // Fire-and-forget publishing is common (typing indicators): a rejection nobody awaits (e.g. at
     // close()) must not become an unhandled rejection that ends a Node process.
     result.catch(() => {});
     return result;
+  }
+
+  /**
+   * A page of a channel's retained log, newest first (`GET /v1/history`, the same permission as
+   * subscribing; no subscription needed). Page back with `{ before: page.next }` until `next` is null.
+   */
+  history<E extends EventMap = UntypedEvents>(channel: string, options: HistoryOptions = {}): Promise<HistoryPage<E>> {
+    if (this.closed) return rejected(new TetherError(ErrorCode.ClientClosed, 'the client is closed'));
+    const deps = { url: this.options.url, fetch: this.options.fetch, token: () => this.tokens.get() };
+    return fetchHistory<E>(deps, channel, options);
   }
 
   metrics(): ClientMetrics {

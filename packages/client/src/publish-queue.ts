@@ -11,6 +11,7 @@ import {
   TetherError,
   isPubFrame,
   type ErrorCode as ErrorCodeType,
+  type MessagePriority,
   type PubFrame,
   type PubReply,
 } from '@tether/protocol/wire';
@@ -26,6 +27,8 @@ export interface PublishOptions {
   critical?: boolean;
   /** Of the messages with one collapse key, a replay keeps only the latest. */
   collapseKey?: string;
+  /** `high`, `normal` (default) or `low`: on resume, channels with higher-priority messages pending come first. */
+  priority?: MessagePriority;
 }
 
 export interface PublishResult {

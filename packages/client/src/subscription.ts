@@ -6,6 +6,7 @@
 import { ErrorCode, TetherError, type Message, type Position } from '@tether/protocol/wire';
 import { TypedEmitter } from './emitter.js';
 import type { EventMap, UntypedEvents } from './events.js';
+import type { HistoryOptions, HistoryPage } from './history.js';
 import { ChannelPipeline, type MessageHandler, type PipelineOptions, type ResyncContext } from './pipeline.js';
 
 export const SubscriptionState = {
@@ -61,6 +62,7 @@ export interface SubscriptionHost {
   error(subscription: Subscription, context: SubscriptionErrorContext): void;
   count(counter: 'handled' | 'deduplicated' | 'handlerErrors'): void;
   unsubscribe(subscription: Subscription): Promise<void>;
+  history(subscription: Subscription, options: HistoryOptions): Promise<HistoryPage>;
 }
 
 export class Subscription {
@@ -141,6 +143,14 @@ export class Subscription {
    */
   setHandler<E extends EventMap = UntypedEvents>(handler: MessageHandler<E>): void {
     this.pipeline.setHandler(handler as MessageHandler);
+  }
+
+  /**
+   * A page of this channel's retained log, newest first (see `client.history`): positions, acks
+   * and the handler are untouched. `history<TripEvents>()` types the messages as the handler's.
+   */
+  history<E extends EventMap = UntypedEvents>(options: HistoryOptions = {}): Promise<HistoryPage<E>> {
+    return this.host.history(this, options) as Promise<HistoryPage<E>>;
   }
 
   /** Ends the subscription; messages not yet handled are dropped (and were not acked). */

@@ -16,6 +16,7 @@ import {
   type SubReply,
 } from '@tether/protocol/wire';
 import type { Acker } from './acker.js';
+import type { HistoryOptions, HistoryPage } from './history.js';
 import type { PollEntry, PollPositions } from './fallback.js';
 import type { MetricsRecorder } from './metrics.js';
 import type { ResolvedClientOptions } from './options.js';
@@ -44,6 +45,8 @@ export interface RegistryDeps {
   userKnown: () => Promise<void>;
   resync: (context: ResyncContext) => void;
   error: (error: TetherError, channel?: string) => void;
+  /** `client.history`, for `sub.history()`. */
+  history: (channel: string, options: HistoryOptions) => Promise<HistoryPage>;
 }
 
 export class SubscriptionRegistry {
@@ -72,6 +75,7 @@ export class SubscriptionRegistry {
       error: (sub, context) => deps.error(context.error, sub.channel),
       count: (counter) => stats.add(counter),
       unsubscribe: (sub) => this.remove(sub),
+      history: (sub, options) => deps.history(sub.channel, options),
     };
     this.inbox = this.make('', undefined, {});
   }

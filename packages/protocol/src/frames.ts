@@ -20,6 +20,14 @@ export const ttlMs = z
   .max(366 * 24 * 3600 * 1000);
 
 /**
+ * Delivery priority of a message. It never reorders a channel; on resume and in a poll answer,
+ * channels with higher-priority messages pending are replayed first. Absent means `normal` (the
+ * server leaves `normal` off the wire).
+ */
+export const messagePriority = z.enum(['high', 'normal', 'low']);
+export type MessagePriority = z.infer<typeof messagePriority>;
+
+/**
  * An object keyed by channel name. zod drops a `__proto__` key from a record without a word (as a
  * plain object key it would set the prototype), which would make a frame lose a channel silently;
  * it is refused as the invalid channel name it is instead (see `CHANNEL_PATTERN`).
@@ -54,6 +62,7 @@ export const envelopeSchema = z.strictObject({
   ttl: ttlMs.optional(),
   critical: z.boolean().optional(),
   collapseKey: z.string().min(1).max(200).optional(),
+  priority: messagePriority.optional(),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 
@@ -86,6 +95,7 @@ export const publishFields = {
   ttl: ttlMs.optional(),
   critical: z.boolean().optional(),
   collapseKey: z.string().min(1).max(200).optional(),
+  priority: messagePriority.optional(),
 };
 
 export const pubFrameSchema = z.strictObject({ ...publishFields, id: messageId });
@@ -200,4 +210,32 @@ export interface PollChannelResync {
 }
 export interface PollResponse {
   channels: Record<string, PollChannelMessages | PollChannelResync>;
+}
+
+/** A whole number in a query string (`?before=120`): digits only, no sign, no exponent. */
+const queryOffset = z
+  .string()
+  .regex(/^\d{1,16}$/, 'must be a whole number')
+  .transform(Number)
+  .pipe(offsetNumber.min(1));
+
+/**
+ * `GET /v1/history?channel=…&before=…&limit=…`: the messages before offset `before` (exclusive;
+ * default: after the head), newest first, at most `limit` (default and most: `maxHistoryLimit`).
+ */
+export const httpHistoryQuerySchema = z.strictObject({
+  channel: channelName,
+  before: queryOffset.optional(),
+  limit: queryOffset.optional(),
+});
+export type HttpHistoryQuery = z.infer<typeof httpHistoryQuerySchema>;
+
+export interface HistoryResponse {
+  channel: string;
+  /** The log's life the offsets belong to: a page of another epoch does not continue this one. */
+  epoch: string;
+  /** Newest first, unfiltered by the relevance rules (it is what the log still holds). */
+  messages: Envelope[];
+  /** `before` for the next (older) page; null once retention's start is reached. */
+  next: number | null;
 }

@@ -45,12 +45,13 @@ const isEpoch = (value: unknown): value is string => isText(value, 1, 64);
 const isOffset = (value: unknown): value is number => isWhole(value, 0, Number.MAX_SAFE_INTEGER);
 const isTtl = (value: unknown): boolean => isWhole(value, 1, MAX_TTL_MS);
 const isCollapseKey = (value: unknown): boolean => isText(value, 1, 200);
+const isPriority = (value: unknown): boolean => value === 'high' || value === 'normal' || value === 'low';
 
 const POSITION_KEYS = ['epoch', 'offset'] as const;
-const ENVELOPE_KEYS = ['id', 'offset', 'type', 'data', 'ts', 'ttl', 'critical', 'collapseKey'] as const;
+const ENVELOPE_KEYS = ['id', 'offset', 'type', 'data', 'ts', 'ttl', 'critical', 'collapseKey', 'priority'] as const;
 const MSG_KEYS = ['channel', 'epoch', 'messages', 'upTo'] as const;
 const RESYNC_KEYS = ['channel', 'epoch', 'offset'] as const;
-const PUB_KEYS = ['channel', 'type', 'data', 'ttl', 'critical', 'collapseKey', 'id'] as const;
+const PUB_KEYS = ['channel', 'type', 'data', 'ttl', 'critical', 'collapseKey', 'priority', 'id'] as const;
 
 export function isPosition(value: unknown): value is Position {
   return isPlain(value) && onlyKeys(value, POSITION_KEYS) && isOptional(value.epoch, isEpoch) && isOffset(value.offset);
@@ -68,7 +69,8 @@ export function isEnvelope(value: unknown): value is Envelope {
     Number.isFinite(value.ts) &&
     isOptional(value.ttl, isTtl) &&
     isOptional(value.critical, (v) => typeof v === 'boolean') &&
-    isOptional(value.collapseKey, isCollapseKey)
+    isOptional(value.collapseKey, isCollapseKey) &&
+    isOptional(value.priority, isPriority)
   );
 }
 
@@ -113,7 +115,8 @@ export function isPubFrame(value: unknown): value is PubFrame {
     isText(value.id, 1, 128) &&
     isOptional(value.ttl, isTtl) &&
     isOptional(value.critical, (v) => typeof v === 'boolean') &&
-    isOptional(value.collapseKey, isCollapseKey)
+    isOptional(value.collapseKey, isCollapseKey) &&
+    isOptional(value.priority, isPriority)
   );
 }
 

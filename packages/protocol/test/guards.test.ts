@@ -36,12 +36,23 @@ const valid = {
   msg: {
     channel: 'room:1',
     epoch: 'e1',
-    messages: [{ id: 'm-1', offset: 5, type: 'chat', data: null, ts: 1, critical: true, collapseKey: 'k' }],
+    messages: [
+      { id: 'm-1', offset: 5, type: 'chat', data: null, ts: 1, critical: true, collapseKey: 'k', priority: 'high' },
+    ],
     upTo: 6,
   },
   resync: { channel: 'trip:9', epoch: 'e2', offset: 0 },
   error: { code: 'forbidden', message: 'no', channel: 'room:x', extra: 1 },
-  pub: { channel: 'room:1', type: 'chat', data: [1, 2], id: 'p-1', ttl: 5, critical: false, collapseKey: 'c' },
+  pub: {
+    channel: 'room:1',
+    type: 'chat',
+    data: [1, 2],
+    id: 'p-1',
+    ttl: 5,
+    critical: false,
+    collapseKey: 'c',
+    priority: 'low',
+  },
   ack: { acks: { 'room:1': 5, 'user:u-1': 0, 'a.b@c=d+e_f-g': Number.MAX_SAFE_INTEGER } },
 };
 
@@ -66,6 +77,9 @@ const oddities: unknown[] = [
   '__proto__',
   'has/slash',
   'ok:name',
+  'high',
+  'normal',
+  'HIGH',
   true,
   false,
   [],

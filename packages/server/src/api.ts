@@ -1,6 +1,7 @@
 /** The public shape of a running Tether server (see `createTetherServer` in server.ts). */
 import type http from 'node:http';
 import type { Server as SocketIOServer } from 'socket.io';
+import type { MessagePriority } from '@tether/protocol';
 import type { NodeInfo } from './cluster/node-registry.js';
 
 export interface PublishInput {
@@ -15,6 +16,11 @@ export interface PublishInput {
   ttl?: number;
   critical?: boolean;
   collapseKey?: string;
+  /**
+   * `high`, `normal` (default) or `low`. Never reorders a channel; on resume and in poll answers,
+   * channels with higher-priority messages pending are replayed first.
+   */
+  priority?: MessagePriority;
 }
 
 export interface PublishResult {

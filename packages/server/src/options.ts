@@ -123,6 +123,13 @@ export interface TetherServerOptions {
   maxChannelsPerConnection?: number;
   /** Max messages per replay batch / HTTP poll answer per channel. Default 500. */
   replayBatchSize?: number;
+  /**
+   * Pending messages looked at per channel to rank a resume's (or a poll's) channels by priority:
+   * a channel's priority is the highest among its next this-many pending messages. Default 100.
+   */
+  priorityLookahead?: number;
+  /** Most messages one `GET /v1/history` answer may ask for (`limit`), and its default. Default 100. */
+  maxHistoryLimit?: number;
   /** Recent messages kept in memory per active channel for redelivery and catch-up. Default 1024. */
   recentPerChannel?: number;
   /**
@@ -254,6 +261,8 @@ export const defaults = {
   maxPayloadBytes: 65_536,
   maxChannelsPerConnection: 100,
   replayBatchSize: 500,
+  priorityLookahead: 100,
+  maxHistoryLimit: 100,
   recentPerChannel: 1024,
   broadcastChunkSize: 256,
   maxPollWaitSeconds: 30,

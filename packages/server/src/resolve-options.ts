@@ -12,6 +12,8 @@ const POSITIVE = [
   'maxPayloadBytes',
   'maxChannelsPerConnection',
   'replayBatchSize',
+  'priorityLookahead',
+  'maxHistoryLimit',
   'recentPerChannel',
   'broadcastChunkSize',
   'pingIntervalMs',

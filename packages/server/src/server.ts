@@ -32,6 +32,7 @@ import { PublishDoor } from './delivery/publish-door.js';
 import { StartupGate } from './delivery/startup-gate.js';
 import { countRefusal } from './delivery/refusals.js';
 import { buildHttpApi } from './http/api.js';
+import type { ReplayPriorityDeps } from './delivery/replay-priority.js';
 import { routeHttp } from './http/route-http.js';
 import { socketIoOptions } from './http/socket-io-options.js';
 import { listenOn } from './http/listen.js';
@@ -74,6 +75,12 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   );
   const reads = new RecentReads({ store, maxBytes: o.replayCacheBytes, ttlMs: RECENT_READ_TTL_MS, now });
   const replayer = new Replayer({ store, relevance, stats, pageSize: o.replayBatchSize, now, reads });
+  const replayPriority: ReplayPriorityDeps = {
+    store,
+    permissions,
+    lookahead: o.priorityLookahead,
+    maxBytes: o.maxBatchBytes,
+  };
 
   // Socket.IO exists (rooms, the relay's events) before it is attached to the HTTP server below.
   const io = new SocketIOServer(socketIoOptions(o));
@@ -130,6 +137,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const building = buildHttpApi({
     store,
     replayer,
+    replayPriority,
     permissions,
     ackLedger,
     signal,
@@ -144,6 +152,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     maxChannelsPerConnection: o.maxChannelsPerConnection,
     replayBatchSize: o.replayBatchSize,
     maxBatchBytes: o.maxBatchBytes,
+    maxHistoryLimit: o.maxHistoryLimit,
     maxPollWaitSeconds: o.maxPollWaitSeconds,
     corsOrigins: o.corsOrigins,
     guard,
@@ -191,6 +200,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       maxQueuedBytes: o.maxQueuedBytes,
       maxBatchBytes: o.maxBatchBytes,
       now,
+      replayPriority,
     });
     connections.add(connection);
     stats.values.connections++;

@@ -75,6 +75,8 @@ export function generateConfig(): string {
       maxBatchBytes: defaults.maxBatchBytes,
       maxRedeliveryBytesPerSweep: defaults.maxRedeliveryBytesPerSweep,
       replayCacheBytes: defaults.replayCacheBytes,
+      priorityLookahead: defaults.priorityLookahead,
+      maxHistoryLimit: defaults.maxHistoryLimit,
       busyLoopLagMs: defaults.busyLoopLagMs,
       busyRetryAfterMs: defaults.busyRetryAfterMs,
       connectionAttemptsPerSecondPerIp: l.connectionAttemptsPerSecondPerIp,

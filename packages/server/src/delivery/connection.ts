@@ -22,6 +22,7 @@ import type { ChannelRegistry } from './channel-registry.js';
 import type { ChannelState } from './channel-state.js';
 import type { Fanout } from './fanout.js';
 import { prefixWithin, type Replayer, type ReplayScan } from './replayer.js';
+import { inPriorityOrder, type ReplayPriorityDeps } from './replay-priority.js';
 import type { SlowConsumerGuard } from './slow-consumers.js';
 import { SendPacer } from './send-pacer.js';
 import { sendMsgFrame } from './encoded-packet.js';
@@ -75,6 +76,8 @@ export interface ConnectionDeps {
   maxBatchBytes: number;
   /** The server's clock (the `now` option). */
   now: () => number;
+  /** Orders a resume's channels by the priority of what they have pending. */
+  replayPriority: ReplayPriorityDeps;
 }
 
 /**
@@ -119,14 +122,14 @@ export class ClientConnection {
     const inbox = inboxOf(this.ctx.sub);
     const wanted = new Map<string, Position | undefined>([[inbox, undefined]]);
     for (const [channel, position] of Object.entries(positions)) wanted.set(channel, position);
-    for (const [channel, position] of wanted) {
-      this.deps.guard.run(
-        this.caller,
-        () => this.subscribe(channel, position),
-        () => undefined,
-        (err) => this.reject(err, undefined, channel),
-      );
-    }
+    // A tier of channels at a time, highest priority pending first (replay-priority.ts).
+    void inPriorityOrder(this.deps.replayPriority, this.ctx, wanted, (channel, position) => {
+      return new Promise<void>((settle) => {
+        const failed = (err: TetherError): void => (this.reject(err, undefined, channel), settle());
+        const done = (): void => settle();
+        this.deps.guard.run(this.caller, () => this.subscribe(channel, position), done, failed);
+      });
+    });
   }
 
   /** One of our frames: checked, handled, answered (through its callback when it has one). */

@@ -65,7 +65,9 @@ export class PublishDoor {
     const { deps } = this;
     const starting = deps.gate.pass();
     if (starting) await starting;
-    const { tenant = DEFAULT_TENANT, channel, id, ...rest } = input;
+    const { tenant = DEFAULT_TENANT, channel, id, priority, ...fields } = input;
+    // `normal` is the default: left off so that it is absent in the store and on the wire.
+    const rest = priority === undefined || priority === 'normal' ? fields : { ...fields, priority };
     // An id the server makes up cannot be repeated by anyone: it needs no idempotency entry.
     const message: AppendInput =
       id === undefined

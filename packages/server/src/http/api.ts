@@ -28,6 +28,8 @@ import type { StatsCounter } from '../delivery/stats.js';
 import { streamOf } from '../delivery/channel-registry.js';
 import type { ApiKey } from '../options.js';
 import { ApiKeyRing, bearerOf } from './credentials.js';
+import { parseHistoryQuery, readHistory } from './history.js';
+import { priorityTiers, type ReplayPriorityDeps } from '../delivery/replay-priority.js';
 import { sendError } from './errors.js';
 import type { Guard } from '../guard/guard.js';
 import { boundJsonBodyDepth } from '../guard/json-body.js';
@@ -35,6 +37,8 @@ import { boundJsonBodyDepth } from '../guard/json-body.js';
 export interface HttpApiDeps {
   store: LogStore;
   replayer: Replayer;
+  /** Orders a poll answer's channels by the priority of what they have pending. */
+  replayPriority: ReplayPriorityDeps;
   permissions: Permissions;
   ackLedger: AckLedger;
   signal: AppendSignal;
@@ -52,6 +56,8 @@ export interface HttpApiDeps {
   replayBatchSize: number;
   /** Bytes of messages in one poll answer, all channels together. */
   maxBatchBytes: number;
+  /** Most messages per history answer, and its default `limit`. */
+  maxHistoryLimit: number;
   maxPollWaitSeconds: number;
   /** Browser origins allowed to call the API (the HTTP fallback from a page). Default none. */
   corsOrigins: readonly string[];
@@ -131,6 +137,12 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     return poll(deps, ctx, positions, Date.now() + waitMs, reply.raw);
   });
 
+  app.get('/v1/history', async (request) => {
+    const ctx = await userOf(bearerOf(request));
+    const query = parseHistoryQuery(request.query, deps.maxHistoryLimit);
+    return readHistory(deps, ctx, query);
+  });
+
   app.post('/v1/ack', async (request) => {
     const body = parseFrame(httpAckSchema, request.body, 'ack body');
     const ctx = await userOf(bearerOf(request), body.deviceId);
@@ -172,10 +184,12 @@ async function poll(
     const woken = deps.signal.wait(streams, Math.max(0, deadline - Date.now()), abort);
     const answer: PollResponse = { channels: {} };
     let news = false;
-    // One byte budget for the whole answer, spent in the order of `positions`; a channel it has no
-    // room left for is left out (its position stays; the next poll reads it).
+    // One byte budget for the whole answer, spent channel by channel, highest priority pending first
+    // (the answer's keys keep that order); a channel it has no room left for is left out (its
+    // position stays; the next poll reads it).
     let budget = deps.maxBatchBytes;
-    for (const [channel, position] of positions) {
+    const ordered = (await priorityTiers(deps.replayPriority, ctx, positions)).flat();
+    for (const [channel, position] of ordered) {
       if (budget <= 0 && position !== undefined) continue;
       const { result, bytes } = await readChannel(deps, ctx, channel, position, budget);
       answer.channels[channel] = result;

@@ -4,7 +4,7 @@
  * `JSON.parse` per message and the Lua scripts never parse JSON.
  */
 import { ErrorCode, TetherError } from '@tether/protocol';
-import { optionalFieldsOf, storedMessage, type OptionalFields } from './store-support.js';
+import { optionalFieldsOf, storedMessage, storedPriorityOf, type OptionalFields } from './store-support.js';
 import { dataJsonOf, rememberDataJson } from './message-json.js';
 import type { AppendInput, StoredMessage } from './types.js';
 
@@ -36,6 +36,7 @@ export function prepareInput(input: AppendInput): PreparedInput {
   if (optional.ttl !== null) json += `,"ttl":${JSON.stringify(optional.ttl)}`;
   if (optional.critical !== null) json += `,"critical":${optional.critical}`;
   if (optional.collapseKey !== null) json += `,"collapseKey":${JSON.stringify(optional.collapseKey)}`;
+  if (optional.priority !== null) json += `,"priority":"${optional.priority}"`;
   json += '}';
   const keyed = input.idempotent !== false;
   return { id: input.id, keyed, type: input.type, ts: input.ts, tsText: String(input.ts), data, optional, json };
@@ -59,7 +60,7 @@ export function messageOfJson(json: string, offset: number): StoredMessage {
 function messageOfParsed(parsed: unknown, offset: number): StoredMessage {
   if (typeof parsed !== 'object' || parsed === null) throw new Error(`log entry ${offset} is not a JSON object`);
   const fields = parsed as Record<string, unknown>;
-  const { id, type, ts, ttl, critical, collapseKey } = fields;
+  const { id, type, ts, ttl, critical, collapseKey, priority } = fields;
   if (typeof id !== 'string' || typeof type !== 'string' || typeof ts !== 'number') {
     throw new Error(`log entry ${offset} lacks id, type or ts`);
   }
@@ -70,6 +71,7 @@ function messageOfParsed(parsed: unknown, offset: number): StoredMessage {
         ttl: typeof ttl === 'number' ? ttl : null,
         critical: typeof critical === 'boolean' ? critical : null,
         collapseKey: typeof collapseKey === 'string' ? collapseKey : null,
+        priority: storedPriorityOf(priority),
       },
     ),
   );

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { ErrorCode, TetherError } from '@tether/protocol';
 
 /** Bumped when the schema changes; a file from a newer Tether is refused, not misread. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS streams (
@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS messages (
   ts INTEGER NOT NULL,
   ttl INTEGER,
   critical INTEGER,
-  collapse_key TEXT
+  collapse_key TEXT,
+  priority TEXT            -- 'high' or 'low'; NULL is 'normal' (schema 2)
 );
 -- A rowid table with a separate (stream, offset) index copes better with large payloads than a
 -- WITHOUT ROWID table; every read and trim goes through this index.
@@ -50,7 +51,7 @@ CREATE TABLE IF NOT EXISTS probe (
 );
 `;
 
-const MESSAGE_COLUMNS = 'msg_offset, id, type, data, ts, ttl, critical, collapse_key';
+const MESSAGE_COLUMNS = 'msg_offset, id, type, data, ts, ttl, critical, collapse_key, priority';
 
 export const SQL = {
   selectStream: 'SELECT id, epoch, head, first FROM streams WHERE name = ?',
@@ -65,7 +66,7 @@ export const SQL = {
   keyChunkCutoff: `SELECT ts FROM idempotency_keys INDEXED BY idempotency_keys_by_ts
     WHERE ts <= ? ORDER BY ts LIMIT 1 OFFSET ?`,
   deleteKeysUpTo: 'DELETE FROM idempotency_keys INDEXED BY idempotency_keys_by_ts WHERE ts <= ?',
-  insertMessage: `INSERT INTO messages (stream_id, ${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertMessage: `INSERT INTO messages (stream_id, ${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   selectMessage: `SELECT ${MESSAGE_COLUMNS} FROM messages INDEXED BY messages_by_offset WHERE stream_id = ? AND msg_offset = ?`,
   readRange: `SELECT ${MESSAGE_COLUMNS} FROM messages INDEXED BY messages_by_offset
     WHERE stream_id = ? AND msg_offset > ? ORDER BY msg_offset LIMIT ?`,
@@ -95,6 +96,7 @@ export interface MessageRow {
   ttl: number | null;
   critical: number | null;
   collapse_key: string | null;
+  priority: string | null;
 }
 
 type MessageValues = [
@@ -107,6 +109,7 @@ type MessageValues = [
   ttl: number | null,
   critical: number | null,
   collapseKey: string | null,
+  priority: string | null,
 ];
 
 type Statement<Params extends unknown[], Row = unknown> = Database.Statement<Params, Row>;
@@ -189,6 +192,13 @@ function migrate(db: Database.Database): void {
   }
   db.transaction(() => {
     db.exec(SCHEMA);
+    // Schema 1 → 2: messages gain `priority` (NULL reads as normal, so old rows need no rewrite).
+    if (!hasColumn(db, 'messages', 'priority')) db.exec('ALTER TABLE messages ADD COLUMN priority TEXT');
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
+}
+
+function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  const columns = db.pragma(`table_info(${table})`) as { name: string }[];
+  return columns.some((c) => c.name === column);
 }

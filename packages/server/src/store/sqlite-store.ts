@@ -18,7 +18,15 @@ import {
   type StoredMessage,
   type StreamInfo,
 } from './types.js';
-import { newEpoch, optionalFieldsOf, resolveRetention, storeClosedError, storedMessage } from './store-support.js';
+import {
+  newEpoch,
+  optionalFieldsOf,
+  resolveRetention,
+  storeClosedError,
+  storedMessage,
+  storedPriorityOf,
+  type StoredPriority,
+} from './store-support.js';
 import { RetentionByChannel } from './channel-retention.js';
 import { SqliteWriteHealth } from './sqlite-health.js';
 import { dataJsonOf, rememberDataJson } from './message-json.js';
@@ -89,6 +97,7 @@ interface PreparedInput {
   ttl: number | null;
   critical: boolean | null;
   collapseKey: string | null;
+  priority: StoredPriority | null;
 }
 
 export class SqliteLogStore implements LogStore {
@@ -285,6 +294,7 @@ export class SqliteLogStore implements LogStore {
         input.ttl,
         input.critical === null ? null : Number(input.critical),
         input.collapseKey,
+        input.priority,
       );
       head = offset;
       results.push({ offset, epoch: row.epoch, duplicate: false, message: messageOfInput(input, offset) });
@@ -381,7 +391,12 @@ function infoOf(row: StreamRow): StreamInfo {
 function messageOf(row: MessageRow): StoredMessage {
   return frozenMessage(
     { id: row.id, type: row.type, data: JSON.parse(row.data), ts: row.ts, offset: row.msg_offset },
-    { ttl: row.ttl, critical: row.critical === null ? null : row.critical !== 0, collapseKey: row.collapse_key },
+    {
+      ttl: row.ttl,
+      critical: row.critical === null ? null : row.critical !== 0,
+      collapseKey: row.collapse_key,
+      priority: storedPriorityOf(row.priority),
+    },
     row.data,
   );
 }

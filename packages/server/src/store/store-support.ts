@@ -52,6 +52,15 @@ export interface OptionalFields {
   ttl: number | null;
   critical: boolean | null;
   collapseKey: string | null;
+  /** `high` or `low`; null is `normal`. */
+  priority: StoredPriority | null;
+}
+
+/** The priorities a store records: `normal`, the default, is recorded as absent. */
+export type StoredPriority = 'high' | 'low';
+
+export function storedPriorityOf(value: unknown): StoredPriority | null {
+  return value === 'high' || value === 'low' ? value : null;
 }
 
 export function optionalFieldsOf(input: AppendInput): OptionalFields {
@@ -59,6 +68,7 @@ export function optionalFieldsOf(input: AppendInput): OptionalFields {
     ttl: typeof input.ttl === 'number' ? input.ttl : null,
     critical: typeof input.critical === 'boolean' ? input.critical : null,
     collapseKey: typeof input.collapseKey === 'string' ? input.collapseKey : null,
+    priority: storedPriorityOf(input.priority),
   };
 }
 
@@ -74,6 +84,7 @@ export function storedMessage(
   if (optional.ttl !== null) message.ttl = optional.ttl;
   if (optional.critical !== null) message.critical = optional.critical;
   if (optional.collapseKey !== null) message.collapseKey = optional.collapseKey;
+  if (optional.priority !== null) message.priority = optional.priority;
   return message;
 }
 

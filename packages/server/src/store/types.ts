@@ -4,6 +4,8 @@
  * passes the one conformance suite in `test/store/conformance.ts`.
  */
 
+import type { MessagePriority } from '@tether/protocol';
+
 /** The fields of a message as the publisher gave them (and the door defaulted). */
 export interface MessageFields {
   /** Idempotency key (unless `idempotent` is false): a repeat within the idempotency window returns the first offset. */
@@ -16,6 +18,8 @@ export interface MessageFields {
   ttl?: number;
   critical?: boolean;
   collapseKey?: string;
+  /** `high` or `low`; absent is `normal` (stores keep `normal` as absent). */
+  priority?: MessagePriority;
 }
 
 /** What a publisher hands to the store. */

@@ -85,6 +85,19 @@ export function describeMessages({ make }: ConformanceContext): void {
       expect(second).toStrictEqual({ ...notCritical, offset: 2 });
     });
 
+    it('round-trips priority high and low, and keeps normal as absent (the default)', async () => {
+      const store = await make();
+      const results = await store.append('s', [
+        input('h', { priority: 'high' }),
+        input('n', { priority: 'normal' }),
+        input('l', { priority: 'low' }),
+      ]);
+      const stored = await readAll(store, 's');
+      expect(stored.map((m) => m.priority)).toStrictEqual(['high', undefined, 'low']);
+      expect(Object.keys(stored[1]!).sort()).toEqual(requiredKeys);
+      expect(results.map((r) => r.message)).toStrictEqual(stored);
+    });
+
     it('leaves absent optional fields absent (no undefined or null keys)', async () => {
       const store = await make();
       const explicitUndefined: AppendInput = {

@@ -160,6 +160,38 @@ describe('SqliteLogStore', () => {
     expect(String((openFailure(newer) as Error).message)).toMatch(/newer Tether/);
   });
 
+  it('opens a schema-1 file (no priority column), keeps its messages and stores priorities from then on', async () => {
+    const path = join(dir, 'schema-1.db');
+    const raw = new Database(path);
+    raw.exec(`
+      CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, epoch TEXT NOT NULL,
+        head INTEGER NOT NULL, first INTEGER NOT NULL);
+      CREATE TABLE messages (stream_id INTEGER NOT NULL, msg_offset INTEGER NOT NULL, id TEXT NOT NULL,
+        type TEXT NOT NULL, data TEXT NOT NULL, ts INTEGER NOT NULL, ttl INTEGER, critical INTEGER, collapse_key TEXT);
+      CREATE UNIQUE INDEX messages_by_offset ON messages (stream_id, msg_offset);
+      INSERT INTO streams (id, name, epoch, head, first) VALUES (1, 'old', 'e-old', 2, 1);
+      INSERT INTO messages VALUES (1, 1, 'a', 't', '{"n":1}', ${T0}, NULL, 1, NULL);
+      INSERT INTO messages VALUES (1, 2, 'b', 't', '{"n":2}', ${T0}, 500, NULL, 'k');
+    `);
+    raw.pragma('user_version = 1');
+    raw.close();
+
+    const store = open(path);
+    expect(await readAll(store, 'old')).toStrictEqual([
+      { id: 'a', type: 't', data: { n: 1 }, ts: T0, offset: 1, critical: true },
+      { id: 'b', type: 't', data: { n: 2 }, ts: T0, offset: 2, ttl: 500, collapseKey: 'k' },
+    ]);
+    const [appended] = await store.append('old', [input('c', { priority: 'high' })]);
+    expect(appended).toMatchObject({ offset: 3, epoch: 'e-old', duplicate: false });
+    expect((await store.read('old', 2, 10)).messages.map((m) => m.priority)).toStrictEqual(['high']);
+    await store.close();
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    check.close();
+    // Opened again at the new version: nothing to migrate, everything still there.
+    expect((await readAll(open(path), 'old')).map((m) => m.id)).toStrictEqual(['a', 'b', 'c']);
+  });
+
   it('prunes in chunks: large prunes remove exactly what expired', async () => {
     const maxAgeMs = 60_000;
     // Small chunks, so that both chunk loops turn many times.

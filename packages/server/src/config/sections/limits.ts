@@ -14,6 +14,8 @@ export const limitsSection = z.strictObject({
   maxBatchBytes: positive.optional(),
   maxRedeliveryBytesPerSweep: positive.optional(),
   replayBatchSize: positive.optional(),
+  priorityLookahead: positive.optional(),
+  maxHistoryLimit: positive.optional(),
   recentPerChannel: positive.optional(),
   replayCacheBytes: count.optional(),
   // overload: new connections refused with `server_busy` while the event loop lags (0: never)

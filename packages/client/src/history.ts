@@ -1,0 +1,90 @@
+/**
+ * `GET /v1/history`: a channel's retained log paged backwards, newest first, for notification
+ * lists. With the user's token and the same permission as subscribing; it reads, it does not
+ * subscribe (positions, acks and handlers are untouched).
+ */
+import { ErrorCode, TetherError, isEnvelope, isValidChannel, type Envelope, type Message } from '@tether/protocol/wire';
+import type { EventMap, TypedMessage, UntypedEvents } from './events.js';
+import type { FetchFunction } from './options.js';
+import { isRecord, refusalOf } from './socket-link.js';
+
+export interface HistoryOptions {
+  /** Messages before this offset (exclusive): a page's `next`. Default: from the newest. */
+  before?: number;
+  /** Messages per page, 1 to the server's `maxHistoryLimit` (its default too, 100 unless set). */
+  limit?: number;
+  /** Aborts the request. */
+  signal?: AbortSignal;
+}
+
+export interface HistoryPage<E extends EventMap = UntypedEvents> {
+  channel: string;
+  /** The log's life the offsets belong to; a page with another epoch does not continue the previous one. */
+  epoch: string;
+  /** Newest first. Not filtered by relevance rules: what the log still holds. */
+  messages: TypedMessage<E>[];
+  /** Pass as `before` for the next (older) page; null once the start of retention is reached. */
+  next: number | null;
+}
+
+export interface HistoryDeps {
+  url: string;
+  fetch: FetchFunction | undefined;
+  token: () => Promise<string>;
+}
+
+const isOffset = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+
+/** Fetches one page; bad arguments are refused before any request (`invalid_channel`, `bad_request`). */
+export async function fetchHistory<E extends EventMap = UntypedEvents>(
+  deps: HistoryDeps,
+  channel: string,
+  options: HistoryOptions = {},
+): Promise<HistoryPage<E>> {
+  if (!isValidChannel(channel)) throw new TetherError(ErrorCode.InvalidChannel, `invalid channel name '${channel}'`);
+  const query = new URLSearchParams({ channel });
+  for (const key of ['before', 'limit'] as const) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (!isOffset(value)) throw new TetherError(ErrorCode.BadRequest, `history: ${key} must be a whole number ≥ 1`);
+    query.set(key, String(value));
+  }
+  const fetchFn = deps.fetch ?? (globalThis.fetch?.bind(globalThis) as FetchFunction | undefined);
+  if (!fetchFn) throw new TetherError(ErrorCode.Internal, 'history: no fetch available');
+  const token = await deps.token();
+  const response = await fetchFn(`${deps.url}/v1/history?${query.toString()}`, {
+    method: 'GET',
+    headers: { authorization: `Bearer ${token}` },
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch (err) {
+    throw new TetherError(ErrorCode.ProtocolError, `unreadable history answer (HTTP ${response.status})`, {
+      cause: err,
+    });
+  }
+  if (!response.ok) {
+    throw (
+      refusalOf(isRecord(body) ? body['error'] : undefined) ??
+      new TetherError(ErrorCode.Internal, `history failed with HTTP ${response.status}`)
+    );
+  }
+  return pageOf<E>(channel, body);
+}
+
+/** The answer, checked with the socket frames' envelope guard. */
+function pageOf<E extends EventMap>(channel: string, body: unknown): HistoryPage<E> {
+  const malformed = (): TetherError =>
+    new TetherError(ErrorCode.ProtocolError, `malformed history answer for ${channel}`);
+  if (!isRecord(body)) throw malformed();
+  const { epoch, messages, next } = body;
+  if (typeof epoch !== 'string' || epoch.length === 0 || !Array.isArray(messages)) throw malformed();
+  if (next !== null && !isOffset(next)) throw malformed();
+  const envelopes: unknown[] = messages;
+  if (!envelopes.every(isEnvelope)) throw malformed();
+  const typed = (envelopes as Envelope[]).map((envelope): Message => ({ channel, ...envelope }));
+  return { channel, epoch, messages: typed as TypedMessage<E>[], next };
+}
