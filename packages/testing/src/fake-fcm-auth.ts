@@ -74,7 +74,9 @@ export interface IssuedToken {
   revoked: boolean;
 }
 
-type TokenAnswer = { status: 200; body: Record<string, unknown> } | { status: 400 | 401; body: { error: string; error_description: string } };
+type TokenAnswer =
+  | { status: 200; body: Record<string, unknown> }
+  | { status: 400 | 401; body: { error: string; error_description: string } };
 
 export class FakeTokenEndpoint {
   private readonly accounts = new Map<string, { projectId: string; publicKey: KeyObject }>();
@@ -82,7 +84,8 @@ export class FakeTokenEndpoint {
   readonly requests: TokenRequestRecord[] = [];
 
   constructor(
-    private readonly tokenUri: string,
+    /** Known once the fake listens. */
+    private readonly tokenUri: () => string,
     private readonly lifetimeSeconds: number,
     private readonly now: () => number,
   ) {}
@@ -102,10 +105,14 @@ export class FakeTokenEndpoint {
       record.outcome = { error: `${error}: ${description}` };
       return { status: 400, body: { error, error_description: description } };
     };
-    if (grantType !== JWT_BEARER_GRANT) return refuse('unsupported_grant_type', `Invalid grant_type: ${grantType ?? ''}`);
+    if (grantType !== JWT_BEARER_GRANT)
+      return refuse('unsupported_grant_type', `Invalid grant_type: ${grantType ?? ''}`);
     try {
       record.claims = decodeJwt(assertion) as Record<string, unknown>;
-      record.header = JSON.parse(Buffer.from(assertion.split('.')[0] ?? '', 'base64url').toString()) as Record<string, unknown>;
+      record.header = JSON.parse(Buffer.from(assertion.split('.')[0] ?? '', 'base64url').toString()) as Record<
+        string,
+        unknown
+      >;
     } catch {
       return refuse('invalid_grant', 'Invalid JWT: not a JWT.');
     }
@@ -116,7 +123,7 @@ export class FakeTokenEndpoint {
       await jwtVerify(assertion, account.publicKey, {
         algorithms: ['RS256'],
         issuer: issuer as string,
-        audience: this.tokenUri,
+        audience: this.tokenUri(),
         currentDate: new Date(this.now()),
         requiredClaims: ['iat', 'exp'],
       });
@@ -132,7 +139,8 @@ export class FakeTokenEndpoint {
         'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.',
       );
     }
-    if (typeof scope !== 'string' || scope.length === 0) return refuse('invalid_scope', 'Empty or missing scope not allowed.');
+    if (typeof scope !== 'string' || scope.length === 0)
+      return refuse('invalid_scope', 'Empty or missing scope not allowed.');
     const accessToken = `ya29.fake-${randomBytes(24).toString('base64url')}`;
     this.issued.set(accessToken, {
       clientEmail: issuer as string,

@@ -6,9 +6,29 @@
  * 400 INVALID_ARGUMENT would carry.
  */
 
-const MESSAGE_FIELDS = ['name', 'token', 'topic', 'condition', 'data', 'notification', 'android', 'webpush', 'apns', 'fcm_options'];
+const MESSAGE_FIELDS = [
+  'name',
+  'token',
+  'topic',
+  'condition',
+  'data',
+  'notification',
+  'android',
+  'webpush',
+  'apns',
+  'fcm_options',
+];
 const NOTIFICATION_FIELDS = ['title', 'body', 'image'];
-const ANDROID_FIELDS = ['collapse_key', 'priority', 'ttl', 'restricted_package_name', 'data', 'notification', 'fcm_options', 'direct_boot_ok'];
+const ANDROID_FIELDS = [
+  'collapse_key',
+  'priority',
+  'ttl',
+  'restricted_package_name',
+  'data',
+  'notification',
+  'fcm_options',
+  'direct_boot_ok',
+];
 const APNS_FIELDS = ['headers', 'payload', 'fcm_options'];
 const RESERVED_DATA_KEYS = ['from', 'notification', 'message_type'];
 
@@ -21,7 +41,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function unknownField(value: Record<string, unknown>, allowed: string[], at: string): string | undefined {
   const extra = Object.keys(value).find((key) => !allowed.includes(key));
-  return extra === undefined ? undefined : `Invalid JSON payload received. Unknown name "${extra}" at '${at}': Cannot find field.`;
+  return extra === undefined
+    ? undefined
+    : `Invalid JSON payload received. Unknown name "${extra}" at '${at}': Cannot find field.`;
 }
 
 function stringMap(value: unknown, at: string): string | undefined {
@@ -43,7 +65,8 @@ export function fcmBodyProblem(body: unknown): string | undefined {
   if (problem) return problem;
   const targets = ['token', 'topic', 'condition'].filter((key) => message[key] !== undefined);
   if (targets.length !== 1) return 'Recipient of the message is not set.';
-  if (typeof message.token !== 'string' || message.token.length === 0) return 'The registration token is not a valid FCM registration token';
+  if (typeof message.token !== 'string' || message.token.length === 0)
+    return 'The registration token is not a valid FCM registration token';
   if (message.data !== undefined) {
     const dataProblem = stringMap(message.data, 'message.data');
     if (dataProblem) return dataProblem;
@@ -83,7 +106,12 @@ export function fcmBodyProblem(body: unknown): string | undefined {
     }
     if (apns.payload !== undefined && !isObject(apns.payload)) return "Invalid value at 'message.apns.payload'";
   }
-  const payload = { data: message.data, notification: message.notification, android: message.android, apns: message.apns };
+  const payload = {
+    data: message.data,
+    notification: message.notification,
+    android: message.android,
+    apns: message.apns,
+  };
   if (Buffer.byteLength(JSON.stringify(payload)) > FCM_MAX_PAYLOAD_BYTES) return 'Message is too big';
   return undefined;
 }

@@ -83,8 +83,8 @@ export async function startFakeFcm(options: StartFakeFcmOptions = {}): Promise<F
   const delivered: Record<string, unknown>[] = [];
   const unregistered = new Set<string>();
   const script = new FailureScript();
-  // The token URI is known once listening; the endpoint is made then.
-  let tokens: FakeTokenEndpoint | undefined;
+  let tokenUri = '';
+  const tokens = new FakeTokenEndpoint(() => tokenUri, options.tokenLifetimeSeconds ?? 3599, now);
 
   async function handleSend(request: IncomingMessage, response: ServerResponse, project: string): Promise<void> {
     const raw = (await readBody(request)).toString('utf8');
@@ -95,7 +95,7 @@ export async function startFakeFcm(options: StartFakeFcmOptions = {}): Promise<F
       answerJson(response, status, body, headers);
     };
     const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    const issued = bearer === undefined ? undefined : tokens?.issued.get(bearer);
+    const issued = bearer === undefined ? undefined : tokens.issued.get(bearer);
     if (!issued || issued.revoked || issued.expiresAt <= now()) {
       answer(
         401,
@@ -115,7 +115,11 @@ export async function startFakeFcm(options: StartFakeFcmOptions = {}): Promise<F
     if (issued.projectId !== project) {
       answer(
         403,
-        fcmError(403, 'PERMISSION_DENIED', `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${project}' (or it may not exist).`),
+        fcmError(
+          403,
+          'PERMISSION_DENIED',
+          `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${project}' (or it may not exist).`,
+        ),
       );
       return;
     }
@@ -145,8 +149,16 @@ export async function startFakeFcm(options: StartFakeFcmOptions = {}): Promise<F
     }
     const failure = script.take(token);
     if (failure) {
-      const e = FCM_ERRORS[failure.status] ?? { status: 'UNKNOWN', errorCode: 'UNSPECIFIED_ERROR', message: 'Unknown error.' };
-      answer(failure.status, fcmError(failure.status, e.status, e.message, e.errorCode), failure.retryAfter ? { 'retry-after': failure.retryAfter } : {});
+      const e = FCM_ERRORS[failure.status] ?? {
+        status: 'UNKNOWN',
+        errorCode: 'UNSPECIFIED_ERROR',
+        message: 'Unknown error.',
+      };
+      answer(
+        failure.status,
+        fcmError(failure.status, e.status, e.message, e.errorCode),
+        failure.retryAfter ? { 'retry-after': failure.retryAfter } : {},
+      );
       return;
     }
     delivered.push(message);
@@ -157,16 +169,17 @@ export async function startFakeFcm(options: StartFakeFcmOptions = {}): Promise<F
     const path = request.url ?? '';
     const send = /^\/v1\/projects\/([^/]+)\/messages:send$/.exec(path);
     let work: Promise<void>;
-    if (request.method === 'POST' && path === '/token' && tokens) {
-      const endpoint = tokens;
+    if (request.method === 'POST' && path === '/token') {
       work = readBody(request).then(async (body) => {
-        const answer = await endpoint.answer(body.toString('utf8'));
+        const answer = await tokens.answer(body.toString('utf8'));
         answerJson(response, answer.status, answer.body);
       });
     } else if (request.method === 'POST' && send) {
       work = handleSend(request, response, decodeURIComponent(send[1] ?? ''));
     } else {
-      work = Promise.resolve(answerJson(response, 404, fcmError(404, 'NOT_FOUND', `no route ${request.method} ${path}`)));
+      work = Promise.resolve(
+        answerJson(response, 404, fcmError(404, 'NOT_FOUND', `no route ${request.method} ${path}`)),
+      );
     }
     work.catch((err: unknown) => {
       if (!response.headersSent) answerJson(response, 500, fcmError(500, 'INTERNAL', (err as Error).message));
@@ -174,9 +187,7 @@ export async function startFakeFcm(options: StartFakeFcmOptions = {}): Promise<F
   });
   const port = await listenLoopback(server, 'fake FCM');
   const url = `http://127.0.0.1:${port}`;
-  const tokenUri = `${url}/token`;
-  const endpoint = new FakeTokenEndpoint(tokenUri, options.tokenLifetimeSeconds ?? 3599, now);
-  tokens = endpoint;
+  tokenUri = `${url}/token`;
 
   return {
     url,
@@ -184,13 +195,13 @@ export async function startFakeFcm(options: StartFakeFcmOptions = {}): Promise<F
     projectId,
     serviceAccount() {
       const made = makeServiceAccount({ projectId, tokenUri });
-      endpoint.trust(made.account, made.publicKey);
+      tokens.trust(made.account, made.publicKey);
       return made.account;
     },
     trust(made) {
-      endpoint.trust(made.account, made.publicKey);
+      tokens.trust(made.account, made.publicKey);
     },
-    tokenRequests: endpoint.requests,
+    tokenRequests: tokens.requests,
     sendRequests,
     delivered,
     unregister(token) {
@@ -200,7 +211,7 @@ export async function startFakeFcm(options: StartFakeFcmOptions = {}): Promise<F
       script.add(token, failure);
     },
     revokeAccessTokens() {
-      for (const issued of endpoint.issued.values()) issued.revoked = true;
+      for (const issued of tokens.issued.values()) issued.revoked = true;
     },
     close: () => closeServer(server),
   };

@@ -51,12 +51,7 @@ export {
   type EventFrameOptions,
   type InboundEvent,
 } from './fuzz-frames.js';
-export {
-  startFakeFcm,
-  type StartFakeFcmOptions,
-  type FakeFcm,
-  type FcmSendRecord,
-} from './fake-fcm.js';
+export { startFakeFcm, type StartFakeFcmOptions, type FakeFcm, type FcmSendRecord } from './fake-fcm.js';
 export {
   makeServiceAccount,
   type MakeServiceAccountOptions,

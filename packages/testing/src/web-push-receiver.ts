@@ -108,7 +108,12 @@ export async function startWebPushReceiver(options: { now?: () => number } = {})
       throw new Refusal(403, "k is not the subscription's application server key");
     }
     const key = await importJWK(
-      { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') },
+      {
+        kty: 'EC',
+        crv: 'P-256',
+        x: point.subarray(1, 33).toString('base64url'),
+        y: point.subarray(33).toString('base64url'),
+      },
       'ES256',
     );
     let claims: Record<string, unknown>;
@@ -125,7 +130,8 @@ export async function startWebPushReceiver(options: { now?: () => number } = {})
     const exp = claims.exp as number;
     if (exp > now() / 1000 + MAX_VAPID_LIFETIME_S) throw new Refusal(401, 'VAPID JWT: exp more than 24 h ahead');
     const sub = claims.sub;
-    if (typeof sub !== 'string' || !/^(mailto:|https:)/.test(sub)) throw new Refusal(401, 'VAPID JWT: sub is not a mailto: or https: contact');
+    if (typeof sub !== 'string' || !/^(mailto:|https:)/.test(sub))
+      throw new Refusal(401, 'VAPID JWT: sub is not a mailto: or https: contact');
     return { sub, aud: origin, exp, publicKey };
   }
 
@@ -137,14 +143,16 @@ export async function startWebPushReceiver(options: { now?: () => number } = {})
     if (subscription.withdrawn) throw new Refusal(410, 'subscription withdrawn');
     const headers = request.headers;
     const ttlText = headers.ttl;
-    if (typeof ttlText !== 'string' || !/^\d+$/.test(ttlText)) throw new Refusal(400, 'TTL header missing or not a number');
+    if (typeof ttlText !== 'string' || !/^\d+$/.test(ttlText))
+      throw new Refusal(400, 'TTL header missing or not a number');
     const urgency = headers.urgency as string | undefined;
     if (urgency !== undefined && !URGENCIES.includes(urgency)) throw new Refusal(400, `bad Urgency ${urgency}`);
     const topic = headers.topic as string | undefined;
     if (topic !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(topic)) throw new Refusal(400, `bad Topic ${topic}`);
     const vapid = await verifyVapid(headers, subscription);
     if (body.length > MAX_BODY_BYTES) throw new Refusal(413, `body of ${body.length} bytes`);
-    if (headers['content-encoding'] !== 'aes128gcm') throw new Refusal(415, `Content-Encoding ${headers['content-encoding'] ?? 'missing'}`);
+    if (headers['content-encoding'] !== 'aes128gcm')
+      throw new Refusal(415, `Content-Encoding ${headers['content-encoding'] ?? 'missing'}`);
     let payload: string;
     try {
       payload = decryptWebPush(body, subscription.key, subscription.authSecret).toString('utf8');
@@ -193,7 +201,12 @@ export async function startWebPushReceiver(options: { now?: () => number } = {})
       key.generateKeys();
       const authSecret = randomBytes(16);
       const id = randomBytes(12).toString('base64url');
-      subscriptions.set(id, { key, authSecret, applicationServerKey: subscribeOptions.applicationServerKey, withdrawn: false });
+      subscriptions.set(id, {
+        key,
+        authSecret,
+        applicationServerKey: subscribeOptions.applicationServerKey,
+        withdrawn: false,
+      });
       return {
         endpoint: `${origin}/push/${id}`,
         expirationTime: null,

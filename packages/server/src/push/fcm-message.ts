@@ -67,8 +67,7 @@ export function fcmMessageBody(
       apns: { headers: apnsHeaders, payload: { aps } },
     },
   });
-  const fits = (body: FcmMessageBody): boolean =>
-    Buffer.byteLength(JSON.stringify(body)) <= FCM_MAX_PAYLOAD_BYTES;
+  const fits = (body: FcmMessageBody): boolean => Buffer.byteLength(JSON.stringify(body)) <= FCM_MAX_PAYLOAD_BYTES;
 
   if (notice.data !== undefined) {
     const withData = build({ ...position, data: JSON.stringify(notice.data) });

@@ -112,7 +112,9 @@ async function outcomeOf(response: Response, now: number): Promise<PushOutcome> 
     return { result: 'sent' };
   }
   const error = parseFcmError(response.status, await response.text());
-  const text = `fcm: ${error.status} ${error.errorCode ?? error.grpcStatus ?? ''} ${error.message}`.replace(/\s+/g, ' ').trim();
+  const text = `fcm: ${error.status} ${error.errorCode ?? error.grpcStatus ?? ''} ${error.message}`
+    .replace(/\s+/g, ' ')
+    .trim();
   if (error.status === 404 || error.errorCode === 'UNREGISTERED') return { result: 'gone', error: text };
   if (error.status === 429 || error.status >= 500) {
     return { result: 'retry', afterMs: retryAfterMs(response.headers.get('retry-after'), now), error: text };
@@ -137,7 +139,8 @@ function parseFcmError(status: number, text: string): FcmError {
   if (Array.isArray(details)) {
     for (const detail of details as unknown[]) {
       const fields = detail as Record<string, unknown> | null;
-      if (fields?.['@type'] === FCM_ERROR_TYPE && typeof fields.errorCode === 'string') error.errorCode = fields.errorCode;
+      if (fields?.['@type'] === FCM_ERROR_TYPE && typeof fields.errorCode === 'string')
+        error.errorCode = fields.errorCode;
     }
   }
   return error;

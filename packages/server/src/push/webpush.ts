@@ -95,7 +95,13 @@ export function createWebPushProvider(options: WebPushProviderOptions): PushProv
 
 /** `{id, channel, epoch, offset, type}` and the message's `data` when it fits (else `dataOmitted: true`). */
 export function payloadOf(notice: PushNotice): string {
-  const position = { id: notice.id, channel: notice.channel, epoch: notice.epoch, offset: notice.offset, type: notice.type };
+  const position = {
+    id: notice.id,
+    channel: notice.channel,
+    epoch: notice.epoch,
+    offset: notice.offset,
+    type: notice.type,
+  };
   if (notice.data !== undefined) {
     const withData = JSON.stringify({ ...position, data: notice.data });
     if (Buffer.byteLength(withData) <= WEB_PUSH_MAX_PAYLOAD_BYTES) return withData;

@@ -27,7 +27,9 @@ describe('FCM service account', () => {
     expect(() => createFcmProvider({ serviceAccount: missing })).toThrow(
       new RegExp(`^fcm service account ${missing}: cannot read it: ENOENT`),
     );
-    expect(() => createFcmProvider({ serviceAccount: file('bad.json', '{"project_id": ') })).toThrow(/bad\.json: not valid JSON/);
+    expect(() => createFcmProvider({ serviceAccount: file('bad.json', '{"project_id": ') })).toThrow(
+      /bad\.json: not valid JSON/,
+    );
     const { client_email: _dropped, ...noEmail } = account;
     expect(() => createFcmProvider({ serviceAccount: file('no-email.json', JSON.stringify(noEmail)) })).toThrow(
       /no-email\.json: client_email must be a non-empty string/,
@@ -35,13 +37,21 @@ describe('FCM service account', () => {
     expect(() => createFcmProvider({ serviceAccount: { ...account, private_key: 'not a key' } })).toThrow(
       /^fcm service account: private_key is not a PEM private key/,
     );
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    expect(() => createFcmProvider({ serviceAccount: { ...account, private_key: ec } })).toThrow(/must be an RSA key \(RS256\), got ec/);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    expect(() => createFcmProvider({ serviceAccount: { ...account, private_key: ec } })).toThrow(
+      /must be an RSA key \(RS256\), got ec/,
+    );
     expect(() => createFcmProvider({ serviceAccount: file('list.json', '[]') })).toThrow(/expected a JSON object/);
     expect(() => createFcmProvider({ serviceAccount: { ...account, type: 'authorized_user' } as never })).toThrow(
       /type is "authorized_user", expected "service_account"/,
     );
-    expect(() => createFcmProvider({ serviceAccount: account, endpoint: 'fcm.googleapis.com' })).toThrow(/endpoint must be an http\(s\) URL/);
-    expect(() => createFcmProvider({ serviceAccount: account, timeoutMs: 0 })).toThrow(/timeoutMs must be a whole number > 0/);
+    expect(() => createFcmProvider({ serviceAccount: account, endpoint: 'fcm.googleapis.com' })).toThrow(
+      /endpoint must be an http\(s\) URL/,
+    );
+    expect(() => createFcmProvider({ serviceAccount: account, timeoutMs: 0 })).toThrow(
+      /timeoutMs must be a whole number > 0/,
+    );
   });
 });

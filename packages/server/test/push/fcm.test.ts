@@ -66,7 +66,9 @@ describe('FCM HTTP v1 provider', () => {
     expect(fcm.sendRequests).toHaveLength(1);
     const request = fcm.sendRequests[0]!;
     expect(request.path).toBe(`/v1/projects/${account.project_id}/messages:send`);
-    expect(request.headers.authorization).toBe(`Bearer ${(tokenRequest.outcome as { accessToken: string }).accessToken}`);
+    expect(request.headers.authorization).toBe(
+      `Bearer ${(tokenRequest.outcome as { accessToken: string }).accessToken}`,
+    );
     expect(request.headers['content-type']).toMatch(/^application\/json/);
     expect(request.status).toBe(200);
     expect(request.body).toEqual({
@@ -126,7 +128,9 @@ describe('FCM HTTP v1 provider', () => {
   });
 
   it('concurrent sends share one token request', async () => {
-    const outcomes = await Promise.all([1, 2, 3, 4].map((n) => provider.send(notice({ id: `m-${n}`, offset: n }), device())));
+    const outcomes = await Promise.all(
+      [1, 2, 3, 4].map((n) => provider.send(notice({ id: `m-${n}`, offset: n }), device())),
+    );
     expect(outcomes.every((o) => o.result === 'sent')).toBe(true);
     expect(fcm.tokenRequests).toHaveLength(1);
   });
@@ -215,7 +219,10 @@ describe('FCM HTTP v1 provider', () => {
     // An account it never heard of.
     const stranger = makeServiceAccount({ tokenUri: fcm.tokenUri }).account;
     provider = createFcmProvider({ serviceAccount: stranger, endpoint: fcm.url, now: () => clock });
-    expect(await provider.send(notice(), device())).toMatchObject({ result: 'failed', error: expect.stringContaining('invalid_grant') });
+    expect(await provider.send(notice(), device())).toMatchObject({
+      result: 'failed',
+      error: expect.stringContaining('invalid_grant'),
+    });
     expect(fcm.sendRequests).toHaveLength(0);
   });
 

@@ -109,9 +109,15 @@ describe('Web Push provider', () => {
 
   it('410 and 404 say the subscription is gone', async () => {
     receiver.unsubscribe(subscription);
-    expect(await provider.send(notice(), device(subscription))).toMatchObject({ result: 'gone', error: expect.stringContaining('410') });
+    expect(await provider.send(notice(), device(subscription))).toMatchObject({
+      result: 'gone',
+      error: expect.stringContaining('410'),
+    });
     const unknown = { ...subscription, endpoint: `${receiver.origin}/push/never-made` };
-    expect(await provider.send(notice(), device(unknown))).toMatchObject({ result: 'gone', error: expect.stringContaining('404') });
+    expect(await provider.send(notice(), device(unknown))).toMatchObject({
+      result: 'gone',
+      error: expect.stringContaining('404'),
+    });
     expect(receiver.received).toHaveLength(0);
   });
 
@@ -128,7 +134,10 @@ describe('Web Push provider', () => {
   it('a subscription bound to another VAPID key is refused (403): failed, not gone', async () => {
     const other = webpush.generateVAPIDKeys();
     const bound = receiver.subscribe({ applicationServerKey: other.publicKey });
-    expect(await provider.send(notice(), device(bound))).toMatchObject({ result: 'failed', error: expect.stringContaining('403') });
+    expect(await provider.send(notice(), device(bound))).toMatchObject({
+      result: 'failed',
+      error: expect.stringContaining('403'),
+    });
     expect(receiver.refused[0]).toMatchObject({ status: 403 });
   });
 
@@ -141,7 +150,11 @@ describe('Web Push provider', () => {
   });
 
   it('a device token that is not a subscription is gone without a request', async () => {
-    for (const token of ['not json', '{"endpoint":"http://127.0.0.1/x","keys":{"p256dh":"a","auth":"b"}}', JSON.stringify({ ...subscription, keys: { p256dh: 'AAAA', auth: subscription.keys.auth } })]) {
+    for (const token of [
+      'not json',
+      '{"endpoint":"http://127.0.0.1/x","keys":{"p256dh":"a","auth":"b"}}',
+      JSON.stringify({ ...subscription, keys: { p256dh: 'AAAA', auth: subscription.keys.auth } }),
+    ]) {
       expect(await provider.send(notice(), device(token))).toMatchObject({ result: 'gone' });
     }
     expect(receiver.requestHeaders).toHaveLength(0);
@@ -151,17 +164,22 @@ describe('Web Push provider', () => {
 describe('Web Push options', () => {
   it('bad VAPID keys or subject are a TypeError at creation', () => {
     const good = webpush.generateVAPIDKeys();
-    expect(() => createWebPushProvider({ vapidPublicKey: 'short', vapidPrivateKey: good.privateKey, subject: SUBJECT })).toThrow(
-      /^webpush: Vapid public key/,
-    );
-    expect(() => createWebPushProvider({ vapidPublicKey: good.publicKey, vapidPrivateKey: 'short', subject: SUBJECT })).toThrow(
-      /^webpush: Vapid private key/,
-    );
-    expect(() => createWebPushProvider({ vapidPublicKey: good.publicKey, vapidPrivateKey: good.privateKey, subject: 'ops' })).toThrow(
-      /^webpush: Vapid subject/,
-    );
     expect(() =>
-      createWebPushProvider({ vapidPublicKey: good.publicKey, vapidPrivateKey: good.privateKey, subject: SUBJECT, ttlSeconds: -1 }),
+      createWebPushProvider({ vapidPublicKey: 'short', vapidPrivateKey: good.privateKey, subject: SUBJECT }),
+    ).toThrow(/^webpush: Vapid public key/);
+    expect(() =>
+      createWebPushProvider({ vapidPublicKey: good.publicKey, vapidPrivateKey: 'short', subject: SUBJECT }),
+    ).toThrow(/^webpush: Vapid private key/);
+    expect(() =>
+      createWebPushProvider({ vapidPublicKey: good.publicKey, vapidPrivateKey: good.privateKey, subject: 'ops' }),
+    ).toThrow(/^webpush: Vapid subject/);
+    expect(() =>
+      createWebPushProvider({
+        vapidPublicKey: good.publicKey,
+        vapidPrivateKey: good.privateKey,
+        subject: SUBJECT,
+        ttlSeconds: -1,
+      }),
     ).toThrow(/ttlSeconds/);
   });
 });
