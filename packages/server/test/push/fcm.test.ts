@@ -92,6 +92,34 @@ describe('FCM HTTP v1 provider', () => {
     expect(fcm.delivered).toHaveLength(1);
   });
 
+  it('the tokenUri and projectId options win over the service account’s', async () => {
+    // An account as downloaded: its token_uri is Google's, which the test never reaches.
+    const made = makeServiceAccount({ projectId: 'other-project' });
+    fcm.trust(made);
+    expect(made.account.token_uri).toBe('https://oauth2.googleapis.com/token');
+    provider = createFcmProvider({
+      serviceAccount: made.account,
+      endpoint: fcm.url,
+      tokenUri: fcm.tokenUri,
+      projectId: 'other-project',
+      now: () => clock,
+    });
+    expect(await provider.send(notice(), device())).toEqual({ result: 'sent' });
+    expect(fcm.sendRequests[0]!.path).toBe('/v1/projects/other-project/messages:send');
+    // A project the account has no rights on: FCM's 403 PERMISSION_DENIED, for good.
+    provider = createFcmProvider({
+      serviceAccount: made.account,
+      endpoint: fcm.url,
+      tokenUri: fcm.tokenUri,
+      projectId: 'tether-test',
+      now: () => clock,
+    });
+    expect(await provider.send(notice(), device())).toMatchObject({
+      result: 'failed',
+      error: expect.stringContaining('PERMISSION_DENIED'),
+    });
+  });
+
   it('a visible notification is sent at APNs priority 10 when high; normal maps to FCM normal', async () => {
     provider = createFcmProvider({
       serviceAccount: fcm.serviceAccount(),
