@@ -14,3 +14,11 @@ export type { PresenceStore, DevicePresence, PresenceStatus } from './presence/t
 export type { BatchRelay, AppendedBatch } from './delivery/fanout.js';
 export type { ClusterOptions } from './cluster/redis-cluster.js';
 export type { NodeInfo } from './cluster/node-registry.js';
+export {
+  createFcmProvider,
+  fcmDefaults,
+  type FcmProviderOptions,
+  type FcmServiceAccount,
+  type FcmNotification,
+} from './push/fcm.js';
+export { createWebPushProvider, webPushDefaults, type WebPushProviderOptions } from './push/webpush.js';

@@ -51,3 +51,20 @@ export {
   type EventFrameOptions,
   type InboundEvent,
 } from './fuzz-frames.js';
+export { startFakeFcm, type StartFakeFcmOptions, type FakeFcm, type FcmSendRecord } from './fake-fcm.js';
+export {
+  makeServiceAccount,
+  type MakeServiceAccountOptions,
+  type ServiceAccountJson,
+  type ServiceAccountWithKey,
+  type TokenRequestRecord,
+} from './fake-fcm-auth.js';
+export {
+  startWebPushReceiver,
+  type WebPushReceiver,
+  type WebPushSubscriptionJson,
+  type ReceivedPush,
+  type RefusedPush,
+} from './web-push-receiver.js';
+export { decryptWebPush } from './web-push-decrypt.js';
+export type { ScriptedFailure } from './http-fake.js';
