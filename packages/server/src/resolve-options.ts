@@ -14,6 +14,7 @@ const POSITIVE = [
   'replayBatchSize',
   'recentPerChannel',
   'broadcastChunkSize',
+  'broadcastSliceMs',
   'pingIntervalMs',
   'pingTimeoutMs',
   'maxQueuedBytes',

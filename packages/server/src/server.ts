@@ -91,6 +91,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     pageSize: o.replayBatchSize,
     now,
     broadcastChunkSize: o.broadcastChunkSize,
+    broadcastSliceMs: o.broadcastSliceMs,
   });
   const publisher = new Publisher({ store, registry, fanout, stats, log });
   const connections = new Set<ClientConnection>();

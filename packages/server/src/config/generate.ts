@@ -77,6 +77,8 @@ export function generateConfig(): string {
       replayCacheBytes: defaults.replayCacheBytes,
       busyLoopLagMs: defaults.busyLoopLagMs,
       busyRetryAfterMs: defaults.busyRetryAfterMs,
+      broadcastChunkSize: defaults.broadcastChunkSize,
+      broadcastSliceMs: defaults.broadcastSliceMs,
       connectionAttemptsPerSecondPerIp: l.connectionAttemptsPerSecondPerIp,
       connectionAttemptBurstPerIp: l.connectionAttemptBurstPerIp,
       maxConnectionsPerIp: l.maxConnectionsPerIp,
