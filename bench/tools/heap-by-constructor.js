@@ -1,68 +1,78 @@
 /**
- * Where a heap snapshot's bytes go, by constructor: `node bench/tools/heap-by-constructor.js A.heapsnapshot
- * [B.heapsnapshot] [--per N] [--top 40]`. Sums each node's self size by its class name (V8's node
- * name for objects, the node type for strings, arrays, closures, code…). With two files (e.g. the
- * `idle --heap-snapshot` files of Tether and of plain Socket.IO), prints both side by side and the
- * difference; `--per N` divides every figure by N (the connections), so the rows read as bytes per
- * connection. Reads the whole snapshot into memory: run it on snapshots of a few thousand connections.
+ * What one connection costs the V8 heap, by constructor, from the snapshots `idle --heap-snapshot`
+ * writes before and after the clients connect:
+ *
+ *   node bench/tools/heap-by-constructor.js AFTER BEFORE N [AFTER2 BEFORE2 N2] [--top 40]
+ *
+ * Sums each snapshot's self sizes by class name (V8's name for objects; the node kind for strings,
+ * arrays, closures, code…), subtracts the "before" sums and divides by the connections N: bytes
+ * and objects per connection. With a second system (e.g. plain Socket.IO), prints both side by side
+ * and the difference, largest first. Reads each snapshot whole: use a few thousand connections.
  */
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const value = Number(args[i + 1]);
-  args.splice(i, 2);
-  return value;
-};
-const per = flag('--per', 1);
-const top = flag('--top', 40);
-if (args.length < 1) {
-  console.error('usage: heap-by-constructor.js A.heapsnapshot [B.heapsnapshot] [--per N] [--top 40]');
+let top = 40;
+const topAt = args.indexOf('--top');
+if (topAt >= 0) top = Number(args.splice(topAt, 2)[1]);
+if (args.length !== 3 && args.length !== 6) {
+  console.error('usage: heap-by-constructor.js AFTER BEFORE N [AFTER2 BEFORE2 N2] [--top 40]');
   process.exit(2);
 }
 
 /** Self size and count by class name. */
 function summarize(file) {
   const snapshot = JSON.parse(readFileSync(file, 'utf8'));
-  const meta = snapshot.snapshot.meta;
-  const fields = meta.node_fields;
-  const types = meta.node_types[0];
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
   const width = fields.length;
-  const at = (name) => fields.indexOf(name);
-  const [typeAt, nameAt, sizeAt] = [at('type'), at('name'), at('self_size')];
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((name) => fields.indexOf(name));
   const { nodes, strings } = snapshot;
   const byName = new Map();
-  let total = 0;
   for (let i = 0; i < nodes.length; i += width) {
     const type = types[nodes[i + typeAt]];
-    const size = nodes[i + sizeAt];
-    // Objects by their constructor; everything else by its kind (every string is "string", …).
     const key = type === 'object' || type === 'native' ? strings[nodes[i + nameAt]] : `(${type})`;
     const entry = byName.get(key) ?? { size: 0, count: 0 };
-    entry.size += size;
+    entry.size += nodes[i + sizeAt];
     entry.count++;
     byName.set(key, entry);
-    total += size;
   }
-  return { byName, total };
+  return byName;
 }
 
-const runs = args.map(summarize);
-const names = new Set(runs.flatMap((r) => [...r.byName.keys()]));
-const rows = [...names].map((name) => {
-  const cells = runs.map((r) => r.byName.get(name) ?? { size: 0, count: 0 });
-  const diff = cells.length > 1 ? cells[0].size - cells[1].size : cells[0].size;
-  return { name, cells, diff };
-});
-rows.sort((a, b) => Math.abs(b.diff) - Math.abs(a.diff));
-const fmt = (bytes) => (bytes / per).toFixed(0).padStart(9);
-const cnt = (count) => (count / per).toFixed(2).padStart(8);
-const head = runs.map((_, i) => `${'bytes'.padStart(9)} ${'count'.padStart(8)}  (${i === 0 ? 'A' : 'B'})`).join('  ');
-console.log(`${'constructor'.padEnd(48)} ${head}${runs.length > 1 ? '     A−B' : ''}`);
-for (const row of rows.slice(0, top)) {
-  const cells = row.cells.map((c) => `${fmt(c.size)} ${cnt(c.count)}     `).join('  ');
-  console.log(`${row.name.slice(0, 48).padEnd(48)} ${cells}${runs.length > 1 ? fmt(row.diff) : ''}`);
+/** Per connection: (after − before) / n, by class name. */
+function perConnection(after, before, n) {
+  const a = summarize(after);
+  const b = summarize(before);
+  const out = new Map();
+  for (const name of new Set([...a.keys(), ...b.keys()])) {
+    const x = a.get(name) ?? { size: 0, count: 0 };
+    const y = b.get(name) ?? { size: 0, count: 0 };
+    out.set(name, { size: (x.size - y.size) / n, count: (x.count - y.count) / n });
+  }
+  return out;
 }
-console.log(`${'total'.padEnd(48)} ${runs.map((r) => `${fmt(r.total)}`.padEnd(24)).join('  ')}`);
+
+const systems = [perConnection(args[0], args[1], Number(args[2]))];
+if (args.length === 6) systems.push(perConnection(args[3], args[4], Number(args[5])));
+const zero = { size: 0, count: 0 };
+const rows = [...new Set(systems.flatMap((s) => [...s.keys()]))].map((name) => {
+  const cells = systems.map((s) => s.get(name) ?? zero);
+  return { name, cells, key: cells.length > 1 ? cells[0].size - cells[1].size : cells[0].size };
+});
+rows.sort((p, q) => Math.abs(q.key) - Math.abs(p.key));
+
+const bytes = (v) => v.toFixed(0).padStart(7);
+const count = (v) => v.toFixed(2).padStart(7);
+const labels = systems.length > 1 ? ['A', 'B'] : ['A'];
+console.log(
+  `${'per connection, by constructor'.padEnd(44)}` +
+    labels.map((l) => `${`${l} bytes`.padStart(9)} ${`${l} objs`.padStart(7)}`).join('') +
+    (systems.length > 1 ? '     A−B' : ''),
+);
+for (const row of rows.slice(0, top)) {
+  const cells = row.cells.map((c) => `  ${bytes(c.size)} ${count(c.count)}`).join('');
+  console.log(`${row.name.slice(0, 44).padEnd(44)}${cells}${systems.length > 1 ? ` ${bytes(row.key)}` : ''}`);
+}
+const totals = systems.map((s) => [...s.values()].reduce((sum, c) => sum + c.size, 0));
+console.log(`${'total'.padEnd(44)}${totals.map((t) => `  ${bytes(t)}        `).join('')}`);
