@@ -134,7 +134,7 @@ export interface TetherServerOptions {
    * Longest a broadcast to a big room writes in one event-loop turn, ms: it writes sockets until
    * this long has passed, then yields the loop and goes on in the next turn (a broadcast to 10,000
    * sockets would otherwise hold it for ~100+ ms). Lower keeps the loop freer; higher brings the
-   * last member its frame sooner. Default 2.
+   * last member its frame sooner. Default 5 (a socket write costs 10–30 µs: ~150–500 sockets a turn).
    */
   broadcastSliceMs?: number;
   /** Longest long-poll wait, seconds. Default 30. */
@@ -262,7 +262,7 @@ export const defaults = {
   replayBatchSize: 500,
   recentPerChannel: 1024,
   broadcastChunkSize: 4096,
-  broadcastSliceMs: 2,
+  broadcastSliceMs: 5,
   maxPollWaitSeconds: 30,
   maxDataDepth: 32,
   maxInvalidFramesPerMinute: 20,
