@@ -215,7 +215,7 @@ export class RoomSender {
 
 /**
  * A room up to this size is written in one synchronous step without the broadcast bookkeeping
- * (an inbox on one device is one write; 32 sockets take well under a millisecond).
+ * (an inbox on one device is one write; 32 socket writes take about a millisecond at most).
  */
 const SMALL_ROOM = 32;
 
