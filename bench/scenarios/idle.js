@@ -4,8 +4,9 @@
  * the server's RSS and V8 heap after a full GC, minus the same before any client came, per
  * connection. Plain Socket.IO with a room per user (`BENCH_MODE=inbox`) against Tether with the
  * memory store, each in its own server process, in one run.
- * `--heap-snapshot` also writes a V8 heap snapshot of each server once its clients are in
- * (bench/results/idle-<system>.heapsnapshot), to see where the bytes go.
+ * `--heap-snapshot` also writes a V8 heap snapshot of each server before any client and once its
+ * clients are in (bench/results/idle-<system>-before.heapsnapshot, idle-<system>.heapsnapshot);
+ * `node bench/tools/heap-by-constructor.js` turns them into bytes per connection by constructor.
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +75,10 @@ async function runSystem(name, opts) {
     for (let i = 0; i < opts.workers; i++)
       workers.push(new Child(here('../workers/loader.js'), { name: `loader-${i}` }));
     const before = await memory(server);
+    if (opts.heapSnapshot) {
+      // The baseline of bench/tools/heap-by-constructor.js: what is there before any client.
+      await server.call('heapSnapshot', { file: `${opts.resultsDir}idle-${name}-before.heapsnapshot` }, 120_000);
+    }
     const per = Math.ceil(opts.clients / opts.workers);
     const t0 = performance.now();
     const conn = await Promise.all(

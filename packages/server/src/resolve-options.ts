@@ -16,6 +16,7 @@ const POSITIVE = [
   'maxHistoryLimit',
   'recentPerChannel',
   'broadcastChunkSize',
+  'broadcastSliceMs',
   'pingIntervalMs',
   'pingTimeoutMs',
   'maxQueuedBytes',

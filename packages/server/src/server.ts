@@ -25,7 +25,8 @@ import { RelevanceFilter } from './delivery/relevance.js';
 import { Replayer } from './delivery/replayer.js';
 import { RecentReads } from './delivery/recent-reads.js';
 import { AckLedger } from './delivery/ack-ledger.js';
-import { ClientConnection, type TetherSocket } from './delivery/connection.js';
+import { ClientConnection, type ConnectionDeps, type TetherSocket } from './delivery/connection.js';
+import { ExpiryTimers } from './auth/expiry-timers.js';
 import { RedeliverySweeper } from './delivery/sweeper.js';
 import { SlowConsumerGuard } from './delivery/slow-consumers.js';
 import { PublishDoor } from './delivery/publish-door.js';
@@ -98,9 +99,11 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     pageSize: o.replayBatchSize,
     now,
     broadcastChunkSize: o.broadcastChunkSize,
+    broadcastSliceMs: o.broadcastSliceMs,
   });
   const publisher = new Publisher({ store, registry, fanout, stats, log });
   const connections = new Set<ClientConnection>();
+  const tokenExpiry = new ExpiryTimers();
   const sweeper = new RedeliverySweeper({
     connections,
     policy: o,
@@ -178,36 +181,40 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     }),
   );
   io.use(limits.cutUserMiddleware());
-  const onConnection = (socket: TetherSocket): void => {
-    const { ctx, positions } = socket.data as HandshakeData;
-    socket.use(limits.eventMiddleware(socket, ctx));
-    const connection = new ClientConnection(socket, ctx, {
-      registry,
-      publishDoor: door,
-      fanout,
-      replayer,
-      permissions,
-      stats,
-      ackLedger,
-      log,
-      verifyToken,
-      clockSkewSeconds: o.clockSkewSeconds,
-      maxChannelsPerConnection: o.maxChannelsPerConnection,
-      replayBatchSize: o.replayBatchSize,
-      guard,
-      invalidFrames,
-      slowConsumers,
-      maxQueuedBytes: o.maxQueuedBytes,
-      maxBatchBytes: o.maxBatchBytes,
-      now,
-      replayPriority,
-    });
-    connections.add(connection);
-    stats.values.connections++;
-    socket.on('disconnect', () => {
+  // One deps object for every connection: an idle connection holds nothing of its own here.
+  const connectionDeps: ConnectionDeps = {
+    registry,
+    publishDoor: door,
+    fanout,
+    replayer,
+    permissions,
+    stats,
+    ackLedger,
+    log,
+    verifyToken,
+    clockSkewSeconds: o.clockSkewSeconds,
+    maxChannelsPerConnection: o.maxChannelsPerConnection,
+    replayBatchSize: o.replayBatchSize,
+    guard,
+    invalidFrames,
+    slowConsumers,
+    maxQueuedBytes: o.maxQueuedBytes,
+    maxBatchBytes: o.maxBatchBytes,
+    now,
+    replayPriority,
+    expiry: tokenExpiry,
+    stopped: (connection) => {
       connections.delete(connection);
       stats.values.connections--;
-    });
+    },
+  };
+  const onConnection = (socket: TetherSocket): void => {
+    const { ctx, positions } = socket.data as HandshakeData;
+    const eventLimit = limits.eventMiddleware(socket, ctx);
+    if (eventLimit) socket.use(eventLimit);
+    const connection = new ClientConnection(socket, ctx, connectionDeps);
+    connections.add(connection);
+    stats.values.connections++;
     slowConsumers.greet(connection);
     connection.start(positions);
     // The app's hook failing is logged as `internal`; the connection stays.
@@ -259,6 +266,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       sweeper.stop();
       slowConsumers.stop();
       clearInterval(housekeeping);
+      tokenExpiry.close();
       clearInterval(headCheck);
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go
       await fanout.settled();

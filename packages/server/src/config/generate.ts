@@ -79,6 +79,8 @@ export function generateConfig(): string {
       maxHistoryLimit: defaults.maxHistoryLimit,
       busyLoopLagMs: defaults.busyLoopLagMs,
       busyRetryAfterMs: defaults.busyRetryAfterMs,
+      broadcastChunkSize: defaults.broadcastChunkSize,
+      broadcastSliceMs: defaults.broadcastSliceMs,
       connectionAttemptsPerSecondPerIp: l.connectionAttemptsPerSecondPerIp,
       connectionAttemptBurstPerIp: l.connectionAttemptBurstPerIp,
       maxConnectionsPerIp: l.maxConnectionsPerIp,

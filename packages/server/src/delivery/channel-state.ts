@@ -2,6 +2,8 @@ import type { StoredMessage, StreamInfo } from '../store/types.js';
 import { envelopeJson, type EnvelopeCache } from './msg-frame.js';
 
 const INITIAL_SLOTS = 8;
+/** The ring of a channel that has recorded nothing yet (never written to: it has no slots). */
+const NO_RING: (RecentEntry | undefined)[] = [];
 /** Envelopes up to this many characters keep their text in the ring; bigger ones are encoded per send (their text would double the ring's memory). */
 const MAX_KEPT_ENVELOPE = 4096;
 
@@ -27,8 +29,11 @@ export class ChannelState implements EnvelopeCache {
   /** Local subscriptions (joined or joining); the registry evicts idle states with none. */
   subscribers = 0;
   lastActiveAt = Date.now();
-  /** Grows from a few slots to `capacity`: most channels (inboxes) stay small. */
-  private ring: (RecentEntry | undefined)[] = new Array<RecentEntry | undefined>(INITIAL_SLOTS);
+  /**
+   * Grows from a few slots to `capacity`: most channels (inboxes) stay small. None until the
+   * first message (an idle inbox shares the empty one).
+   */
+  private ring: (RecentEntry | undefined)[] = NO_RING;
   private readonly capacity: number;
 
   constructor(
@@ -54,6 +59,7 @@ export class ChannelState implements EnvelopeCache {
    * known (else it is encoded when first asked for).
    */
   record(message: StoredMessage, sentAt: number, json?: string): void {
+    if (this.ring === NO_RING) this.ring = new Array<RecentEntry | undefined>(INITIAL_SLOTS);
     const slot = message.offset % this.ring.length;
     const evicted = this.ring[slot];
     if (evicted && evicted.message.offset !== message.offset && this.ring.length < this.capacity) this.grow();

@@ -16,6 +16,7 @@ import {
 import type { AuthContext } from '../auth/context.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { TokenClaims } from '../auth/verify-token.js';
+import type { Expiring, ExpiryTimers } from '../auth/expiry-timers.js';
 import type { StoredMessage } from '../store/types.js';
 import type { AckLedger } from './ack-ledger.js';
 import type { ChannelRegistry } from './channel-registry.js';
@@ -49,8 +50,6 @@ import {
 export type { InboundEvents, TetherSocket } from './frame-listeners.js';
 /** Rounds of "replay, then catch up from the ring" before a resume gives up on a channel that outruns it. */
 const MAX_CATCH_UP_ROUNDS = 50;
-/** Longest timer Node accepts; a later expiry is re-armed when it fires. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface ConnectionDeps {
   registry: ChannelRegistry;
@@ -78,6 +77,10 @@ export interface ConnectionDeps {
   now: () => number;
   /** Orders a resume's channels by the priority of what they have pending. */
   replayPriority: ReplayPriorityDeps;
+  /** Where each connection's token end waits (one timer for the node). */
+  expiry: ExpiryTimers;
+  /** Called once when the connection has ended (its socket went). */
+  stopped: (connection: ClientConnection) => void;
 }
 
 /**
@@ -85,17 +88,12 @@ export interface ConnectionDeps {
  * sends through its socket alone is resume traffic or redelivery; live messages reach it only
  * through the channel rooms it joined.
  */
-export class ClientConnection {
+export class ClientConnection implements Expiring {
   private readonly subs = new Map<string, Subscription>();
   /** Channels whose `sub` is between its limit check and its subscription: they hold a slot (made on first use). */
   private reserved_: Map<string, number> | undefined;
-  private readonly caller = (): Caller => ({
-    socketId: this.socket.id,
-    tenant: this.ctx.tenant,
-    sub: this.ctx.sub,
-    deviceId: this.ctx.deviceId,
-  });
-  private expiryTimer: NodeJS.Timeout | undefined;
+  /** Place of this connection's token end in `deps.expiry` (-1: none). */
+  expiryIndex = -1;
   private pacer_: SendPacer | undefined;
 
   constructor(
@@ -103,6 +101,11 @@ export class ClientConnection {
     private ctx: AuthContext,
     private readonly deps: ConnectionDeps,
   ) {}
+
+  /** Who is asking, for the guard's logs (made per frame: an idle connection holds no closure for it). */
+  private caller(): Caller {
+    return { socketId: this.socket.id, tenant: this.ctx.tenant, sub: this.ctx.sub, deviceId: this.ctx.deviceId };
+  }
 
   get context(): AuthContext {
     return this.ctx;
@@ -127,7 +130,7 @@ export class ClientConnection {
       return new Promise<void>((settle) => {
         const failed = (err: TetherError): void => (this.reject(err, undefined, channel), settle());
         const done = (): void => settle();
-        this.deps.guard.run(this.caller, () => this.subscribe(channel, position), done, failed);
+        this.deps.guard.run(() => this.caller(), () => this.subscribe(channel, position), done, failed);
       });
     });
   }
@@ -136,7 +139,7 @@ export class ClientConnection {
   onFrame(event: InboundEvent, args: unknown[]): void {
     const reply = typeof args.at(-1) === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
     this.deps.guard.run(
-      this.caller,
+      () => this.caller(),
       () => {
         if (args.length > 1) throw new TetherError(ErrorCode.BadRequest, `${event} takes one payload`);
         return this.handle(event, args[0]);
@@ -163,7 +166,7 @@ export class ClientConnection {
     // With no name, the ack callback is the first argument.
     const reply = typeof event === 'function' ? event : args.at(-1);
     this.deps.guard.run(
-      this.caller,
+      () => this.caller(),
       () => {
         throw new TetherError(ErrorCode.BadRequest, describeEvent(event));
       },
@@ -424,21 +427,16 @@ export class ClientConnection {
   }
 
   private armExpiry(): void {
-    clearTimeout(this.expiryTimer);
     const { exp } = this.ctx;
-    if (exp === undefined) return;
+    if (exp === undefined) return this.deps.expiry.remove(this);
     // A token is accepted up to the clock skew past `exp`; ending it at `exp` would close that at once.
-    const endsAt = (exp + this.deps.clockSkewSeconds) * 1000;
-    this.expiryTimer = setTimeout(
-      () => {
-        if (this.ctx.exp !== exp) return;
-        if (endsAt > Date.now()) return this.armExpiry();
-        this.socket.emit('error', { code: ErrorCode.TokenExpired, message: 'token expired; connect with a fresh one' });
-        this.socket.disconnect(true);
-      },
-      Math.max(0, Math.min(endsAt - Date.now(), MAX_TIMER_MS)),
-    );
-    this.expiryTimer.unref();
+    this.deps.expiry.set(this, (exp + this.deps.clockSkewSeconds) * 1000);
+  }
+
+  /** The token's time is up (called by `deps.expiry`). */
+  expire(): void {
+    this.socket.emit('error', { code: ErrorCode.TokenExpired, message: 'token expired; connect with a fresh one' });
+    this.socket.disconnect(true);
   }
 
   // ---- redelivery (called by the sweeper) --------------------------------------------------------
@@ -495,9 +493,10 @@ export class ClientConnection {
   /** The socket went: its subscriptions end (called once, on `disconnect`). */
   stop(): void {
     detachListeners(this.socket);
-    clearTimeout(this.expiryTimer);
+    this.deps.expiry.remove(this);
     this.deps.invalidFrames.forget(this.socket.id);
     for (const sub of this.subs.values()) sub.state.subscribers--;
     this.subs.clear();
+    this.deps.stopped(this);
   }
 }

@@ -36,14 +36,16 @@ export interface FanoutDeps {
   pageSize: number;
   /** The server's clock (the `now` option). */
   now: () => number;
-  /** Sockets written per event-loop turn by a broadcast to a big room (`broadcastChunkSize`). */
+  /** Most sockets written per event-loop turn by a broadcast to a big room (`broadcastChunkSize`). */
   broadcastChunkSize: number;
+  /** Longest a broadcast writes in one event-loop turn before it yields, ms (`broadcastSliceMs`). */
+  broadcastSliceMs: number;
 }
 
 /**
  * Brings appended messages to this node's subscribers of a channel: ONE `msg` frame per batch to
- * the local room, encoded once (room-sender.ts: small rooms in one step, big ones in chunks that
- * yield the loop), in offset order, each offset once. Batches appended here and batches other
+ * the local room, encoded once (room-sender.ts: small rooms in one step, big ones in time slices
+ * that yield the loop), in offset order, each offset once. Batches appended here and batches other
  * nodes appended (through the relay) go through the same door, so the channel's head and ring
  * always describe exactly what the room was sent. A batch that arrives ahead of the head (another
  * node's batch still on its way) has its gap read from the store first; a batch at or below the
@@ -74,7 +76,12 @@ export class Fanout {
     this.relay = deps.relay;
     this.pageSize = deps.pageSize;
     this.now = deps.now;
-    this.sender = new RoomSender(deps.io, deps.broadcastChunkSize, deps.stats, deps.now);
+    this.sender = new RoomSender(
+      deps.io,
+      { chunkSize: deps.broadcastChunkSize, sliceMs: deps.broadcastSliceMs },
+      deps.stats,
+      deps.now,
+    );
     this.relay?.onBatch((batch) => this.fromRemote(batch));
   }
 

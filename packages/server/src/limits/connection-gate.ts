@@ -21,6 +21,12 @@ const CAP_RETRY_MS = 5000;
 
 type Listener = (...args: unknown[]) => void;
 
+/** The client IP an upgraded socket is counted under, kept on the socket until it closes. */
+const HELD_IP = Symbol('tether.gate.ip');
+type HeldSocket = Duplex & { [HELD_IP]?: string | undefined };
+
+function ignoreError(): void {}
+
 export interface ConnectionGateDeps {
   busy: BusySignal;
   limits: LimitOptions;
@@ -62,11 +68,16 @@ export class ConnectionGate {
         for (const listener of upgrades) listener.call(server, req, socket, head);
       };
       if (!this.isNewSession(req)) return forward();
-      socket.on('error', () => undefined); // a peer gone during the check must not throw
+      // A peer gone during the check must not throw. Shared listeners that capture nothing: they
+      // stay on the socket for its life, and a closure here would keep the upgrade's request and
+      // head buffer with them.
+      socket.on('error', ignoreError);
       void this.admit(req).then((refusal) => {
         if (refusal) return refuseUpgrade(socket, refusal);
-        const release = this.hold(this.deps.proxies.clientIpOf(req));
-        socket.once('close', release);
+        const ip = this.deps.proxies.clientIpOf(req);
+        this.count(ip);
+        (socket as HeldSocket)[HELD_IP] = ip;
+        socket.on('close', this.releaseSocket);
         forward();
       });
     });
@@ -136,18 +147,35 @@ export class ConnectionGate {
 
   /** Counts an open connection of `ip`; the returned function uncounts it (once). */
   private hold(ip: string): () => void {
-    this.open++;
-    this.openPerIp.set(ip, (this.openPerIp.get(ip) ?? 0) + 1);
+    this.count(ip);
     let held = true;
     return () => {
       if (!held) return;
       held = false;
-      this.open--;
-      const left = (this.openPerIp.get(ip) ?? 1) - 1;
-      if (left > 0) this.openPerIp.set(ip, left);
-      else this.openPerIp.delete(ip);
+      this.uncount(ip);
     };
   }
+
+  private count(ip: string): void {
+    this.open++;
+    this.openPerIp.set(ip, (this.openPerIp.get(ip) ?? 0) + 1);
+  }
+
+  private uncount(ip: string): void {
+    this.open--;
+    const left = (this.openPerIp.get(ip) ?? 1) - 1;
+    if (left > 0) this.openPerIp.set(ip, left);
+    else this.openPerIp.delete(ip);
+  }
+
+  /** An upgraded socket closed: its IP is uncounted. One listener for every socket (`this`: the socket). */
+  private readonly releaseSocket = ((gate: ConnectionGate) =>
+    function (this: HeldSocket): void {
+      const ip = this[HELD_IP];
+      if (ip === undefined) return;
+      this[HELD_IP] = undefined;
+      gate.uncount(ip);
+    })(this);
 }
 
 function rateLimited(message: string, retryAfterMs: number): TetherError {

@@ -34,17 +34,19 @@ export interface EventLimitDeps {
 type Packet = unknown[];
 
 export function eventLimitMiddleware(socket: Socket, ctx: AuthContext, deps: EventLimitDeps) {
-  const user = userKey(ctx.tenant, ctx.sub);
+  // Made on the first counted event: an idle connection holds only this closure.
+  let user: string | undefined;
   let refusals = 0;
   let windowStart = 0;
   let cut = false;
   // Checks run one after the other, so that events are let through or refused in the order they
   // came (a refusal answered sooner than an earlier event's pass would reorder them).
-  let previous: Promise<unknown> = Promise.resolve();
+  let previous: Promise<unknown> | undefined;
   return (packet: Packet, next: (err?: Error) => void): void => {
     const event = packet[0];
     if (typeof event === 'string' && NOT_COUNTED.has(event)) return next();
-    const checked = previous.then(() => check(socket.id, user, deps));
+    const key = (user ??= userKey(ctx.tenant, ctx.sub));
+    const checked = (previous ?? Promise.resolve()).then(() => check(socket.id, key, deps));
     previous = checked.catch(() => undefined);
     checked.then(
       (refusal) => {
@@ -81,7 +83,7 @@ export function eventLimitMiddleware(socket: Socket, ctx: AuthContext, deps: Eve
             message: `disconnected: ${refusals} events refused in a minute; wait retryAfterMs before reconnecting`,
             retryAfterMs: refusal.retryAfterMs,
           });
-          deps.cutUsers.cut(user, refusal.retryAfterMs);
+          deps.cutUsers.cut(key, refusal.retryAfterMs);
           // After Socket.IO has dispatched the events let through before (it does so on nextTick).
           setImmediate(() => socket.disconnect(true));
         }

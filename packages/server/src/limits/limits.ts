@@ -15,7 +15,7 @@ import { redisStoreClientOptions } from '../store/redis-connection.js';
 import { TrustedProxies } from './client-ip.js';
 import { connectLimitMiddleware } from './connect-limit.js';
 import { ConnectionGate } from './connection-gate.js';
-import { eventLimitMiddleware } from './event-limit.js';
+import { eventLimitMiddleware, type EventLimitDeps } from './event-limit.js';
 import { RateLimitFactory, type RateLimit } from './rate-limit.js';
 import { CutUsers } from './cut-users.js';
 import { BusySignal } from './busy.js';
@@ -43,6 +43,8 @@ export class Limits {
   private readonly eventsPerUser: RateLimit;
   private readonly httpPublishes: RateLimit;
   private readonly cutUsers = new CutUsers();
+  /** Shared by every socket's event-limit middleware. */
+  private eventLimitDeps: EventLimitDeps | undefined;
 
   constructor(
     private readonly o: LimitsOptions,
@@ -115,16 +117,23 @@ export class Limits {
     });
   }
 
+  /**
+   * The event limits of one socket, or undefined when both are off (0): then the socket carries no
+   * middleware at all.
+   */
   eventMiddleware(socket: Socket, ctx: AuthContext) {
-    return eventLimitMiddleware(socket, ctx, {
+    const l = this.o.limits;
+    if (l.eventsPerMinutePerConnection <= 0 && l.eventsPerMinutePerUser <= 0) return undefined;
+    this.eventLimitDeps ??= {
       perConnection: this.eventsPerConnection,
       perUser: this.eventsPerUser,
       stats: this.stats,
       log: this.log,
-      dryRun: this.o.limits.dryRun,
-      maxRefusals: this.o.limits.maxRefusalsPerConnection,
+      dryRun: l.dryRun,
+      maxRefusals: l.maxRefusalsPerConnection,
       cutUsers: this.cutUsers,
-    });
+    };
+    return eventLimitMiddleware(socket, ctx, this.eventLimitDeps);
   }
 
   /** After the token check: a user cut off for ignoring its limits waits for the window to end. */

@@ -1,6 +1,6 @@
 /**
- * A broadcast to a room bigger than `broadcastChunkSize` is written in chunks, one per event-loop
- * turn (delivery/room-sender.ts). Real sockets; the server's writes are observed through Engine.IO's
+ * A broadcast to a big room is written in slices, one per event-loop turn, each bounded by time
+ * (`broadcastSliceMs`) and by count (`broadcastChunkSize`) (delivery/room-sender.ts). Real sockets; the server's writes are observed through Engine.IO's
  * `packetCreate` event of each server-side socket, and event-loop turns are counted by a
  * `setImmediate` ticker (no wall time).
  */
@@ -87,6 +87,29 @@ describe('a broadcast to a big room', () => {
     expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(4);
     expect(perTurn.size).toBeGreaterThanOrEqual(Math.ceil(30 / 4));
     expect(server.server.stats().delivered.live).toBe(30 * 15);
+  });
+
+  it('bounds a slice by time: a generous slice writes the whole room in one turn', async () => {
+    server = await bed.start({ broadcastSliceMs: 60_000 });
+    const clients = await members(40);
+    const counter = turnCounter();
+    const writes = recordWrites(counter);
+    await server.server.publish({ channel, type: 't', data: 1 });
+    for (const c of clients) await c.messages.waitForCount(1, { channel });
+    expect(writes).toHaveLength(40);
+    expect(new Set(writes.map((w) => w.turn)).size).toBe(1);
+  });
+
+  it('bounds a slice by time: a slice of 1 µs is over after one socket, so each socket gets its own turn', async () => {
+    server = await bed.start({ broadcastSliceMs: 0.001 });
+    const clients = await members(40);
+    const counter = turnCounter();
+    const writes = recordWrites(counter);
+    await server.server.publish({ channel, type: 't', data: 1 });
+    for (const c of clients) await c.messages.waitForCount(1, { channel });
+    expect(writes).toHaveLength(40);
+    expect(new Set(writes.map((w) => w.turn)).size).toBe(40);
+    expect(server.server.stats().delivered.live).toBe(40);
   });
 
   it('a socket that joins during the broadcast gets each offset once: from its resume, not again from the broadcast', async () => {

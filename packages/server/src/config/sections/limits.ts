@@ -22,6 +22,7 @@ export const limitsSection = z.strictObject({
   busyLoopLagMs: count.optional(),
   busyRetryAfterMs: positive.optional(),
   broadcastChunkSize: positive.optional(),
+  broadcastSliceMs: z.number().positive().optional(),
   // rate limits and connection caps (the server's `limits` group; 0 turns one off)
   connectionAttemptsPerSecondPerIp: count.optional(),
   connectionAttemptBurstPerIp: count.optional(),
