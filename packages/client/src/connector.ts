@@ -34,7 +34,8 @@ export interface ConnectorHost {
   msg(frame: MsgFrame): void;
   resync(frame: ResyncFrame): void;
   serverError(frame: ErrorFrame): void;
-  pollEntry(channel: string, entry: PollEntry): void;
+  /** Feeds one channel of a poll answer; resolves once its pipeline has settled. */
+  pollEntry(channel: string, entry: PollEntry): Promise<void>;
   protocolError(error: TetherError, channel: string | undefined): void;
   serverDown(attempts: number, error: TetherError | undefined): void;
   /** An error for the app's `error` listeners (not tied to a channel). */

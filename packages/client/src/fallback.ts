@@ -29,8 +29,8 @@ export interface PollerHost {
   token(): Promise<string>;
   /** The current token was refused as expired: get a fresh one (false when there is no way to). */
   renewToken(): Promise<boolean>;
-  /** One channel's answer, validated. */
-  deliver(channel: string, entry: PollEntry): void;
+  /** One channel's answer, validated; resolves once it is handled (or its handler is failing). */
+  deliver(channel: string, entry: PollEntry): Promise<void>;
   /** A poll was answered. */
   answered(): void;
   /** A poll failed (network, server); polling continues with backoff. */
@@ -172,8 +172,8 @@ export class HttpPoller {
     const channels = isRecord(body) ? body['channels'] : undefined;
     if (!isRecord(channels)) throw new TetherError(ErrorCode.ProtocolError, 'poll answer without `channels`');
     let news = false;
+    if (!this.running) return news;
     for (const [channel, raw] of Object.entries(channels)) {
-      if (!this.running) break;
       const entry = parseEntry(channel, raw);
       if (!entry) {
         this.host.protocolError(
@@ -184,7 +184,10 @@ export class HttpPoller {
       }
       const sent = positions[channel];
       if ('resync' in entry || entry.messages.length > 0 || !sent || entry.upTo > sent.offset) news = true;
-      this.host.deliver(channel, entry);
+      const handled = this.host.deliver(channel, entry);
+      // The answer's order is priority order: a channel is handled before the next is fed (a failing
+      // handler counts as settled). Once stopped, the rest is fed at once: an answer is fed in full.
+      if (this.running) await handled;
     }
     return news;
   }

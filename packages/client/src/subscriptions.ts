@@ -176,24 +176,25 @@ export class SubscriptionRegistry {
     this.byChannel(frame.channel)?.pipeline.push({ kind: 'resync', epoch: frame.epoch, offset: frame.offset });
   }
 
-  pollEntry(channel: string, entry: PollEntry): void {
+  pollEntry(channel: string, entry: PollEntry): Promise<void> {
     const sub = this.byChannel(channel);
-    if (!sub) return;
+    if (!sub) return Promise.resolve();
     if (sub.state === SubscriptionState.Subscribing) sub.setState(SubscriptionState.Subscribed, 'polling');
     if ('resync' in entry) {
       const { epoch, offset } = entry.resync;
       // Our own "where is the head?" question (see pollPositions) is not a resync for the app.
       if (sub.pipeline.expected === undefined) sub.pipeline.adopt({ epoch, offset });
       else sub.pipeline.push({ kind: 'resync', epoch, offset });
-      return;
+      return sub.pipeline.settled();
     }
     // The answer to our `null` ("where is now?") for a channel with no position yet: start there.
     if (sub.pipeline.expected === undefined && entry.messages.length === 0) {
       sub.pipeline.adopt({ epoch: entry.epoch, offset: entry.upTo });
-      return;
+      return Promise.resolve();
     }
     this.deps.stats.add('received', entry.messages.length);
     sub.pipeline.push({ kind: 'messages', epoch: entry.epoch, messages: entry.messages, upTo: entry.upTo });
+    return sub.pipeline.settled();
   }
 
   serverError(frame: ErrorFrame): void {

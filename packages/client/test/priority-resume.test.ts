@@ -4,14 +4,17 @@
  * never changes. And `history()` through the SDK pages back through a channel with typed messages.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestBed, waitUntil } from '@tether/testing';
+import { TestBed, startFaultProxy, waitUntil, type FaultProxy } from '@tether/testing';
 import type { Message } from '@tether/client';
 import { Clients, Recorder, fast, range } from './helpers.js';
 
 const bed = new TestBed();
 const clients = new Clients();
+let proxy: FaultProxy | undefined;
 afterEach(async () => {
   await clients.closeAll();
+  await proxy?.close();
+  proxy = undefined;
   await bed.close();
 });
 
@@ -56,6 +59,34 @@ describe('resume replays channels highest priority first', () => {
     expect(recorder.handled.find((m) => m.offset === 6 && m.channel === 'trip:9')?.priority).toBe('high');
     // `normal` is the default and stays off the wire.
     expect(recorder.handled.find((m) => m.channel === 'news:1')).not.toHaveProperty('priority');
+  });
+
+  it('in HTTP fallback too: the poll answers the high channel first, each channel in order', async () => {
+    const server = await bed.start();
+    proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: server.port } });
+    proxy.blockPath('/socket.io/'); // no socket at all: the SDK polls from the start
+    const token = await server.token({ sub: 'driver-2', channels: ['chat:*', 'trip:*'] });
+    await server.server.publishMany(
+      range(1, 50).map((n) => ({ channel: 'chat:2', type: 'chat:line', data: n, priority: 'low' as const })),
+    );
+    await server.server.publishMany(
+      range(1, 5).map((n) => ({ channel: 'trip:2', type: 'trip:update', data: n, priority: 'high' as const })),
+    );
+    const client = clients.make({
+      url: proxy.url,
+      token,
+      ...fast,
+      fallback: { enabled: true, afterAttempts: 1, afterMs: 200, pollWaitSeconds: 1, pollIntervalMs: 100 },
+    });
+    const recorder = new Recorder();
+    client.subscribe('chat:2', recorder.handler, { since: { offset: 0 } });
+    client.subscribe('trip:2', recorder.handler, { since: { offset: 0 } });
+    void client.connect();
+    await waitUntil(() => (recorder.handled.length === 55 ? true : undefined), 8000, 'polled');
+    expect(client.status).toBe('fallback');
+    expect(runsOf(recorder.handled)).toEqual(['trip:2', 'chat:2']);
+    expect(recorder.offsets('trip:2')).toEqual(range(1, 5));
+    expect(recorder.offsets('chat:2')).toEqual(range(1, 50));
   });
 
   it('a publish with priority from the SDK is stored with it', async () => {
