@@ -79,6 +79,20 @@ export type SubFrame = z.infer<typeof subFrameSchema>;
 export const unsubFrameSchema = z.strictObject({ channel: channelName });
 export type UnsubFrame = z.infer<typeof unsubFrameSchema>;
 
+/** The longest `ackWithin` a publish may ask for: a day. */
+export const MAX_ACK_WITHIN_MS = 86_400_000;
+
+/**
+ * A publish's own push policy: `true` pushes with the server's default `ackWithin`, `{ackWithin}`
+ * with its own (ms after publish, at most a day). The push fallback (docs/push.md) pushes the
+ * message to a user no device of whom acked it in that time, or who had no live connection.
+ */
+export const publishPush = z.union([
+  z.boolean(),
+  z.strictObject({ ackWithin: z.number().int().min(1).max(MAX_ACK_WITHIN_MS) }),
+]);
+export type PublishPush = z.infer<typeof publishPush>;
+
 export const publishFields = {
   channel: channelName,
   type: messageType,
@@ -86,6 +100,7 @@ export const publishFields = {
   ttl: ttlMs.optional(),
   critical: z.boolean().optional(),
   collapseKey: z.string().min(1).max(200).optional(),
+  push: publishPush.optional(),
 };
 
 export const pubFrameSchema = z.strictObject({ ...publishFields, id: messageId });

@@ -5,7 +5,7 @@
  * that allocates nothing, with zod kept for the wording of a refusal).
  */
 import { CHANNEL_PATTERN } from './names.js';
-import type { AckFrame, Envelope, ErrorFrame, MsgFrame, Position, PubFrame, ResyncFrame } from './frames.js';
+import { MAX_ACK_WITHIN_MS, type AckFrame, type Envelope, type ErrorFrame, type MsgFrame, type Position, type PubFrame, type ResyncFrame } from './frames.js';
 
 const MAX_TTL_MS = 366 * 24 * 3600 * 1000;
 
@@ -50,7 +50,7 @@ const POSITION_KEYS = ['epoch', 'offset'] as const;
 const ENVELOPE_KEYS = ['id', 'offset', 'type', 'data', 'ts', 'ttl', 'critical', 'collapseKey'] as const;
 const MSG_KEYS = ['channel', 'epoch', 'messages', 'upTo'] as const;
 const RESYNC_KEYS = ['channel', 'epoch', 'offset'] as const;
-const PUB_KEYS = ['channel', 'type', 'data', 'ttl', 'critical', 'collapseKey', 'id'] as const;
+const PUB_KEYS = ['channel', 'type', 'data', 'ttl', 'critical', 'collapseKey', 'push', 'id'] as const;
 
 export function isPosition(value: unknown): value is Position {
   return isPlain(value) && onlyKeys(value, POSITION_KEYS) && isOptional(value.epoch, isEpoch) && isOffset(value.offset);
@@ -113,8 +113,15 @@ export function isPubFrame(value: unknown): value is PubFrame {
     isText(value.id, 1, 128) &&
     isOptional(value.ttl, isTtl) &&
     isOptional(value.critical, (v) => typeof v === 'boolean') &&
-    isOptional(value.collapseKey, isCollapseKey)
+    isOptional(value.collapseKey, isCollapseKey) &&
+    isOptional(value.push, isPublishPush)
   );
+}
+
+/** `true`, `false` or `{ackWithin: 1…MAX_ACK_WITHIN_MS}`, as `publishPush`. */
+function isPublishPush(value: unknown): boolean {
+  if (typeof value === 'boolean') return true;
+  return isPlain(value) && onlyKeys(value, ['ackWithin']) && isWhole(value.ackWithin, 1, MAX_ACK_WITHIN_MS);
 }
 
 const hasOwn = (value: object, key: PropertyKey): boolean => Object.prototype.hasOwnProperty.call(value, key);

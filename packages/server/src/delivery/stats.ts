@@ -14,7 +14,7 @@ export class StatsCounter {
     resyncs: 0,
     rejectedFrames: 0,
     authFailures: 0,
-    pushes: 0,
+    push: { candidates: 0, suppressedByAck: 0, suppressedByRelevance: 0, noTarget: 0, retries: 0, sent: {}, failed: {}, gone: {} },
     slowConsumers: 0,
     busyRefusals: 0,
     rateLimited: { connectionAttempts: 0, concurrentConnections: 0, events: 0, disconnects: 0, httpPublishes: 0 },
