@@ -4,6 +4,14 @@
  * The delivery logic lives in the pipeline, the connection logic in the connector.
  */
 import {
+  registerPushTarget,
+  unregisterPushTarget,
+  type PushRegistration,
+  type PushTarget,
+  type PushTargetMatch,
+  type PushTargetsHost,
+} from './push-targets.js';
+import {
   ErrorCode,
   TetherError,
   inboxOf,
@@ -201,15 +209,40 @@ export class TetherClient {
     if (options.ttl !== undefined) frame.ttl = options.ttl;
     if (options.critical !== undefined) frame.critical = options.critical;
     if (options.collapseKey !== undefined) frame.collapseKey = options.collapseKey;
+    if (options.push !== undefined) frame.push = options.push;
     if (!isPubFrame(frame)) {
       const code = isValidChannel(channel) ? ErrorCode.BadRequest : ErrorCode.InvalidChannel;
-      return rejected(new TetherError(code, `invalid publish to ${channel}: check type, id, ttl and collapseKey`));
+      return rejected(new TetherError(code, `invalid publish to ${channel}: check type, id, ttl, collapseKey and push`));
     }
     const result = this.queue.add(frame);
     // Fire-and-forget publishing is common (typing indicators): a rejection nobody awaits (e.g. at
     // close()) must not become an unhandled rejection that ends a Node process.
     result.catch(() => {});
     return result;
+  }
+
+  /**
+   * Registers a push target for the user (`POST /v1/push/devices`): the server pushes critical
+   * events to it when no connection of the user takes them (docs/push.md). Registering again
+   * refreshes it; a new token for the same provider and device replaces the old one. Rejects with
+   * a TetherError (`push_provider_unknown`, `push_token_invalid`, `unauthorized`…).
+   */
+  async registerPush(target: PushTarget): Promise<PushRegistration> {
+    if (this.closed) throw new TetherError(ErrorCode.ClientClosed, 'the client is closed');
+    await this.prepare();
+    const deviceId = target.deviceId ?? this.device ?? randomId();
+    return registerPushTarget(this.pushHost(), { provider: target.provider, token: target.token, deviceId });
+  }
+
+  /** Removes push targets (`DELETE /v1/push/devices`): one, or by default every target of this device. Resolves with how many. */
+  async unregisterPush(match?: PushTargetMatch): Promise<number> {
+    if (this.closed) throw new TetherError(ErrorCode.ClientClosed, 'the client is closed');
+    await this.prepare();
+    return unregisterPushTarget(this.pushHost(), match ?? { deviceId: this.device ?? '' });
+  }
+
+  private pushHost(): PushTargetsHost {
+    return { url: this.options.url, fetch: this.options.fetch, token: () => this.tokens.get() };
   }
 
   metrics(): ClientMetrics {

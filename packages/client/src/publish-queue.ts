@@ -26,6 +26,8 @@ export interface PublishOptions {
   critical?: boolean;
   /** Of the messages with one collapse key, a replay keeps only the latest. */
   collapseKey?: string;
+  /** This message's push policy: `true` (the server's default `ackWithin`) or `{ ackWithin }` in ms. */
+  push?: boolean | { ackWithin: number };
 }
 
 export interface PublishResult {

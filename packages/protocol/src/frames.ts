@@ -4,6 +4,7 @@
  * server sends. Channel names are checked against the grammar of `names.ts` here too.
  */
 import { z } from 'zod';
+import { MAX_ACK_WITHIN_MS } from './guards.js';
 import { CHANNEL_PATTERN, TENANT_PATTERN } from './names.js';
 
 export const channelName = z.string().regex(CHANNEL_PATTERN, 'invalid channel name');
@@ -78,9 +79,6 @@ export type SubFrame = z.infer<typeof subFrameSchema>;
 
 export const unsubFrameSchema = z.strictObject({ channel: channelName });
 export type UnsubFrame = z.infer<typeof unsubFrameSchema>;
-
-/** The longest `ackWithin` a publish may ask for: a day. */
-export const MAX_ACK_WITHIN_MS = 86_400_000;
 
 /**
  * A publish's own push policy: `true` pushes with the server's default `ackWithin`, `{ackWithin}`

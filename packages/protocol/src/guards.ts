@@ -5,9 +5,11 @@
  * that allocates nothing, with zod kept for the wording of a refusal).
  */
 import { CHANNEL_PATTERN } from './names.js';
-import { MAX_ACK_WITHIN_MS, type AckFrame, type Envelope, type ErrorFrame, type MsgFrame, type Position, type PubFrame, type ResyncFrame } from './frames.js';
+import type { AckFrame, Envelope, ErrorFrame, MsgFrame, Position, PubFrame, ResyncFrame } from './frames.js';
 
 const MAX_TTL_MS = 366 * 24 * 3600 * 1000;
+/** The longest `ackWithin` a publish's `push` may ask for: a day. */
+export const MAX_ACK_WITHIN_MS = 86_400_000;
 
 type Plain = Record<string, unknown>;
 
