@@ -28,6 +28,7 @@ export function fileSettingsOf(config: FileConfig): FileSettings {
   if (config.apiKeys) options.apiKeys = config.apiKeys.map((k) => ({ ...k }));
   if (config.retention) options.retention = config.retention;
   if (config.relevance) options.relevance = relevanceRulesOf(config.relevance);
+  if (config.push) options.push = { ...config.push };
   if (config.limits) {
     const group: Partial<Record<string, number | boolean>> = {};
     const rest: Record<string, number> = {};
