@@ -6,7 +6,7 @@ import type http from 'node:http';
 import { defaultRetention, type LogStore, type RetentionOptions } from './store/types.js';
 import type { RelevanceRules } from './delivery/relevance.js';
 import type { AuthContext, AuthorizeHook } from './auth/context.js';
-import type { PushOptions } from './push/options.js';
+import { pushDefaults, type PushOptions } from './push/options.js';
 import type { BatchRelay } from './delivery/fanout.js';
 import type { ClusterOptions } from './cluster/redis-cluster.js';
 import type { JwtPublicKeyInput } from './auth/public-keys.js';
@@ -297,6 +297,8 @@ export const defaults = {
   busyLoopLagMs: 500,
   busyRetryAfterMs: 2000,
   perMessageDeflate: false as boolean | { threshold?: number },
+  /** The push fallback's settings (push/options.ts); no provider, so nothing is pushed, unless given. */
+  push: pushDefaults,
 } as const;
 
 /** Socket.IO's (Engine.IO's) size below which a frame is sent uncompressed when deflate is on. */
