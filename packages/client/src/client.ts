@@ -212,7 +212,9 @@ export class TetherClient {
     if (options.push !== undefined) frame.push = options.push;
     if (!isPubFrame(frame)) {
       const code = isValidChannel(channel) ? ErrorCode.BadRequest : ErrorCode.InvalidChannel;
-      return rejected(new TetherError(code, `invalid publish to ${channel}: check type, id, ttl, collapseKey and push`));
+      return rejected(
+        new TetherError(code, `invalid publish to ${channel}: check type, id, ttl, collapseKey and push`),
+      );
     }
     const result = this.queue.add(frame);
     // Fire-and-forget publishing is common (typing indicators): a rejection nobody awaits (e.g. at

@@ -32,7 +32,10 @@ export interface PushTargetsHost {
   token(): Promise<string>;
 }
 
-export async function registerPushTarget(host: PushTargetsHost, target: Required<PushTarget>): Promise<PushRegistration> {
+export async function registerPushTarget(
+  host: PushTargetsHost,
+  target: Required<PushTarget>,
+): Promise<PushRegistration> {
   const reply = (await call(host, 'POST', target)) as HttpPushRegisterReply;
   return { ...reply.registered, evicted: reply.evicted };
 }
@@ -53,6 +56,7 @@ async function call(host: PushTargetsHost, method: 'POST' | 'DELETE', body: unkn
   if (response.ok) return json;
   const error = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
   const code = isErrorCode(error?.code) ? error.code : ErrorCode.ProtocolError;
-  const message = typeof error?.message === 'string' ? error.message : `push target ${method} answered ${response.status}`;
+  const message =
+    typeof error?.message === 'string' ? error.message : `push target ${method} answered ${response.status}`;
   throw new TetherError(code, message);
 }

@@ -87,9 +87,13 @@ describe('push targets from the SDK', () => {
     server = await startServer({ push: { providers: [new RecordingProvider()], maxDevicesPerUser: 2 } });
     const client = clients.make({ ...fast, url: server.url, token: await server.token('u') });
     for (const [i, deviceId] of ['a', 'b'].entries()) {
-      expect(await client.registerPush({ provider: 'phone', token: `tok-${i}`, deviceId })).toMatchObject({ evicted: 0 });
+      expect(await client.registerPush({ provider: 'phone', token: `tok-${i}`, deviceId })).toMatchObject({
+        evicted: 0,
+      });
     }
-    expect(await client.registerPush({ provider: 'phone', token: 'tok-c', deviceId: 'c' })).toMatchObject({ evicted: 1 });
+    expect(await client.registerPush({ provider: 'phone', token: 'tok-c', deviceId: 'c' })).toMatchObject({
+      evicted: 1,
+    });
     expect(await client.unregisterPush({ deviceId: 'a' })).toBe(0);
     expect(await client.unregisterPush({ deviceId: 'b' })).toBe(1);
   });

@@ -52,11 +52,11 @@ export class WebhookReceiver {
   static async start(secret: string): Promise<WebhookReceiver> {
     if (!secret.startsWith('whsec_')) throw new TypeError('a Standard Webhooks secret starts with whsec_');
     const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-    let receiver: WebhookReceiver | undefined;
-    const server = http.createServer((request, response) => receiver?.receive(request, response));
+    const made: { receiver?: WebhookReceiver } = {};
+    const server = http.createServer((request, response) => made.receiver?.receive(request, response));
     const port = await listenLoopback(server, 'webhook receiver');
-    receiver = new WebhookReceiver(server, `http://127.0.0.1:${port}/push`, key);
-    return receiver;
+    made.receiver = new WebhookReceiver(server, `http://127.0.0.1:${port}/push`, key);
+    return made.receiver;
   }
 
   /** The next deliveries get these answers, in order (then 204 again). */
@@ -81,7 +81,9 @@ export class WebhookReceiver {
       };
       const timer = realSetTimeout(() => {
         this.events.off('delivery', onDelivery);
-        reject(new Error(`webhook receiver: ${this.deliveries.length} deliveries after ${timeoutMs} ms, wanted ${count}`));
+        reject(
+          new Error(`webhook receiver: ${this.deliveries.length} deliveries after ${timeoutMs} ms, wanted ${count}`),
+        );
       }, timeoutMs);
       this.events.on('delivery', onDelivery);
     });

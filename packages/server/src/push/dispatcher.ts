@@ -90,14 +90,14 @@ export class PushDispatcher {
     const ackWithin = ackWithinOf(this.d.options, message, push);
     if (ackWithin === undefined) return;
     const sub = channel.slice(INBOX_PREFIX.length);
-    this.track(this.enterPublished(tenant, sub, channel, epoch, message, ackWithin));
+    void this.track(this.enterPublished(tenant, sub, channel, epoch, message, ackWithin));
   }
 
   /** A live connection of `sub` never acked `message` (the sweeper gave up): a candidate, due now. */
   missed(tenant: string, sub: string, channel: string, epoch: string, message: StoredMessage): void {
     if (this.stopped || this.providers.length === 0) return;
     if (ackWithinOf(this.d.options, message) === undefined) return;
-    this.track(this.enter(this.entryOf(tenant, sub, channel, epoch, message.offset, 'unacked', this.d.now())));
+    void this.track(this.enter(this.entryOf(tenant, sub, channel, epoch, message.offset, 'unacked', this.d.now())));
   }
 
   /** Drains what is due now (the timers call it; tests may too). */
@@ -217,7 +217,9 @@ export class PushDispatcher {
       this.d.log.debug({ key: due.key, why: verdict.why }, 'push suppressed: no longer relevant');
       return push.finish(due.key);
     }
-    const targets = (await this.targetsOf(due)).filter((t) => !due.done.includes(targetKeyOf(t.provider.name, t.device)));
+    const targets = (await this.targetsOf(due)).filter(
+      (t) => !due.done.includes(targetKeyOf(t.provider.name, t.device)),
+    );
     if (targets.length === 0 && due.attempts === 0) funnel.noTarget++;
     const notice = noticeOf(due, verdict.message, relevance.traitsOf(verdict.message, due.channel).expiresAt);
     const outcomes = await Promise.all(targets.map(async (t) => ({ t, outcome: await this.sendOne(t, notice) })));
@@ -232,9 +234,13 @@ export class PushDispatcher {
       due.done.push(targetKeyOf(t.provider.name, t.device));
       count(funnel[outcome.result], t.provider.name);
       if (outcome.result === 'gone' && t.device) {
-        await push.unregisterDevices(t.device.tenant, t.device.sub, { provider: t.device.provider, token: t.device.token });
+        await push.unregisterDevices(t.device.tenant, t.device.sub, {
+          provider: t.device.provider,
+          token: t.device.token,
+        });
       }
-      if (outcome.result !== 'sent') this.d.log.info({ key: due.key, provider: t.provider.name, ...outcome }, 'push not sent');
+      if (outcome.result !== 'sent')
+        this.d.log.info({ key: due.key, provider: t.provider.name, ...outcome }, 'push not sent');
     }
     due.attempts++;
     if (retrying.length === 0) return push.finish(due.key);
@@ -309,4 +315,3 @@ function noticeOf(due: PushDue, message: StoredMessage, expiresAt: number | unde
 function count(counter: Record<string, number>, provider: string): void {
   counter[provider] = (counter[provider] ?? 0) + 1;
 }
-

@@ -83,7 +83,8 @@ export function resolvePushOptions(options: PushOptions = {}, now: () => number 
   const resolved = { ...pushDefaults, ...defined };
   for (const name of POSITIVE_WHOLE) {
     const value = resolved[name];
-    if (!Number.isInteger(value) || value <= 0) throw new TypeError(`push.${name} must be a whole number > 0, got ${value}`);
+    if (!Number.isInteger(value) || value <= 0)
+      throw new TypeError(`push.${name} must be a whole number > 0, got ${value}`);
   }
   const policies = resolved.policies ?? {};
   for (const [type, policy] of Object.entries(policies)) {

@@ -72,7 +72,9 @@ export class UserStateQuery {
     };
   }
 
-  private askOthers(question: UserStateQuestion): Promise<{ answers: Omit<UserState, 'complete'>[]; complete: boolean }> {
+  private askOthers(
+    question: UserStateQuestion,
+  ): Promise<{ answers: Omit<UserState, 'complete'>[]; complete: boolean }> {
     const io = this.io!;
     return new Promise((resolve) => {
       // The adapter's own wait is fixed (5 s): ours is shorter, and whatever answered by then counts.

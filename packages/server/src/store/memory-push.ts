@@ -21,7 +21,8 @@ export class MemoryPushStore implements PushStore {
     const user = userKey(device.tenant, device.sub);
     const kept = (this.devices.get(user) ?? []).filter(
       (r) =>
-        r.device.provider !== device.provider || (r.device.token !== device.token && r.device.deviceId !== device.deviceId),
+        r.device.provider !== device.provider ||
+        (r.device.token !== device.token && r.device.deviceId !== device.deviceId),
     );
     kept.push({ device: { ...device }, registeredAt: now, seq: this.seq++ });
     kept.sort(newestFirst);

@@ -117,7 +117,13 @@ describe('ack and redelivery', () => {
     await waitUntil(() => (server.server.stats().missed >= 4 ? true : undefined), 4000, 'both devices gave up');
     await waitUntil(() => (pushed.length > 0 ? true : undefined), 2000, 'pushed');
     expect(pushed).toHaveLength(1);
-    expect(pushed[0]).toMatchObject({ sub: 'driver-7', channel: 'trip:7', offset: 1, type: 'trip:requested', reason: 'unacked' });
+    expect(pushed[0]).toMatchObject({
+      sub: 'driver-7',
+      channel: 'trip:7',
+      offset: 1,
+      type: 'trip:requested',
+      reason: 'unacked',
+    });
 
     // Acked by one device: the other device's miss does not push.
     await server.server.publish({ channel: 'trip:7', type: 'trip:requested', data: { trip: 2 }, critical: true });

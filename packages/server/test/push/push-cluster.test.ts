@@ -4,7 +4,16 @@
  * a device connected to another node than the one that pushes still cancels the push.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, startServer, connectClient, WebhookReceiver, waitUntil, type RedisServer, type TestServer, type TestClient } from '@tether/testing';
+import {
+  startRedis,
+  startServer,
+  connectClient,
+  WebhookReceiver,
+  waitUntil,
+  type RedisServer,
+  type TestServer,
+  type TestClient,
+} from '@tether/testing';
 import { openStore, newWebhookSecret, type PushStats } from '@tether/server';
 
 const secret = newWebhookSecret();
@@ -50,7 +59,13 @@ describe('push with 3 nodes on one Redis', () => {
   it('a critical event to an offline user is pushed exactly once, whichever node drains it', async () => {
     const published = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        nodes[i % 3]!.server.publish({ channel: `user:off-${i}`, type: 'trip:requested', data: { i }, id: `m-off-${i}`, critical: true }),
+        nodes[i % 3]!.server.publish({
+          channel: `user:off-${i}`,
+          type: 'trip:requested',
+          data: { i },
+          id: `m-off-${i}`,
+          critical: true,
+        }),
       ),
     );
     await receiver.waitForCount(10, 8000);
@@ -64,7 +79,13 @@ describe('push with 3 nodes on one Redis', () => {
   it('a user connected to another node is live: the push waits for ackWithin and goes out once', async () => {
     const before = receiver.deliveries.length;
     const phone = await connect(nodes[1]!, 'driver-live');
-    await nodes[0]!.server.publish({ channel: 'user:driver-live', type: 'trip:requested', data: {}, id: 'm-live', push: { ackWithin: 600 } });
+    await nodes[0]!.server.publish({
+      channel: 'user:driver-live',
+      type: 'trip:requested',
+      data: {},
+      id: 'm-live',
+      push: { ackWithin: 600 },
+    });
     await phone.messages.waitForCount(1);
     const deliveries = await receiver.waitForCount(before + 1, 8000);
     expect(deliveries.at(-1)).toMatchObject({ id: 'm-live', valid: true, body: { reason: 'unacked' } });
@@ -72,7 +93,11 @@ describe('push with 3 nodes on one Redis', () => {
     // Every node has polled many times since: still once, and nothing queued.
     const store = openStore(redis.url);
     try {
-      await waitUntil(async () => ((await store.push!.takeDue(Date.now() + 60_000, 10, Date.now())).length === 0 ? true : undefined), 3000, 'queue empty');
+      await waitUntil(
+        async () => ((await store.push!.takeDue(Date.now() + 60_000, 10, Date.now())).length === 0 ? true : undefined),
+        3000,
+        'queue empty',
+      );
     } finally {
       await store.close();
     }
@@ -84,7 +109,13 @@ describe('push with 3 nodes on one Redis', () => {
   it('acked within the window on a device of another node: no push', async () => {
     const before = receiver.deliveries.length;
     const phone = await connect(nodes[2]!, 'driver-ack');
-    await nodes[0]!.server.publish({ channel: 'user:driver-ack', type: 'trip:requested', data: {}, id: 'm-ack', push: { ackWithin: 600 } });
+    await nodes[0]!.server.publish({
+      channel: 'user:driver-ack',
+      type: 'trip:requested',
+      data: {},
+      id: 'm-ack',
+      push: { ackWithin: 600 },
+    });
     const [msg] = await phone.messages.waitForCount(1);
     phone.ack({ 'user:driver-ack': msg!.offset });
     await waitUntil(() => (total((f) => f.suppressedByAck) === 1 ? true : undefined), 5000, 'suppressed by the ack');

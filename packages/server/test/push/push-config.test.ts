@@ -33,12 +33,12 @@ describe('config: push', () => {
   });
 
   it('reports a bad secret, URL or unknown key with the file name', () => {
-    expect(() => checkConfigFile(fileWith({ push: { webhook: { url: 'https://x.example', secret: 'whsec_c2hvcnQ=' } } }))).toThrow(
-      /tether\.json: push\.webhook\.secret must be whsec_ followed by the base64 of 24 to 64 random bytes/,
-    );
-    expect(() => checkConfigFile(fileWith({ push: { webhook: { url: 'ftp://x', secret: newWebhookSecret() } } }))).toThrow(
-      /push\.webhook\.url/,
-    );
+    expect(() =>
+      checkConfigFile(fileWith({ push: { webhook: { url: 'https://x.example', secret: 'whsec_c2hvcnQ=' } } })),
+    ).toThrow(/tether\.json: push\.webhook\.secret must be whsec_ followed by the base64 of 24 to 64 random bytes/);
+    expect(() =>
+      checkConfigFile(fileWith({ push: { webhook: { url: 'ftp://x', secret: newWebhookSecret() } } })),
+    ).toThrow(/push\.webhook\.url/);
     expect(() => checkConfigFile(fileWith({ push: { ackWithn: 5 } }))).toThrow(/push\.ackWithn: unknown key/);
     expect(() => checkConfigFile(fileWith({ push: { policies: { t: { ackWithin: 0 } } } }))).toThrow(/push\.policies/);
   });
@@ -46,6 +46,10 @@ describe('config: push', () => {
   it('genconfig writes a push section with the defaults that the check accepts', () => {
     const file = join(dir, 'generated.json');
     writeFileSync(file, generateConfig());
-    expect(checkConfigFile(file).options.push).toMatchObject({ ackWithin: 10_000, maxDevicesPerUser: 10, policies: {} });
+    expect(checkConfigFile(file).options.push).toMatchObject({
+      ackWithin: 10_000,
+      maxDevicesPerUser: 10,
+      policies: {},
+    });
   });
 });

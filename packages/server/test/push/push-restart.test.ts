@@ -51,7 +51,11 @@ describe('push across restarts', () => {
 
     const second = await life(path, jwtSecret);
     const [delivery] = await receiver.waitForCount(1, 8000);
-    expect(delivery).toMatchObject({ id: 'offer-T1', valid: true, body: { offset: published.offset, reason: 'unacked' } });
+    expect(delivery).toMatchObject({
+      id: 'offer-T1',
+      valid: true,
+      body: { offset: published.offset, reason: 'unacked' },
+    });
     await waitUntil(() => (second.server.server.stats().push.sent['webhook'] === 1 ? true : undefined), 3000, 'sent');
     await second.close();
 
@@ -77,7 +81,9 @@ describe('push across restarts', () => {
     const path = join(dir, 'old.db');
     const { default: Database } = await import('better-sqlite3');
     const old = new Database(path);
-    old.exec('CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, epoch TEXT NOT NULL, head INTEGER NOT NULL, first INTEGER NOT NULL)');
+    old.exec(
+      'CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, epoch TEXT NOT NULL, head INTEGER NOT NULL, first INTEGER NOT NULL)',
+    );
     old.pragma('user_version = 1');
     old.close();
     const store = new SqliteLogStore(path);

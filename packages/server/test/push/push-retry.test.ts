@@ -11,7 +11,12 @@ import { StatsCounter } from '../../src/delivery/stats.js';
 import { PushDispatcher } from '../../src/push/dispatcher.js';
 import { resolvePushOptions, type PushOptions } from '../../src/push/options.js';
 import { UserStateQuery } from '../../src/push/user-state.js';
-import { newWebhookSecret, signWebhook, webhookKeyOf, webhookSignatureMatches } from '../../src/push/standard-webhooks.js';
+import {
+  newWebhookSecret,
+  signWebhook,
+  webhookKeyOf,
+  webhookSignatureMatches,
+} from '../../src/push/standard-webhooks.js';
 import { retryAfterMs } from '../../src/push/webhook.js';
 
 const secret = newWebhookSecret();
@@ -63,7 +68,9 @@ function start(options: PushOptions, stats: StatsCounter): PushDispatcher {
 }
 
 async function publishCritical(): Promise<void> {
-  const [result] = await store.append('default/user:u', [{ id: 'm1', type: 'trip:requested', data: {}, ts: Date.now(), critical: true }]);
+  const [result] = await store.append('default/user:u', [
+    { id: 'm1', type: 'trip:requested', data: {}, ts: Date.now(), critical: true },
+  ]);
   dispatcher!.published('default', 'user:u', result!.epoch, result!.message);
 }
 
@@ -124,12 +131,35 @@ describe('Standard Webhooks signing', () => {
     expect(signWebhook(key, 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, body)).toBe(
       'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
     );
-    expect(webhookSignatureMatches(key, 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, body, 'v1,bad v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=')).toBe(true);
-    expect(webhookSignatureMatches(key, 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265331, body, 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=')).toBe(false);
+    expect(
+      webhookSignatureMatches(
+        key,
+        'msg_p5jXN8AQM9LWM0D4loKWxJek',
+        1614265330,
+        body,
+        'v1,bad v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+      ),
+    ).toBe(true);
+    expect(
+      webhookSignatureMatches(
+        key,
+        'msg_p5jXN8AQM9LWM0D4loKWxJek',
+        1614265331,
+        body,
+        'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+      ),
+    ).toBe(false);
   });
 
   it('refuses secrets that are not whsec_ + base64 of 24–64 bytes', () => {
-    for (const bad of ['', 'secret', 'whsec_', 'whsec_c2hvcnQ=', `whsec_${Buffer.alloc(65).toString('base64')}`, 'whsec_!!!!']) {
+    for (const bad of [
+      '',
+      'secret',
+      'whsec_',
+      'whsec_c2hvcnQ=',
+      `whsec_${Buffer.alloc(65).toString('base64')}`,
+      'whsec_!!!!',
+    ]) {
       expect(() => webhookKeyOf(bad)).toThrow(TypeError);
     }
     expect(() => resolvePushOptions({ webhook: { url: 'ftp://x', secret } })).toThrow(/push.webhook.url/);

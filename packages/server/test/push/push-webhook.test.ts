@@ -78,7 +78,13 @@ describe('push fallback over a webhook', () => {
     // Exactly once: nothing is left to push, and the (message, user) stays claimed.
     expect(await store.push.takeDue(Number.MAX_SAFE_INTEGER, 10, Number.MAX_SAFE_INTEGER)).toEqual([]);
     // The same id again is a duplicate publish: no new candidate.
-    await bed.server.server.publish({ channel: 'user:driver-1', type: 'trip:requested', data: {}, id: 'trip-T1-offer', critical: true });
+    await bed.server.server.publish({
+      channel: 'user:driver-1',
+      type: 'trip:requested',
+      data: {},
+      id: 'trip-T1-offer',
+      critical: true,
+    });
     expect(receiver.deliveries).toHaveLength(1);
     expect(funnel(bed).candidates).toBe(1);
   });
@@ -100,7 +106,12 @@ describe('push fallback over a webhook', () => {
     const { bed, receiver } = await setUp();
     const phone = await bed.connect('driver-2');
     const tablet = await bed.connect('driver-2'); // connected, never acks
-    await bed.server.server.publish({ channel: 'user:driver-2', type: 'trip:requested', data: {}, push: { ackWithin: 400 } });
+    await bed.server.server.publish({
+      channel: 'user:driver-2',
+      type: 'trip:requested',
+      data: {},
+      push: { ackWithin: 400 },
+    });
     const [msg] = await phone.messages.waitForCount(1);
     await tablet.messages.waitForCount(1);
     phone.ack({ 'user:driver-2': msg!.offset });
@@ -112,7 +123,12 @@ describe('push fallback over a webhook', () => {
   it('live but acked by no device within the window: pushed once, reason unacked', async () => {
     const { bed, receiver } = await setUp();
     const phone = await bed.connect('driver-3');
-    await bed.server.server.publish({ channel: 'user:driver-3', type: 'trip:requested', data: {}, push: { ackWithin: 300 } });
+    await bed.server.server.publish({
+      channel: 'user:driver-3',
+      type: 'trip:requested',
+      data: {},
+      push: { ackWithin: 300 },
+    });
     await phone.messages.waitForCount(1);
     const [delivery] = await receiver.waitForCount(1);
     expect(delivery).toMatchObject({ valid: true, body: { reason: 'unacked', offset: 1 } });
@@ -121,7 +137,10 @@ describe('push fallback over a webhook', () => {
   });
 
   it('superseded before the deadline: no push', async () => {
-    const { bed, receiver } = await setUp({}, { relevance: { 'trip:requested': { supersededBy: ['trip:cancelled'] } } });
+    const { bed, receiver } = await setUp(
+      {},
+      { relevance: { 'trip:requested': { supersededBy: ['trip:cancelled'] } } },
+    );
     const phone = await bed.connect('driver-4'); // live, never acks
     const server = bed.server.server;
     await server.publish({ channel: 'user:driver-4', type: 'trip:requested', data: {}, push: { ackWithin: 400 } });
@@ -135,7 +154,13 @@ describe('push fallback over a webhook', () => {
   it('expired (ttl) by the time it is due: no push', async () => {
     const { bed, receiver } = await setUp();
     await bed.connect('driver-5');
-    await bed.server.server.publish({ channel: 'user:driver-5', type: 'loc', data: {}, ttl: 100, push: { ackWithin: 400 } });
+    await bed.server.server.publish({
+      channel: 'user:driver-5',
+      type: 'loc',
+      data: {},
+      ttl: 100,
+      push: { ackWithin: 400 },
+    });
     const f = await settled(bed, 1);
     expect(f).toMatchObject({ suppressedByRelevance: 1 });
     expect(receiver.deliveries).toEqual([]);
@@ -156,7 +181,13 @@ describe('push fallback over a webhook', () => {
     const claims = { sub: 'rider-1', channels: ['trip:*'] };
     const rider = await bed.connect(claims);
     await rider.sub('trip:T9');
-    await bed.server.server.publish({ channel: 'trip:T9', type: 'trip:assigned', data: {}, id: 'm-T9', critical: true });
+    await bed.server.server.publish({
+      channel: 'trip:T9',
+      type: 'trip:assigned',
+      data: {},
+      id: 'm-T9',
+      critical: true,
+    });
     const deliveries = await receiver.waitForCount(2);
     expect(deliveries[1]).toMatchObject({
       id: 'm-T9/rider-1',
@@ -170,7 +201,11 @@ describe('push device registration', () => {
   it('refuses a provider that takes no devices, and bad bodies, with clear codes; nothing is stored', async () => {
     const { bed, store } = await setUp();
     const token = await bed.server.token('u1');
-    const call = async (method: string, body: unknown, auth = `Bearer ${token}`): Promise<{ status: number; json: unknown }> => {
+    const call = async (
+      method: string,
+      body: unknown,
+      auth = `Bearer ${token}`,
+    ): Promise<{ status: number; json: unknown }> => {
       const response = await fetch(`${bed.server.url}/v1/push/devices`, {
         method,
         headers: { 'content-type': 'application/json', authorization: auth },
@@ -186,8 +221,13 @@ describe('push device registration', () => {
       status: 400,
       json: { error: { code: 'push_provider_unknown' } },
     });
-    expect(await call('POST', { provider: 'fcm', token: '' })).toMatchObject({ status: 400, json: { error: { code: 'bad_request' } } });
-    expect(await call('POST', { provider: 'fcm', token: 'x', extra: 1 })).toMatchObject({ json: { error: { code: 'bad_request' } } });
+    expect(await call('POST', { provider: 'fcm', token: '' })).toMatchObject({
+      status: 400,
+      json: { error: { code: 'bad_request' } },
+    });
+    expect(await call('POST', { provider: 'fcm', token: 'x', extra: 1 })).toMatchObject({
+      json: { error: { code: 'bad_request' } },
+    });
     expect(await call('DELETE', { provider: 'fcm' })).toMatchObject({ json: { error: { code: 'bad_request' } } });
     expect(await call('POST', { provider: 'fcm', token: 'x' }, 'Bearer nope')).toMatchObject({
       status: 401,
