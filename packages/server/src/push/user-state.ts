@@ -79,16 +79,23 @@ export class UserStateQuery {
     return new Promise((resolve) => {
       // The adapter's own wait is fixed (5 s): ours is shorter, and whatever answered by then counts.
       const timer = setTimeout(() => resolve({ answers: [], complete: false }), this.timeoutMs);
-      try {
-        io.serverSideEmit(EVENT, question, (err: Error | null, answers: unknown[]) => {
-          clearTimeout(timer);
-          if (err) this.log.debug({ err }, 'a node did not answer the push user-state query in time');
-          resolve({ answers: (answers ?? []).filter(isAnswer), complete: !err });
-        });
-      } catch (err) {
+      const failed = (err: unknown): void => {
         clearTimeout(timer);
         this.log.warn({ err }, 'push user-state query failed');
         resolve({ answers: [], complete: false });
+      };
+      const reply = (err: Error | null, answers: unknown[]): void => {
+        clearTimeout(timer);
+        if (err) this.log.debug({ err }, 'a node did not answer the push user-state query in time');
+        resolve({ answers: (answers ?? []).filter(isAnswer), complete: !err });
+      };
+      try {
+        // The adapter itself, not `io.serverSideEmit`: the sharded adapter's emit is async and its
+        // rejection (Redis away) would otherwise go unhandled.
+        const sent: unknown = io.of('/').adapter.serverSideEmit([EVENT, question, reply]);
+        if (sent instanceof Promise) sent.catch(failed);
+      } catch (err) {
+        failed(err);
       }
     });
   }
