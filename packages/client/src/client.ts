@@ -4,6 +4,14 @@
  * The delivery logic lives in the pipeline, the connection logic in the connector.
  */
 import {
+  registerPushTarget,
+  unregisterPushTarget,
+  type PushRegistration,
+  type PushTarget,
+  type PushTargetMatch,
+  type PushTargetsHost,
+} from './push-targets.js';
+import {
   ErrorCode,
   TetherError,
   inboxOf,
@@ -204,10 +212,11 @@ export class TetherClient {
     if (options.critical !== undefined) frame.critical = options.critical;
     if (options.collapseKey !== undefined) frame.collapseKey = options.collapseKey;
     if (options.priority !== undefined && options.priority !== 'normal') frame.priority = options.priority;
+    if (options.push !== undefined) frame.push = options.push;
     if (!isPubFrame(frame)) {
       const code = isValidChannel(channel) ? ErrorCode.BadRequest : ErrorCode.InvalidChannel;
       return rejected(
-        new TetherError(code, `invalid publish to ${channel}: check type, id, ttl, collapseKey and priority`),
+        new TetherError(code, `invalid publish to ${channel}: check type, id, ttl, collapseKey, priority and push`),
       );
     }
     const result = this.queue.add(frame);
@@ -225,6 +234,30 @@ export class TetherClient {
     if (this.closed) return rejected(new TetherError(ErrorCode.ClientClosed, 'the client is closed'));
     const deps = { url: this.options.url, fetch: this.options.fetch, token: () => this.tokens.get() };
     return fetchHistory<E>(deps, channel, options);
+  }
+
+  /**
+   * Registers a push target for the user (`POST /v1/push/devices`): the server pushes critical
+   * events to it when no connection of the user takes them (docs/push.md). Registering again
+   * refreshes it; a new token for the same provider and device replaces the old one. Rejects with
+   * a TetherError (`push_provider_unknown`, `push_token_invalid`, `unauthorized`…).
+   */
+  async registerPush(target: PushTarget): Promise<PushRegistration> {
+    if (this.closed) throw new TetherError(ErrorCode.ClientClosed, 'the client is closed');
+    await this.prepare();
+    const deviceId = target.deviceId ?? this.device ?? randomId();
+    return registerPushTarget(this.pushHost(), { provider: target.provider, token: target.token, deviceId });
+  }
+
+  /** Removes push targets (`DELETE /v1/push/devices`): one, or by default every target of this device. Resolves with how many. */
+  async unregisterPush(match?: PushTargetMatch): Promise<number> {
+    if (this.closed) throw new TetherError(ErrorCode.ClientClosed, 'the client is closed');
+    await this.prepare();
+    return unregisterPushTarget(this.pushHost(), match ?? { deviceId: this.device ?? '' });
+  }
+
+  private pushHost(): PushTargetsHost {
+    return { url: this.options.url, fetch: this.options.fetch, token: () => this.tokens.get() };
   }
 
   metrics(): ClientMetrics {

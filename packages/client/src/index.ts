@@ -26,6 +26,7 @@ export type { MessageHandler, ResyncContext } from './pipeline.js';
 export type { EventMap, EventType, PublishArgs, TypedMessage, UntypedEvents } from './events.js';
 export type { PublishOptions, PublishResult } from './publish-queue.js';
 export type { HistoryOptions, HistoryPage } from './history.js';
+export type { PushTarget, PushTargetMatch, PushRegistration } from './push-targets.js';
 export { qualityOf, type ClientMetrics, type ConnectionQuality } from './metrics.js';
 export { memoryStorage, type KeyValueStorage, type StorageOption } from './storage.js';
 export { Backoff, type BackoffOptions } from './backoff.js';

@@ -29,6 +29,8 @@ export interface PublishOptions {
   collapseKey?: string;
   /** `high`, `normal` (default) or `low`: on resume, channels with higher-priority messages pending come first. */
   priority?: MessagePriority;
+  /** This message's push policy: `true` (the server's default `ackWithin`) or `{ ackWithin }` in ms. */
+  push?: boolean | { ackWithin: number };
 }
 
 export interface PublishResult {

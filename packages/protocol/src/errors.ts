@@ -33,6 +33,10 @@ export const ErrorCode = {
   RateLimited: 'rate_limited',
   /** The server is overloaded (its event loop lags): the connection was refused before any work. Retry after `retryAfterMs`. */
   ServerBusy: 'server_busy',
+  /** A push target names a provider this server does not have, or one that takes no device registrations. Nothing changed. */
+  PushProviderUnknown: 'push_provider_unknown',
+  /** The provider refused the push target's token (e.g. a Web Push subscription that is not `{endpoint, keys}`). Nothing changed. */
+  PushTokenInvalid: 'push_token_invalid',
 
   // Client-side codes: raised by the SDK (`@tether/client`), never sent by the server.
   /** The SDK's bounded publish queue is full: this publish was not queued. */
@@ -67,6 +71,8 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   too_many_invalid_frames: 400,
   rate_limited: 429,
   server_busy: 503,
+  push_provider_unknown: 400,
+  push_token_invalid: 400,
   // Client-side codes never travel over HTTP; the nearest status, for apps that forward them.
   queue_full: 429,
   client_closed: 499,

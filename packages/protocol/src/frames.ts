@@ -4,6 +4,7 @@
  * server sends. Channel names are checked against the grammar of `names.ts` here too.
  */
 import { z } from 'zod';
+import { MAX_ACK_WITHIN_MS } from './guards.js';
 import { CHANNEL_PATTERN, TENANT_PATTERN } from './names.js';
 
 export const channelName = z.string().regex(CHANNEL_PATTERN, 'invalid channel name');
@@ -88,6 +89,17 @@ export type SubFrame = z.infer<typeof subFrameSchema>;
 export const unsubFrameSchema = z.strictObject({ channel: channelName });
 export type UnsubFrame = z.infer<typeof unsubFrameSchema>;
 
+/**
+ * A publish's own push policy: `true` pushes with the server's default `ackWithin`, `{ackWithin}`
+ * with its own (ms after publish, at most a day). The push fallback (docs/push.md) pushes the
+ * message to a user no device of whom acked it in that time, or who had no live connection.
+ */
+export const publishPush = z.union([
+  z.boolean(),
+  z.strictObject({ ackWithin: z.number().int().min(1).max(MAX_ACK_WITHIN_MS) }),
+]);
+export type PublishPush = z.infer<typeof publishPush>;
+
 export const publishFields = {
   channel: channelName,
   type: messageType,
@@ -96,6 +108,7 @@ export const publishFields = {
   critical: z.boolean().optional(),
   collapseKey: z.string().min(1).max(200).optional(),
   priority: messagePriority.optional(),
+  push: publishPush.optional(),
 };
 
 export const pubFrameSchema = z.strictObject({ ...publishFields, id: messageId });

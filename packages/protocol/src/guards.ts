@@ -8,6 +8,8 @@ import { CHANNEL_PATTERN } from './names.js';
 import type { AckFrame, Envelope, ErrorFrame, MsgFrame, Position, PubFrame, ResyncFrame } from './frames.js';
 
 const MAX_TTL_MS = 366 * 24 * 3600 * 1000;
+/** The longest `ackWithin` a publish's `push` may ask for: a day. */
+export const MAX_ACK_WITHIN_MS = 86_400_000;
 
 type Plain = Record<string, unknown>;
 
@@ -51,7 +53,7 @@ const POSITION_KEYS = ['epoch', 'offset'] as const;
 const ENVELOPE_KEYS = ['id', 'offset', 'type', 'data', 'ts', 'ttl', 'critical', 'collapseKey', 'priority'] as const;
 const MSG_KEYS = ['channel', 'epoch', 'messages', 'upTo'] as const;
 const RESYNC_KEYS = ['channel', 'epoch', 'offset'] as const;
-const PUB_KEYS = ['channel', 'type', 'data', 'ttl', 'critical', 'collapseKey', 'priority', 'id'] as const;
+const PUB_KEYS = ['channel', 'type', 'data', 'ttl', 'critical', 'collapseKey', 'priority', 'push', 'id'] as const;
 
 export function isPosition(value: unknown): value is Position {
   return isPlain(value) && onlyKeys(value, POSITION_KEYS) && isOptional(value.epoch, isEpoch) && isOffset(value.offset);
@@ -116,8 +118,15 @@ export function isPubFrame(value: unknown): value is PubFrame {
     isOptional(value.ttl, isTtl) &&
     isOptional(value.critical, (v) => typeof v === 'boolean') &&
     isOptional(value.collapseKey, isCollapseKey) &&
-    isOptional(value.priority, isPriority)
+    isOptional(value.priority, isPriority) &&
+    isOptional(value.push, isPublishPush)
   );
+}
+
+/** `true`, `false` or `{ackWithin: 1…MAX_ACK_WITHIN_MS}`, as `publishPush`. */
+function isPublishPush(value: unknown): boolean {
+  if (typeof value === 'boolean') return true;
+  return isPlain(value) && onlyKeys(value, ['ackWithin']) && isWhole(value.ackWithin, 1, MAX_ACK_WITHIN_MS);
 }
 
 const hasOwn = (value: object, key: PropertyKey): boolean => Object.prototype.hasOwnProperty.call(value, key);

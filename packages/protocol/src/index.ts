@@ -4,3 +4,4 @@ export * from './epochs.js';
 export * from './frames.js';
 export * from './validate.js';
 export * from './guards.js';
+export * from './push.js';

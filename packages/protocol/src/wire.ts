@@ -7,3 +7,4 @@ export * from './names.js';
 export * from './epochs.js';
 export * from './guards.js';
 export type * from './frames.js';
+export type * from './push.js';

@@ -3,6 +3,7 @@ import type http from 'node:http';
 import type { Server as SocketIOServer } from 'socket.io';
 import type { MessagePriority } from '@tether/protocol';
 import type { NodeInfo } from './cluster/node-registry.js';
+import type { PublishPush } from './push/options.js';
 
 export interface PublishInput {
   /** Tenant; default `default`. */
@@ -14,6 +15,7 @@ export interface PublishInput {
   id?: string;
   /** Milliseconds after publish at which the message is no longer relevant. */
   ttl?: number;
+  /** Short for `push: true`: the push fallback with the default `ackWithin`. */
   critical?: boolean;
   collapseKey?: string;
   /**
@@ -21,6 +23,11 @@ export interface PublishInput {
    * channels with higher-priority messages pending are replayed first.
    */
   priority?: MessagePriority;
+  /**
+   * This message's push policy (docs/push.md): `true` (default `ackWithin`) or `{ ackWithin }` (ms).
+   * Default: its type's policy (`push.policies`), if any.
+   */
+  push?: PublishPush;
 }
 
 export interface PublishResult {
@@ -55,7 +62,8 @@ export interface DeliveryStats {
   resyncs: number;
   rejectedFrames: number;
   authFailures: number;
-  pushes: number;
+  /** The push fallback's funnel on this node (docs/push.md). */
+  push: PushStats;
   /** Connections cut because more than `maxQueuedBytes` waited to be written to them (`slow_consumer`). */
   slowConsumers: number;
   /** New connections refused with `server_busy` while the event loop lagged (`busyLoopLagMs`). */
@@ -69,6 +77,29 @@ export interface DeliveryStats {
     disconnects: number;
     httpPublishes: number;
   };
+}
+
+/**
+ * The push funnel, each (message, user) counted once by the node that handled it: a candidate ends
+ * suppressed (acked in time, or no longer relevant), with no target, or pushed to each target
+ * (sent, failed or gone, by provider name).
+ */
+export interface PushStats {
+  /** (message, user) pairs claimed for the push fallback (at most once across the cluster). */
+  candidates: number;
+  /** Not pushed: a device of the user acked it before it was due. */
+  suppressedByAck: number;
+  /** Not pushed: no longer relevant when due (expired, superseded, collapsed, `isRelevant` said no, gone from the log). */
+  suppressedByRelevance: number;
+  /** Not pushed: no provider had a target for the user. */
+  noTarget: number;
+  /** Attempts that will be made again (a 5xx, 429, network error). */
+  retries: number;
+  sent: Record<string, number>;
+  /** Given up: a 4xx, or still failing after `push.maxAttempts`. */
+  failed: Record<string, number>;
+  /** The target said it no longer exists; it was unregistered. */
+  gone: Record<string, number>;
 }
 
 export interface TetherServer {

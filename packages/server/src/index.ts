@@ -1,10 +1,14 @@
 export { createTetherServer } from './server.js';
-export type { TetherServer, PublishInput, PublishResult, DeliveryStats } from './api.js';
+export type { TetherServer, PublishInput, PublishResult, DeliveryStats, PushStats } from './api.js';
 export { defaults, type TetherServerOptions, type ApiKey } from './options.js';
 export { noLimits, type LimitOptions } from './limits/limit-options.js';
 export type { AuthContext, AuthorizeHook, ChannelAction } from './auth/context.js';
 export type { RelevanceRule, RelevanceRules, RelevanceContext } from './delivery/relevance.js';
-export type { PushProvider, PushTarget } from './delivery/push.js';
+export type { PushProvider, PushNotice, PushDevice, PushOutcome, PushPriority } from './push/provider.js';
+export { pushDefaults, type PushOptions, type PushPolicy, type PublishPush } from './push/options.js';
+export { WebhookProvider, webhookDefaults, type WebhookProviderOptions, type WebhookPushBody } from './push/webhook.js';
+export { signWebhook, newWebhookSecret } from './push/standard-webhooks.js';
+export type { PushStore, PushDue, DeviceMatch } from './store/push-types.js';
 export type * from './store/types.js';
 export { defaultRetention, UNWRITTEN_EPOCH } from './store/types.js';
 export { openStore, MemoryLogStore, SqliteLogStore } from './store/index.js';

@@ -6,7 +6,7 @@ import type http from 'node:http';
 import { defaultRetention, type LogStore, type RetentionOptions } from './store/types.js';
 import type { RelevanceRules } from './delivery/relevance.js';
 import type { AuthContext, AuthorizeHook } from './auth/context.js';
-import type { PushProvider } from './delivery/push.js';
+import { pushDefaults, type PushOptions } from './push/options.js';
 import type { BatchRelay } from './delivery/fanout.js';
 import type { ClusterOptions } from './cluster/redis-cluster.js';
 import type { JwtPublicKeyInput } from './auth/public-keys.js';
@@ -62,8 +62,12 @@ export interface TetherServerOptions {
   authorize?: AuthorizeHook;
   /** Relevance rules by message type (ttl, supersededBy, collapseKey, isRelevant). Default none. */
   relevance?: RelevanceRules;
-  /** Where critical messages nobody acked go. Default none (they are counted as missed only). */
-  push?: PushProvider;
+  /**
+   * The push fallback (docs/push.md): providers (`providers`, `webhook`), policies by message type,
+   * `ackWithin` 10_000, and its limits and timings. Default none: nothing is pushed (missed
+   * messages are counted only).
+   */
+  push?: PushOptions;
   /**
    * Carries appended batches to the other nodes of a cluster. Default: none on a single node; the
    * Socket.IO Redis adapter's relay with a `redis://` store. Injectable (tests use an in-process bus).
@@ -309,6 +313,8 @@ export const defaults = {
   busyLoopLagMs: 500,
   busyRetryAfterMs: 2000,
   perMessageDeflate: false as boolean | { threshold?: number },
+  /** The push fallback's settings (push/options.ts); no provider, so nothing is pushed, unless given. */
+  push: pushDefaults,
 } as const;
 
 /** Socket.IO's (Engine.IO's) size below which a frame is sent uncompressed when deflate is on. */

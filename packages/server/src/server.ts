@@ -42,6 +42,10 @@ import { AdapterRelay } from './cluster/adapter-relay.js';
 import { Guard } from './guard/guard.js';
 import { InvalidFrameBudget } from './guard/invalid-frames.js';
 import { Limits } from './limits/limits.js';
+import { resolvePushOptions } from './push/options.js';
+import { PushDispatcher } from './push/dispatcher.js';
+import { LiveUsers, UserStateQuery } from './push/user-state.js';
+import { MemoryPushStore } from './store/memory-push.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -50,8 +54,9 @@ const RECENT_READ_TTL_MS = 1000;
 
 export async function createTetherServer(options: TetherServerOptions): Promise<TetherServer> {
   const o = resolveOptions(options);
-  const log = makeLogger(o);
   const { now } = o;
+  const pushOptions = resolvePushOptions(options.push, now);
+  const log = makeLogger(o);
 
   // 1. The core, before anything can receive a request or anything is awaited.
   const store: LogStore = typeof o.store === 'string' ? openStore(o.store, o.retention) : o.store;
@@ -104,12 +109,24 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const publisher = new Publisher({ store, registry, fanout, stats, log });
   const connections = new Set<ClientConnection>();
   const tokenExpiry = new ExpiryTimers();
+  const liveUsers = new LiveUsers();
+  const pushStore = store.push ?? new MemoryPushStore();
+  const userState = new UserStateQuery(
+    (q) => ({ live: liveUsers.has(q.tenant, q.sub), acked: ackLedger.ackedByUser(q.stream, q.sub) }),
+    clusterOptions ? io : undefined,
+    pushOptions.queryTimeoutMs,
+    log,
+  );
+  const push =
+    pushOptions.providers.length > 0
+      ? new PushDispatcher({ store, push: pushStore, relevance, stats, userState, options: pushOptions, log, now })
+      : undefined;
   const sweeper = new RedeliverySweeper({
     connections,
     policy: o,
     stats,
     ackLedger,
-    push: o.push,
+    push,
     log,
     now,
   });
@@ -125,6 +142,9 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     maxDataDepth: o.maxDataDepth,
     maxPayloadBytes: o.maxPayloadBytes,
     now,
+    onAppended: push
+      ? (tenant, channel, result, own) => push.published(tenant, channel, result.epoch, result.message, own)
+      : undefined,
   });
   const ready = async (): Promise<boolean> => {
     if (!gate.isOpen) return false;
@@ -162,6 +182,12 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     maxDataDepth: o.maxDataDepth,
     trustProxy: limits.trustProxy,
     limitHttpPublish: (apiKey) => limits.httpPublish(apiKey),
+    pushDevices: {
+      push: pushStore,
+      providers: pushOptions.providers,
+      maxDevicesPerUser: pushOptions.maxDevicesPerUser,
+      now,
+    },
   });
   routeHttp(httpServer, building, ownsHttpServer);
   io.attach(httpServer);
@@ -205,6 +231,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     expiry: tokenExpiry,
     stopped: (connection) => {
       connections.delete(connection);
+      const { ctx } = connection.socket.data as HandshakeData;
+      liveUsers.remove(ctx.tenant, ctx.sub);
       stats.values.connections--;
     },
   };
@@ -214,6 +242,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     if (eventLimit) socket.use(eventLimit);
     const connection = new ClientConnection(socket, ctx, connectionDeps);
     connections.add(connection);
+    liveUsers.add(ctx.tenant, ctx.sub);
     stats.values.connections++;
     slowConsumers.greet(connection);
     connection.start(positions);
@@ -241,6 +270,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   // 4. Background work.
   sweeper.start();
   slowConsumers.start();
+  push?.start();
   const housekeeping = setInterval(() => {
     const at = now();
     registry.evictIdle(at, CHANNEL_IDLE_MS, (state) => publisher.isBusy(state));
@@ -270,6 +300,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       clearInterval(headCheck);
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go
       await fanout.settled();
+      await push?.stop(); // pushes in flight finish (a graceful restart cuts none in half)
       if (ownsHttpServer) {
         await new Promise<void>((resolve) => {
           // Closing the transports (not a Socket.IO disconnect) makes clients reconnect and resume.

@@ -25,6 +25,7 @@ export {
 } from './fault-proxy.js';
 export { startRedis, respCommand, type RedisServer, type StartRedisOptions, type RespValue } from './redis-server.js';
 export { RelayBus } from './relay-bus.js';
+export { WebhookReceiver, type WebhookDelivery, type ScriptedAnswer } from './webhook-receiver.js';
 export {
   RoundRobinProxy,
   startRoundRobinProxy,

@@ -4,6 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { defaults } from '../options.js';
+import { pushDefaults } from '../push/options.js';
+import { newWebhookSecret } from '../push/standard-webhooks.js';
 import { COMMENT_KEY } from './load.js';
 
 export function generateConfig(): string {
@@ -105,6 +107,23 @@ export function generateConfig(): string {
       pingTimeoutMs: defaults.pingTimeoutMs,
       connectTimeoutMs: defaults.connectTimeoutMs,
       maxPollWaitSeconds: defaults.maxPollWaitSeconds,
+    },
+    push: {
+      [COMMENT_KEY]: [
+        'The push fallback (docs/push.md), milliseconds. A webhook provider to your backend:',
+        `"webhook": { "url": "https://api.example.com/tether-push", "secret": "${newWebhookSecret()}" }`,
+        'policies by message type: "trip:requested": { "ackWithin": 10000 } (or publish with push: true)',
+      ],
+      policies: {},
+      ackWithin: pushDefaults.ackWithin,
+      maxDevicesPerUser: pushDefaults.maxDevicesPerUser,
+      maxAttempts: pushDefaults.maxAttempts,
+      retryBaseMs: pushDefaults.retryBaseMs,
+      retryMaxMs: pushDefaults.retryMaxMs,
+      claimTtlMs: pushDefaults.claimTtlMs,
+      leaseMs: pushDefaults.leaseMs,
+      pollIntervalMs: pushDefaults.pollIntervalMs,
+      queryTimeoutMs: pushDefaults.queryTimeoutMs,
     },
   };
   return JSON.stringify(config, null, 2) + '\n';

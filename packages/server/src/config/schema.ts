@@ -12,6 +12,7 @@ import { relevanceSection } from './sections/relevance.js';
 import { retentionSection } from './sections/retention.js';
 import { serverSection } from './sections/server.js';
 import { timingsSection } from './sections/timings.js';
+import { pushSection } from './sections/push.js';
 
 export const configSchema = z.strictObject({
   server: serverSection.optional(),
@@ -22,6 +23,7 @@ export const configSchema = z.strictObject({
   relevance: relevanceSection.optional(),
   limits: limitsSection.optional(),
   timings: timingsSection.optional(),
+  push: pushSection.optional(),
 });
 
 export type FileConfig = z.infer<typeof configSchema>;

@@ -4,6 +4,7 @@
  * log level) and the data form of relevance rules. Precedence over flags and the environment is
  * applied by cli/serve.ts.
  */
+import { fcmProviderOptionsOf, webPushProviderOptionsOf } from './push-provider-options.js';
 import type { Message } from '@tether/protocol';
 import type { RelevanceRule, RelevanceRules } from '../delivery/relevance.js';
 import type { TetherServerOptions } from '../options.js';
@@ -28,6 +29,14 @@ export function fileSettingsOf(config: FileConfig): FileSettings {
   if (config.apiKeys) options.apiKeys = config.apiKeys.map((k) => ({ ...k }));
   if (config.retention) options.retention = config.retention;
   if (config.relevance) options.relevance = relevanceRulesOf(config.relevance);
+  if (config.push) {
+    const { fcm, webpush, ...push } = config.push;
+    options.push = {
+      ...push,
+      ...(fcm && { fcm: fcmProviderOptionsOf(fcm) }),
+      ...(webpush && { webpush: webPushProviderOptionsOf(webpush) }),
+    };
+  }
   if (config.limits) {
     const group: Partial<Record<string, number | boolean>> = {};
     const rest: Record<string, number> = {};

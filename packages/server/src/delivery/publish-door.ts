@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode, TetherError, DEFAULT_TENANT, httpPublishSchema, parseFrame } from '@tether/protocol';
 import type { PublishInput, PublishResult } from '../api.js';
 import { checkDataShape } from '../guard/data-shape.js';
-import type { AppendInput } from '../store/types.js';
+import type { AppendInput, AppendResult } from '../store/types.js';
+import type { PublishPush } from '../push/options.js';
 import { rememberDataJson } from '../store/message-json.js';
 import { payloadJson } from './payload.js';
 import type { Publisher } from './publisher.js';
@@ -22,6 +23,8 @@ export interface PublishDoorDeps {
   maxDataDepth: number;
   maxPayloadBytes: number;
   now: () => number;
+  /** Told of every message appended (not of duplicates), with the publish's own push policy: the push fallback. */
+  onAppended?: (tenant: string, channel: string, result: AppendResult, push: PublishPush | undefined) => void;
 }
 
 /**
@@ -65,7 +68,7 @@ export class PublishDoor {
     const { deps } = this;
     const starting = deps.gate.pass();
     if (starting) await starting;
-    const { tenant = DEFAULT_TENANT, channel, id, priority, ...fields } = input;
+    const { tenant = DEFAULT_TENANT, channel, id, push, priority, ...fields } = input;
     // `normal` is the default: left off so that it is absent in the store and on the wire.
     const rest = priority === undefined || priority === 'normal' ? fields : { ...fields, priority };
     // An id the server makes up cannot be repeated by anyone: it needs no idempotency entry.
@@ -75,6 +78,7 @@ export class PublishDoor {
         : { ...rest, id, ts: deps.now() };
     rememberDataJson(message, dataJson);
     const result = await deps.publisher.publish(tenant, channel, message);
+    if (!result.duplicate) deps.onAppended?.(tenant, channel, result, push);
     return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
   }
 }

@@ -1,11 +1,9 @@
 import type { Logger } from 'pino';
-import { inboxOf } from '@tether/protocol';
 import type { AckLedger } from './ack-ledger.js';
 import type { ClientConnection } from './connection.js';
-import type { PushProvider } from './push.js';
+import type { PushDispatcher } from '../push/dispatcher.js';
 import type { StatsCounter } from './stats.js';
 import type { RedeliveryPolicy, Subscription } from './subscription.js';
-import { toMessage } from './relevance.js';
 import { LoopLagSampler } from './loop-lag.js';
 import { prefixWithin } from './replayer.js';
 import { queuedBytes } from './socket-queue.js';
@@ -27,8 +25,8 @@ export interface SweeperDeps {
   policy: SweeperPolicy;
   stats: StatsCounter;
   ackLedger: AckLedger;
-  /** The push fallback for missed critical messages; none by default. */
-  push: PushProvider | undefined;
+  /** The push fallback, told of missed messages with a push policy; none without providers. */
+  push: PushDispatcher | undefined;
   log: Logger;
   /** The server's clock (the `now` option). */
   now: () => number;
@@ -38,8 +36,8 @@ export interface SweeperDeps {
  * One sweeper per node: every `retryDelayMs` it finds stalled subscriptions (see
  * `Subscription.decide`: no ack progress for the ack timeout), resends one batch after the ack to
  * that socket alone, and after `maxRetries` counts the rest missed for that connection (they stay
- * in the log for resume and HTTP). A critical missed message nobody of its user acked goes to the
- * push fallback, once.
+ * in the log for resume and HTTP). A missed message with a push policy goes to the push fallback
+ * (which pushes it at most once per user, unless a device of the user acked it).
  *
  * Redelivery must never add load where it is short: nothing is redelivered (nor counted missed)
  * until this node's event loop has run without lag for an ack timeout (acks may have waited
@@ -55,14 +53,12 @@ export class RedeliverySweeper {
   private laggedAt = 0;
   /** Measures the loop's lag while the sweeper runs (a 10 ms timer). */
   private loopLag: LoopLagSampler | undefined;
-  /** `<stream>#<offset>` of critical messages already pushed (bounded, oldest dropped first). */
-  private readonly pushed = new Set<string>();
 
   private readonly connections: ReadonlySet<ClientConnection>;
   private readonly policy: SweeperPolicy;
   private readonly stats: StatsCounter;
   private readonly ackLedger: AckLedger;
-  private readonly push: PushProvider | undefined;
+  private readonly push: PushDispatcher | undefined;
   private readonly log: Logger;
   private readonly now: () => number;
 
@@ -157,21 +153,9 @@ export class RedeliverySweeper {
     const { sub: user, tenant } = connection.context;
     for (let offset = from; offset <= to; offset++) {
       const message = state.recent(offset)?.message;
-      if (!message?.critical) continue;
-      const key = `${state.stream}#${state.epoch}#${offset}`;
-      if (this.pushed.has(key) || this.ackLedger.ackedByUser(state.stream, user) >= offset) continue;
-      this.pushed.add(key);
-      if (this.pushed.size > 100_000) this.pushed.delete(this.pushed.values().next().value!);
-      this.stats.values.pushes++;
-      const target = {
-        tenant,
-        sub: state.channel === inboxOf(user) ? user : undefined,
-        channel: state.channel,
-        reason: 'unacked' as const,
-      };
-      this.push.send(target, toMessage(state.channel, message)).catch((err: unknown) => {
-        this.log.error({ err, stream: state.stream, offset }, 'push fallback failed');
-      });
+      // Another device of the user acked it here: nothing to push (other nodes are asked when due).
+      if (!message || this.ackLedger.ackedByUser(state.stream, user) >= offset) continue;
+      this.push.missed(tenant, user, state.channel, state.epoch, message);
     }
   }
 }

@@ -33,6 +33,7 @@ import { priorityTiers, type ReplayPriorityDeps } from '../delivery/replay-prior
 import { sendError } from './errors.js';
 import type { Guard } from '../guard/guard.js';
 import { boundJsonBodyDepth } from '../guard/json-body.js';
+import { registerPushRoutes, type PushRoutesDeps } from './push-routes.js';
 
 export interface HttpApiDeps {
   store: LogStore;
@@ -68,6 +69,8 @@ export interface HttpApiDeps {
   trustProxy?: (address: string) => boolean;
   /** Takes one publish of this API key; throws `rate_limited` over the limit. */
   limitHttpPublish?: (apiKey: string) => Promise<void>;
+  /** Push-target registration (`/v1/push/devices`). */
+  pushDevices: Omit<PushRoutesDeps, 'verifyToken'>;
 }
 
 /**
@@ -86,7 +89,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   const keys = new ApiKeyRing(deps.apiKeys);
   boundJsonBodyDepth(app, deps.maxDataDepth + 1);
   if (deps.corsOrigins.length > 0) {
-    await app.register(cors, { origin: [...deps.corsOrigins], methods: ['GET', 'POST'], maxAge: 600 });
+    await app.register(cors, { origin: [...deps.corsOrigins], methods: ['GET', 'POST', 'DELETE'], maxAge: 600 });
   }
 
   app.setErrorHandler((err, request, reply) => {
@@ -162,6 +165,8 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     }
     return { acks };
   });
+
+  registerPushRoutes(app, { ...deps.pushDevices, verifyToken: deps.verifyToken });
 
   await app.ready();
   return app;

@@ -61,6 +61,12 @@ export interface PushProvider {
    */
   readonly perDevice: boolean;
   send(notice: PushNotice, device: PushDevice | undefined): Promise<PushOutcome>;
+  /**
+   * Checks a token a device registers (`POST /v1/push/devices`) before it is stored: why it is
+   * unusable (answered as `push_token_invalid`), or undefined when it is fine. Optional: without
+   * it every token is stored as given.
+   */
+  checkToken?(token: string): string | undefined;
   /** Releases sockets and timers; called on server close. */
   close?(): Promise<void>;
 }

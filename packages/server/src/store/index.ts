@@ -5,6 +5,7 @@ import { RedisLogStore } from './redis-store.js';
 import type { LogStore, RetentionOptions } from './types.js';
 
 export * from './types.js';
+export * from './push-types.js';
 export { MemoryLogStore } from './memory-store.js';
 export { SqliteLogStore } from './sqlite-store.js';
 export { RedisLogStore, redisStoreClientOptions, type RedisLogStoreOptions } from './redis-store.js';

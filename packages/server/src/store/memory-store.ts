@@ -2,6 +2,8 @@
  * The in-process LogStore: nothing survives a restart (a new process means new epochs, so clients
  * resync). Every operation runs synchronously inside its promise, so calls never interleave.
  */
+import { MemoryPushStore } from './memory-push.js';
+import type { PushStore } from './push-types.js';
 import {
   UNWRITTEN_EPOCH,
   type AppendInput,
@@ -31,6 +33,7 @@ const KEY_BUCKET_MS = 1000;
 
 export class MemoryLogStore implements LogStore {
   readonly engine = 'memory';
+  readonly push: PushStore = new MemoryPushStore();
   private readonly retention: RetentionOptions;
   private readonly byChannel: RetentionByChannel;
   private readonly streams = new Map<string, MemoryStream>();

@@ -26,6 +26,8 @@ import { newEpoch, resolveRetention, storeClosedError } from './store-support.js
 import { RetentionByChannel } from './channel-retention.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import { APPEND, PRUNE, READ } from './redis-scripts.js';
+import { RedisPushStore } from './redis-push.js';
+import type { PushStore } from './push-types.js';
 import {
   messageOfInput,
   messageOfJson,
@@ -55,6 +57,7 @@ const PRUNE_PAGE = 256;
 
 export class RedisLogStore implements LogStore {
   readonly engine = 'redis';
+  readonly push: PushStore;
   readonly keyPrefix: string;
   private readonly retention: RetentionOptions;
   private readonly byChannel: RetentionByChannel;
@@ -79,6 +82,7 @@ export class RedisLogStore implements LogStore {
     this.pruneStepBudget = Math.max(100, options.pruneStepBudget ?? 2000);
     this.connection = new RedisConnection(redis, options);
     this.redis = this.connection.redis;
+    this.push = new RedisPushStore(this.connection, this.keyPrefix);
   }
 
   async append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]> {

@@ -31,6 +31,8 @@ import { RetentionByChannel } from './channel-retention.js';
 import { SqliteWriteHealth } from './sqlite-health.js';
 import { dataJsonOf, rememberDataJson } from './message-json.js';
 import { GroupCommit } from './sqlite-group-commit.js';
+import { SqlitePushStore } from './sqlite-push.js';
+import type { PushStore } from './push-types.js';
 import {
   openDatabase,
   prepareStatements,
@@ -102,6 +104,7 @@ interface PreparedInput {
 
 export class SqliteLogStore implements LogStore {
   readonly engine = 'sqlite';
+  readonly push: PushStore;
   readonly path: string;
   private readonly retention: RetentionOptions;
   private readonly byChannel: RetentionByChannel;
@@ -134,6 +137,7 @@ export class SqliteLogStore implements LogStore {
     this.db = openDatabase(path);
     try {
       this.statements = prepareStatements(this.db);
+      this.push = new SqlitePushStore(this.db);
     } catch (err) {
       this.db.close();
       throw new TetherError(ErrorCode.StoreUnavailable, `cannot prepare the SQLite store at ${path}`, { cause: err });

@@ -5,6 +5,7 @@
  */
 
 import type { MessagePriority } from '@tether/protocol';
+import type { PushStore } from './push-types.js';
 
 /** The fields of a message as the publisher gave them (and the door defaulted). */
 export interface MessageFields {
@@ -90,6 +91,11 @@ export interface ChannelRetention {
 export interface LogStore {
   /** Engine name, for logs and metrics: `memory`, `sqlite`, `redis`. */
   readonly engine: string;
+  /**
+   * The push fallback's state (targets, claims, due-queue) in the same engine. The built-in
+   * stores have one; a custom store without it gets a memory one (not shared, not durable).
+   */
+  readonly push?: PushStore;
   /**
    * Appends messages to one stream in the order given, assigning consecutive offsets; an input
    * whose `id` is known within the idempotency window is not appended and returns its first

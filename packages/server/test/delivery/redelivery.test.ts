@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestBed, waitUntil, type TestClient, type TestServer } from '@tether/testing';
-import type { Message } from '@tether/protocol';
-import type { PushProvider, PushTarget } from '@tether/server';
+import type { PushNotice, PushProvider } from '@tether/server';
 
 let server: TestServer;
 const bed = new TestBed();
@@ -97,42 +96,41 @@ describe('ack and redelivery', () => {
     expect(server.server.stats()).toMatchObject({ redelivered: 0, missed: 0, acked: 20 });
   });
 
-  it('pushes a missed critical message to the push provider once, unless another device of the user acked it', async () => {
-    const pushed: { target: PushTarget; message: Message }[] = [];
-    const push: PushProvider = {
+  it('hands a missed critical message of a shared channel to the push fallback once, unless another device of the user acked it', async () => {
+    const pushed: PushNotice[] = [];
+    const provider: PushProvider = {
       name: 'test',
-      send: async (target, message) => {
-        pushed.push({ target, message });
+      perDevice: false,
+      send: async (notice) => {
+        pushed.push(notice);
+        return { result: 'sent' };
       },
     };
-    server = await bed.start({ ...timing, push });
-    const phone = await bed.connect('driver-7');
-    await bed.connect('driver-7'); // the tablet: never acks
-    await server.server.publish({
-      channel: 'user:driver-7',
-      type: 'trip:requested',
-      data: { trip: 1 },
-      critical: true,
-    });
-    await server.server.publish({ channel: 'user:driver-7', type: 'note', data: {} });
+    server = await bed.start({ ...timing, push: { providers: [provider] } });
+    const claims = { sub: 'driver-7', channels: ['trip:*'] };
+    const phone = await bed.connect(claims);
+    const tablet = await bed.connect(claims); // never acks
+    await phone.sub('trip:7');
+    await tablet.sub('trip:7');
+    await server.server.publish({ channel: 'trip:7', type: 'trip:requested', data: { trip: 1 }, critical: true });
+    await server.server.publish({ channel: 'trip:7', type: 'note', data: {} });
     await waitUntil(() => (server.server.stats().missed >= 4 ? true : undefined), 4000, 'both devices gave up');
-    await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(() => (pushed.length > 0 ? true : undefined), 2000, 'pushed');
     expect(pushed).toHaveLength(1);
-    expect(pushed[0]!.target).toMatchObject({ sub: 'driver-7', channel: 'user:driver-7', reason: 'unacked' });
-    expect(pushed[0]!.message).toMatchObject({ offset: 1, type: 'trip:requested', critical: true });
+    expect(pushed[0]).toMatchObject({
+      sub: 'driver-7',
+      channel: 'trip:7',
+      offset: 1,
+      type: 'trip:requested',
+      reason: 'unacked',
+    });
 
     // Acked by one device: the other device's miss does not push.
-    await server.server.publish({
-      channel: 'user:driver-7',
-      type: 'trip:requested',
-      data: { trip: 2 },
-      critical: true,
-    });
+    await server.server.publish({ channel: 'trip:7', type: 'trip:requested', data: { trip: 2 }, critical: true });
     await phone.messages.waitFor((m) => m.offset === 3);
-    phone.ack({ 'user:driver-7': 3 });
+    phone.ack({ 'trip:7': 3 });
     await waitUntil(() => (server.server.stats().missed >= 5 ? true : undefined), 4000, 'tablet gave up');
-    await new Promise((r) => setTimeout(r, 100));
     expect(pushed).toHaveLength(1);
-    expect(server.server.stats().pushes).toBe(1);
+    expect(server.server.stats().push).toMatchObject({ candidates: 1, sent: { test: 1 } });
   });
 });

@@ -21,6 +21,7 @@ import { describeMessages } from './conformance-messages.js';
 import { describeRetention } from './conformance-retention.js';
 import { describeChannelRetention } from './conformance-channel-retention.js';
 import { describeUnwritten } from './conformance-unwritten.js';
+import { describePush } from './conformance-push.js';
 
 export type { ConformanceOptions, MakeStore } from './conformance-fixtures.js';
 
@@ -56,6 +57,7 @@ export function runLogStoreConformance(name: string, makeStore: MakeStore, opts:
     describeMessages(ctx);
     describeLifecycle(ctx);
     describeUnwritten(ctx);
+    describePush(ctx);
   });
 }
 
