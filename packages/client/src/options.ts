@@ -62,13 +62,6 @@ export interface HandlerRetryOptions {
   initialDelayMs: number;
   /** Largest delay. Default 30_000. */
   maxDelayMs: number;
-  /**
-   * Largest delay after an attempt the server never answered (connection refused, network error:
-   * a server restarting, a network down), as against a timeout or a refusal, which grow to
-   * `maxDelayMs`. Such an attempt costs the server nothing, and a client waiting 30 s for a server
-   * that was back after 5 is the tail of a restart. Default 5000.
-   */
-  unreachableMaxDelayMs: number;
   /** Growth per failure. Default 2. */
   factor: number;
 }

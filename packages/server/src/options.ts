@@ -198,6 +198,13 @@ export interface TetherServerOptions {
   busyLoopLagMs?: number;
   /** The retry hint (`Retry-After`, `retryAfterMs`) of a `server_busy` refusal; clients add jitter. Default 2000. */
   busyRetryAfterMs?: number;
+  /**
+   * Handshakes in progress at most (admitted at the gate, not yet resumed: token check, joins and
+   * the replay of the handshake's positions); a new one over it is refused before Engine.IO with
+   * `server_busy` and `busyRetryAfterMs`, so that a crowd of returning clients is served in order
+   * rather than all at once and timed out; 0: no cap. Default 256.
+   */
+  maxHandshakesInProgress?: number;
   /** The event loop's current lag, ms (for tests). Default: a timer-drift sampler (delivery/loop-lag.ts). */
   loopLag?: () => number;
   /**
@@ -292,6 +299,7 @@ export const defaults = {
   tokenCacheTtlMs: 60_000,
   busyLoopLagMs: 500,
   busyRetryAfterMs: 2000,
+  maxHandshakesInProgress: 256,
   perMessageDeflate: false as boolean | { threshold?: number },
 } as const;
 

@@ -199,7 +199,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       stats.values.connections--;
     });
     slowConsumers.greet(connection);
-    connection.start(positions);
+    connection.start(positions, () => limits.handshakes.done(socket.request));
     // The app's hook failing is logged as `internal`; the connection stays.
     const noop = (): void => undefined;
     guard.run(

@@ -77,6 +77,7 @@ export function generateConfig(): string {
       replayCacheBytes: defaults.replayCacheBytes,
       busyLoopLagMs: defaults.busyLoopLagMs,
       busyRetryAfterMs: defaults.busyRetryAfterMs,
+      maxHandshakesInProgress: defaults.maxHandshakesInProgress,
       connectionAttemptsPerSecondPerIp: l.connectionAttemptsPerSecondPerIp,
       connectionAttemptBurstPerIp: l.connectionAttemptBurstPerIp,
       maxConnectionsPerIp: l.maxConnectionsPerIp,

@@ -109,8 +109,11 @@ export class ClientConnection {
     return this.subs.values();
   }
 
-  /** Wires the frame handlers and resumes the inbox and the handshake's positions. */
-  start(positions: Positions): void {
+  /**
+   * Wires the frame handlers and resumes the inbox and the handshake's positions; `resumed` is
+   * called once every one of them is live or refused (the handshake's work is done).
+   */
+  start(positions: Positions, resumed: () => void = () => undefined): void {
     // The listeners are shared by every connection (Socket.IO calls them with the socket as `this`):
     // an idle connection holds no closures of its own.
     attachListeners(this.socket, this);
@@ -119,12 +122,19 @@ export class ClientConnection {
     const inbox = inboxOf(this.ctx.sub);
     const wanted = new Map<string, Position | undefined>([[inbox, undefined]]);
     for (const [channel, position] of Object.entries(positions)) wanted.set(channel, position);
+    let left = wanted.size;
+    const settled = (): void => {
+      if (--left === 0) resumed();
+    };
     for (const [channel, position] of wanted) {
       this.deps.guard.run(
         this.caller,
         () => this.subscribe(channel, position),
-        () => undefined,
-        (err) => this.reject(err, undefined, channel),
+        settled,
+        (err) => {
+          settled();
+          this.reject(err, undefined, channel);
+        },
       );
     }
   }

@@ -17,6 +17,7 @@ export class StatsCounter {
     pushes: 0,
     slowConsumers: 0,
     busyRefusals: 0,
+    handshakesInProgress: 0,
     rateLimited: { connectionAttempts: 0, concurrentConnections: 0, events: 0, disconnects: 0, httpPublishes: 0 },
   };
 
