@@ -57,7 +57,7 @@ export interface DeliveryStats {
    * `maxHandshakesInProgress` handshakes were in progress.
    */
   busyRefusals: number;
-  /** Handshakes admitted and not yet resumed (a gauge; `maxHandshakesInProgress`). */
+  /** Handshakes connected (token verified) and not yet resumed (a gauge; `maxHandshakesInProgress`). */
   handshakesInProgress: number;
   /** Refusals by the rate limits and caps (`rate_limited`; in `limits.dryRun`, what would have been refused). */
   rateLimited: {

@@ -199,10 +199,10 @@ export interface TetherServerOptions {
   /** The retry hint (`Retry-After`, `retryAfterMs`) of a `server_busy` refusal; clients add jitter. Default 2000. */
   busyRetryAfterMs?: number;
   /**
-   * Handshakes in progress at most (admitted at the gate, not yet resumed: token check, joins and
-   * the replay of the handshake's positions); a new one over it is refused before Engine.IO with
-   * `server_busy` and `busyRetryAfterMs`, so that a crowd of returning clients is served in order
-   * rather than all at once and timed out; 0: no cap. Default 256.
+   * Handshakes in progress at most (token verified, not yet resumed: the joins and the replay of
+   * the handshake's positions); a new connection over it is refused before Engine.IO (or in the
+   * handshake) with `server_busy` and `busyRetryAfterMs`, so that a crowd of returning clients is
+   * served in order rather than all at once and timed out; 0: no cap. Default 256.
    */
   maxHandshakesInProgress?: number;
   /** The event loop's current lag, ms (for tests). Default: a timer-drift sampler (delivery/loop-lag.ts). */

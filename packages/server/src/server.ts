@@ -157,6 +157,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   limits.gate.attach(httpServer, io.engine);
 
   io.use(limits.busy.middleware());
+  io.use(limits.handshakes.middleware());
   io.use(limits.connectMiddleware());
   io.use(
     handshakeMiddleware({
@@ -194,12 +195,14 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     });
     connections.add(connection);
     stats.values.connections++;
+    limits.handshakes.begin(socket);
     socket.on('disconnect', () => {
       connections.delete(connection);
       stats.values.connections--;
+      limits.handshakes.done(socket);
     });
     slowConsumers.greet(connection);
-    connection.start(positions, () => limits.handshakes.done(socket.request));
+    connection.start(positions, () => limits.handshakes.done(socket));
     // The app's hook failing is logged as `internal`; the connection stays.
     const noop = (): void => undefined;
     guard.run(

@@ -1,11 +1,13 @@
 /**
- * Admission by handshakes in progress (`maxHandshakesInProgress`): while that many handshakes are
- * admitted and not yet resumed, a new upgrade is refused at the gate (503, `Retry-After`,
- * `server_busy` with `retryAfterMs` = `busyRetryAfterMs`, no Engine.IO session); a handshake
- * that resumes, is refused, or whose transport closes makes room. Real sockets on port 0.
+ * Admission by handshakes in progress (`maxHandshakesInProgress`): while that many verified
+ * handshakes have not resumed yet, a new upgrade is refused at the gate (503, `Retry-After`,
+ * `server_busy` with `retryAfterMs` = `busyRetryAfterMs`, no Engine.IO session); a handshake that
+ * resumed or closed makes room; silent upgrades and bad tokens never hold a place. The resumes are
+ * held back by a store whose reads are slow. Real sockets on port 0.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  SlowStore,
   connectClient,
   startServer,
   waitUntil,
@@ -13,6 +15,7 @@ import {
   type StartServerOptions,
   type TestServer,
 } from '@tether/testing';
+import { MemoryLogStore } from '@tether/server';
 import { upgradeAttempt, type Attempt } from './limits-helpers.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -37,13 +40,20 @@ const settlesAt = (srv: TestServer, n: number) =>
   waitUntil(() => (inProgress(srv) === n ? true : undefined), 2000, `${n} handshakes in progress`);
 
 describe('maxHandshakesInProgress', () => {
-  it('refuses an upgrade with 503 and the hint while the cap is reached; a closed transport makes room', async () => {
-    const srv = await server({ maxHandshakesInProgress: 2, busyRetryAfterMs: 700 });
-    // Upgraded and silent (no CONNECT): handshakes in progress.
-    const [a, b] = await Promise.all([upgradeAttempt(srv.port).then(keep), upgradeAttempt(srv.port).then(keep)]);
-    expect([a!.status, b!.status]).toEqual([101, 101]);
+  it('refuses an upgrade with 503 and the hint while the cap is reached; resumed handshakes make room', async () => {
+    const store = new SlowStore(new MemoryLogStore({ maxMessages: 100 }), { readDelayMs: 1500 });
+    const srv = await server({ store, maxHandshakesInProgress: 2, busyRetryAfterMs: 700 });
+    await srv.server.publish({ channel: 'room:1', type: 't', data: { n: 1 } });
+    // Two handshakes that must replay offset 1: in progress until the slow read is back.
+    const resuming = await Promise.all(
+      ['u1', 'u2'].map(async (sub) =>
+        connectClient(srv.url, await srv.token({ sub, channels: ['room:*'] }), {
+          positions: { 'room:1': { offset: 0 } },
+        }),
+      ),
+    );
+    for (const c of resuming) cleanups.push(() => c.close());
     expect(inProgress(srv)).toBe(2);
-    const engineClients = srv.server.io.engine.clientsCount;
 
     const refused = await upgradeAttempt(srv.port).then(keep);
     expect(refused.status).toBe(503);
@@ -51,17 +61,17 @@ describe('maxHandshakesInProgress', () => {
     expect(JSON.parse(refused.body)).toEqual({
       error: { code: 'server_busy', message: expect.stringContaining('2 handshakes in progress'), retryAfterMs: 700 },
     });
-    expect(srv.server.io.engine.clientsCount).toBe(engineClients); // no session for the refused one
     expect(srv.server.stats().busyRefusals).toBe(1);
 
-    a!.close();
-    await settlesAt(srv, 1);
+    await settlesAt(srv, 0);
     expect((await upgradeAttempt(srv.port).then(keep)).status).toBe(101);
-    expect(inProgress(srv)).toBe(2);
   });
 
-  it('a handshake is done once its connection has resumed, or once it was refused', async () => {
+  it('silent upgrades and refused tokens hold no place; a resumed connection frees its own', async () => {
     const srv = await server({ maxHandshakesInProgress: 1 });
+    const silent = await Promise.all([1, 2, 3].map(() => upgradeAttempt(srv.port).then(keep)));
+    expect(silent.map((x) => x.status)).toEqual([101, 101, 101]);
+    expect(inProgress(srv)).toBe(0);
     for (const sub of ['u1', 'u2', 'u3']) {
       const client = await connectClient(srv.url, await srv.token(sub), { positions: { 'room:1': { offset: 0 } } });
       cleanups.push(() => client.close());
@@ -75,14 +85,24 @@ describe('maxHandshakesInProgress', () => {
       (err: ConnectError) => err,
     );
     expect(refusal.data).toMatchObject({ code: 'unauthorized' });
-    await settlesAt(srv, 0);
+    expect(inProgress(srv)).toBe(0);
     expect(srv.server.stats().busyRefusals).toBe(0);
   });
 
   it('never refuses with maxHandshakesInProgress 0', async () => {
-    const srv = await server({ maxHandshakesInProgress: 0 });
-    const attempts = await Promise.all([1, 2, 3].map(() => upgradeAttempt(srv.port).then(keep)));
-    expect(attempts.map((x) => x.status)).toEqual([101, 101, 101]);
+    const store = new SlowStore(new MemoryLogStore({ maxMessages: 100 }), { readDelayMs: 1000 });
+    const srv = await server({ store, maxHandshakesInProgress: 0 });
+    await srv.server.publish({ channel: 'room:1', type: 't', data: { n: 1 } });
+    const clients = await Promise.all(
+      ['u1', 'u2', 'u3'].map(async (sub) =>
+        connectClient(srv.url, await srv.token({ sub, channels: ['room:*'] }), {
+          positions: { 'room:1': { offset: 0 } },
+        }),
+      ),
+    );
+    for (const c of clients) cleanups.push(() => c.close());
+    expect(inProgress(srv)).toBe(3);
+    expect((await upgradeAttempt(srv.port).then(keep)).status).toBe(101);
     expect(srv.server.stats().busyRefusals).toBe(0);
   });
 });

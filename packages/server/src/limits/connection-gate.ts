@@ -70,11 +70,7 @@ export class ConnectionGate {
       void this.admit(req).then((refusal) => {
         if (refusal) return refuseUpgrade(socket, refusal);
         const release = this.hold(this.deps.proxies.clientIpOf(req));
-        this.deps.handshakes.begin(req);
-        socket.once('close', () => {
-          release();
-          this.deps.handshakes.done(req);
-        });
+        socket.once('close', release);
         forward();
       });
     });
@@ -90,13 +86,11 @@ export class ConnectionGate {
         if (refusal) return refuseRequest(res, refusal);
         const release = this.hold(this.deps.proxies.clientIpOf(req));
         this.pending.set(req, release);
-        this.deps.handshakes.begin(req);
         // No session came of it (refused by Engine.IO, bad transport): release when the answer is done.
         res.once('close', () => {
           if (this.pending.get(req) !== release) return;
           this.pending.delete(req);
           release();
-          this.deps.handshakes.done(req);
         });
         forward();
       });
@@ -105,10 +99,7 @@ export class ConnectionGate {
       const release = this.pending.get(socket.request);
       if (!release) return;
       this.pending.delete(socket.request);
-      socket.once('close', () => {
-        release();
-        this.deps.handshakes.done(socket.request);
-      });
+      socket.once('close', release);
     });
   }
 

@@ -45,7 +45,7 @@ export class Limits {
   readonly gate: ConnectionGate;
   /** `server_busy` while the event loop lags: at the gate and, for handshakes already past it, in the middleware. */
   readonly busy: BusySignal;
-  /** Handshakes admitted at the gate and not yet resumed: over `maxHandshakesInProgress`, `server_busy`. */
+  /** Handshakes connected and not yet resumed: over `maxHandshakesInProgress`, new ones get `server_busy`. */
   readonly handshakes: HandshakeAdmission;
   private readonly lagSampler: LoopLagSampler | undefined;
   private readonly redis: Redis | undefined;
