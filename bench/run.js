@@ -120,6 +120,8 @@ storm flags:
   --warm-seconds S     publishing before the kill (default ${stormDefaults.warmSeconds})
   --storm-seconds S    give the storm up after S seconds (default ${stormDefaults.stormSeconds})
   --connect-timeout-ms MS   each attempt's connect timeout (default ${stormDefaults.connectTimeoutMs})
+  --unreachable-max-delay-ms MS  the clients' backoff cap after an unanswered attempt, as the SDK's
+                           reconnect.unreachableMaxDelayMs (default ${stormDefaults.unreachableMaxDelayMs}; 30000: the SDK before it)
   --server-options JSON     server options over the defaults, e.g. '{"listenBacklog":511}'
   --cpu-prof           write a V8 CPU profile of the restarted server to bench/results/prof/
   --max-minutes M      hard stop for the whole run (default 6)
@@ -358,6 +360,7 @@ async function runStormCli(argv) {
       'warm-seconds',
       'storm-seconds',
       'connect-timeout-ms',
+      'unreachable-max-delay-ms',
       'server-options',
     ],
     ['cpu-prof'],
@@ -374,6 +377,8 @@ async function runStormCli(argv) {
   if (values['warm-seconds']) opts.warmSeconds = int(values['warm-seconds'], 'warm-seconds');
   if (values['storm-seconds']) opts.stormSeconds = int(values['storm-seconds'], 'storm-seconds');
   if (values['connect-timeout-ms']) opts.connectTimeoutMs = int(values['connect-timeout-ms'], 'connect-timeout-ms');
+  if (values['unreachable-max-delay-ms'])
+    opts.unreachableMaxDelayMs = int(values['unreachable-max-delay-ms'], 'unreachable-max-delay-ms');
   if (values['server-options']) opts.serverOptions = JSON.parse(values['server-options']);
   opts.cpuProf = values['cpu-prof'] ?? false;
   checkClientCaps(opts);

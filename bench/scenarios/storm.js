@@ -42,6 +42,8 @@ export const stormDefaults = {
   connectTimeoutMs: 20_000,
   initialDelayMs: 1000,
   maxDelayMs: 30_000,
+  /** The SDK's `reconnect.unreachableMaxDelayMs`; 30000 behaves as the SDK did before it. */
+  unreachableMaxDelayMs: 5000,
   ackIntervalMs: 1000,
   connectConcurrency: 100,
   healthzEveryMs: 100,
@@ -267,6 +269,7 @@ export async function runStorm(opts) {
             connectTimeoutMs: opts.connectTimeoutMs,
             initialDelayMs: opts.initialDelayMs,
             maxDelayMs: opts.maxDelayMs,
+            unreachableMaxDelayMs: opts.unreachableMaxDelayMs,
             ackIntervalMs: opts.ackIntervalMs,
           },
           10 * 60_000,

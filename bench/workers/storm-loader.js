@@ -96,15 +96,20 @@ function positions(c) {
   return p;
 }
 
-/** The SDK's backoff: full jitter under a cap growing ×2 from 1 s to 30 s. */
-function backoffMs(attempt) {
-  const cap = Math.min(cfg.maxDelayMs, cfg.initialDelayMs * 2 ** Math.min(attempt, 30));
+/**
+ * The SDK's backoff: full jitter under a cap growing ×2 from 1 s to 30 s; after an attempt the
+ * server never answered (refused, reset: `reconnect.unreachableMaxDelayMs`) the cap is at most
+ * `unreachableMaxDelayMs`.
+ */
+function backoffMs(attempt, unanswered) {
+  let cap = Math.min(cfg.maxDelayMs, cfg.initialDelayMs * 2 ** Math.min(attempt, 30));
+  if (unanswered) cap = Math.min(cap, cfg.unreachableMaxDelayMs);
   return Math.floor(Math.random() * cap);
 }
 
-function scheduleReconnect(c) {
+function scheduleReconnect(c, unanswered = false) {
   if (stopping || c.timer !== null) return;
-  let delay = backoffMs(c.attempts);
+  let delay = backoffMs(c.attempts, unanswered);
   // A server's hint is a floor; jitter on top spreads the crowd it refused (as the SDK does).
   if (c.retryAfterMs > 0) delay = Math.max(delay, c.retryAfterMs + Math.floor(Math.random() * c.retryAfterMs));
   c.retryAfterMs = 0;
@@ -156,10 +161,17 @@ async function attempt(c) {
     await connecting;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (message.startsWith('connect timeout')) counters.connectTimeouts++;
+    const timedOut = message.startsWith('connect timeout');
+    if (timedOut) counters.connectTimeouts++;
     const key = message.replace(/\d+/g, 'N').slice(0, 60);
     counters.connectErrors[key] = (counters.connectErrors[key] ?? 0) + 1;
-    if (c.fc === fc) scheduleReconnect(c);
+    // A CONNECT_ERROR's hint (server_busy past the gate) is obeyed as the SDK does.
+    const hint = /** @type {{data?: {retryAfterMs?: unknown}}} */ (err).data?.retryAfterMs;
+    if (typeof hint === 'number' && hint > 0) c.retryAfterMs = hint;
+    // As the SDK sees it: a timeout or a refusal with data was answered; anything else (refused,
+    // reset, an HTTP refusal of the upgrade, which the SDK's WebSocket cannot read) was not.
+    const unanswered = !timedOut && !message.startsWith('CONNECT_ERROR');
+    if (c.fc === fc) scheduleReconnect(c, unanswered);
     return;
   }
   if (c.fc !== fc) return fc.close();

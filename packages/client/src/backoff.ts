@@ -37,9 +37,12 @@ export class Backoff {
     return Math.min(maxDelayMs, initialDelayMs * Math.pow(factor, exponent));
   }
 
-  /** The delay before the next attempt, ms; counts the attempt. */
-  next(): number {
-    const cap = this.cap();
+  /**
+   * The delay before the next attempt, ms; counts the attempt. `limitMs` lowers the cap for this
+   * draw only (the growth goes on counting: a later draw without it gets the full cap).
+   */
+  next(limitMs = Infinity): number {
+    const cap = Math.min(this.cap(), limitMs);
     this.attempt++;
     return this.options.jitter === 'full' ? Math.floor(this.random() * cap) : cap;
   }

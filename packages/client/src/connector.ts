@@ -228,8 +228,10 @@ export class Connector {
       this.host.serverDown(this.failedAttempts, info.error);
     }
     this.socketDown();
-    // A `rate_limited` refusal says how long to wait at least: sooner would only be refused again.
-    const delay = Math.max(this.backoff.next(), hintedDelay(info.error));
+    // Unanswered (refused, network): no load on the server, so the cap stays short and the client
+    // is back soon after a restart. A `rate_limited` refusal says how long to wait at least.
+    const limit = info.unanswered ? this.options.reconnect.unreachableMaxDelayMs : Infinity;
+    const delay = Math.max(this.backoff.next(limit), hintedDelay(info.error));
     this.options.logger.debug('reconnecting', { inMs: delay, attempt: this.failedAttempts + 1 });
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.attempt(), delay);

@@ -18,6 +18,13 @@ export interface ReconnectOptions {
   initialDelayMs: number;
   /** Largest delay. Default 30_000. */
   maxDelayMs: number;
+  /**
+   * Largest delay after an attempt the server never answered (connection refused, network error:
+   * a server restarting, a network down), as against a timeout or a refusal, which grow to
+   * `maxDelayMs`. Such an attempt costs the server nothing, and a client waiting 30 s for a server
+   * that was back after 5 is the tail of a restart. Default 5000.
+   */
+  unreachableMaxDelayMs: number;
   /** Growth of the cap per failed attempt. Default 2. */
   factor: number;
   /** `full` (a uniform draw in [0, cap]) or `none`. Default `full`. */
@@ -86,7 +93,7 @@ export interface ClientOptions {
   transports?: ('websocket' | 'polling' | 'webtransport')[];
   /** Deadline for one connection attempt (handshake included). Default 10_000. */
   connectTimeoutMs?: number;
-  /** Reconnect backoff. Default 1 s doubling to 30 s, full jitter, unlimited attempts. */
+  /** Reconnect backoff. Default 1 s doubling to 30 s (5 s after an unanswered attempt), full jitter, unlimited attempts. */
   reconnect?: Partial<ReconnectOptions>;
   /** Consecutive failed attempts before the `serverDown` event (the client keeps retrying). Default 5. */
   serverDownAfterAttempts?: number;
@@ -152,7 +159,14 @@ export const defaults = {
   path: '/socket.io',
   transports: ['websocket'],
   connectTimeoutMs: 10_000,
-  reconnect: { initialDelayMs: 1000, maxDelayMs: 30_000, factor: 2, jitter: 'full', maxAttempts: Infinity },
+  reconnect: {
+    initialDelayMs: 1000,
+    maxDelayMs: 30_000,
+    unreachableMaxDelayMs: 5000,
+    factor: 2,
+    jitter: 'full',
+    maxAttempts: Infinity,
+  },
   serverDownAfterAttempts: 5,
   ackIntervalMs: 1000,
   probeIntervalMs: 30_000,
@@ -232,6 +246,7 @@ export function resolveOptions(options: ClientOptions): ResolvedClientOptions {
     ['connectTimeoutMs', resolved.connectTimeoutMs],
     ['reconnect.initialDelayMs', resolved.reconnect.initialDelayMs],
     ['reconnect.maxDelayMs', resolved.reconnect.maxDelayMs],
+    ['reconnect.unreachableMaxDelayMs', resolved.reconnect.unreachableMaxDelayMs],
     ['reconnect.maxAttempts', resolved.reconnect.maxAttempts],
     ['serverDownAfterAttempts', resolved.serverDownAfterAttempts],
     ['ackIntervalMs', resolved.ackIntervalMs],

@@ -35,6 +35,11 @@ export interface LinkDown {
   message: string;
   /** The server's refusal (`connect_error` data, or the `error` frame before it closed us). */
   error?: TetherError;
+  /**
+   * The attempt ended without any answer from the server and before the connect timeout: the
+   * connection was refused or the network failed (a server restarting, a network down).
+   */
+  unanswered?: boolean;
 }
 
 export interface LinkHandlers {
@@ -48,6 +53,8 @@ export interface LinkHandlers {
 
 /** A server's retry hint is obeyed up to this long (an hour): a larger one is a bug, not a plan. */
 const MAX_RETRY_AFTER_MS = 3_600_000;
+/** The message of socket.io-client's `connect_error` when `timeout` passed without a CONNECT. */
+const CONNECT_TIMEOUT_MESSAGE = 'timeout';
 
 type LinkOptions = Pick<ResolvedClientOptions, 'url' | 'path' | 'transports' | 'connectTimeoutMs' | 'socketFactory'>;
 
@@ -98,6 +105,8 @@ export class SocketLink {
         reason: StatusReason.TransportClose,
         message: refusal ? refusal.message : `connect failed: ${err.message}`,
         ...(refusal ? { error: refusal } : {}),
+        // socket.io-client reports its connect timeout as `timeout`; any other error without data is the transport's.
+        unanswered: !refusal && err.message !== CONNECT_TIMEOUT_MESSAGE,
       });
     });
     socket.on('disconnect', (reason: string) => {

@@ -31,6 +31,13 @@ describe('Backoff', () => {
     for (let i = 0; i < 5000; i++) backoff.next();
     expect(backoff.next()).toBe(1000);
   });
+
+  it('a limit lowers the cap of one draw only; the growth goes on counting under it', () => {
+    const backoff = new Backoff({ initialDelayMs: 100, maxDelayMs: 10_000, factor: 2, jitter: 'none' });
+    expect([1, 2, 3, 4, 5, 6].map(() => backoff.next(500))).toEqual([100, 200, 400, 500, 500, 500]);
+    expect(backoff.next()).toBe(6400);
+    expect(backoff.attempts).toBe(7);
+  });
 });
 
 describe('tokens', () => {

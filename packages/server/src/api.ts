@@ -66,8 +66,13 @@ export interface DeliveryStats {
   push: PushStats;
   /** Connections cut because more than `maxQueuedBytes` waited to be written to them (`slow_consumer`). */
   slowConsumers: number;
-  /** New connections refused with `server_busy` while the event loop lagged (`busyLoopLagMs`). */
+  /**
+   * New connections refused with `server_busy`: the event loop lagged (`busyLoopLagMs`) or
+   * `maxHandshakesInProgress` handshakes were in progress.
+   */
   busyRefusals: number;
+  /** Handshakes connected (token verified) and not yet resumed (a gauge; `maxHandshakesInProgress`). */
+  handshakesInProgress: number;
   /** Refusals by the rate limits and caps (`rate_limited`; in `limits.dryRun`, what would have been refused). */
   rateLimited: {
     connectionAttempts: number;

@@ -215,6 +215,13 @@ export interface TetherServerOptions {
   busyLoopLagMs?: number;
   /** The retry hint (`Retry-After`, `retryAfterMs`) of a `server_busy` refusal; clients add jitter. Default 2000. */
   busyRetryAfterMs?: number;
+  /**
+   * Handshakes in progress at most (token verified, not yet resumed: the joins and the replay of
+   * the handshake's positions); a new connection over it is refused before Engine.IO (or in the
+   * handshake) with `server_busy` and `busyRetryAfterMs`, so that a crowd of returning clients is
+   * served in order rather than all at once and timed out; 0: no cap. Default 256.
+   */
+  maxHandshakesInProgress?: number;
   /** The event loop's current lag, ms (for tests). Default: a timer-drift sampler (delivery/loop-lag.ts). */
   loopLag?: () => number;
   /**
@@ -312,6 +319,7 @@ export const defaults = {
   tokenCacheTtlMs: 60_000,
   busyLoopLagMs: 500,
   busyRetryAfterMs: 2000,
+  maxHandshakesInProgress: 256,
   perMessageDeflate: false as boolean | { threshold?: number },
   /** The push fallback's settings (push/options.ts); no provider, so nothing is pushed, unless given. */
   push: pushDefaults,

@@ -195,6 +195,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   limits.gate.attach(httpServer, io.engine);
 
   io.use(limits.busy.middleware());
+  io.use(limits.handshakes.middleware());
   io.use(limits.connectMiddleware());
   io.use(
     handshakeMiddleware({
@@ -234,6 +235,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       const { ctx } = connection.socket.data as HandshakeData;
       liveUsers.remove(ctx.tenant, ctx.sub);
       stats.values.connections--;
+      limits.handshakes.done(connection.socket);
     },
   };
   const onConnection = (socket: TetherSocket): void => {
@@ -244,8 +246,9 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     connections.add(connection);
     liveUsers.add(ctx.tenant, ctx.sub);
     stats.values.connections++;
+    limits.handshakes.begin(socket);
     slowConsumers.greet(connection);
-    connection.start(positions);
+    connection.start(positions, () => limits.handshakes.done(socket));
     // The app's hook failing is logged as `internal`; the connection stays.
     const noop = (): void => undefined;
     guard.run(

@@ -83,6 +83,7 @@ export function generateConfig(): string {
       busyRetryAfterMs: defaults.busyRetryAfterMs,
       broadcastChunkSize: defaults.broadcastChunkSize,
       broadcastSliceMs: defaults.broadcastSliceMs,
+      maxHandshakesInProgress: defaults.maxHandshakesInProgress,
       connectionAttemptsPerSecondPerIp: l.connectionAttemptsPerSecondPerIp,
       connectionAttemptBurstPerIp: l.connectionAttemptBurstPerIp,
       maxConnectionsPerIp: l.maxConnectionsPerIp,

@@ -115,8 +115,11 @@ export class ClientConnection implements Expiring {
     return this.subs.values();
   }
 
-  /** Wires the frame handlers and resumes the inbox and the handshake's positions. */
-  start(positions: Positions): void {
+  /**
+   * Wires the frame handlers and resumes the inbox and the handshake's positions; `resumed` is
+   * called once every one of them is live or refused (the handshake's work is done).
+   */
+  start(positions: Positions, resumed: () => void = () => undefined): void {
     // The listeners are shared by every connection (Socket.IO calls them with the socket as `this`):
     // an idle connection holds no closures of its own.
     attachListeners(this.socket, this);
@@ -132,7 +135,7 @@ export class ClientConnection implements Expiring {
         const done = (): void => settle();
         this.deps.guard.run(() => this.caller(), () => this.subscribe(channel, position), done, failed);
       });
-    });
+    }).then(resumed, resumed);
   }
 
   /** One of our frames: checked, handled, answered (through its callback when it has one). */

@@ -26,6 +26,7 @@ export class StatsCounter {
     },
     slowConsumers: 0,
     busyRefusals: 0,
+    handshakesInProgress: 0,
     rateLimited: { connectionAttempts: 0, concurrentConnections: 0, events: 0, disconnects: 0, httpPublishes: 0 },
   };
 

@@ -3,7 +3,8 @@
  * upgrade or a polling handshake, i.e. a request without `sid`) is counted per client IP and
  * checked against the per-IP and per-node caps of open connections *before* Engine.IO sees it, so
  * a refused attempt allocates no session at all. A refusal is HTTP 429 with `Retry-After` and the
- * `rate_limited` error body, or 503 and `server_busy` while the event loop lags (limits/busy.ts).
+ * `rate_limited` error body, or 503 and `server_busy` while the event loop lags (limits/busy.ts)
+ * or too many handshakes are in progress (limits/handshakes.ts).
  * Requests of an existing session (`sid`) pass untouched.
  */
 import http from 'node:http';
@@ -11,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ErrorCode, TetherError, httpStatusOf } from '@tether/protocol';
 import type { BusySignal } from './busy.js';
+import type { HandshakeAdmission } from './handshakes.js';
 import type { StatsCounter } from '../delivery/stats.js';
 import type { TrustedProxies } from './client-ip.js';
 import type { LimitOptions } from './limit-options.js';
@@ -29,6 +31,8 @@ function ignoreError(): void {}
 
 export interface ConnectionGateDeps {
   busy: BusySignal;
+  /** Handshakes in progress: a new one is refused with `server_busy` over the cap. */
+  handshakes: HandshakeAdmission;
   limits: LimitOptions;
   proxies: TrustedProxies;
   /** Connection attempts per IP (memory: each node guards its own sessions). */
@@ -122,7 +126,7 @@ export class ConnectionGate {
   private async admit(req: http.IncomingMessage): Promise<TetherError | undefined> {
     const { limits, stats, log } = this.deps;
     // Before anything is counted: a busy refusal burns none of the IP's attempts.
-    const busy = this.deps.busy.refusal();
+    const busy = this.deps.busy.refusal() ?? this.deps.handshakes.refusal();
     if (busy) return busy;
     const ip = this.deps.proxies.clientIpOf(req);
     let refusal: TetherError | undefined;

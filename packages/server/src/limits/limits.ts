@@ -19,6 +19,7 @@ import { eventLimitMiddleware, type EventLimitDeps } from './event-limit.js';
 import { RateLimitFactory, type RateLimit } from './rate-limit.js';
 import { CutUsers } from './cut-users.js';
 import { BusySignal } from './busy.js';
+import { HandshakeAdmission } from './handshakes.js';
 import { LoopLagSampler } from '../delivery/loop-lag.js';
 
 /** Redis keys of the shared limits start with this. */
@@ -28,7 +29,15 @@ const REDIS_COMMAND_TIMEOUT_MS = 1000;
 
 type LimitsOptions = Pick<
   ResolvedOptions,
-  'limits' | 'trustedProxies' | 'socketPath' | 'store' | 'cluster' | 'busyLoopLagMs' | 'busyRetryAfterMs' | 'loopLag'
+  | 'limits'
+  | 'trustedProxies'
+  | 'socketPath'
+  | 'store'
+  | 'cluster'
+  | 'busyLoopLagMs'
+  | 'busyRetryAfterMs'
+  | 'loopLag'
+  | 'maxHandshakesInProgress'
 >;
 
 export class Limits {
@@ -36,6 +45,8 @@ export class Limits {
   readonly gate: ConnectionGate;
   /** `server_busy` while the event loop lags: at the gate and, for handshakes already past it, in the middleware. */
   readonly busy: BusySignal;
+  /** Handshakes connected and not yet resumed: over `maxHandshakesInProgress`, new ones get `server_busy`. */
+  readonly handshakes: HandshakeAdmission;
   private readonly lagSampler: LoopLagSampler | undefined;
   private readonly redis: Redis | undefined;
   private readonly attempts: RateLimit;
@@ -94,8 +105,14 @@ export class Limits {
       lag: o.loopLag ?? this.lagSampler?.lag ?? (() => 0),
       stats,
     });
+    this.handshakes = new HandshakeAdmission({
+      max: o.maxHandshakesInProgress,
+      retryAfterMs: o.busyRetryAfterMs,
+      stats,
+    });
     this.gate = new ConnectionGate({
       busy: this.busy,
+      handshakes: this.handshakes,
       limits: l,
       proxies: this.proxies,
       attempts: this.attempts,

@@ -18,9 +18,10 @@ export const limitsSection = z.strictObject({
   maxHistoryLimit: positive.optional(),
   recentPerChannel: positive.optional(),
   replayCacheBytes: count.optional(),
-  // overload: new connections refused with `server_busy` while the event loop lags (0: never)
+  // overload: new connections refused with `server_busy` while the event loop lags or too many handshakes are in progress (0: never)
   busyLoopLagMs: count.optional(),
   busyRetryAfterMs: positive.optional(),
+  maxHandshakesInProgress: count.optional(),
   broadcastChunkSize: positive.optional(),
   broadcastSliceMs: z.number().positive().optional(),
   // rate limits and connection caps (the server's `limits` group; 0 turns one off)
