@@ -169,6 +169,25 @@ describe('SqliteLogStore', () => {
     expect((await reopened.read('emptied', 0, 10)).messages.map((m) => m.id)).toEqual(['emptied-next']);
   });
 
+  it('opens a file of schema version 1 (stream rows kept current by every append) and reads it the same', async () => {
+    const path = join(dir, 'v1.db');
+    const store = open(path, { maxMessages: 3 });
+    await store.append('s', inputs('m', 5));
+    await store.close();
+    // What version 1 left: the same tables, the row holding the current head and first.
+    const raw = new Database(path);
+    raw.prepare("UPDATE streams SET head = 5, first = 3 WHERE name = 's'").run();
+    raw.pragma('user_version = 1');
+    raw.close();
+    const reopened = open(path, { maxMessages: 3 });
+    expect(await reopened.info('s')).toMatchObject({ head: 5, first: 3 });
+    expect((await reopened.append('s', [input('next')]))[0]).toMatchObject({ offset: 6, duplicate: false });
+    await reopened.close();
+    const upgraded = new Database(path, { readonly: true });
+    expect(upgraded.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    upgraded.close();
+  });
+
   it('turns a SQLite failure into store_unavailable with the cause', async () => {
     const path = join(dir, 'broken.db');
     const store = open(path);
