@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import type { AppendInput, AppendResult, LogStore } from '../store/types.js';
-import type { ChannelRegistry } from './channel-registry.js';
+import { streamOf, type ChannelRegistry } from './channel-registry.js';
 import type { ChannelState } from './channel-state.js';
 import type { Fanout } from './fanout.js';
 import type { StatsCounter } from './stats.js';
@@ -58,7 +58,8 @@ export class Publisher {
   async publish(tenant: string, channel: string, input: AppendInput): Promise<AppendResult> {
     this.inFlight++;
     try {
-      const state = await this.registry.get(tenant, channel);
+      // A known channel is queued in this very call: no promise to wait for (one per publish).
+      const state = this.registry.peek(streamOf(tenant, channel)) ?? (await this.registry.get(tenant, channel));
       return await new Promise<AppendResult>((resolve, reject) => {
         let queue = this.queues.get(state);
         if (!queue) this.queues.set(state, (queue = []));

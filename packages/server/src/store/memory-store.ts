@@ -54,11 +54,12 @@ export class MemoryLogStore implements LogStore {
     const prepared = inputs.map(normalise);
     if (prepared.length === 0) return [];
     const log = this.streamOf(stream);
-    const keys = this.keysOf(stream);
+    // Server-made ids leave no key: an inbox published to without ids gets no key map at all.
+    const keys = inputs.some((input) => input.idempotent !== false) ? this.keysOf(stream) : undefined;
     const results: AppendResult[] = [];
     for (const [i, message] of prepared.entries()) {
       const keyed = inputs[i]?.idempotent !== false;
-      const firstOffset = keyed ? keys.get(message.id) : undefined;
+      const firstOffset = keyed ? keys?.get(message.id) : undefined;
       if (firstOffset !== undefined) {
         message.offset = firstOffset;
         const first = messageAt(log, firstOffset) ?? Object.freeze(message);
@@ -70,7 +71,7 @@ export class MemoryLogStore implements LogStore {
       // Frozen: readers share these objects, and none may change the log.
       const stored = Object.freeze(message);
       log.messages.push(stored);
-      if (keyed) {
+      if (keys && keyed) {
         keys.set(stored.id, stored.offset);
         this.rememberKey(stream, stored.id, stored.ts);
       }

@@ -3,11 +3,20 @@ import { serializeData } from './store-support.js';
 /**
  * The JSON text of a message's `data`, computed once per message and handed along with it: the
  * publish door's size check, the store's row and the frame on the wire all need the same text, and
- * `data` was serialized three times per publish. Kept beside the object (a WeakMap), never on it,
- * so it cannot leak into a frame or a row as a field, and it goes with the object when that is
- * collected.
+ * `data` was serialized three times per publish. Kept on the object under a private symbol, as a
+ * non-enumerable property: no key, spread, `JSON.stringify` or equality check sees it, so it cannot
+ * leak into a frame or a row as a field, and it goes with the object when that is collected. Not a
+ * WeakMap for every message: its entries made each garbage collection of a node holding millions of
+ * messages (rings, the memory store) mark them as ephemerons, and cost a map insert per message.
+ * An object that can no longer take properties (frozen before its text was known) keeps it in a
+ * WeakMap beside it.
  */
-const texts = new WeakMap<object, string>();
+const DATA_JSON = Symbol('dataJson');
+const textsOfSealed = new WeakMap<object, string>();
+
+interface WithDataJson {
+  readonly [DATA_JSON]?: string;
+}
 
 /**
  * Longer texts are not kept beside their message: a channel's ring holds up to `recentPerChannel`
@@ -18,7 +27,7 @@ export const MAX_KEPT_DATA_JSON = 8 * 1024;
 
 /** `data` as JSON text (`undefined` as `null`), serialized at most once per message object (if short). */
 export function dataJsonOf(message: { readonly data: unknown }): string {
-  let text = texts.get(message);
+  let text = knownDataJsonOf(message);
   if (text === undefined) {
     text = serializeData(message.data);
     rememberDataJson(message, text);
@@ -28,16 +37,18 @@ export function dataJsonOf(message: { readonly data: unknown }): string {
 
 /** `data`'s JSON text if it is already known for this message object, without computing it. */
 export function knownDataJsonOf(message: { readonly data: unknown }): string | undefined {
-  return texts.get(message);
+  return (message as WithDataJson)[DATA_JSON] ?? textsOfSealed.get(message);
 }
 
 /** Records `text` as the JSON of `message.data` (the publish door's, or a store that read it from its row). */
 export function rememberDataJson(message: { readonly data: unknown }, text: string): void {
-  if (text.length <= MAX_KEPT_DATA_JSON) texts.set(message, text);
+  if (text.length > MAX_KEPT_DATA_JSON) return;
+  if (Object.isExtensible(message)) Object.defineProperty(message, DATA_JSON, { value: text, writable: true });
+  else textsOfSealed.set(message, text);
 }
 
 /** `to` is a copy of `from` with the same `data` (the stored message made from its input): it shares the text. */
-export function carryDataJson(from: object, to: object): void {
-  const text = texts.get(from);
-  if (text !== undefined) texts.set(to, text);
+export function carryDataJson(from: { readonly data: unknown }, to: { readonly data: unknown }): void {
+  const text = knownDataJsonOf(from);
+  if (text !== undefined) rememberDataJson(to, text);
 }

@@ -1,10 +1,11 @@
 /**
- * Group commit for the SQLite store: every append made in one event-loop turn is queued and written
- * by one call of `write` (one transaction) at the end of the turn, so that a COMMIT is paid per turn
- * rather than per call. The Publisher flushes every channel of a turn from one `setImmediate`
- * callback; a `setImmediate` here (not a microtask) also gathers appends made from several
- * callbacks of one check phase (other callers, the Publisher's retries of a busy channel), at the
- * cost of one loop iteration of latency.
+ * Group commit for the SQLite store: the appends made in one synchronous run (one callback of the
+ * event loop) are queued and written by one call of `write` (one transaction) as soon as that run
+ * is done (`process.nextTick`), so that a COMMIT is paid per callback rather than per call. The Publisher flushes every channel of a turn from one `setImmediate` callback, so a turn's
+ * publishes share one transaction and are written in the same turn: no loop iteration (with all
+ * the I/O it reads) is waited for before the publishers are answered. A batch larger than
+ * `maxWeight` is written in parts, the rest in a later turn (`setImmediate`), so that the loop is
+ * held for one bounded transaction at a time.
  */
 
 /** One queued call; `weight` is its number of inputs. */
@@ -36,17 +37,19 @@ export class GroupCommit<Job extends QueuedWrite> {
     while (this.queue.length > 0) this.write(this.takeBatch());
   }
 
-  private schedule(): void {
+  private schedule(later = false): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const run = (): void => {
       this.scheduled = false;
       if (this.queue.length === 0) return;
       const batch = this.takeBatch();
-      // Later calls of this turn wait for the next one: the loop is held for one bounded batch.
-      if (this.queue.length > 0) this.schedule();
+      // What does not fit waits for a later turn: the loop is held for one bounded batch at a time.
+      if (this.queue.length > 0) this.schedule(true);
       this.write(batch);
-    });
+    };
+    if (later) setImmediate(run);
+    else process.nextTick(run);
   }
 
   private takeBatch(): Job[] {

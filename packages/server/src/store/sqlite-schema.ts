@@ -7,7 +7,13 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, TetherError } from '@tether/protocol';
 
-/** Bumped when the schema changes; a file from a newer Tether is refused, not misread. */
+/**
+ * Bumped when the schema or the meaning of a column changes; a file from a newer Tether is refused,
+ * not misread. 2: messages gain `priority` (added by the migration; NULL reads as normal), and
+ * appends no longer rewrite a stream's row (its head and first are derived from the messages, see
+ * `SQL.streamBounds`): a version-1 file reads the same, but a version-1 Tether would take the stale
+ * head of a version-2 file for the truth.
+ */
 export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
@@ -15,8 +21,12 @@ CREATE TABLE IF NOT EXISTS streams (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
   epoch TEXT NOT NULL,
-  head INTEGER NOT NULL,   -- last offset assigned, 0 when nothing was appended
-  first INTEGER NOT NULL   -- oldest retained offset, head + 1 when nothing is retained
+  -- head and first as of the stream's creation or its last age prune: appends do not rewrite this
+  -- row (it would cost a page per message). The current values are derived (sqlite-store.ts
+  -- withBounds): head is the larger of head and the highest stored offset; first is the lowest
+  -- stored offset, or head + 1 when nothing is retained.
+  head INTEGER NOT NULL,   -- last offset assigned (at least), 0 when nothing was appended
+  first INTEGER NOT NULL   -- oldest retained offset (when the row was written)
 );
 CREATE TABLE IF NOT EXISTS messages (
   stream_id INTEGER NOT NULL,
@@ -58,6 +68,10 @@ export const SQL = {
   insertStream: 'INSERT INTO streams (name, epoch, head, first) VALUES (?, ?, 0, 1) RETURNING id, epoch, head, first',
   selectStreamById: 'SELECT id, name, epoch, head, first FROM streams WHERE id = ?',
   updateStream: 'UPDATE streams SET head = ?, first = ? WHERE id = ?',
+  // The lowest and highest stored offsets of a stream (two index seeks; NULLs when it has none).
+  streamBounds: `SELECT
+    (SELECT msg_offset FROM messages INDEXED BY messages_by_offset WHERE stream_id = ? ORDER BY msg_offset LIMIT 1) AS low,
+    (SELECT msg_offset FROM messages INDEXED BY messages_by_offset WHERE stream_id = ? ORDER BY msg_offset DESC LIMIT 1) AS high`,
   // Only the key conflict is ignored (not OR IGNORE): any other failure must still raise.
   insertKey:
     'INSERT INTO idempotency_keys (stream_id, id, msg_offset, ts) VALUES (?, ?, ?, ?) ON CONFLICT (stream_id, id) DO NOTHING',
@@ -85,6 +99,11 @@ export interface StreamRow {
   epoch: string;
   head: number;
   first: number;
+}
+
+export interface StreamBounds {
+  low: number | null;
+  high: number | null;
 }
 
 export interface MessageRow {
@@ -120,6 +139,7 @@ export interface SqliteStatements {
   insertStream: Statement<[name: string, epoch: string], StreamRow>;
   selectStreamById: Statement<[streamId: number], StreamRow & { name: string }>;
   updateStream: Statement<[head: number, first: number, streamId: number]>;
+  streamBounds: Statement<[streamId: number, sameStreamId: number], StreamBounds>;
   insertKey: Statement<[streamId: number, id: string, offset: number, ts: number]>;
   selectKeyOffset: Statement<[streamId: number, id: string], number>;
   keyChunkCutoff: Statement<[cutoff: number, skip: number], number>;
@@ -139,6 +159,7 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
     insertStream: db.prepare(SQL.insertStream),
     selectStreamById: db.prepare(SQL.selectStreamById),
     updateStream: db.prepare(SQL.updateStream),
+    streamBounds: db.prepare(SQL.streamBounds),
     insertKey: db.prepare(SQL.insertKey),
     selectKeyOffset: db.prepare<[number, string], number>(SQL.selectKeyOffset).pluck(),
     keyChunkCutoff: db.prepare<[number, number], number>(SQL.keyChunkCutoff).pluck(),

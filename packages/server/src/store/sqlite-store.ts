@@ -4,7 +4,8 @@
  * the calls of one event-loop turn, across streams, share one transaction, and each promise resolves
  * only once that transaction committed. Each call stays atomic: when one call of a batch fails, the
  * batch rolls back and every call is written again in a transaction of its own, so only the failing
- * call rejects. Stream rows (epoch, head, first) are cached, so an append does not SELECT its row.
+ * call rejects. Stream rows (epoch, head, first) are cached, so an append does not SELECT its row,
+ * and not rewritten by appends: head and first are derived from the messages when a row is loaded.
  */
 import type Database from 'better-sqlite3';
 import { ErrorCode, TetherError } from '@tether/protocol';
@@ -170,7 +171,7 @@ export class SqliteLogStore implements LogStore {
 
   async read(stream: string, after: number, limit: number): Promise<ReadResult> {
     return this.guard('read', () => {
-      const row = this.statements.selectStream.get(stream);
+      const row = this.committedRow(stream);
       if (row === undefined) return { ...UNWRITTEN, messages: [] };
       // SQLite reads a negative LIMIT as "no limit".
       const rowLimit = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : -1;
@@ -181,7 +182,7 @@ export class SqliteLogStore implements LogStore {
 
   async info(stream: string): Promise<StreamInfo> {
     return this.guard('info', () => {
-      const row = this.statements.selectStream.get(stream);
+      const row = this.committedRow(stream);
       return row === undefined ? { ...UNWRITTEN } : infoOf(row);
     });
   }
@@ -258,8 +259,7 @@ export class SqliteLogStore implements LogStore {
       for (const call of calls) call.reject(failure);
       return;
     }
-    if (this.streamRows.size + written.size > MAX_CACHED_STREAMS) this.streamRows.clear();
-    for (const [name, row] of written) this.streamRows.set(name, row);
+    for (const [name, row] of written) this.cacheRow(name, row);
     this.stats.transactions += 1;
     this.stats.appends += calls.length;
     this.health.written();
@@ -272,7 +272,7 @@ export class SqliteLogStore implements LogStore {
     inputs: readonly PreparedInput[],
     written: Map<string, StreamRow>,
   ): AppendResult[] {
-    const { insertKey, selectKeyOffset, selectMessage, insertMessage, deleteBefore, updateStream } = this.statements;
+    const { insertKey, selectKeyOffset, selectMessage, insertMessage, deleteBefore } = this.statements;
     const row = written.get(stream) ?? this.streamRow(stream);
     let { head, first } = row;
     const results: AppendResult[] = [];
@@ -308,7 +308,7 @@ export class SqliteLogStore implements LogStore {
       first = head - maxMessages + 1;
       deleteBefore.run(row.id, first);
     }
-    if (head !== row.head || first !== row.first) updateStream.run(head, first, row.id);
+    // The stream's row is not rewritten: head and first follow from the messages (withBounds).
     written.set(stream, { id: row.id, epoch: row.epoch, head, first });
     return results;
   }
@@ -321,8 +321,9 @@ export class SqliteLogStore implements LogStore {
     while (next < streamIds.length && removed < this.pruneChunks.messages) {
       const streamId = streamIds[next] ?? 0;
       next += 1;
-      const row = selectStreamById.get(streamId);
-      if (row === undefined) continue;
+      const stored = selectStreamById.get(streamId);
+      if (stored === undefined) continue;
+      const row = { ...this.withBounds(stored), name: stored.name };
       const cutoff = now - this.byChannel.of(row.name).maxAgeMs;
       // Everything before the first fresh message goes (all of it when none is fresh).
       const newFirst = firstFreshOffset.get(streamId, cutoff) ?? row.head + 1;
@@ -343,11 +344,40 @@ export class SqliteLogStore implements LogStore {
 
   /** The stream's committed row, created with a new epoch on its first append (only appends call this). */
   private streamRow(stream: string): StreamRow {
-    const existing = this.streamRows.get(stream) ?? this.statements.selectStream.get(stream);
+    const existing = this.committedRow(stream);
     if (existing !== undefined) return existing;
     const created = this.statements.insertStream.get(stream, newEpoch());
     if (created === undefined) throw new Error(`creating stream ${stream} returned no row`);
     return created;
+  }
+
+  /** The stream's row as committed (head and first current), or undefined if it was never written. */
+  private committedRow(stream: string): StreamRow | undefined {
+    const cached = this.streamRows.get(stream);
+    if (cached !== undefined) return cached;
+    const stored = this.statements.selectStream.get(stream);
+    if (stored === undefined) return undefined;
+    const row = this.withBounds(stored);
+    this.cacheRow(stream, row);
+    return row;
+  }
+
+  /**
+   * A stored stream row with its current head and first: appends leave the row as it was (one
+   * written page less per message), so the messages say how far the stream went. Offsets have no
+   * holes and retention only removes a prefix, so the lowest stored offset is the first retained
+   * one; with none stored, nothing is retained. The row's head covers what age pruning emptied.
+   */
+  private withBounds(stored: StreamRow): StreamRow {
+    const { low, high } = this.statements.streamBounds.get(stored.id, stored.id) ?? { low: null, high: null };
+    const head = Math.max(stored.head, high ?? 0);
+    return { id: stored.id, epoch: stored.epoch, head, first: low ?? head + 1 };
+  }
+
+  /** Exact, since only this store writes the file; bounded (beyond the bound the cache starts over). */
+  private cacheRow(stream: string, row: StreamRow): void {
+    if (this.streamRows.size >= MAX_CACHED_STREAMS && !this.streamRows.has(stream)) this.streamRows.clear();
+    this.streamRows.set(stream, row);
   }
 
   /** Runs `work` on an open store; any failure that is not already a TetherError is `store_unavailable`. */

@@ -1,6 +1,12 @@
 /** The JSON of a message's data, serialized once and kept beside the message (store/message-json.ts). */
 import { describe, expect, it } from 'vitest';
-import { MAX_KEPT_DATA_JSON, carryDataJson, dataJsonOf, rememberDataJson } from '../../src/store/message-json.js';
+import {
+  MAX_KEPT_DATA_JSON,
+  carryDataJson,
+  dataJsonOf,
+  knownDataJsonOf,
+  rememberDataJson,
+} from '../../src/store/message-json.js';
 
 /** `data` whose serializations are counted (JSON.stringify calls `toJSON` once per serialization). */
 function counted(value: unknown): { data: { toJSON(): unknown }; calls: () => number } {
@@ -29,6 +35,22 @@ describe('message-json', () => {
     expect(calls()).toBe(1);
     // Nothing is added to the message itself.
     expect(Object.keys(message)).toEqual(['data']);
+  });
+
+  it('keeps the text out of sight: no key, spread, JSON or strict equality sees it', () => {
+    const message = { id: 'a', data: { n: 1 } };
+    rememberDataJson(message, '{"n":1}');
+    expect(knownDataJsonOf(message)).toBe('{"n":1}');
+    expect(Object.keys(message)).toEqual(['id', 'data']);
+    expect(JSON.stringify(message)).toBe('{"id":"a","data":{"n":1}}');
+    expect({ ...message }).toStrictEqual({ id: 'a', data: { n: 1 } });
+    expect(message).toStrictEqual({ id: 'a', data: { n: 1 } });
+    expect(knownDataJsonOf({ ...message })).toBeUndefined();
+    // An object frozen before its text was known still gets one (kept beside it).
+    const frozen = Object.freeze({ data: { n: 2 } });
+    expect(knownDataJsonOf(frozen)).toBeUndefined();
+    expect(dataJsonOf(frozen)).toBe('{"n":2}');
+    expect(knownDataJsonOf(frozen)).toBe('{"n":2}');
   });
 
   it('takes a remembered text as the data’s JSON, and undefined as null', () => {

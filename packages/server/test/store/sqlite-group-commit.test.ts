@@ -57,15 +57,22 @@ describe('SqliteLogStore group commit', () => {
     }
   });
 
-  it('gathers appends made from the setImmediate callbacks of one turn, as the Publisher flushes', async () => {
+  it('writes the appends of one callback in one transaction as soon as it returns', async () => {
     const store = open();
     const before = store.commitStats.transactions;
     const pending: Promise<AppendResult[]>[] = [];
-    await new Promise<void>((done) => {
-      for (let i = 0; i < 20; i += 1) setImmediate(() => pending.push(store.append(`ch:${i}`, [input(`m${i}`)])));
-      setImmediate(done);
+    const seenByNextCallback = await new Promise<number>((done) => {
+      // As the Publisher flushes: one setImmediate callback appends to every channel of the turn.
+      setImmediate(() => {
+        for (let i = 0; i < 20; i += 1) pending.push(store.append(`ch:${i}`, [input(`m${i}`)]));
+        // Anything the callback scheduled after its appends already sees them committed.
+        process.nextTick(() => done(store.commitStats.transactions));
+      });
     });
-    await Promise.all(pending);
+    // Written as the callback ended, as one transaction: no loop iteration (a turn) waited for.
+    expect(seenByNextCallback).toBe(before + 1);
+    const results = await Promise.all(pending);
+    expect(results.map((r) => r[0]?.offset)).toEqual(Array.from({ length: 20 }, () => 1));
     expect(store.commitStats.transactions).toBe(before + 1);
   });
 

@@ -89,6 +89,10 @@ describe('SqliteLogStore', () => {
       expect(detail).toMatch(/SEARCH messages USING INDEX messages_by_offset \(stream_id=\?/);
       expect(detail).not.toMatch(/SCAN|TEMP B-TREE/);
     }
+    // The two bounds of a stream (a row loaded after a restart): two seeks at its ends of the index.
+    const bounds = plan(SQL.streamBounds, 1, 1);
+    expect(bounds.match(/SEARCH messages USING COVERING INDEX messages_by_offset \(stream_id=\?\)/g)).toHaveLength(2);
+    expect(bounds).not.toMatch(/SCAN messages|TEMP B-TREE/); // "SCAN CONSTANT ROW" is the outer SELECT
     expect(plan(SQL.streamsWithExpired, 0)).toMatch(/messages_by_ts \(ts<\?\)/);
     expect(plan(SQL.selectKeyOffset, 1, 'x')).toMatch(/SEARCH idempotency_keys USING PRIMARY KEY/);
     expect(plan(SQL.keyChunkCutoff, 0, 0)).toMatch(/idempotency_keys_by_ts \(ts<\?\)/);
@@ -127,6 +131,61 @@ describe('SqliteLogStore', () => {
     expect(await recovered.info('s')).toEqual(before);
     expect((await readAll(recovered, 's')).at(-1)).toStrictEqual(last?.message);
     expect((await recovered.append('s', [input('m3')]))[0]).toMatchObject({ offset: 4, duplicate: true });
+  });
+
+  it('appends leave the stream row alone, and a restart finds every head and first from the messages', async () => {
+    const path = join(dir, 'heads.db');
+    const maxAgeMs = 60_000;
+    const store = open(path, { maxMessages: 3, maxAgeMs });
+    await store.append('trimmed', inputs('t', 10, { ts: T0 + maxAgeMs })); // count retention keeps 8..10
+    await store.append('emptied', inputs('e', 4, { ts: T0 })); // age prune removes all 4
+    await store.append('refilled', inputs('r', 2, { ts: T0 })); // pruned, then written again
+    await store.append('fresh', inputs('f', 2, { ts: T0 + maxAgeMs }));
+    expect(await store.prune(T0 + maxAgeMs)).toBe(5); // emptied 2..4, refilled 1..2
+    await store.append('refilled', [input('r-late', { ts: T0 + maxAgeMs })]);
+    await store.append('fresh', [input('f-late', { ts: T0 + maxAgeMs })]);
+    const expected = {
+      trimmed: { head: 10, first: 8 },
+      emptied: { head: 4, first: 5 },
+      refilled: { head: 3, first: 3 },
+      fresh: { head: 3, first: 1 },
+    };
+    for (const [stream, info] of Object.entries(expected)) expect(await store.info(stream)).toMatchObject(info);
+    // The row of a stream that was only appended to still says what its creation wrote.
+    const raw = new Database(path, { readonly: true });
+    const rows = raw.prepare<[], { name: string; head: number }>('SELECT name, head FROM streams').all();
+    raw.close();
+    expect(rows).toContainEqual({ name: 'fresh', head: 0 });
+    await store.close();
+
+    // Killed or closed alike: the reopened store derives the same heads, and appends carry on after them.
+    const reopened = open(path, { maxMessages: 3, maxAgeMs });
+    for (const [stream, info] of Object.entries(expected)) expect(await reopened.info(stream)).toMatchObject(info);
+    for (const [stream, { head }] of Object.entries(expected)) {
+      const [next] = await reopened.append(stream, [input(`${stream}-next`, { ts: T0 + maxAgeMs })]);
+      expect(next, stream).toMatchObject({ offset: head + 1, duplicate: false });
+    }
+    expect((await reopened.read('trimmed', 0, 10)).messages.map((m) => m.offset)).toEqual([9, 10, 11]);
+    expect((await reopened.read('emptied', 0, 10)).messages.map((m) => m.id)).toEqual(['emptied-next']);
+  });
+
+  it('opens a file of schema version 1 (stream rows kept current by every append) and reads it the same', async () => {
+    const path = join(dir, 'v1.db');
+    const store = open(path, { maxMessages: 3 });
+    await store.append('s', inputs('m', 5));
+    await store.close();
+    // What version 1 left: the same tables, the row holding the current head and first.
+    const raw = new Database(path);
+    raw.prepare("UPDATE streams SET head = 5, first = 3 WHERE name = 's'").run();
+    raw.pragma('user_version = 1');
+    raw.close();
+    const reopened = open(path, { maxMessages: 3 });
+    expect(await reopened.info('s')).toMatchObject({ head: 5, first: 3 });
+    expect((await reopened.append('s', [input('next')]))[0]).toMatchObject({ offset: 6, duplicate: false });
+    await reopened.close();
+    const upgraded = new Database(path, { readonly: true });
+    expect(upgraded.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    upgraded.close();
   });
 
   it('turns a SQLite failure into store_unavailable with the cause', async () => {
