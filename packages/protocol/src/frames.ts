@@ -54,6 +54,12 @@ export const envelopeSchema = z.strictObject({
   ttl: ttlMs.optional(),
   critical: z.boolean().optional(),
   collapseKey: z.string().min(1).max(200).optional(),
+  /**
+   * When the message stops being relevant, ms since the Unix epoch (server clock): `ts` plus the
+   * shorter of its own `ttl` and its type's rule. Present whenever a ttl applies; the SDK drops a
+   * message that arrives after it.
+   */
+  expiresAt: z.number().optional(),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 
@@ -106,13 +112,16 @@ export type ProbeFrame = z.infer<typeof probeFrameSchema>;
 /**
  * Messages of one channel, in offset order. `upTo`, when present, is the position the client may
  * advance to after handling the batch: replayed batches carry it so that offsets skipped by the
- * relevance rules still move the position.
+ * relevance rules still move the position. `from`, when present (live and redelivered frames that
+ * skipped something), is the first offset the frame covers: it applies only once the position has
+ * reached `from - 1`; without it, a frame with `upTo` answers a read from the client's position.
  */
 export const msgFrameSchema = z.strictObject({
   channel: channelName,
   epoch: epochId,
   messages: z.array(envelopeSchema),
   upTo: offsetNumber.optional(),
+  from: offsetNumber.min(1).optional(),
 });
 export type MsgFrame = z.infer<typeof msgFrameSchema>;
 

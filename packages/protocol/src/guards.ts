@@ -47,8 +47,8 @@ const isTtl = (value: unknown): boolean => isWhole(value, 1, MAX_TTL_MS);
 const isCollapseKey = (value: unknown): boolean => isText(value, 1, 200);
 
 const POSITION_KEYS = ['epoch', 'offset'] as const;
-const ENVELOPE_KEYS = ['id', 'offset', 'type', 'data', 'ts', 'ttl', 'critical', 'collapseKey'] as const;
-const MSG_KEYS = ['channel', 'epoch', 'messages', 'upTo'] as const;
+const ENVELOPE_KEYS = ['id', 'offset', 'type', 'data', 'ts', 'ttl', 'critical', 'collapseKey', 'expiresAt'] as const;
+const MSG_KEYS = ['channel', 'epoch', 'messages', 'upTo', 'from'] as const;
 const RESYNC_KEYS = ['channel', 'epoch', 'offset'] as const;
 const PUB_KEYS = ['channel', 'type', 'data', 'ttl', 'critical', 'collapseKey', 'id'] as const;
 
@@ -68,7 +68,8 @@ export function isEnvelope(value: unknown): value is Envelope {
     Number.isFinite(value.ts) &&
     isOptional(value.ttl, isTtl) &&
     isOptional(value.critical, (v) => typeof v === 'boolean') &&
-    isOptional(value.collapseKey, isCollapseKey)
+    isOptional(value.collapseKey, isCollapseKey) &&
+    isOptional(value.expiresAt, (v) => typeof v === 'number' && Number.isFinite(v))
   );
 }
 
@@ -79,7 +80,8 @@ export function isMsgFrame(value: unknown): value is MsgFrame {
     isChannel(value.channel) &&
     isEpoch(value.epoch) &&
     isListOf(value.messages, isEnvelope) &&
-    isOptional(value.upTo, isOffset)
+    isOptional(value.upTo, isOffset) &&
+    isOptional(value.from, (v) => isWhole(v, 1, Number.MAX_SAFE_INTEGER))
   );
 }
 

@@ -91,6 +91,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     pageSize: o.replayBatchSize,
     now,
     broadcastChunkSize: o.broadcastChunkSize,
+    relevance,
   });
   const publisher = new Publisher({ store, registry, fanout, stats, log });
   const connections = new Set<ClientConnection>();
@@ -115,6 +116,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     maxDataDepth: o.maxDataDepth,
     maxPayloadBytes: o.maxPayloadBytes,
     now,
+    ttlFor: (type, ttl) => relevance.ttlFor(type, ttl),
   });
   const ready = async (): Promise<boolean> => {
     if (!gate.isOpen) return false;
@@ -191,6 +193,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       maxQueuedBytes: o.maxQueuedBytes,
       maxBatchBytes: o.maxBatchBytes,
       now,
+      relevance,
     });
     connections.add(connection);
     stats.values.connections++;

@@ -5,6 +5,8 @@ import type { AppendSignal } from './append-signal.js';
 import type { ChannelRegistry } from './channel-registry.js';
 import type { ChannelState } from './channel-state.js';
 import { envelopeJson } from './msg-frame.js';
+import type { RelevanceFilter } from './relevance.js';
+import { countDrop } from './relevance-counts.js';
 import { RoomSender } from './room-sender.js';
 import type { StatsCounter } from './stats.js';
 
@@ -38,6 +40,8 @@ export interface FanoutDeps {
   now: () => number;
   /** Sockets written per event-loop turn by a broadcast to a big room (`broadcastChunkSize`). */
   broadcastChunkSize: number;
+  /** The relevance rules: what a batch can decide by itself (expired, superseded within it) is not sent. */
+  relevance?: RelevanceFilter;
 }
 
 /**
@@ -63,8 +67,10 @@ export class Fanout {
   private readonly pageSize: number;
   private readonly now: () => number;
   private readonly sender: RoomSender;
+  private readonly relevance: RelevanceFilter | undefined;
 
   constructor(deps: FanoutDeps) {
+    this.relevance = deps.relevance;
     this.store = deps.store;
     this.registry = deps.registry;
     this.io = deps.io;
@@ -197,18 +203,32 @@ export class Fanout {
   /**
    * The one place a batch reaches the room: drops what the room already had, records the rest in
    * the ring (with each envelope's text, encoded once here) and hands it to the room sender, which
-   * writes one frame (or queues it behind the channel's broadcast still being written).
+   * writes one frame (or queues it behind the channel's broadcast still being written). What the
+   * relevance rules drop by the batch alone (expired already: a gap read, a late relay batch; or
+   * superseded by a later message of the batch) is recorded in the ring but not sent: the frame
+   * then carries `from`/`upTo`, so the room's clients move past it (counted once, path `live`).
    */
   private deliver(state: ChannelState, messages: readonly StoredMessage[]): void {
     const fresh = messages.filter((m) => m.offset > state.head);
     if (fresh.length === 0) return;
     const now = this.now();
-    const envelopes = fresh.map((message) => {
+    const drops = this.relevance?.liveDrops(fresh, state.channel, now);
+    const sent: StoredMessage[] = drops ? [] : fresh;
+    const envelopes: string[] = [];
+    for (const message of fresh) {
+      const reason = drops?.get(message.offset);
+      if (reason) {
+        state.record(message, now);
+        countDrop(this.stats, 'live', reason);
+        continue;
+      }
       const json = envelopeJson(message);
       state.record(message, now, json);
-      return json;
-    });
-    this.sender.send(state, fresh, envelopes);
+      envelopes.push(json);
+      if (drops) sent.push(message);
+    }
+    const range = drops ? { from: fresh[0]!.offset, upTo: fresh.at(-1)!.offset } : undefined;
+    this.sender.send(state, sent, envelopes, range);
     this.signal.notify(state.stream);
   }
 

@@ -22,6 +22,11 @@ export interface PublishDoorDeps {
   maxDataDepth: number;
   maxPayloadBytes: number;
   now: () => number;
+  /**
+   * The ttl that applies to a message of `type` (the shorter of its own and its type's rule): the
+   * stored `ttl` is that one, so every envelope can carry its `expiresAt`. Default: its own.
+   */
+  ttlFor?: (type: string, ownTtl: number | undefined) => number | undefined;
 }
 
 /**
@@ -66,6 +71,9 @@ export class PublishDoor {
     const starting = deps.gate.pass();
     if (starting) await starting;
     const { tenant = DEFAULT_TENANT, channel, id, ...rest } = input;
+    const ttl = deps.ttlFor ? deps.ttlFor(rest.type, rest.ttl) : rest.ttl;
+    if (ttl === undefined) delete rest.ttl;
+    else rest.ttl = ttl;
     // An id the server makes up cannot be repeated by anyone: it needs no idempotency entry.
     const message: AppendInput =
       id === undefined

@@ -2,6 +2,7 @@ import type { Position } from '@tether/protocol';
 import type { LogStore, StoredMessage } from '../store/types.js';
 import type { MessageTraits, RelevanceContext, RelevanceFilter } from './relevance.js';
 import type { StatsCounter } from './stats.js';
+import { countDrop } from './relevance-counts.js';
 import type { RecentReads } from './recent-reads.js';
 
 export type ReplayOutcome =
@@ -44,7 +45,8 @@ export interface ReplayRequest {
   firstAnyway?: boolean;
   /** The previous read's `scan`, when this read continues the same replay. */
   scan?: ReplayScan;
-  path: 'replay' | 'http';
+  /** Which path reads (drops are counted by it): a socket resume, a redelivery, an HTTP poll. */
+  path: 'replay' | 'redelivery' | 'http';
 }
 
 /** Store page of the first read: small, since messages may be large and it may be all that is needed. */
@@ -230,8 +232,8 @@ export class Replayer {
     // 3. The app's hooks, for what is sent only.
     const { kept, drops } = await this.relevance.askHooks(picked, req.ctx);
     // Count only the drops this answer moves past; a later answer counts its own.
-    for (const [offset, reason] of dropped) if (offset > after && offset <= upTo) this.stats.values.dropped[reason]++;
-    for (const drop of drops) this.stats.values.dropped[drop.reason]++;
+    for (const [offset, reason] of dropped) if (offset > after && offset <= upTo) countDrop(this.stats, req.path, reason);
+    for (const drop of drops) countDrop(this.stats, req.path, drop.reason);
     this.stats.values.delivered[req.path === 'http' ? 'http' : 'replay'] += kept.length;
     let bytes = pickedBytes;
     if (drops.length > 0) bytes = kept.reduce((sum, m) => sum + messageBytes(m), 0);

@@ -1,4 +1,5 @@
 import type { DeliveryStats } from '../api.js';
+import { emptyDropsByPath } from './relevance-counts.js';
 
 /** The delivery counters, mutated in place by the delivery code; `snapshot()` copies them out. */
 export class StatsCounter {
@@ -11,6 +12,7 @@ export class StatsCounter {
     redelivered: 0,
     missed: 0,
     dropped: { ttl: 0, superseded: 0, collapsed: 0, irrelevant: 0 },
+    droppedBy: emptyDropsByPath(),
     resyncs: 0,
     rejectedFrames: 0,
     authFailures: 0,
