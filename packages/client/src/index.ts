@@ -21,6 +21,7 @@ export {
   type SubscriptionEvents,
   type SubscriptionStateChange,
   type SubscriptionErrorContext,
+  type ExpiredContext,
 } from './subscription.js';
 export type { MessageHandler, ResyncContext } from './pipeline.js';
 export type { EventMap, EventType, PublishArgs, TypedMessage, UntypedEvents } from './events.js';

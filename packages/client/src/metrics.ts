@@ -27,6 +27,10 @@ export interface ClientMetrics {
   acked: number;
   /** Messages dropped as at or below the position (redeliveries, replay overlap, path switches). */
   deduplicated: number;
+  /** Messages that arrived after their `expiresAt` (by the server's clock): skipped, never handed to a handler, acked. */
+  expired: number;
+  /** How far the server's clock is ahead of this device's (ms, from the last probe; 0 before one): `expiresAt` is judged by it. */
+  serverClockAheadMs: number;
   /** Handler calls that threw or rejected (each is retried). */
   handlerErrors: number;
   /** Frames from the server that failed validation and were dropped. */
@@ -60,6 +64,7 @@ type Counter =
   | 'handled'
   | 'acked'
   | 'deduplicated'
+  | 'expired'
   | 'handlerErrors'
   | 'protocolErrors'
   | 'gapsRequested'
@@ -77,6 +82,7 @@ export class MetricsRecorder {
     handled: 0,
     acked: 0,
     deduplicated: 0,
+    expired: 0,
     handlerErrors: 0,
     protocolErrors: 0,
     gapsRequested: 0,
@@ -89,6 +95,7 @@ export class MetricsRecorder {
   private connectedAt: number | undefined;
   private fallbackSince: number | undefined;
   private fallbackTotal = 0;
+  private serverAheadMs = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -104,6 +111,16 @@ export class MetricsRecorder {
   rtt(ms: number): void {
     this.rtts.push(ms);
     if (this.rtts.length > RTT_SAMPLES) this.rtts.shift();
+  }
+
+  /** The probe's estimate of the server's clock against ours. */
+  serverClock(aheadMs: number): void {
+    this.serverAheadMs = aheadMs;
+  }
+
+  /** The server's clock as this device estimates it (ms since the epoch): what `expiresAt` is compared with. */
+  serverNow(): number {
+    return this.now() + this.serverAheadMs;
   }
 
   connected(): void {
@@ -139,6 +156,8 @@ export class MetricsRecorder {
       handled: this.counts.handled,
       acked: this.counts.acked,
       deduplicated: this.counts.deduplicated,
+      expired: this.counts.expired,
+      serverClockAheadMs: Math.round(this.serverAheadMs),
       handlerErrors: this.counts.handlerErrors,
       protocolErrors: this.counts.protocolErrors,
       gapsRequested: this.counts.gapsRequested,

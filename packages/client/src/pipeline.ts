@@ -9,6 +9,12 @@
  * - a replay or poll frame (with `upTo`) answers a request made from a position at or below ours,
  *   so it covers everything after it: offsets missing inside it were skipped by relevance rules,
  *   and `upTo` moves the position past the skipped tail;
+ * - a live or redelivered frame that the server's relevance rules thinned carries `from` too: it
+ *   covers `from ..= upTo` only, so it applies like a replay frame once the position is at
+ *   `from - 1`, and is held (its skipped offsets as markers) while it is ahead;
+ * - a message whose `expiresAt` has passed (by the server's clock, estimated from the RTT probe)
+ *   when its turn comes is not handed to the handler: counted (`expired`), reported, and the
+ *   position moves past it as if handled (so it is acked);
  * - a frame of another epoch is late (an epoch we resynced away from: dropped) or tells of a resync
  *   we missed (we ask from our position); at offset 0 nothing was handled yet, so the pipeline
  *   simply adopts the epoch (a channel that was unwritten getting its first messages);
@@ -23,7 +29,7 @@ import type { EventMap, TypedMessage, UntypedEvents } from './events.js';
 export type MessageHandler<E extends EventMap = UntypedEvents> = (message: TypedMessage<E>) => void | Promise<void>;
 
 export type Incoming =
-  | { kind: 'messages'; epoch: string; messages: readonly Envelope[]; upTo?: number }
+  | { kind: 'messages'; epoch: string; messages: readonly Envelope[]; upTo?: number; from?: number }
   | { kind: 'resync'; epoch: string; offset: number };
 
 export interface ResyncContext {
@@ -46,12 +52,19 @@ export interface PipelineHost {
   /** The handler failed (it will run again for the same message), or a frame was unusable. */
   error(error: TetherError, message?: Message): void;
   count(counter: 'handled' | 'deduplicated' | 'handlerErrors'): void;
+  /** A message arrived after its `expiresAt`: skipped, not handed to the handler (the position moves on). */
+  expired(message: Message): void;
 }
 
 export interface PipelineOptions {
   gapTimeoutMs: number;
   handlerRetry: Omit<BackoffOptions, 'jitter'>;
+  /** The server's clock as this client estimates it (ms since the epoch); `expiresAt` is compared with it. Default `Date.now`. */
+  serverNow?: () => number;
 }
+
+/** A held offset the server's relevance rules skipped: the position moves past it without a handler. */
+const SKIPPED = 'skipped';
 
 /** Epochs we resynced away from, remembered so that their late frames are dropped quietly. */
 const RETIRED_EPOCHS = 8;
@@ -64,7 +77,7 @@ export class ChannelPipeline {
   private tail: Position | undefined;
   private readonly queue: Incoming[] = [];
   /** Live messages ahead of position+1, by offset, waiting for the gap before them. */
-  private readonly held = new Map<number, Envelope>();
+  private readonly held = new Map<number, Envelope | typeof SKIPPED>();
   private heldEpoch: string | undefined;
   private readonly retired: string[] = [];
   private handler: MessageHandler | undefined;
@@ -177,6 +190,11 @@ export class ChannelPipeline {
       // Nothing handled yet (a channel that was unwritten): the log's first real life is ours.
       this.current = { epoch: frame.epoch, offset: 0 };
     }
+    if (replay && frame.from !== undefined && frame.from > this.current!.offset + 1) {
+      // A thinned live frame ahead of us: hold it whole, its skipped offsets as markers.
+      this.holdRange(frame.epoch, frame.messages, frame.from, frame.upTo!);
+      return;
+    }
     for (let i = 0; i < frame.messages.length; i++) {
       const envelope = frame.messages[i]!;
       const position = this.current!;
@@ -217,10 +235,20 @@ export class ChannelPipeline {
     this.host.gap(this.current!);
   }
 
-  private hold(epoch: string, envelope: Envelope): void {
+  private hold(epoch: string, envelope: Envelope | typeof SKIPPED, offset = (envelope as Envelope).offset): void {
     if (this.heldEpoch !== epoch) this.held.clear();
     this.heldEpoch = epoch;
-    this.held.set(envelope.offset, envelope);
+    this.held.set(offset, envelope);
+  }
+
+  /** Holds `from ..= upTo`: the messages, and a marker for each offset the server skipped. */
+  private holdRange(epoch: string, messages: readonly Envelope[], from: number, upTo: number): void {
+    const present = new Set<number>();
+    for (const m of messages) {
+      present.add(m.offset);
+      this.hold(epoch, m);
+    }
+    for (let offset = from; offset <= upTo; offset++) if (!present.has(offset)) this.hold(epoch, SKIPPED, offset);
   }
 
   private async drainHeld(): Promise<void> {
@@ -238,8 +266,9 @@ export class ChannelPipeline {
       }
       const next = this.held.get(position.offset + 1);
       if (!next) break;
-      this.held.delete(next.offset);
-      if (!(await this.deliver(position.epoch!, next))) return;
+      this.held.delete(position.offset + 1);
+      if (next === SKIPPED) this.moveTo({ epoch: position.epoch, offset: position.offset + 1 });
+      else if (!(await this.deliver(position.epoch!, next))) return;
     }
   }
 
@@ -264,9 +293,16 @@ export class ChannelPipeline {
   private async deliver(epoch: string, envelope: Envelope): Promise<boolean> {
     const message: Message = { channel: this.host.channel, ...envelope };
     const backoff = new Backoff({ ...this.options.handlerRetry, jitter: 'none' });
+    const serverNow = this.options.serverNow ?? Date.now;
     for (;;) {
       const handler = this.handler ?? (await this.waitForHandler());
       if (this.stopped || !handler) return false;
+      if (envelope.expiresAt !== undefined && serverNow() > envelope.expiresAt) {
+        // Stale by the time it could be handled (a frozen socket, a long outage): never the app's.
+        this.host.expired(message);
+        this.moveTo({ epoch, offset: envelope.offset });
+        return true;
+      }
       try {
         await handler(message);
         this.host.count('handled');
@@ -300,6 +336,7 @@ export class ChannelPipeline {
     }
     if (!sameLife(tail, item.epoch)) return;
     let offset = tail.offset;
+    if (item.from !== undefined && item.from > offset + 1) return; // ahead of us: held, covers nothing yet
     if (item.upTo !== undefined) offset = Math.max(offset, item.upTo);
     else for (const m of item.messages) if (m.offset === offset + 1) offset = m.offset;
     this.tail = { epoch: item.epoch, offset };

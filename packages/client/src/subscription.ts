@@ -34,10 +34,17 @@ export interface SubscriptionErrorContext {
   message?: Message;
 }
 
+/** A message that arrived after its `expiresAt`: skipped, never handed to the handler, acked. */
+export interface ExpiredContext {
+  channel: string;
+  message: Message;
+}
+
 export interface SubscriptionEvents {
   state: SubscriptionStateChange;
   resync: ResyncContext;
   error: SubscriptionErrorContext;
+  expired: ExpiredContext;
 }
 
 export interface SubscribeOptions {
@@ -59,6 +66,7 @@ export interface SubscriptionHost {
   gap(subscription: Subscription, position: Position): void;
   resync(subscription: Subscription, context: ResyncContext): void;
   error(subscription: Subscription, context: SubscriptionErrorContext): void;
+  expired(subscription: Subscription, context: ExpiredContext): void;
   count(counter: 'handled' | 'deduplicated' | 'handlerErrors'): void;
   unsubscribe(subscription: Subscription): Promise<void>;
 }
@@ -106,6 +114,11 @@ export class Subscription {
         resync: (context) => this.onResync(context),
         error: (error, message) => this.fail(error, message),
         count: (counter) => host.count(counter),
+        expired: (message) => {
+          const context: ExpiredContext = { channel: this.name, message };
+          this.events.emit('expired', context);
+          host.expired(this, context);
+        },
       },
       pipelineOptions,
       handler,
