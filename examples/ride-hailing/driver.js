@@ -1,6 +1,7 @@
 /**
  * The driver's phone: the Tether SDK (`@tether/client`) on the driver's inbox, through the outage
- * proxy. Logs every event the app is handed, and every one the SDK drops as expired in transit.
+ * proxy. Logs every event the app is handed, and every one the SDK skips as stale (expired, or superseded by
+ * a message that arrived with it).
  */
 import { TetherClient } from '@tether/client';
 
@@ -21,7 +22,7 @@ export async function startDriver({ url, token, unitMs = 1000, log = console.log
     handled.push(text);
     log(`  driver app  <- ${text}`);
   });
-  client.on('expired', ({ message }) => log(`  driver SDK  dropped (expired in transit) ${describe(message)}`));
+  client.on('stale', ({ message, reason }) => log(`  driver SDK  skipped (${reason} in transit) ${describe(message)}`));
   client.on('status', (change) => log(`  driver      ${change.from} -> ${change.to} (${change.reason})`));
   await client.connect();
   return { client, handled };

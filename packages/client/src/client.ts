@@ -25,7 +25,7 @@ import { PublishQueue, type PublishOptions, type PublishResult } from './publish
 import { isRecord } from './socket-link.js';
 import { ClientState, StateMachine, StatusReason, type StatusChange } from './state.js';
 import { parseStored, resolveStorage, type KeyValueStorage } from './storage.js';
-import type { ExpiredContext, SubscribeOptions, Subscription } from './subscription.js';
+import type { StaleContext, SubscribeOptions, Subscription } from './subscription.js';
 import { SubscriptionRegistry } from './subscriptions.js';
 import { TokenSource } from './token.js';
 
@@ -46,8 +46,8 @@ export interface ClientEvents {
   status: StatusChange;
   error: ClientErrorContext;
   resync: ResyncContext;
-  /** A message arrived after its `expiresAt` and was skipped (never handed to a handler; acked). */
-  expired: ExpiredContext;
+  /** A message skipped as stale: expired in transit, or superseded by a message in hand (never handed to a handler; acked). */
+  stale: StaleContext;
   serverDown: ServerDownContext;
 }
 
@@ -112,7 +112,7 @@ export class TetherClient {
       userKnown: () => this.userKnown(),
       resync: (context) => this.events.emit('resync', context),
       error: (error, channel) => this.emitError(error, channel),
-      expired: (context) => this.events.emit('expired', context),
+      stale: (context) => this.events.emit('stale', context),
     });
     this.connector = new Connector(this.options, this.machine, this.stats, this.tokens, {
       prepared: () => this.prepare(),

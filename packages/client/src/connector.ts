@@ -90,7 +90,7 @@ export class Connector {
     this.heartbeat = new Heartbeat(options.probeIntervalMs, options.probeTimeoutMs, {
       rtt: (ms, serverAheadMs) => {
         metrics.rtt(ms);
-        metrics.serverClock(serverAheadMs);
+        metrics.serverClock(serverAheadMs, ms);
       },
       dead: () => this.replace(StatusReason.ProbeTimeout, 'probe unanswered: the connection is half-open'),
     });

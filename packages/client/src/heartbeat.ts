@@ -44,8 +44,7 @@ export class Heartbeat {
         const rtt = received - sent;
         // The server read its clock about half a round trip before the reply arrived.
         this.handlers.rtt(rtt, outcome.value.serverTs - (received - rtt / 2));
-      }
-      else if (outcome.kind === 'lost' && outcome.timedOut) {
+      } else if (outcome.kind === 'lost' && outcome.timedOut) {
         this.stop();
         this.handlers.dead();
         return;

@@ -13,8 +13,11 @@
  *   covers `from ..= upTo` only, so it applies like a replay frame once the position is at
  *   `from - 1`, and is held (its skipped offsets as markers) while it is ahead;
  * - a message whose `expiresAt` has passed (by the server's clock, estimated from the RTT probe)
- *   when its turn comes is not handed to the handler: counted (`expired`), reported, and the
- *   position moves past it as if handled (so it is acked);
+ *   when its turn comes, or that a message already in hand `supersedes` (live fan-out names what
+ *   a message makes irrelevant), is not handed to the handler: counted (`expired`, `superseded`),
+ *   reported (`stale`), and the position moves past it as if handled (so it is acked). Frames are
+ *   taken up one microtask after they arrive, so a burst (a frozen socket that thaws) is all in
+ *   hand before its first message runs;
  * - a frame of another epoch is late (an epoch we resynced away from: dropped) or tells of a resync
  *   we missed (we ask from our position); at offset 0 nothing was handled yet, so the pipeline
  *   simply adopts the epoch (a channel that was unwritten getting its first messages);
@@ -52,9 +55,12 @@ export interface PipelineHost {
   /** The handler failed (it will run again for the same message), or a frame was unusable. */
   error(error: TetherError, message?: Message): void;
   count(counter: 'handled' | 'deduplicated' | 'handlerErrors'): void;
-  /** A message arrived after its `expiresAt`: skipped, not handed to the handler (the position moves on). */
-  expired(message: Message): void;
+  /** A message arrived after its `expiresAt`, or a message in hand supersedes it: skipped, not handed to the handler (the position moves on). */
+  stale(message: Message, reason: StaleReason): void;
 }
+
+/** Why the SDK skipped a message: it expired in transit, or a later message in hand supersedes it. */
+export type StaleReason = 'expired' | 'superseded';
 
 export interface PipelineOptions {
   gapTimeoutMs: number;
@@ -82,6 +88,10 @@ export class ChannelPipeline {
   private readonly retired: string[] = [];
   private handler: MessageHandler | undefined;
   private running = false;
+  /** A run is due in a microtask (frames that arrive together are all queued before it starts). */
+  private scheduled = false;
+  /** Offsets that a message in hand (queued or held, not yet handled) says it supersedes. */
+  private readonly supersededAhead = new Set<number>();
   private blocked = false;
   private stopped = false;
   private readonly settledWaiters: (() => void)[] = [];
@@ -136,13 +146,19 @@ export class ChannelPipeline {
   push(item: Incoming): void {
     if (this.stopped) return;
     this.extendTail(item);
+    if (item.kind === "messages") this.noteSupersedes(item.messages);
     this.queue.push(item);
-    void this.run();
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      void this.run();
+    });
   }
 
   /** Resolves when nothing is queued, or the pipeline waits on a failing handler (or for a handler). */
   settled(): Promise<void> {
-    if (!this.running || this.blocked || this.stopped) return Promise.resolve();
+    if ((!this.running && !this.scheduled) || this.blocked || this.stopped) return Promise.resolve();
     return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
@@ -219,6 +235,7 @@ export class ChannelPipeline {
       if (this.retired.length > RETIRED_EPOCHS) this.retired.shift();
     }
     this.held.clear();
+    this.supersededAhead.clear();
     this.moveTo({ epoch: item.epoch, offset: item.offset });
     this.tail = this.current;
     await this.host.resync({ channel: this.host.channel, epoch: item.epoch, offset: item.offset, previous });
@@ -297,9 +314,14 @@ export class ChannelPipeline {
     for (;;) {
       const handler = this.handler ?? (await this.waitForHandler());
       if (this.stopped || !handler) return false;
-      if (envelope.expiresAt !== undefined && serverNow() > envelope.expiresAt) {
+      const stale = this.supersededAhead.has(envelope.offset)
+        ? 'superseded'
+        : envelope.expiresAt !== undefined && serverNow() > envelope.expiresAt
+          ? 'expired'
+          : undefined;
+      if (stale) {
         // Stale by the time it could be handled (a frozen socket, a long outage): never the app's.
-        this.host.expired(message);
+        this.host.stale(message, stale);
         this.moveTo({ epoch, offset: envelope.offset });
         return true;
       }
@@ -324,7 +346,18 @@ export class ChannelPipeline {
 
   private moveTo(position: Position): void {
     this.current = position;
+    if (this.supersededAhead.size > 0)
+      for (const o of this.supersededAhead) if (o <= position.offset) this.supersededAhead.delete(o);
     this.host.advanced(position);
+  }
+
+  /** Remembers what arriving messages supersede, for the offsets not handled yet. */
+  private noteSupersedes(messages: readonly Envelope[]): void {
+    const handled = this.current?.offset ?? 0;
+    for (const m of messages) {
+      if (!m.supersedes || m.offset <= handled) continue;
+      for (const offset of m.supersedes) if (offset > handled && offset < m.offset) this.supersededAhead.add(offset);
+    }
   }
 
   private extendTail(item: Incoming): void {

@@ -6,7 +6,13 @@
 import { ErrorCode, TetherError, type Message, type Position } from '@tether/protocol/wire';
 import { TypedEmitter } from './emitter.js';
 import type { EventMap, UntypedEvents } from './events.js';
-import { ChannelPipeline, type MessageHandler, type PipelineOptions, type ResyncContext } from './pipeline.js';
+import {
+  ChannelPipeline,
+  type MessageHandler,
+  type PipelineOptions,
+  type ResyncContext,
+  type StaleReason,
+} from './pipeline.js';
 
 export const SubscriptionState = {
   /** Wanted, not (yet, or no longer) confirmed by the server: connecting, or waiting for the `sub` reply. */
@@ -34,17 +40,18 @@ export interface SubscriptionErrorContext {
   message?: Message;
 }
 
-/** A message that arrived after its `expiresAt`: skipped, never handed to the handler, acked. */
-export interface ExpiredContext {
+/** A message skipped as stale: it arrived after its `expiresAt`, or a message in hand supersedes it. Never handed to the handler; acked. */
+export interface StaleContext {
   channel: string;
   message: Message;
+  reason: StaleReason;
 }
 
 export interface SubscriptionEvents {
   state: SubscriptionStateChange;
   resync: ResyncContext;
   error: SubscriptionErrorContext;
-  expired: ExpiredContext;
+  stale: StaleContext;
 }
 
 export interface SubscribeOptions {
@@ -66,7 +73,7 @@ export interface SubscriptionHost {
   gap(subscription: Subscription, position: Position): void;
   resync(subscription: Subscription, context: ResyncContext): void;
   error(subscription: Subscription, context: SubscriptionErrorContext): void;
-  expired(subscription: Subscription, context: ExpiredContext): void;
+  stale(subscription: Subscription, context: StaleContext): void;
   count(counter: 'handled' | 'deduplicated' | 'handlerErrors'): void;
   unsubscribe(subscription: Subscription): Promise<void>;
 }
@@ -114,10 +121,10 @@ export class Subscription {
         resync: (context) => this.onResync(context),
         error: (error, message) => this.fail(error, message),
         count: (counter) => host.count(counter),
-        expired: (message) => {
-          const context: ExpiredContext = { channel: this.name, message };
-          this.events.emit('expired', context);
-          host.expired(this, context);
+        stale: (message, reason) => {
+          const context: StaleContext = { channel: this.name, message, reason };
+          this.events.emit('stale', context);
+          host.stale(this, context);
         },
       },
       pipelineOptions,

@@ -25,7 +25,7 @@ import { isRecord, type SocketLink } from './socket-link.js';
 import {
   Subscription,
   SubscriptionState,
-  type ExpiredContext,
+  type StaleContext,
   type SubscribeOptions,
   type SubscriptionHost,
 } from './subscription.js';
@@ -50,7 +50,7 @@ export interface RegistryDeps {
   userKnown: () => Promise<void>;
   resync: (context: ResyncContext) => void;
   error: (error: TetherError, channel?: string) => void;
-  expired: (context: ExpiredContext) => void;
+  stale: (context: StaleContext) => void;
 }
 
 export class SubscriptionRegistry {
@@ -77,9 +77,9 @@ export class SubscriptionRegistry {
         deps.resync(context);
       },
       error: (sub, context) => deps.error(context.error, sub.channel),
-      expired: (_sub, context) => {
-        stats.add('expired');
-        deps.expired(context);
+      stale: (_sub, context) => {
+        stats.add(context.reason);
+        deps.stale(context);
       },
       count: (counter) => stats.add(counter),
       unsubscribe: (sub) => this.remove(sub),

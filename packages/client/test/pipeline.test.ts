@@ -22,6 +22,7 @@ const replay = (epoch: string, upTo: number, ...offsets: number[]): Incoming => 
 function harness(start?: Position, serverNow?: () => number) {
   const handled: number[] = [];
   const expired: number[] = [];
+  const superseded: number[] = [];
   const gaps: Position[] = [];
   const resyncs: ResyncContext[] = [];
   const errors: TetherError[] = [];
@@ -34,7 +35,7 @@ function harness(start?: Position, serverNow?: () => number) {
     resync: async (context) => void resyncs.push(context),
     error: (e) => errors.push(e),
     count: (counter) => counts[counter]++,
-    expired: (m) => expired.push(m.offset),
+    stale: (m, reason) => (reason === 'expired' ? expired : superseded).push(m.offset),
   };
   const pipeline = new ChannelPipeline(
     host,
@@ -46,7 +47,7 @@ function harness(start?: Position, serverNow?: () => number) {
     (m) => void handled.push(m.offset),
     start,
   );
-  return { pipeline, handled, gaps, resyncs, errors, counts, advanced, expired };
+  return { pipeline, handled, gaps, resyncs, errors, counts, advanced, expired, superseded };
 }
 
 afterEach(() => vi.useRealTimers());
@@ -102,6 +103,27 @@ describe('ChannelPipeline: relevance on the client', () => {
     await h.pipeline.settled();
     expect(h.expired).toEqual([1, 4]);
     expect(h.pipeline.position).toEqual({ epoch: 'E', offset: 4 });
+  });
+});
+
+describe('ChannelPipeline: supersedes', () => {
+  it('skips a message that a later message already in hand supersedes (a burst), and only then', async () => {
+    const h = harness({ epoch: 'E', offset: 0 });
+    const offer = (offset: number): Envelope => env(offset);
+    const taken = (offset: number, supersedes: number[]): Envelope => ({ ...env(offset), supersedes });
+    // A thawed pipe: the frames arrive together, the first one included.
+    h.pipeline.push({ kind: 'messages', epoch: 'E', messages: [offer(1)] });
+    h.pipeline.push({ kind: 'messages', epoch: 'E', messages: [offer(2)] });
+    h.pipeline.push({ kind: 'messages', epoch: 'E', messages: [taken(3, [1])] });
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([2, 3]);
+    expect(h.superseded).toEqual([1]);
+    expect(h.pipeline.position).toEqual({ epoch: 'E', offset: 3 });
+    // Handled already: a later superseder changes nothing (no second look, no count).
+    h.pipeline.push({ kind: 'messages', epoch: 'E', messages: [taken(4, [2])] });
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([2, 3, 4]);
+    expect(h.superseded).toEqual([1]);
   });
 });
 

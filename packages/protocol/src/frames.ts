@@ -60,6 +60,12 @@ export const envelopeSchema = z.strictObject({
    * message that arrives after it.
    */
   expiresAt: z.number().optional(),
+  /**
+   * Earlier offsets of the channel this message makes irrelevant by the relevance rules (it
+   * supersedes or collapses them), as live fan-out knew them: an SDK that has not handled one of
+   * them yet when this message is already in hand skips it. At most 64, newest first.
+   */
+  supersedes: z.array(offsetNumber.min(1)).max(64).optional(),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 

@@ -46,8 +46,12 @@ const isOffset = (value: unknown): value is number => isWhole(value, 0, Number.M
 const isTtl = (value: unknown): boolean => isWhole(value, 1, MAX_TTL_MS);
 const isCollapseKey = (value: unknown): boolean => isText(value, 1, 200);
 
+/** Up to 64 offsets (≥ 1). */
+const isSupersedes = (value: unknown): boolean =>
+  Array.isArray(value) && value.length <= 64 && isListOf(value, (v) => isWhole(v, 1, Number.MAX_SAFE_INTEGER));
+
 const POSITION_KEYS = ['epoch', 'offset'] as const;
-const ENVELOPE_KEYS = ['id', 'offset', 'type', 'data', 'ts', 'ttl', 'critical', 'collapseKey', 'expiresAt'] as const;
+const ENVELOPE_KEYS = ['id', 'offset', 'type', 'data', 'ts', 'ttl', 'critical', 'collapseKey', 'expiresAt', 'supersedes'] as const;
 const MSG_KEYS = ['channel', 'epoch', 'messages', 'upTo', 'from'] as const;
 const RESYNC_KEYS = ['channel', 'epoch', 'offset'] as const;
 const PUB_KEYS = ['channel', 'type', 'data', 'ttl', 'critical', 'collapseKey', 'id'] as const;
@@ -69,7 +73,8 @@ export function isEnvelope(value: unknown): value is Envelope {
     isOptional(value.ttl, isTtl) &&
     isOptional(value.critical, (v) => typeof v === 'boolean') &&
     isOptional(value.collapseKey, isCollapseKey) &&
-    isOptional(value.expiresAt, (v) => typeof v === 'number' && Number.isFinite(v))
+    isOptional(value.expiresAt, (v) => typeof v === 'number' && Number.isFinite(v)) &&
+    isOptional(value.supersedes, isSupersedes)
   );
 }
 

@@ -8,6 +8,10 @@ import { envelopeJson } from './msg-frame.js';
 import type { RelevanceFilter } from './relevance.js';
 import { countDrop } from './relevance-counts.js';
 import { RoomSender } from './room-sender.js';
+import { SupersedeIndex, withSupersedes } from './supersede-index.js';
+
+/** Offsets back that a live message may still name as superseded (about a channel's ring). */
+const SUPERSEDE_HORIZON = 1024;
 import type { StatsCounter } from './stats.js';
 
 /** Messages appended to one stream in one store call, in offset order. */
@@ -68,6 +72,8 @@ export class Fanout {
   private readonly now: () => number;
   private readonly sender: RoomSender;
   private readonly relevance: RelevanceFilter | undefined;
+  /** Per channel: what its recent messages wait on to be superseded (envelope `supersedes`). */
+  private readonly indexes = new WeakMap<ChannelState, SupersedeIndex>();
 
   constructor(deps: FanoutDeps) {
     this.relevance = deps.relevance;
@@ -114,6 +120,7 @@ export class Fanout {
     this.log.warn({ stream: state.stream, from: state.epoch, to: epoch }, 'channel epoch changed');
     // What is still being written of the old life is dropped: the room is told to reload instead.
     this.sender.cancel(state);
+    this.indexes.delete(state);
     state.restart(epoch, head);
     this.io.local.to(state.room).emit('resync', { channel: state.channel, epoch, offset: head });
     this.stats.values.resyncs += this.roomSize(state);
@@ -222,7 +229,7 @@ export class Fanout {
         countDrop(this.stats, 'live', reason);
         continue;
       }
-      const json = envelopeJson(message);
+      const json = this.annotated(state, message, envelopeJson(message));
       state.record(message, now, json);
       envelopes.push(json);
       if (drops) sent.push(message);
@@ -230,6 +237,17 @@ export class Fanout {
     const range = drops ? { from: fresh[0]!.offset, upTo: fresh.at(-1)!.offset } : undefined;
     this.sender.send(state, sent, envelopes, range);
     this.signal.notify(state.stream);
+  }
+
+  /** The envelope with `supersedes` when the message makes earlier recent ones irrelevant. */
+  private annotated(state: ChannelState, message: StoredMessage, json: string): string {
+    const relevance = this.relevance;
+    if (!relevance?.mayMakeIrrelevant(message)) return json;
+    let index = this.indexes.get(state);
+    if (!index) this.indexes.set(state, (index = new SupersedeIndex(SUPERSEDE_HORIZON)));
+    const keys = relevance.laterKeys(relevance.traitsOf(message, state.channel));
+    const supersedes = index.note(message.offset, keys);
+    return supersedes ? withSupersedes(json, supersedes) : json;
   }
 
   private roomSize(state: ChannelState): number {

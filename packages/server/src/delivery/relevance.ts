@@ -121,6 +121,8 @@ export class RelevanceFilter {
   private readonly hasRules: boolean;
   /** Any rule that may drop a message because of a later one (live batches of several need a look). */
   private readonly hasLaterRules: boolean;
+  /** Types named in a type-wide (unscoped) `supersededBy`. */
+  private readonly unscopedSuperseders = new Set<string>();
 
   constructor(
     private readonly rules: RelevanceRules,
@@ -129,6 +131,7 @@ export class RelevanceFilter {
     for (const rule of Object.values(rules)) {
       const collapse = collapseFnOf(rule);
       if (collapse) this.collapseFns.set(rule, collapse);
+      if (rule.scope === undefined) for (const type of rule.supersededBy ?? []) this.unscopedSuperseders.add(type);
       if (rule.scope === undefined || !rule.supersededBy) continue;
       for (const type of rule.supersededBy) {
         const scopes = this.scopesOfSuperseder.get(type) ?? [];
@@ -209,6 +212,33 @@ export class RelevanceFilter {
       if (reason) drops.set(t.offset, reason);
     }
     return drops;
+  }
+
+  /** Whether live fan-out should look for what `message` supersedes (`laterKeys`): rules or its own collapse key. */
+  mayMakeIrrelevant(message: StoredMessage): boolean {
+    return this.hasLaterRules || message.collapseKey !== undefined;
+  }
+
+  /**
+   * The keys by which messages find, at live fan-out, the earlier ones they make irrelevant
+   * (supersede-index.ts): `waits` are what would make this message irrelevant, `fires` what this
+   * message makes irrelevant. Same rules as `staticDrops`.
+   */
+  laterKeys(t: MessageTraits): { waits: string[]; fires: string[] } {
+    const waits: string[] = [];
+    const fires: string[] = [];
+    if (t.collapseKey !== undefined) {
+      waits.push(`C\u0000${t.collapseKey}`);
+      fires.push(`C\u0000${t.collapseKey}`);
+    }
+    const rule = this.ruleFor(t.type);
+    for (const type of rule?.supersededBy ?? []) {
+      if (rule!.scope === undefined) waits.push(`T\u0000${type}`);
+      else if (t.scope !== undefined) waits.push(`S\u0000${type}\u0000${rule!.scope}\u0000${t.scope}`);
+    }
+    if (this.unscopedSuperseders.has(t.type)) fires.push(`T\u0000${t.type}`);
+    for (const key of t.scopeKeys ?? []) fires.push(`S\u0000${t.type}\u0000${key}`);
+    return { waits, fires };
   }
 
   /** Asks the app's `isRelevant` hooks about `messages` (already past the static rules), in order. */

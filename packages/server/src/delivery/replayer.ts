@@ -232,7 +232,8 @@ export class Replayer {
     // 3. The app's hooks, for what is sent only.
     const { kept, drops } = await this.relevance.askHooks(picked, req.ctx);
     // Count only the drops this answer moves past; a later answer counts its own.
-    for (const [offset, reason] of dropped) if (offset > after && offset <= upTo) countDrop(this.stats, req.path, reason);
+    for (const [offset, reason] of dropped)
+      if (offset > after && offset <= upTo) countDrop(this.stats, req.path, reason);
     for (const drop of drops) countDrop(this.stats, req.path, drop.reason);
     this.stats.values.delivered[req.path === 'http' ? 'http' : 'replay'] += kept.length;
     let bytes = pickedBytes;

@@ -215,7 +215,12 @@ export class RoomSender {
  * The frame fields of consecutive batches: `from`/`upTo` (the range they cover) when the relevance
  * rules left something out of one of them; otherwise none (the messages say it).
  */
-function frameOf(batches: readonly Omit<QueuedBatch, 'seq'>[]): { channel: string; epoch: string; from?: number; upTo?: number } {
+function frameOf(batches: readonly Omit<QueuedBatch, 'seq'>[]): {
+  channel: string;
+  epoch: string;
+  from?: number;
+  upTo?: number;
+} {
   const first = batches[0]!;
   if (!batches.some((b) => b.skipped)) return { channel: first.channel, epoch: first.epoch };
   return { channel: first.channel, epoch: first.epoch, from: first.first, upTo: batches.at(-1)!.last };
