@@ -37,7 +37,7 @@ async function play(outage) {
   const proxy = await startOutageProxy(backend.port);
   const driver = await startDriver({ url: proxy.url, token: await backend.driverToken('driver-7'), unitMs });
   const world = riderSimulator(backend.url, 'driver-7');
-  const started = Date.now();
+  let started = Date.now();
   const at = async (second, what, work) => {
     const wait = started + second * unitMs - Date.now();
     if (wait > 0) await sleep(wait);
@@ -45,19 +45,22 @@ async function play(outage) {
     await work();
   };
   try {
-    await at(0, 'offers trip T1', () => world.requestTrip('T1'));
-    await at(0, 'rider R1 at #1', () => world.moveRider('R1', 1));
-    await at(1, `OUTAGE: connection ${outage === 'drop' ? 'dropped' : 'frozen'}`, async () =>
+    console.log('before     backend     offers trip T1; rider R1 at #1');
+    await world.requestTrip('T1');
+    await world.moveRider('R1', 1);
+    while (driver.handled.length < 2) await sleep(10); // the driver is online and has both
+    started = Date.now();
+    await at(0, `OUTAGE: connection ${outage === 'drop' ? 'dropped' : 'frozen'}`, async () =>
       outage === 'drop' ? proxy.drop() : proxy.freeze(),
     );
-    await at(3, 'rider R1 at #2', () => world.moveRider('R1', 2));
-    await at(5, 'offers trip T2', () => world.requestTrip('T2'));
-    await at(7, 'trip T1 cancelled by its rider', () => world.cancelTrip('T1'));
-    await at(9, 'offers trip T3', () => world.requestTrip('T3'));
-    await at(11, 'rider R1 at #3', () => world.moveRider('R1', 3));
-    await at(13, 'trip T3 taken by another driver', () => world.tripTakenByAnother('T3'));
-    await at(20, 'rider R1 at #4', () => world.moveRider('R1', 4));
-    await at(21, 'network back', async () => proxy.restore());
+    await at(2, 'rider R1 at #2', () => world.moveRider('R1', 2));
+    await at(4, 'offers trip T2', () => world.requestTrip('T2'));
+    await at(6, 'trip T1 cancelled by its rider', () => world.cancelTrip('T1'));
+    await at(8, 'offers trip T3', () => world.requestTrip('T3'));
+    await at(10, 'rider R1 at #3', () => world.moveRider('R1', 3));
+    await at(12, 'trip T3 taken by another driver', () => world.tripTakenByAnother('T3'));
+    await at(19, 'rider R1 at #4', () => world.moveRider('R1', 4));
+    await at(20, 'network back', async () => proxy.restore());
     const deadline = Date.now() + 10 * unitMs + 2000;
     while (driver.handled.length < 2 + EXPECTED.length && Date.now() < deadline) await sleep(50);
     await sleep(2 * unitMs); // anything more would show up now
