@@ -146,7 +146,7 @@ export class ChannelPipeline {
   push(item: Incoming): void {
     if (this.stopped) return;
     this.extendTail(item);
-    if (item.kind === "messages") this.noteSupersedes(item.messages);
+    if (item.kind === 'messages') this.noteSupersedes(item.messages);
     this.queue.push(item);
     if (this.running || this.scheduled) return;
     this.scheduled = true;

@@ -51,7 +51,18 @@ const isSupersedes = (value: unknown): boolean =>
   Array.isArray(value) && value.length <= 64 && isListOf(value, (v) => isWhole(v, 1, Number.MAX_SAFE_INTEGER));
 
 const POSITION_KEYS = ['epoch', 'offset'] as const;
-const ENVELOPE_KEYS = ['id', 'offset', 'type', 'data', 'ts', 'ttl', 'critical', 'collapseKey', 'expiresAt', 'supersedes'] as const;
+const ENVELOPE_KEYS = [
+  'id',
+  'offset',
+  'type',
+  'data',
+  'ts',
+  'ttl',
+  'critical',
+  'collapseKey',
+  'expiresAt',
+  'supersedes',
+] as const;
 const MSG_KEYS = ['channel', 'epoch', 'messages', 'upTo', 'from'] as const;
 const RESYNC_KEYS = ['channel', 'epoch', 'offset'] as const;
 const PUB_KEYS = ['channel', 'type', 'data', 'ttl', 'critical', 'collapseKey', 'id'] as const;

@@ -219,7 +219,8 @@ export class Fanout {
     const fresh = messages.filter((m) => m.offset > state.head);
     if (fresh.length === 0) return;
     const now = this.now();
-    const drops = this.relevance?.liveDrops(fresh, state.channel, now);
+    // Nobody here to spare a stale message: nothing to decide, nothing to count.
+    const drops = this.roomSize(state) > 0 ? this.relevance?.liveDrops(fresh, state.channel, now) : undefined;
     const sent: StoredMessage[] = drops ? [] : fresh;
     const envelopes: string[] = [];
     for (const message of fresh) {
@@ -229,9 +230,10 @@ export class Fanout {
         countDrop(this.stats, 'live', reason);
         continue;
       }
-      const json = this.annotated(state, message, envelopeJson(message));
+      // The ring keeps the plain envelope (replays answer as the store would); the live frame names what it supersedes.
+      const json = envelopeJson(message);
       state.record(message, now, json);
-      envelopes.push(json);
+      envelopes.push(this.annotated(state, message, json));
       if (drops) sent.push(message);
     }
     const range = drops ? { from: fresh[0]!.offset, upTo: fresh.at(-1)!.offset } : undefined;
