@@ -54,9 +54,10 @@ const FIRST_PAGE = 4;
 /** Smallest later page, however large the messages. */
 const MIN_PAGE = 8;
 
-/** A message's size on the wire: its JSON, in bytes. */
+/** A message's size on the wire: its JSON, in bytes, with the envelope's `expiresAt` when it has a ttl. */
 export function messageBytes(message: StoredMessage): number {
-  return Buffer.byteLength(JSON.stringify(message));
+  const expiresAt = message.ttl === undefined ? 0 : `,"expiresAt":${message.ts + message.ttl}`.length;
+  return Buffer.byteLength(JSON.stringify(message)) + expiresAt;
 }
 
 /** Lets other work run between store pages: no read keeps the event loop for long. */

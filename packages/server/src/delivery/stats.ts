@@ -1,5 +1,5 @@
 import type { DeliveryStats } from '../api.js';
-import { emptyDropsByPath } from './relevance-counts.js';
+import { countDrop, emptyDropsByPath, type DropPath, type DropReason } from './relevance-counts.js';
 
 /** The delivery counters, mutated in place by the delivery code; `snapshot()` copies them out. */
 export class StatsCounter {
@@ -21,6 +21,11 @@ export class StatsCounter {
     busyRefusals: 0,
     rateLimited: { connectionAttempts: 0, concurrentConnections: 0, events: 0, disconnects: 0, httpPublishes: 0 },
   };
+
+  /** Counts a message the relevance rules dropped on `path` (relevance-counts.ts). */
+  countDrop(path: DropPath, reason: DropReason, count = 1): void {
+    countDrop(this, path, reason, count);
+  }
 
   snapshot(): DeliveryStats {
     return structuredClone(this.values);
