@@ -48,7 +48,8 @@ async function play(outage) {
     console.log('before     backend     offers trip T1; rider R1 at #1');
     await world.requestTrip('T1');
     await world.moveRider('R1', 1);
-    while (driver.handled.length < 2) await sleep(10); // the driver is online and has both
+    const online = Date.now() + 10_000;
+    while (driver.handled.length < 2 && Date.now() < online) await sleep(10); // the driver is online and has both
     started = Date.now();
     await at(0, `OUTAGE: connection ${outage === 'drop' ? 'dropped' : 'frozen'}`, async () =>
       outage === 'drop' ? proxy.drop() : proxy.freeze(),
