@@ -33,7 +33,7 @@ import { PublishQueue, type PublishOptions, type PublishResult } from './publish
 import { isRecord } from './socket-link.js';
 import { ClientState, StateMachine, StatusReason, type StatusChange } from './state.js';
 import { parseStored, resolveStorage, type KeyValueStorage } from './storage.js';
-import type { SubscribeOptions, Subscription } from './subscription.js';
+import type { StaleContext, SubscribeOptions, Subscription } from './subscription.js';
 import { SubscriptionRegistry } from './subscriptions.js';
 import { TokenSource } from './token.js';
 import { fetchHistory, type HistoryOptions, type HistoryPage } from './history.js';
@@ -55,6 +55,8 @@ export interface ClientEvents {
   status: StatusChange;
   error: ClientErrorContext;
   resync: ResyncContext;
+  /** A message skipped as stale: expired in transit, or superseded by a message in hand (never handed to a handler; acked). */
+  stale: StaleContext;
   serverDown: ServerDownContext;
 }
 
@@ -120,6 +122,7 @@ export class TetherClient {
       resync: (context) => this.events.emit('resync', context),
       error: (error, channel) => this.emitError(error, channel),
       history: (channel, options) => this.history(channel, options),
+      stale: (context) => this.events.emit('stale', context),
     });
     this.connector = new Connector(this.options, this.machine, this.stats, this.tokens, {
       prepared: () => this.prepare(),

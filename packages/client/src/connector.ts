@@ -89,7 +89,10 @@ export class Connector {
       protocolError: (error, channel) => host.protocolError(error, channel),
     });
     this.heartbeat = new Heartbeat(options.probeIntervalMs, options.probeTimeoutMs, {
-      rtt: (ms) => metrics.rtt(ms),
+      rtt: (ms, serverAheadMs) => {
+        metrics.rtt(ms);
+        metrics.serverClock(serverAheadMs, ms);
+      },
       dead: () => this.replace(StatusReason.ProbeTimeout, 'probe unanswered: the connection is half-open'),
     });
   }

@@ -11,7 +11,8 @@ import { isRecord } from './socket-link.js';
 export type Prober = (timeoutMs: number) => Promise<Outcome<ProbeReply>>;
 
 export interface HeartbeatHandlers {
-  rtt(ms: number): void;
+  /** A probe came back: its round trip, and how far the server's clock is ahead of ours (ms, estimated). */
+  rtt(ms: number, serverAheadMs: number): void;
   /** No answer in time on a connection that still looks up. */
   dead(): void;
 }
@@ -38,8 +39,12 @@ export class Heartbeat {
       const sent = Date.now();
       const outcome = await probe(this.timeoutMs);
       if (generation !== this.generation) return; // stopped, or another connection took over
-      if (outcome.kind === 'reply') this.handlers.rtt(Date.now() - sent);
-      else if (outcome.kind === 'lost' && outcome.timedOut) {
+      if (outcome.kind === 'reply') {
+        const received = Date.now();
+        const rtt = received - sent;
+        // The server read its clock about half a round trip before the reply arrived.
+        this.handlers.rtt(rtt, outcome.value.serverTs - (received - rtt / 2));
+      } else if (outcome.kind === 'lost' && outcome.timedOut) {
         this.stop();
         this.handlers.dead();
         return;

@@ -21,8 +21,9 @@ export {
   type SubscriptionEvents,
   type SubscriptionStateChange,
   type SubscriptionErrorContext,
+  type StaleContext,
 } from './subscription.js';
-export type { MessageHandler, ResyncContext } from './pipeline.js';
+export type { MessageHandler, ResyncContext, StaleReason } from './pipeline.js';
 export type { EventMap, EventType, PublishArgs, TypedMessage, UntypedEvents } from './events.js';
 export type { PublishOptions, PublishResult } from './publish-queue.js';
 export type { HistoryOptions, HistoryPage } from './history.js';

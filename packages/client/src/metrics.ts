@@ -27,6 +27,12 @@ export interface ClientMetrics {
   acked: number;
   /** Messages dropped as at or below the position (redeliveries, replay overlap, path switches). */
   deduplicated: number;
+  /** Messages that arrived after their `expiresAt` (by the server's clock): skipped, never handed to a handler, acked. */
+  expired: number;
+  /** Messages skipped because a later message already in hand supersedes them (its `supersedes`): never handed to a handler, acked. */
+  superseded: number;
+  /** How far the server's clock is ahead of this device's (ms, from the last probe; 0 before one): `expiresAt` is judged by it. */
+  serverClockAheadMs: number;
   /** Handler calls that threw or rejected (each is retried). */
   handlerErrors: number;
   /** Frames from the server that failed validation and were dropped. */
@@ -60,6 +66,8 @@ type Counter =
   | 'handled'
   | 'acked'
   | 'deduplicated'
+  | 'expired'
+  | 'superseded'
   | 'handlerErrors'
   | 'protocolErrors'
   | 'gapsRequested'
@@ -77,6 +85,8 @@ export class MetricsRecorder {
     handled: 0,
     acked: 0,
     deduplicated: 0,
+    expired: 0,
+    superseded: 0,
     handlerErrors: 0,
     protocolErrors: 0,
     gapsRequested: 0,
@@ -89,6 +99,9 @@ export class MetricsRecorder {
   private connectedAt: number | undefined;
   private fallbackSince: number | undefined;
   private fallbackTotal = 0;
+  private serverAheadMs = 0;
+  /** Recent probes' (rtt, server ahead) pairs: the estimate comes from the quickest round trip. */
+  private readonly clockSamples: { rttMs: number; aheadMs: number }[] = [];
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -104,6 +117,24 @@ export class MetricsRecorder {
   rtt(ms: number): void {
     this.rtts.push(ms);
     if (this.rtts.length > RTT_SAMPLES) this.rtts.shift();
+  }
+
+  /**
+   * A probe's estimate of the server's clock against ours. One estimate is off by up to half its
+   * round trip (a reply that waited on a busy event loop), so the quickest of the recent probes
+   * counts, and a difference within its half round trip is taken as none.
+   */
+  serverClock(aheadMs: number, rttMs: number): void {
+    this.clockSamples.push({ rttMs, aheadMs });
+    if (this.clockSamples.length > RTT_SAMPLES) this.clockSamples.shift();
+    let best = this.clockSamples[0]!;
+    for (const sample of this.clockSamples) if (sample.rttMs < best.rttMs) best = sample;
+    this.serverAheadMs = Math.abs(best.aheadMs) <= best.rttMs / 2 ? 0 : best.aheadMs;
+  }
+
+  /** The server's clock as this device estimates it (ms since the epoch): what `expiresAt` is compared with. */
+  serverNow(): number {
+    return this.now() + this.serverAheadMs;
   }
 
   connected(): void {
@@ -139,6 +170,9 @@ export class MetricsRecorder {
       handled: this.counts.handled,
       acked: this.counts.acked,
       deduplicated: this.counts.deduplicated,
+      expired: this.counts.expired,
+      superseded: this.counts.superseded,
+      serverClockAheadMs: Math.round(this.serverAheadMs),
       handlerErrors: this.counts.handlerErrors,
       protocolErrors: this.counts.protocolErrors,
       gapsRequested: this.counts.gapsRequested,

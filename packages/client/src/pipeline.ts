@@ -9,6 +9,15 @@
  * - a replay or poll frame (with `upTo`) answers a request made from a position at or below ours,
  *   so it covers everything after it: offsets missing inside it were skipped by relevance rules,
  *   and `upTo` moves the position past the skipped tail;
+ * - a live or redelivered frame that the server's relevance rules thinned carries `from` too: it
+ *   covers `from ..= upTo` only, so it applies like a replay frame once the position is at
+ *   `from - 1`, and is held (its skipped offsets as markers) while it is ahead;
+ * - a message whose `expiresAt` has passed (by the server's clock, estimated from the RTT probe)
+ *   when its turn comes, or that a message already in hand `supersedes` (live fan-out names what
+ *   a message makes irrelevant), is not handed to the handler: counted (`expired`, `superseded`),
+ *   reported (`stale`), and the position moves past it as if handled (so it is acked). Frames are
+ *   taken up one microtask after they arrive, so a burst (a frozen socket that thaws) is all in
+ *   hand before its first message runs;
  * - a frame of another epoch is late (an epoch we resynced away from: dropped) or tells of a resync
  *   we missed (we ask from our position); at offset 0 nothing was handled yet, so the pipeline
  *   simply adopts the epoch (a channel that was unwritten getting its first messages);
@@ -23,7 +32,7 @@ import type { EventMap, TypedMessage, UntypedEvents } from './events.js';
 export type MessageHandler<E extends EventMap = UntypedEvents> = (message: TypedMessage<E>) => void | Promise<void>;
 
 export type Incoming =
-  | { kind: 'messages'; epoch: string; messages: readonly Envelope[]; upTo?: number }
+  | { kind: 'messages'; epoch: string; messages: readonly Envelope[]; upTo?: number; from?: number }
   | { kind: 'resync'; epoch: string; offset: number };
 
 export interface ResyncContext {
@@ -46,12 +55,22 @@ export interface PipelineHost {
   /** The handler failed (it will run again for the same message), or a frame was unusable. */
   error(error: TetherError, message?: Message): void;
   count(counter: 'handled' | 'deduplicated' | 'handlerErrors'): void;
+  /** A message arrived after its `expiresAt`, or a message in hand supersedes it: skipped, not handed to the handler (the position moves on). */
+  stale(message: Message, reason: StaleReason): void;
 }
+
+/** Why the SDK skipped a message: it expired in transit, or a later message in hand supersedes it. */
+export type StaleReason = 'expired' | 'superseded';
 
 export interface PipelineOptions {
   gapTimeoutMs: number;
   handlerRetry: Omit<BackoffOptions, 'jitter'>;
+  /** The server's clock as this client estimates it (ms since the epoch); `expiresAt` is compared with it. Default `Date.now`. */
+  serverNow?: () => number;
 }
+
+/** A held offset the server's relevance rules skipped: the position moves past it without a handler. */
+const SKIPPED = 'skipped';
 
 /** Epochs we resynced away from, remembered so that their late frames are dropped quietly. */
 const RETIRED_EPOCHS = 8;
@@ -64,11 +83,15 @@ export class ChannelPipeline {
   private tail: Position | undefined;
   private readonly queue: Incoming[] = [];
   /** Live messages ahead of position+1, by offset, waiting for the gap before them. */
-  private readonly held = new Map<number, Envelope>();
+  private readonly held = new Map<number, Envelope | typeof SKIPPED>();
   private heldEpoch: string | undefined;
   private readonly retired: string[] = [];
   private handler: MessageHandler | undefined;
   private running = false;
+  /** A run is due in a microtask (frames that arrive together are all queued before it starts). */
+  private scheduled = false;
+  /** Offsets that a message in hand (queued or held, not yet handled) says it supersedes. */
+  private readonly supersededAhead = new Set<number>();
   private blocked = false;
   private stopped = false;
   private readonly settledWaiters: (() => void)[] = [];
@@ -123,13 +146,19 @@ export class ChannelPipeline {
   push(item: Incoming): void {
     if (this.stopped) return;
     this.extendTail(item);
+    if (item.kind === 'messages') this.noteSupersedes(item.messages);
     this.queue.push(item);
-    void this.run();
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      void this.run();
+    });
   }
 
   /** Resolves when nothing is queued, or the pipeline waits on a failing handler (or for a handler). */
   settled(): Promise<void> {
-    if (!this.running || this.blocked || this.stopped) return Promise.resolve();
+    if ((!this.running && !this.scheduled) || this.blocked || this.stopped) return Promise.resolve();
     return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
@@ -177,6 +206,11 @@ export class ChannelPipeline {
       // Nothing handled yet (a channel that was unwritten): the log's first real life is ours.
       this.current = { epoch: frame.epoch, offset: 0 };
     }
+    if (replay && frame.from !== undefined && frame.from > this.current!.offset + 1) {
+      // A thinned live frame ahead of us: hold it whole, its skipped offsets as markers.
+      this.holdRange(frame.epoch, frame.messages, frame.from, frame.upTo!);
+      return;
+    }
     for (let i = 0; i < frame.messages.length; i++) {
       const envelope = frame.messages[i]!;
       const position = this.current!;
@@ -201,6 +235,7 @@ export class ChannelPipeline {
       if (this.retired.length > RETIRED_EPOCHS) this.retired.shift();
     }
     this.held.clear();
+    this.supersededAhead.clear();
     this.moveTo({ epoch: item.epoch, offset: item.offset });
     this.tail = this.current;
     await this.host.resync({ channel: this.host.channel, epoch: item.epoch, offset: item.offset, previous });
@@ -217,10 +252,20 @@ export class ChannelPipeline {
     this.host.gap(this.current!);
   }
 
-  private hold(epoch: string, envelope: Envelope): void {
+  private hold(epoch: string, envelope: Envelope | typeof SKIPPED, offset = (envelope as Envelope).offset): void {
     if (this.heldEpoch !== epoch) this.held.clear();
     this.heldEpoch = epoch;
-    this.held.set(envelope.offset, envelope);
+    this.held.set(offset, envelope);
+  }
+
+  /** Holds `from ..= upTo`: the messages, and a marker for each offset the server skipped. */
+  private holdRange(epoch: string, messages: readonly Envelope[], from: number, upTo: number): void {
+    const present = new Set<number>();
+    for (const m of messages) {
+      present.add(m.offset);
+      this.hold(epoch, m);
+    }
+    for (let offset = from; offset <= upTo; offset++) if (!present.has(offset)) this.hold(epoch, SKIPPED, offset);
   }
 
   private async drainHeld(): Promise<void> {
@@ -238,8 +283,9 @@ export class ChannelPipeline {
       }
       const next = this.held.get(position.offset + 1);
       if (!next) break;
-      this.held.delete(next.offset);
-      if (!(await this.deliver(position.epoch!, next))) return;
+      this.held.delete(position.offset + 1);
+      if (next === SKIPPED) this.moveTo({ epoch: position.epoch, offset: position.offset + 1 });
+      else if (!(await this.deliver(position.epoch!, next))) return;
     }
   }
 
@@ -264,9 +310,21 @@ export class ChannelPipeline {
   private async deliver(epoch: string, envelope: Envelope): Promise<boolean> {
     const message: Message = { channel: this.host.channel, ...envelope };
     const backoff = new Backoff({ ...this.options.handlerRetry, jitter: 'none' });
+    const serverNow = this.options.serverNow ?? Date.now;
     for (;;) {
       const handler = this.handler ?? (await this.waitForHandler());
       if (this.stopped || !handler) return false;
+      const stale = this.supersededAhead.has(envelope.offset)
+        ? 'superseded'
+        : envelope.expiresAt !== undefined && serverNow() > envelope.expiresAt
+          ? 'expired'
+          : undefined;
+      if (stale) {
+        // Stale by the time it could be handled (a frozen socket, a long outage): never the app's.
+        this.host.stale(message, stale);
+        this.moveTo({ epoch, offset: envelope.offset });
+        return true;
+      }
       try {
         await handler(message);
         this.host.count('handled');
@@ -288,7 +346,18 @@ export class ChannelPipeline {
 
   private moveTo(position: Position): void {
     this.current = position;
+    if (this.supersededAhead.size > 0)
+      for (const o of this.supersededAhead) if (o <= position.offset) this.supersededAhead.delete(o);
     this.host.advanced(position);
+  }
+
+  /** Remembers what arriving messages supersede, for the offsets not handled yet. */
+  private noteSupersedes(messages: readonly Envelope[]): void {
+    const handled = this.current?.offset ?? 0;
+    for (const m of messages) {
+      if (!m.supersedes || m.offset <= handled) continue;
+      for (const offset of m.supersedes) if (offset > handled && offset < m.offset) this.supersededAhead.add(offset);
+    }
   }
 
   private extendTail(item: Incoming): void {
@@ -300,6 +369,7 @@ export class ChannelPipeline {
     }
     if (!sameLife(tail, item.epoch)) return;
     let offset = tail.offset;
+    if (item.from !== undefined && item.from > offset + 1) return; // ahead of us: held, covers nothing yet
     if (item.upTo !== undefined) offset = Math.max(offset, item.upTo);
     else for (const m of item.messages) if (m.offset === offset + 1) offset = m.offset;
     this.tail = { epoch: item.epoch, offset };

@@ -7,7 +7,13 @@ import { ErrorCode, TetherError, type Message, type Position } from '@tether/pro
 import { TypedEmitter } from './emitter.js';
 import type { EventMap, UntypedEvents } from './events.js';
 import type { HistoryOptions, HistoryPage } from './history.js';
-import { ChannelPipeline, type MessageHandler, type PipelineOptions, type ResyncContext } from './pipeline.js';
+import {
+  ChannelPipeline,
+  type MessageHandler,
+  type PipelineOptions,
+  type ResyncContext,
+  type StaleReason,
+} from './pipeline.js';
 
 export const SubscriptionState = {
   /** Wanted, not (yet, or no longer) confirmed by the server: connecting, or waiting for the `sub` reply. */
@@ -35,10 +41,18 @@ export interface SubscriptionErrorContext {
   message?: Message;
 }
 
+/** A message skipped as stale: it arrived after its `expiresAt`, or a message in hand supersedes it. Never handed to the handler; acked. */
+export interface StaleContext {
+  channel: string;
+  message: Message;
+  reason: StaleReason;
+}
+
 export interface SubscriptionEvents {
   state: SubscriptionStateChange;
   resync: ResyncContext;
   error: SubscriptionErrorContext;
+  stale: StaleContext;
 }
 
 export interface SubscribeOptions {
@@ -60,6 +74,7 @@ export interface SubscriptionHost {
   gap(subscription: Subscription, position: Position): void;
   resync(subscription: Subscription, context: ResyncContext): void;
   error(subscription: Subscription, context: SubscriptionErrorContext): void;
+  stale(subscription: Subscription, context: StaleContext): void;
   count(counter: 'handled' | 'deduplicated' | 'handlerErrors'): void;
   unsubscribe(subscription: Subscription): Promise<void>;
   history(subscription: Subscription, options: HistoryOptions): Promise<HistoryPage>;
@@ -108,6 +123,11 @@ export class Subscription {
         resync: (context) => this.onResync(context),
         error: (error, message) => this.fail(error, message),
         count: (counter) => host.count(counter),
+        stale: (message, reason) => {
+          const context: StaleContext = { channel: this.name, message, reason };
+          this.events.emit('stale', context);
+          host.stale(this, context);
+        },
       },
       pipelineOptions,
       handler,

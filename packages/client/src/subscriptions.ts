@@ -20,10 +20,16 @@ import type { HistoryOptions, HistoryPage } from './history.js';
 import type { PollEntry, PollPositions } from './fallback.js';
 import type { MetricsRecorder } from './metrics.js';
 import type { ResolvedClientOptions } from './options.js';
-import type { MessageHandler, ResyncContext } from './pipeline.js';
+import type { Incoming, MessageHandler, ResyncContext } from './pipeline.js';
 import type { PositionStore } from './positions.js';
 import { isRecord, type SocketLink } from './socket-link.js';
-import { Subscription, SubscriptionState, type SubscribeOptions, type SubscriptionHost } from './subscription.js';
+import {
+  Subscription,
+  SubscriptionState,
+  type StaleContext,
+  type SubscribeOptions,
+  type SubscriptionHost,
+} from './subscription.js';
 
 /** Errors a `sub` retry cannot fix: the subscription ends. */
 const SUB_FATAL: ReadonlySet<string> = new Set([
@@ -47,6 +53,7 @@ export interface RegistryDeps {
   error: (error: TetherError, channel?: string) => void;
   /** `client.history`, for `sub.history()`. */
   history: (channel: string, options: HistoryOptions) => Promise<HistoryPage>;
+  stale: (context: StaleContext) => void;
 }
 
 export class SubscriptionRegistry {
@@ -73,6 +80,10 @@ export class SubscriptionRegistry {
         deps.resync(context);
       },
       error: (sub, context) => deps.error(context.error, sub.channel),
+      stale: (_sub, context) => {
+        stats.add(context.reason);
+        deps.stale(context);
+      },
       count: (counter) => stats.add(counter),
       unsubscribe: (sub) => this.remove(sub),
       history: (sub, options) => deps.history(sub.channel, options),
@@ -166,10 +177,11 @@ export class SubscriptionRegistry {
 
   msg(frame: MsgFrame): void {
     this.deps.stats.add('received', frame.messages.length);
-    const { epoch, messages, upTo } = frame;
-    this.byChannel(frame.channel)?.pipeline.push(
-      upTo === undefined ? { kind: 'messages', epoch, messages } : { kind: 'messages', epoch, messages, upTo },
-    );
+    const { epoch, messages, upTo, from } = frame;
+    const item: Incoming = { kind: 'messages', epoch, messages };
+    if (upTo !== undefined) item.upTo = upTo;
+    if (from !== undefined) item.from = from;
+    this.byChannel(frame.channel)?.pipeline.push(item);
   }
 
   resync(frame: ResyncFrame): void {
@@ -215,7 +227,7 @@ export class SubscriptionRegistry {
       options,
       this.host,
       options.since,
-      { gapTimeoutMs, handlerRetry },
+      { gapTimeoutMs, handlerRetry, serverNow: () => this.deps.stats.serverNow() },
       (err) => logger.error('a subscription listener threw', err),
     );
   }

@@ -19,8 +19,10 @@ const replay = (epoch: string, upTo: number, ...offsets: number[]): Incoming => 
   upTo,
 });
 
-function harness(start?: Position) {
+function harness(start?: Position, serverNow?: () => number) {
   const handled: number[] = [];
+  const expired: number[] = [];
+  const superseded: number[] = [];
   const gaps: Position[] = [];
   const resyncs: ResyncContext[] = [];
   const errors: TetherError[] = [];
@@ -33,17 +35,97 @@ function harness(start?: Position) {
     resync: async (context) => void resyncs.push(context),
     error: (e) => errors.push(e),
     count: (counter) => counts[counter]++,
+    stale: (m, reason) => (reason === 'expired' ? expired : superseded).push(m.offset),
   };
   const pipeline = new ChannelPipeline(
     host,
-    { gapTimeoutMs: 100, handlerRetry: { initialDelayMs: 10, maxDelayMs: 10, factor: 2 } },
+    {
+      gapTimeoutMs: 100,
+      handlerRetry: { initialDelayMs: 10, maxDelayMs: 10, factor: 2 },
+      ...(serverNow ? { serverNow } : {}),
+    },
     (m) => void handled.push(m.offset),
     start,
   );
-  return { pipeline, handled, gaps, resyncs, errors, counts, advanced };
+  return { pipeline, handled, gaps, resyncs, errors, counts, advanced, expired, superseded };
 }
 
 afterEach(() => vi.useRealTimers());
+
+/** A live or redelivered frame the server's rules thinned: it covers `from ..= upTo` only. */
+const thinned = (epoch: string, from: number, upTo: number, ...offsets: number[]): Incoming => ({
+  kind: 'messages',
+  epoch,
+  messages: offsets.map(env),
+  upTo,
+  from,
+});
+
+describe('ChannelPipeline: relevance on the client', () => {
+  it('a thinned frame at the position moves past its skipped offsets', async () => {
+    const h = harness({ epoch: 'E', offset: 2 });
+    h.pipeline.push(thinned('E', 3, 6, 4, 6));
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([4, 6]);
+    expect(h.pipeline.position).toEqual({ epoch: 'E', offset: 6 });
+  });
+
+  it('a thinned frame ahead of the position is held, never used to jump a gap; the gap fills it', async () => {
+    vi.useFakeTimers();
+    const h = harness({ epoch: 'E', offset: 2 });
+    h.pipeline.push(thinned('E', 5, 7, 6));
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([]);
+    expect(h.pipeline.position).toEqual({ epoch: 'E', offset: 2 });
+    expect(h.pipeline.expected).toEqual({ epoch: 'E', offset: 2 });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(h.gaps).toEqual([{ epoch: 'E', offset: 2 }]);
+    h.pipeline.push(live('E', 3, 4));
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([3, 4, 6]);
+    expect(h.pipeline.position).toEqual({ epoch: 'E', offset: 7 });
+  });
+
+  it('a message past its expiresAt (server clock) is not handled: counted, the position moves on', async () => {
+    let serverMs = 10_000;
+    const h = harness({ epoch: 'E', offset: 0 }, () => serverMs);
+    const at = (offset: number, expiresAt?: number): Envelope => ({
+      ...env(offset),
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+    });
+    h.pipeline.push({ kind: 'messages', epoch: 'E', messages: [at(1, 9_999), at(2, 10_000), at(3)] });
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([2, 3]); // at exactly its expiry it is still relevant (as on the server)
+    expect(h.expired).toEqual([1]);
+    expect(h.advanced.at(-1)).toEqual({ epoch: 'E', offset: 3 });
+    serverMs = 20_000;
+    h.pipeline.push({ kind: 'messages', epoch: 'E', messages: [at(4, 19_000)] });
+    await h.pipeline.settled();
+    expect(h.expired).toEqual([1, 4]);
+    expect(h.pipeline.position).toEqual({ epoch: 'E', offset: 4 });
+  });
+});
+
+describe('ChannelPipeline: supersedes', () => {
+  it('skips a message that a later message already in hand supersedes (a burst), and only then', async () => {
+    const h = harness({ epoch: 'E', offset: 0 });
+    const offer = (offset: number): Envelope => env(offset);
+    const taken = (offset: number, supersedes: number[]): Envelope => ({ ...env(offset), supersedes });
+    // A thawed pipe: the frames arrive together, the first one included.
+    h.pipeline.push({ kind: 'messages', epoch: 'E', messages: [offer(1)] });
+    h.pipeline.push({ kind: 'messages', epoch: 'E', messages: [offer(2)] });
+    h.pipeline.push({ kind: 'messages', epoch: 'E', messages: [taken(3, [1])] });
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([2, 3]);
+    expect(h.superseded).toEqual([1]);
+    expect(h.pipeline.position).toEqual({ epoch: 'E', offset: 3 });
+    // Handled already: a later superseder changes nothing (no second look, no count).
+    h.pipeline.push({ kind: 'messages', epoch: 'E', messages: [taken(4, [2])] });
+    await h.pipeline.settled();
+    expect(h.handled).toEqual([2, 3, 4]);
+    expect(h.superseded).toEqual([1]);
+  });
+});
 
 describe('ChannelPipeline', () => {
   it('at offset 0 adopts the epoch of the first frame (a channel that was unwritten): no gap request, no resync', async () => {

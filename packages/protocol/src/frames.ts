@@ -64,6 +64,18 @@ export const envelopeSchema = z.strictObject({
   critical: z.boolean().optional(),
   collapseKey: z.string().min(1).max(200).optional(),
   priority: messagePriority.optional(),
+  /**
+   * When the message stops being relevant, ms since the Unix epoch (server clock): `ts` plus the
+   * shorter of its own `ttl` and its type's rule. Present whenever a ttl applies; the SDK drops a
+   * message that arrives after it.
+   */
+  expiresAt: z.number().optional(),
+  /**
+   * Earlier offsets of the channel this message makes irrelevant by the relevance rules (it
+   * supersedes or collapses them), as live fan-out knew them: an SDK that has not handled one of
+   * them yet when this message is already in hand skips it. At most 64, newest first.
+   */
+  supersedes: z.array(offsetNumber.min(1)).max(64).optional(),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 
@@ -129,13 +141,16 @@ export type ProbeFrame = z.infer<typeof probeFrameSchema>;
 /**
  * Messages of one channel, in offset order. `upTo`, when present, is the position the client may
  * advance to after handling the batch: replayed batches carry it so that offsets skipped by the
- * relevance rules still move the position.
+ * relevance rules still move the position. `from`, when present (live and redelivered frames that
+ * skipped something), is the first offset the frame covers: it applies only once the position has
+ * reached `from - 1`; without it, a frame with `upTo` answers a read from the client's position.
  */
 export const msgFrameSchema = z.strictObject({
   channel: channelName,
   epoch: epochId,
   messages: z.array(envelopeSchema),
   upTo: offsetNumber.optional(),
+  from: offsetNumber.min(1).optional(),
 });
 export type MsgFrame = z.infer<typeof msgFrameSchema>;
 

@@ -49,9 +49,25 @@ const isTtl = (value: unknown): boolean => isWhole(value, 1, MAX_TTL_MS);
 const isCollapseKey = (value: unknown): boolean => isText(value, 1, 200);
 const isPriority = (value: unknown): boolean => value === 'high' || value === 'normal' || value === 'low';
 
+/** Up to 64 offsets (≥ 1). */
+const isSupersedes = (value: unknown): boolean =>
+  Array.isArray(value) && value.length <= 64 && isListOf(value, (v) => isWhole(v, 1, Number.MAX_SAFE_INTEGER));
+
 const POSITION_KEYS = ['epoch', 'offset'] as const;
-const ENVELOPE_KEYS = ['id', 'offset', 'type', 'data', 'ts', 'ttl', 'critical', 'collapseKey', 'priority'] as const;
-const MSG_KEYS = ['channel', 'epoch', 'messages', 'upTo'] as const;
+const ENVELOPE_KEYS = [
+  'id',
+  'offset',
+  'type',
+  'data',
+  'ts',
+  'ttl',
+  'critical',
+  'collapseKey',
+  'priority',
+  'expiresAt',
+  'supersedes',
+] as const;
+const MSG_KEYS = ['channel', 'epoch', 'messages', 'upTo', 'from'] as const;
 const RESYNC_KEYS = ['channel', 'epoch', 'offset'] as const;
 const PUB_KEYS = ['channel', 'type', 'data', 'ttl', 'critical', 'collapseKey', 'priority', 'push', 'id'] as const;
 
@@ -72,7 +88,9 @@ export function isEnvelope(value: unknown): value is Envelope {
     isOptional(value.ttl, isTtl) &&
     isOptional(value.critical, (v) => typeof v === 'boolean') &&
     isOptional(value.collapseKey, isCollapseKey) &&
-    isOptional(value.priority, isPriority)
+    isOptional(value.priority, isPriority) &&
+    isOptional(value.expiresAt, (v) => typeof v === 'number' && Number.isFinite(v)) &&
+    isOptional(value.supersedes, isSupersedes)
   );
 }
 
@@ -83,7 +101,8 @@ export function isMsgFrame(value: unknown): value is MsgFrame {
     isChannel(value.channel) &&
     isEpoch(value.epoch) &&
     isListOf(value.messages, isEnvelope) &&
-    isOptional(value.upTo, isOffset)
+    isOptional(value.upTo, isOffset) &&
+    isOptional(value.from, (v) => isWhole(v, 1, Number.MAX_SAFE_INTEGER))
   );
 }
 

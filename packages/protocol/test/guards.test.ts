@@ -32,7 +32,16 @@ function prng(seed: number): () => number {
 
 const valid = {
   position: { epoch: 'e1', offset: 4 },
-  envelope: { id: 'm-1', offset: 5, type: 'chat', data: { text: 'hi' }, ts: 1_767_225_600_000, ttl: 1000 },
+  envelope: {
+    id: 'm-1',
+    offset: 5,
+    type: 'chat',
+    data: { text: 'hi' },
+    ts: 1_767_225_600_000,
+    ttl: 1000,
+    expiresAt: 1_767_225_601_000,
+    supersedes: [4, 2],
+  },
   msg: {
     channel: 'room:1',
     epoch: 'e1',
@@ -40,6 +49,7 @@ const valid = {
       { id: 'm-1', offset: 5, type: 'chat', data: null, ts: 1, critical: true, collapseKey: 'k', priority: 'high' },
     ],
     upTo: 6,
+    from: 4,
   },
   resync: { channel: 'trip:9', epoch: 'e2', offset: 0 },
   error: { code: 'forbidden', message: 'no', channel: 'room:x', extra: 1 },

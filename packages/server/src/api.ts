@@ -58,7 +58,16 @@ export interface DeliveryStats {
   acked: number;
   redelivered: number;
   missed: number;
+  /** Messages dropped by the relevance rules, by reason (every path together). */
   dropped: { ttl: number; superseded: number; collapsed: number; irrelevant: number };
+  /**
+   * The same drops by path, then reason: `live` (fan-out: counted once per message, not per
+   * socket), `redelivery`, `replay` (socket resume), `http` (poll answers), `push` (before a push).
+   */
+  droppedBy: Record<
+    'live' | 'redelivery' | 'replay' | 'http' | 'push',
+    { ttl: number; superseded: number; collapsed: number; irrelevant: number }
+  >;
   resyncs: number;
   rejectedFrames: number;
   authFailures: number;

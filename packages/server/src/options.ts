@@ -60,7 +60,10 @@ export interface TetherServerOptions {
   apiKeys?: ApiKey[];
   /** Extra permission check after the token's claims. Default: allow what the claims allow. */
   authorize?: AuthorizeHook;
-  /** Relevance rules by message type (ttl, supersededBy, collapseKey, isRelevant). Default none. */
+  /**
+   * Relevance rules by message type (ttl, supersededBy with its optional `scope`, collapseKey,
+   * isRelevant), applied on every path (docs/protocol.md §6). Default none.
+   */
   relevance?: RelevanceRules;
   /**
    * The push fallback (docs/push.md): providers (`providers`, `webhook`), policies by message type,

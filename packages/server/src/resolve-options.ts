@@ -71,11 +71,22 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
     if (typeof key.key !== 'string' || key.key.length < 16) throw new TypeError('each API key must be ≥ 16 characters');
   }
   if (typeof resolved.now !== 'function') throw new TypeError('now must be a function returning ms since the epoch');
+  checkRelevance(resolved.relevance);
   return resolved;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A `scope` scopes `supersededBy`: alone it would do nothing, which is surely a mistake. */
+function checkRelevance(rules: ResolvedOptions['relevance']): void {
+  for (const [type, rule] of Object.entries(rules)) {
+    if (rule.scope === undefined) continue;
+    if (typeof rule.scope !== 'string' || rule.scope === '')
+      throw new TypeError(`relevance['${type}'].scope must be a dotted path into data, or 'collapseKey'`);
+    if (!rule.supersededBy) throw new TypeError(`relevance['${type}'].scope needs supersededBy (it scopes it)`);
+  }
 }
 
 function checkDeflate(value: unknown): void {

@@ -105,6 +105,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now,
     broadcastChunkSize: o.broadcastChunkSize,
     broadcastSliceMs: o.broadcastSliceMs,
+    relevance,
   });
   const publisher = new Publisher({ store, registry, fanout, stats, log });
   const connections = new Set<ClientConnection>();
@@ -145,6 +146,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     onAppended: push
       ? (tenant, channel, result, own) => push.published(tenant, channel, result.epoch, result.message, own)
       : undefined,
+    ttlFor: (type, ttl) => relevance.ttlFor(type, ttl),
   });
   const ready = async (): Promise<boolean> => {
     if (!gate.isOpen) return false;
@@ -229,6 +231,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     maxBatchBytes: o.maxBatchBytes,
     now,
     replayPriority,
+    relevance,
     expiry: tokenExpiry,
     stopped: (connection) => {
       connections.delete(connection);

@@ -184,7 +184,7 @@ describe('POST /v1/publish', () => {
     expect(log.messages.map((m) => m.data)).toEqual([{ v: 1 }, null]);
   });
 
-  it('keeps the optional fields (ttl, critical, collapseKey) on the delivered envelope', async () => {
+  it('keeps the optional fields (ttl, critical, collapseKey) on the delivered envelope, with expiresAt', async () => {
     const channel = fresh('room');
     const c = await connected();
     await c.sub(channel);
@@ -202,6 +202,7 @@ describe('POST /v1/publish', () => {
       ttl: 60_000,
       critical: true,
       collapseKey: 'k',
+      expiresAt: (envelope?.ts ?? 0) + 60_000, // the SDK drops it after this
     });
   });
 });

@@ -63,8 +63,10 @@ export function generateConfig(): string {
     },
     relevance: {
       [COMMENT_KEY]: [
-        'By message type (* for every other type), skipped on replay and HTTP reads:',
-        '"trip:requested": { "ttl": 30000, "supersededBy": ["trip:assigned"], "collapseKey": "tripId" }',
+        'By message type (* for every other type), dropped on every path (live, redelivery, replay, HTTP, push);',
+        'scope: supersede only by a message with the same data.tripId (no scope: any of that type):',
+        '"trip:requested": { "supersededBy": ["trip:cancelled", "trip:taken"], "scope": "tripId" }',
+        '"driver:location": { "ttl": 8000, "collapseKey": "driverId" }',
       ],
     },
     limits: {

@@ -5,7 +5,6 @@
  * applied by cli/serve.ts.
  */
 import { fcmProviderOptionsOf, webPushProviderOptionsOf } from './push-provider-options.js';
-import type { Message } from '@tether/protocol';
 import type { RelevanceRule, RelevanceRules } from '../delivery/relevance.js';
 import type { TetherServerOptions } from '../options.js';
 import type { LimitOptions } from '../limits/limit-options.js';
@@ -58,25 +57,10 @@ function relevanceRulesOf(rules: FileRelevance): RelevanceRules {
     const converted: { -readonly [K in keyof RelevanceRule]: RelevanceRule[K] } = {};
     if (rule.ttl !== undefined) converted.ttl = rule.ttl;
     if (rule.supersededBy !== undefined) converted.supersededBy = rule.supersededBy;
-    if (rule.collapseKey !== undefined) converted.collapseKey = collapseByField(rule.collapseKey);
+    if (rule.scope !== undefined) converted.scope = rule.scope;
+    // A dotted path into `data`, as the library option takes it too.
+    if (rule.collapseKey !== undefined) converted.collapseKey = rule.collapseKey;
     out[type] = converted;
   }
   return out;
-}
-
-/**
- * The collapse key of a message: its type and the value at `field` (a dotted path into `data`),
- * so that messages of this type with the same value collapse; none when the value is not a
- * string or number (such a message is never collapsed).
- */
-export function collapseByField(field: string): (message: Message) => string | undefined {
-  const parts = field.split('.');
-  return (message) => {
-    let value: unknown = message.data;
-    for (const part of parts) {
-      if (typeof value !== 'object' || value === null) return undefined;
-      value = (value as Record<string, unknown>)[part];
-    }
-    return typeof value === 'string' || typeof value === 'number' ? `${message.type}\u0000${String(value)}` : undefined;
-  };
 }

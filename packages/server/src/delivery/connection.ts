@@ -24,6 +24,8 @@ import type { ChannelState } from './channel-state.js';
 import type { Fanout } from './fanout.js';
 import { prefixWithin, type Replayer, type ReplayScan } from './replayer.js';
 import { inPriorityOrder, type ReplayPriorityDeps } from './replay-priority.js';
+import { recentSurvivors, redeliver } from './redelivery.js';
+import type { RelevanceFilter } from './relevance.js';
 import type { SlowConsumerGuard } from './slow-consumers.js';
 import { SendPacer } from './send-pacer.js';
 import { sendMsgFrame } from './encoded-packet.js';
@@ -81,6 +83,8 @@ export interface ConnectionDeps {
   expiry: ExpiryTimers;
   /** Called once when the connection has ended (its socket went). */
   stopped: (connection: ClientConnection) => void;
+  /** The relevance rules, for redelivery and the ring's part of a resume. */
+  relevance: RelevanceFilter;
 }
 
 /**
@@ -199,7 +203,8 @@ export class ClientConnection implements Expiring {
         return this.refresh(parseRefreshFrame(input).token);
       case 'probe': {
         const { ts } = parseProbeFrame(input);
-        const reply: ProbeReply = { ts, serverTs: Date.now() };
+        // The server's clock (`now`): the SDK compares `expiresAt` with it.
+        const reply: ProbeReply = { ts, serverTs: this.deps.now() };
         return reply;
       }
     }
@@ -299,8 +304,13 @@ export class ClientConnection implements Expiring {
         const budget = round < MAX_CATCH_UP_ROUNDS - 1 ? this.deps.maxBatchBytes : Infinity;
         const fits = prefixWithin(rest, budget);
         if (fits.messages.length < rest.length) continue;
-        if (!this.send(state, rest, fits.bytes)) return;
-        this.deps.stats.values.delivered.replay += rest.length;
+        // The static rules only: this step stays synchronous with the join (no hook is awaited).
+        const now = this.deps.now();
+        const kept = recentSurvivors(this.deps.relevance, this.deps.stats, state, rest, 'replay', now);
+        const covers = kept.dropped ? { from: position.offset + 1, upTo: state.head } : undefined;
+        const bytes = kept.dropped ? prefixWithin(kept.messages, Infinity).bytes : fits.bytes;
+        if (!this.send(state, kept.messages, bytes, covers)) return;
+        this.deps.stats.values.delivered.replay += kept.messages.length;
       }
       void this.socket.join(state.room);
       sub.joined = true;
@@ -449,46 +459,23 @@ export class ClientConnection implements Expiring {
     return !this.socket.conn.transport.writable;
   }
 
-  /**
-   * Sends `after+1 ..` of a subscription to this socket alone, at most one replay batch. Resolves
-   * how many were sent, or `undefined` when they are no longer to be had (out of the ring and the
-   * store's retention): the client was sent them once; the sweeper then counts them missed rather
-   * than telling a live client to resync.
-   */
-  async resend(sub: Subscription, after: number): Promise<number | undefined> {
-    const { state } = sub;
-    const upTo = Math.min(state.head, after + this.deps.replayBatchSize);
-    const recent = state.recentRange(after, upTo);
-    if (!recent) {
-      const outcome = await this.deps.replayer.read({
-        stream: state.stream,
-        position: { epoch: state.epoch, offset: after },
-        ctx: { tenant: this.ctx.tenant, sub: this.ctx.sub, deviceId: this.ctx.deviceId, channel: state.channel },
-        target: upTo,
-        maxBytes: this.deps.maxBatchBytes,
-        path: 'replay',
-      });
-      if (outcome.kind === 'resync') return undefined;
-      // Read through the relevance rules: `upTo` lets the client move past what they skipped.
-      if (outcome.messages.length > 0 || outcome.upTo > after) {
-        if (!this.deps.slowConsumers.admit(this, outcome.bytes)) return 0;
-        sendMsgFrame(
-          this.socket,
-          { channel: state.channel, epoch: outcome.epoch, messages: outcome.messages, upTo: outcome.upTo },
-          state,
-        );
-      }
-      return outcome.messages.length;
-    }
-    const { messages, bytes } = prefixWithin(recent, this.deps.maxBatchBytes);
-    if (messages.length > 0 && !this.send(state, messages, bytes)) return 0;
-    return messages.length;
+  /** Sends `after+1 ..` of a subscription to this socket alone, through the relevance rules (redelivery.ts). */
+  resend(sub: Subscription, after: number): Promise<number | undefined> {
+    return redeliver(this, sub, after, this.deps);
   }
 
-  /** Sends messages to this socket alone, unless they would take its queue over the limit (it is cut then). */
-  private send(state: ChannelState, messages: StoredMessage[], bytes: number): boolean {
+  /**
+   * Sends messages to this socket alone, unless they would take its queue over the limit (it is cut
+   * then). `covers`: the range they stand for when the relevance rules left some out.
+   */
+  private send(
+    state: ChannelState,
+    messages: StoredMessage[],
+    bytes: number,
+    covers?: { from: number; upTo: number },
+  ): boolean {
     if (!this.deps.slowConsumers.admit(this, bytes)) return false;
-    const frame: MsgFrame = { channel: state.channel, epoch: state.epoch, messages };
+    const frame: MsgFrame = { channel: state.channel, epoch: state.epoch, messages, ...covers };
     sendMsgFrame(this.socket, frame, state);
     return true;
   }

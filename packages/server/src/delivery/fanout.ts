@@ -5,7 +5,13 @@ import type { AppendSignal } from './append-signal.js';
 import type { ChannelRegistry } from './channel-registry.js';
 import type { ChannelState } from './channel-state.js';
 import { envelopeJson } from './msg-frame.js';
+import type { RelevanceFilter } from './relevance.js';
+import { countDrop } from './relevance-counts.js';
 import { RoomSender } from './room-sender.js';
+import { SupersedeIndex, withSupersedes } from './supersede-index.js';
+
+/** Offsets back that a live message may still name as superseded (about a channel's ring). */
+const SUPERSEDE_HORIZON = 1024;
 import type { StatsCounter } from './stats.js';
 
 /** Messages appended to one stream in one store call, in offset order. */
@@ -40,6 +46,8 @@ export interface FanoutDeps {
   broadcastChunkSize: number;
   /** Longest a broadcast writes in one event-loop turn before it yields, ms (`broadcastSliceMs`). */
   broadcastSliceMs: number;
+  /** The relevance rules: what a batch can decide by itself (expired, superseded within it) is not sent. */
+  relevance?: RelevanceFilter;
 }
 
 /**
@@ -65,8 +73,12 @@ export class Fanout {
   private readonly pageSize: number;
   private readonly now: () => number;
   private readonly sender: RoomSender;
+  private readonly relevance: RelevanceFilter | undefined;
+  /** Per channel: what its recent messages wait on to be superseded (envelope `supersedes`). */
+  private readonly indexes = new WeakMap<ChannelState, SupersedeIndex>();
 
   constructor(deps: FanoutDeps) {
+    this.relevance = deps.relevance;
     this.store = deps.store;
     this.registry = deps.registry;
     this.io = deps.io;
@@ -115,6 +127,7 @@ export class Fanout {
     this.log.warn({ stream: state.stream, from: state.epoch, to: epoch }, 'channel epoch changed');
     // What is still being written of the old life is dropped: the room is told to reload instead.
     this.sender.cancel(state);
+    this.indexes.delete(state);
     state.restart(epoch, head);
     this.io.local.to(state.room).emit('resync', { channel: state.channel, epoch, offset: head });
     this.stats.values.resyncs += this.roomSize(state);
@@ -204,19 +217,46 @@ export class Fanout {
   /**
    * The one place a batch reaches the room: drops what the room already had, records the rest in
    * the ring (with each envelope's text, encoded once here) and hands it to the room sender, which
-   * writes one frame (or queues it behind the channel's broadcast still being written).
+   * writes one frame (or queues it behind the channel's broadcast still being written). What the
+   * relevance rules drop by the batch alone (expired already: a gap read, a late relay batch; or
+   * superseded by a later message of the batch) is recorded in the ring but not sent: the frame
+   * then carries `from`/`upTo`, so the room's clients move past it (counted once, path `live`).
    */
   private deliver(state: ChannelState, messages: readonly StoredMessage[]): void {
     const fresh = messages.filter((m) => m.offset > state.head);
     if (fresh.length === 0) return;
     const now = this.now();
-    const envelopes = fresh.map((message) => {
+    // Nobody here to spare a stale message: nothing to decide, nothing to count.
+    const drops = this.roomSize(state) > 0 ? this.relevance?.liveDrops(fresh, state.channel, now) : undefined;
+    const sent: StoredMessage[] = drops ? [] : fresh;
+    const envelopes: string[] = [];
+    for (const message of fresh) {
+      const reason = drops?.get(message.offset);
+      if (reason) {
+        state.record(message, now);
+        countDrop(this.stats, 'live', reason);
+        continue;
+      }
+      // The ring keeps the plain envelope (replays answer as the store would); the live frame names what it supersedes.
       const json = envelopeJson(message);
       state.record(message, now, json);
-      return json;
-    });
-    this.sender.send(state, fresh, envelopes);
+      envelopes.push(this.annotated(state, message, json));
+      if (drops) sent.push(message);
+    }
+    const range = drops ? { from: fresh[0]!.offset, upTo: fresh.at(-1)!.offset } : undefined;
+    this.sender.send(state, sent, envelopes, range);
     this.signal.notify(state.stream);
+  }
+
+  /** The envelope with `supersedes` when the message makes earlier recent ones irrelevant. */
+  private annotated(state: ChannelState, message: StoredMessage, json: string): string {
+    const relevance = this.relevance;
+    if (!relevance?.mayMakeIrrelevant(message)) return json;
+    let index = this.indexes.get(state);
+    if (!index) this.indexes.set(state, (index = new SupersedeIndex(SUPERSEDE_HORIZON)));
+    const keys = relevance.laterKeys(relevance.traitsOf(message, state.channel));
+    const supersedes = index.note(message.offset, keys);
+    return supersedes ? withSupersedes(json, supersedes) : json;
   }
 
   private roomSize(state: ChannelState): number {

@@ -26,7 +26,9 @@ function keyPrefix(key: string): string {
  * instead of being serialized again. Without one, `data` is serialized here and not remembered
  * beside the message: the ring keeps small envelopes (channel-state.ts), and a big `data`'s text
  * kept for as long as the ring holds its message would double what the ring costs. A message whose
- * `data` is `undefined` carries `"data":null` (the SDK requires the key).
+ * `data` is `undefined` carries `"data":null` (the SDK requires the key). A message with a `ttl`
+ * (the one that applies: the publish door stores the shorter of its own and its rule's) carries
+ * `"expiresAt"` last, so the SDK can drop it when it arrives too late.
  */
 export function envelopeJson(message: StoredMessage): string {
   const fields = message as unknown as Record<string, unknown>;
@@ -41,25 +43,32 @@ export function envelopeJson(message: StoredMessage): string {
     }
     out += (out.length > 1 ? ',' : '') + keyPrefix(key) + text;
   }
+  if (message.ttl !== undefined) out += `,"expiresAt":${message.ts + message.ttl}`;
   return out + '}';
+}
+
+/** A message as its envelope object (HTTP answers): with `expiresAt` when a ttl applies, as `envelopeJson`. */
+export function envelopeOf(message: StoredMessage): StoredMessage & { expiresAt?: number } {
+  return message.ttl === undefined ? message : { ...message, expiresAt: message.ts + message.ttl };
 }
 
 /**
  * The Socket.IO packet text of `emit('msg', frame)` (type 2, EVENT: `2["msg",{…}]`, with
  * `/nsp,` after the 2 outside the main namespace), built from envelope texts: the frame's fields in
- * the order the frame literal has them (`channel, epoch, messages, upTo?`). Engine.IO adds its
+ * the order the frame literal has them (`channel, epoch, messages, upTo?, from?`). Engine.IO adds its
  * message type `4` when it writes the packet.
  */
 export function msgPacketText(
   namespace: string,
-  frame: Pick<MsgFrame, 'channel' | 'epoch' | 'upTo'>,
+  frame: Pick<MsgFrame, 'channel' | 'epoch' | 'upTo' | 'from'>,
   envelopes: readonly string[],
 ): string {
   const head = namespace === '/' ? '2' : `2${namespace},`;
   const upTo = frame.upTo === undefined ? '' : `,"upTo":${JSON.stringify(frame.upTo)}`;
+  const from = frame.from === undefined ? '' : `,"from":${JSON.stringify(frame.from)}`;
   return (
     `${head}["msg",{"channel":${JSON.stringify(frame.channel)},"epoch":${JSON.stringify(frame.epoch)},` +
-    `"messages":[${envelopes.join(',')}]${upTo}}]`
+    `"messages":[${envelopes.join(',')}]${upTo}${from}}]`
   );
 }
 

@@ -25,6 +25,11 @@ export interface PublishDoorDeps {
   now: () => number;
   /** Told of every message appended (not of duplicates), with the publish's own push policy: the push fallback. */
   onAppended?: (tenant: string, channel: string, result: AppendResult, push: PublishPush | undefined) => void;
+  /**
+   * The ttl that applies to a message of `type` (the shorter of its own and its type's rule): the
+   * stored `ttl` is that one, so every envelope can carry its `expiresAt`. Default: its own.
+   */
+  ttlFor?: (type: string, ownTtl: number | undefined) => number | undefined;
 }
 
 /**
@@ -71,6 +76,9 @@ export class PublishDoor {
     const { tenant = DEFAULT_TENANT, channel, id, push, priority, ...fields } = input;
     // `normal` is the default: left off so that it is absent in the store and on the wire.
     const rest = priority === undefined || priority === 'normal' ? fields : { ...fields, priority };
+    const ttl = deps.ttlFor ? deps.ttlFor(rest.type, rest.ttl) : rest.ttl;
+    if (ttl === undefined) delete rest.ttl;
+    else rest.ttl = ttl;
     // An id the server makes up cannot be repeated by anyone: it needs no idempotency entry.
     const message: AppendInput =
       id === undefined

@@ -2,6 +2,7 @@ import type { Position } from '@tether/protocol';
 import type { LogStore, StoredMessage } from '../store/types.js';
 import type { MessageTraits, RelevanceContext, RelevanceFilter } from './relevance.js';
 import type { StatsCounter } from './stats.js';
+import { countDrop } from './relevance-counts.js';
 import type { RecentReads } from './recent-reads.js';
 
 export type ReplayOutcome =
@@ -44,7 +45,8 @@ export interface ReplayRequest {
   firstAnyway?: boolean;
   /** The previous read's `scan`, when this read continues the same replay. */
   scan?: ReplayScan;
-  path: 'replay' | 'http';
+  /** Which path reads (drops are counted by it): a socket resume, a redelivery, an HTTP poll. */
+  path: 'replay' | 'redelivery' | 'http';
 }
 
 /** Store page of the first read: small, since messages may be large and it may be all that is needed. */
@@ -52,9 +54,10 @@ const FIRST_PAGE = 4;
 /** Smallest later page, however large the messages. */
 const MIN_PAGE = 8;
 
-/** A message's size on the wire: its JSON, in bytes. */
+/** A message's size on the wire: its JSON, in bytes, with the envelope's `expiresAt` when it has a ttl. */
 export function messageBytes(message: StoredMessage): number {
-  return Buffer.byteLength(JSON.stringify(message));
+  const expiresAt = message.ttl === undefined ? 0 : `,"expiresAt":${message.ts + message.ttl}`.length;
+  return Buffer.byteLength(JSON.stringify(message)) + expiresAt;
 }
 
 /** Lets other work run between store pages: no read keeps the event loop for long. */
@@ -230,8 +233,9 @@ export class Replayer {
     // 3. The app's hooks, for what is sent only.
     const { kept, drops } = await this.relevance.askHooks(picked, req.ctx);
     // Count only the drops this answer moves past; a later answer counts its own.
-    for (const [offset, reason] of dropped) if (offset > after && offset <= upTo) this.stats.values.dropped[reason]++;
-    for (const drop of drops) this.stats.values.dropped[drop.reason]++;
+    for (const [offset, reason] of dropped)
+      if (offset > after && offset <= upTo) countDrop(this.stats, req.path, reason);
+    for (const drop of drops) countDrop(this.stats, req.path, drop.reason);
     this.stats.values.delivered[req.path === 'http' ? 'http' : 'replay'] += kept.length;
     let bytes = pickedBytes;
     if (drops.length > 0) bytes = kept.reduce((sum, m) => sum + messageBytes(m), 0);

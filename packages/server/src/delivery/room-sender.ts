@@ -16,6 +16,8 @@ interface QueuedBatch {
   channel: string;
   epoch: string;
   envelopes: string[];
+  /** The relevance rules dropped some of `first ..= last`: the frame says which range it covers. */
+  skipped: boolean;
 }
 
 /** A channel's broadcast to a room bigger than one chunk, written over several event-loop turns. */
@@ -82,15 +84,22 @@ export class RoomSender {
 
   /**
    * Sends `messages`, just recorded in `state`'s ring, to the channel's room; `envelopes` are their
-   * texts (`envelopeJson`), looked up in the ring when not given.
+   * texts (`envelopeJson`), looked up in the ring when not given. `range`: the offsets the batch
+   * covers when the relevance rules left some of them out (the frame then carries `from`/`upTo`).
    */
-  send(state: ChannelState, messages: readonly StoredMessage[], envelopes = envelopesOf(messages, state)): void {
+  send(
+    state: ChannelState,
+    messages: readonly StoredMessage[],
+    envelopes = envelopesOf(messages, state),
+    range?: { from: number; upTo: number },
+  ): void {
     const batch = {
-      first: messages[0]?.offset ?? 0,
-      last: messages.at(-1)?.offset ?? 0,
+      first: range?.from ?? messages[0]?.offset ?? 0,
+      last: range?.upTo ?? messages.at(-1)?.offset ?? 0,
       channel: state.channel,
       epoch: state.epoch,
       envelopes,
+      skipped: range !== undefined,
     };
     const running = this.running.get(state.room);
     if (running) {
@@ -102,7 +111,7 @@ export class RoomSender {
     if (!members || members.size === 0) return;
     const nsp = this.io.sockets;
     if (members.size <= SMALL_ROOM && members.size <= this.chunkSize) {
-      const packet = new EncodedPacket(msgPacketText(nsp.name, state, envelopes));
+      const packet = new EncodedPacket(msgPacketText(nsp.name, frameOf([batch]), envelopes));
       const shared = members.size > 1;
       let written = 0;
       for (const id of members) {
@@ -152,7 +161,7 @@ export class RoomSender {
         const packet = new EncodedPacket(
           msgPacketText(
             nsp.name,
-            round[0]!,
+            frameOf(round),
             round.flatMap((b) => b.envelopes),
           ),
         );
@@ -194,7 +203,7 @@ export class RoomSender {
     const later = round.filter((b) => b.seq > joinedAt);
     if (later.length === 0) return;
     const envelopes = later.flatMap((b) => b.envelopes);
-    if (new EncodedPacket(msgPacketText(nsp.name, later[0]!, envelopes)).writeTo(socket)) {
+    if (new EncodedPacket(msgPacketText(nsp.name, frameOf(later), envelopes)).writeTo(socket)) {
       this.stats.values.delivered.live += envelopes.length;
     }
   }
@@ -218,6 +227,21 @@ export class RoomSender {
  * (an inbox on one device is one write; 32 socket writes take about a millisecond at most).
  */
 const SMALL_ROOM = 32;
+
+/**
+ * The frame fields of consecutive batches: `from`/`upTo` (the range they cover) when the relevance
+ * rules left something out of one of them; otherwise none (the messages say it).
+ */
+function frameOf(batches: readonly Omit<QueuedBatch, 'seq'>[]): {
+  channel: string;
+  epoch: string;
+  from?: number;
+  upTo?: number;
+} {
+  const first = batches[0]!;
+  if (!batches.some((b) => b.skipped)) return { channel: first.channel, epoch: first.epoch };
+  return { channel: first.channel, epoch: first.epoch, from: first.first, upTo: batches.at(-1)!.last };
+}
 
 /** The leading batches of one epoch (an epoch change cancels a broadcast, so normally all of them). */
 function takeRound(queue: QueuedBatch[]): QueuedBatch[] {

@@ -26,6 +26,7 @@ import type { AppendSignal } from '../delivery/append-signal.js';
 import { yieldLoop, type Replayer } from '../delivery/replayer.js';
 import type { StatsCounter } from '../delivery/stats.js';
 import { streamOf } from '../delivery/channel-registry.js';
+import { envelopeOf } from '../delivery/msg-frame.js';
 import type { ApiKey } from '../options.js';
 import { ApiKeyRing, bearerOf } from './credentials.js';
 import { parseHistoryQuery, readHistory } from './history.js';
@@ -238,5 +239,5 @@ async function readChannel(
     return { result: { resync: { epoch: outcome.epoch, offset: outcome.offset } }, bytes: 0 };
   }
   const { epoch, messages, upTo, bytes } = outcome;
-  return { result: { epoch, messages, upTo }, bytes };
+  return { result: { epoch, messages: messages.map(envelopeOf), upTo }, bytes };
 }

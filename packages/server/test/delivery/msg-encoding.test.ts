@@ -9,7 +9,7 @@ import { Encoder, PacketType } from 'socket.io-parser';
 import { TestBed, connectClient, waitUntil, type TestServer } from '@tether/testing';
 import { ErrorCode, type MsgFrame } from '@tether/protocol';
 import { MemoryLogStore, type StoredMessage } from '@tether/server';
-import { envelopeJson, envelopesOf, msgPacketText } from '../../src/delivery/msg-frame.js';
+import { envelopeJson, envelopeOf, envelopesOf, msgPacketText } from '../../src/delivery/msg-frame.js';
 import { RawReaders } from './raw-reader.js';
 
 let server: TestServer;
@@ -41,22 +41,25 @@ function socketIoText(nsp: string, frame: MsgFrame): string {
 }
 
 describe('msg frame encoding', () => {
-  it('gives the bytes JSON.stringify gives for any envelope (keys, order, escapes)', () => {
+  it('gives the bytes JSON.stringify gives for any envelope (keys, order, escapes), expiresAt last when a ttl applies', () => {
     fc.assert(
       fc.property(storedMessage, (message) => {
-        expect(envelopeJson(message)).toBe(JSON.stringify(message));
+        expect(envelopeJson(message)).toBe(JSON.stringify(envelopeOf(message)));
+        if (message.ttl !== undefined)
+          expect(JSON.parse(envelopeJson(message)).expiresAt).toBe(message.ts + message.ttl);
       }),
       { numRuns: 2000 },
     );
   });
 
-  it('gives the bytes of socket.io-parser for emit("msg", frame), with and without upTo, any namespace', () => {
+  it('gives the bytes of socket.io-parser for emit("msg", frame), with and without upTo and from, any namespace', () => {
     const frameArb = fc.record(
       {
         channel: fc.string({ minLength: 1, maxLength: 30 }),
         epoch: fc.string({ minLength: 1, maxLength: 30 }),
         messages: fc.array(storedMessage, { maxLength: 5 }),
         upTo: fc.integer({ min: 0, max: 10 ** 9 }),
+        from: fc.integer({ min: 1, max: 10 ** 9 }),
       },
       { requiredKeys: ['channel', 'epoch', 'messages'] },
     );
@@ -64,7 +67,9 @@ describe('msg frame encoding', () => {
       fc.property(frameArb, fc.constantFrom('/', '/admin'), (frame, nsp) => {
         const ordered: MsgFrame = { channel: frame.channel, epoch: frame.epoch, messages: frame.messages };
         if (frame.upTo !== undefined) ordered.upTo = frame.upTo;
-        expect(msgPacketText(nsp, ordered, envelopesOf(ordered.messages))).toBe(socketIoText(nsp, ordered));
+        if (frame.from !== undefined) ordered.from = frame.from;
+        const onTheWire: MsgFrame = { ...ordered, messages: frame.messages.map(envelopeOf) };
+        expect(msgPacketText(nsp, ordered, envelopesOf(ordered.messages))).toBe(socketIoText(nsp, onTheWire));
       }),
       { numRuns: 1000 },
     );
@@ -79,7 +84,7 @@ describe('msg frame encoding', () => {
 describe('msg frames on the wire', () => {
   const data = { text: 'quote " backslash \\ line\u2028sep', emoji: '🚕', nested: { list: [1, 2.5, null, true] } };
 
-  /** What the wire carried before: `JSON.stringify` of the frame with the store's messages. */
+  /** What the wire carried before: `JSON.stringify` of the frame with the store's messages (plus `expiresAt`). */
   async function expected(
     store: MemoryLogStore,
     channel: string,
@@ -88,7 +93,8 @@ describe('msg frames on the wire', () => {
     extra: object = {},
   ): Promise<unknown> {
     const read = await store.read(`default/${channel}`, after, upTo - after);
-    return JSON.parse(JSON.stringify({ channel, epoch: read.epoch, messages: read.messages, ...extra }));
+    const messages = read.messages.map(envelopeOf);
+    return JSON.parse(JSON.stringify({ channel, epoch: read.epoch, messages, ...extra }));
   }
 
   it('live and replayed frames (with the ring, and after a restart with an empty one) have the content JSON.stringify gave', async () => {

@@ -49,7 +49,7 @@ async function poll(channel: string, offset: number): Promise<{ messages: { offs
   return body.channels[channel]!;
 }
 
-describe('relevance rules on replay and HTTP reads', () => {
+describe('relevance rules on replay, HTTP reads and live', () => {
   it('drops expired messages (rule ttl and the message own ttl) and counts them', async () => {
     server = await bed.start({ relevance, now });
     await server.server.publish({ channel: 'trip:1', type: 'driver:location', data: { lat: 1 } });
@@ -148,7 +148,7 @@ describe('relevance rules on replay and HTTP reads', () => {
     expect(server.server.stats().resyncs).toBe(0);
   });
 
-  it('does not filter live delivery', async () => {
+  it('live: separate publishes each go out (a later one cannot unsend an earlier one)', async () => {
     server = await bed.start({ relevance });
     const c = await bed.connect({ sub: 'u1', channels: ['*'] });
     await c.sub('store:3');

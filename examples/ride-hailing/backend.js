@@ -1,0 +1,71 @@
+/**
+ * The ride-hailing backend: an HTTP server with Tether mounted (`createTetherServer`), the scoped
+ * relevance rules, and the few routes the simulators call. A trip's offer goes to the driver's
+ * inbox as `trip:requested` (critical: when push is configured, a driver nobody reaches gets it
+ * as a push); a cancellation or another driver taking the trip supersedes that trip's offer only.
+ */
+import http from 'node:http';
+import { createTetherServer, issueToken } from '@tether/server';
+
+const SECRET = 'ride-hailing-example-secret-of-32-bytes!';
+
+/** The rules, with "a second" lasting `unitMs` (1000 for real time; less to play it faster). */
+export function rideHailingRules(unitMs = 1000) {
+  return {
+    // An offer stays open until a cancellation or a take OF THE SAME TRIP (scope: data.tripId).
+    'trip:requested': { supersededBy: ['trip:cancelled', 'trip:taken'], scope: 'tripId' },
+    // "Someone else took it" only matters while the offer could still be on screen.
+    'trip:taken': { ttl: 5 * unitMs },
+    // A rider's location is worth 8 s, and only the latest one per rider.
+    'rider:location': { ttl: 8 * unitMs, collapseKey: 'riderId' },
+  };
+}
+
+export async function startBackend({ unitMs = 1000 } = {}) {
+  const routes = new Map();
+  const httpServer = http.createServer((req, res) => {
+    const route = routes.get(`${req.method} ${req.url}`);
+    if (!route) return; // Tether answers /socket.io/, /v1/*, /healthz, /readyz
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', async () => {
+      try {
+        const result = await route(JSON.parse(body || '{}'));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+      } catch (err) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(err) }));
+      }
+    });
+  });
+  const tether = await createTetherServer({
+    httpServer,
+    jwtSecret: SECRET,
+    relevance: rideHailingRules(unitMs),
+    logger: { level: 'warn' },
+    // Push (a webhook provider for critical offers) is wired here once the push options exist.
+  });
+  const toDriver = (driverId, type, data, extra = {}) =>
+    tether.publish({ channel: `user:${driverId}`, type, data, ...extra });
+
+  routes.set('POST /trips', ({ tripId, driverId }) =>
+    toDriver(driverId, 'trip:requested', { tripId }, { critical: true }),
+  );
+  routes.set('POST /trips/cancel', ({ tripId, driverId }) => toDriver(driverId, 'trip:cancelled', { tripId }));
+  routes.set('POST /trips/taken', ({ tripId, driverId }) => toDriver(driverId, 'trip:taken', { tripId }));
+  routes.set('POST /riders/location', ({ riderId, driverId, n }) =>
+    toDriver(driverId, 'rider:location', { riderId, n }),
+  );
+
+  await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${httpServer.address().port}`;
+  return {
+    url,
+    port: httpServer.address().port,
+    tether,
+    driverToken: (driverId) => issueToken({ sub: driverId, channels: [], secret: SECRET }),
+    async close() {
+      await tether.close();
+      await new Promise((resolve) => httpServer.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+/**
+ * Plays the 20 s outage of a driver's phone (issue 10) and checks what the driver's app got:
+ *
+ *   node examples/ride-hailing/run.js [--mode drop|freeze|both] [--speed N]
+ *
+ * `drop`: the phone loses its network; `freeze`: TCP stalls without either end being told (the
+ * SDK's probe finds it). `--speed 10` plays it 10× faster. Exit 0 when the driver got exactly the
+ * relevant events, once: the open offer T2 (a type-wide rule used to hide it behind T1's
+ * cancellation), the cancellation of T1 (whose offer it had), the latest rider location if still
+ * fresh; never T3's offer (taken by another driver), an old location or a stale "taken".
+ */
+import { startBackend } from './backend.js';
+import { startDriver } from './driver.js';
+import { startOutageProxy } from './outage-proxy.js';
+import { riderSimulator } from './rider.js';
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
+};
+const speed = Number(flag('speed', '1'));
+const mode = flag('mode', 'both');
+if (!(speed > 0) || !['drop', 'freeze', 'both'].includes(mode)) {
+  console.error('usage: run.js [--mode drop|freeze|both] [--speed N]');
+  process.exit(2);
+}
+const unitMs = 1000 / speed;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const EXPECTED = ['trip:requested T2', 'trip:cancelled T1', 'rider:location R1#4'];
+
+async function play(outage) {
+  console.log(`\n== the driver's connection ${outage === 'drop' ? 'drops' : 'freezes'} for 20 s ==`);
+  const backend = await startBackend({ unitMs });
+  const proxy = await startOutageProxy(backend.port);
+  const driver = await startDriver({ url: proxy.url, token: await backend.driverToken('driver-7'), unitMs });
+  const world = riderSimulator(backend.url, 'driver-7');
+  let started = Date.now();
+  const at = async (second, what, work) => {
+    const wait = started + second * unitMs - Date.now();
+    if (wait > 0) await sleep(wait);
+    console.log(`t=${String(second).padStart(2)}s backend     ${what}`);
+    await work();
+  };
+  try {
+    console.log('before     backend     offers trip T1; rider R1 at #1');
+    await world.requestTrip('T1');
+    await world.moveRider('R1', 1);
+    const online = Date.now() + 10_000;
+    while (driver.handled.length < 2 && Date.now() < online) await sleep(10); // the driver is online and has both
+    started = Date.now();
+    await at(0, `OUTAGE: connection ${outage === 'drop' ? 'dropped' : 'frozen'}`, async () =>
+      outage === 'drop' ? proxy.drop() : proxy.freeze(),
+    );
+    await at(2, 'rider R1 at #2', () => world.moveRider('R1', 2));
+    await at(4, 'offers trip T2', () => world.requestTrip('T2'));
+    await at(6, 'trip T1 cancelled by its rider', () => world.cancelTrip('T1'));
+    await at(8, 'offers trip T3', () => world.requestTrip('T3'));
+    await at(10, 'rider R1 at #3', () => world.moveRider('R1', 3));
+    await at(12, 'trip T3 taken by another driver', () => world.tripTakenByAnother('T3'));
+    await at(19, 'rider R1 at #4', () => world.moveRider('R1', 4));
+    await at(20, 'network back', async () => proxy.restore());
+    const deadline = Date.now() + 10 * unitMs + 2000;
+    while (driver.handled.length < 2 + EXPECTED.length && Date.now() < deadline) await sleep(50);
+    await sleep(2 * unitMs); // anything more would show up now
+  } finally {
+    await driver.client.close();
+    await proxy.close();
+  }
+  const stats = backend.tether.stats();
+  await backend.close();
+  const after = driver.handled.slice(2);
+  const ok = JSON.stringify(after) === JSON.stringify(EXPECTED) && driver.handled[0] === 'trip:requested T1';
+  console.log(`driver got after the outage: ${JSON.stringify(after)}`);
+  console.log(`server drops by path: ${JSON.stringify(stats.droppedBy)}`);
+  console.log(ok ? 'OK: exactly the relevant events, once' : `MISMATCH: expected ${JSON.stringify(EXPECTED)}`);
+  return ok;
+}
+
+const modes = mode === 'both' ? ['drop', 'freeze'] : [mode];
+let allOk = true;
+for (const outage of modes) allOk = (await play(outage)) && allOk;
+process.exit(allOk ? 0 : 1);
