@@ -215,6 +215,7 @@ export class PushDispatcher {
     const verdict = await checkRelevance(store, relevance, stream, due, now());
     if (!verdict.relevant) {
       funnel.suppressedByRelevance++;
+      if (verdict.rule) stats.countDrop('push', verdict.rule);
       this.d.log.debug({ key: due.key, why: verdict.why }, 'push suppressed: no longer relevant');
       return push.finish(due.key);
     }

@@ -3,7 +3,7 @@
  * and the relevance rules (ttl, supersession, collapse, `isRelevant`) keep it against the
  * channel's later messages — the same rules replay applies.
  */
-import type { RelevanceFilter, MessageTraits } from '../delivery/relevance.js';
+import type { DropReason, RelevanceFilter, MessageTraits } from '../delivery/relevance.js';
 import type { LogStore, StoredMessage } from '../store/types.js';
 import type { PushDue } from '../store/push-types.js';
 
@@ -11,7 +11,10 @@ import type { PushDue } from '../store/push-types.js';
 const PAGE = 500;
 const MAX_PAGES = 20;
 
-export type RelevanceVerdict = { relevant: true; message: StoredMessage } | { relevant: false; why: string };
+/** `rule`: the relevance rule that dropped it (counted on path `push`); none when it left the log. */
+export type RelevanceVerdict =
+  | { relevant: true; message: StoredMessage }
+  | { relevant: false; why: string; rule?: DropReason };
 
 export async function checkRelevance(
   store: LogStore,
@@ -33,9 +36,9 @@ export async function checkRelevance(
     last = next.messages.at(-1)!.offset;
   }
   const drop = relevance.staticDrops(traits, now).get(due.offset);
-  if (drop) return { relevant: false, why: drop };
+  if (drop) return { relevant: false, why: drop, rule: drop };
   const ctx = { tenant: due.tenant, sub: due.sub, deviceId: 'push', channel: due.channel };
   const asked = await relevance.askHooks([message], ctx);
-  if (asked.drops.length > 0) return { relevant: false, why: 'irrelevant' };
+  if (asked.drops.length > 0) return { relevant: false, why: 'irrelevant', rule: 'irrelevant' };
   return { relevant: true, message };
 }

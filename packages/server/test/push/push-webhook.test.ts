@@ -148,6 +148,7 @@ describe('push fallback over a webhook', () => {
     await phone.messages.waitForCount(2);
     const f = await settled(bed, 1);
     expect(f).toMatchObject({ suppressedByRelevance: 1, sent: {} });
+    expect(server.stats().droppedBy.push).toMatchObject({ superseded: 1 });
     expect(receiver.deliveries).toEqual([]);
   });
 
@@ -163,6 +164,7 @@ describe('push fallback over a webhook', () => {
     });
     const f = await settled(bed, 1);
     expect(f).toMatchObject({ suppressedByRelevance: 1 });
+    expect(bed.server.server.stats().droppedBy.push).toMatchObject({ ttl: 1 });
     expect(receiver.deliveries).toEqual([]);
   });
 
