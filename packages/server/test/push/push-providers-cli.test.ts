@@ -193,8 +193,11 @@ describe('tether serve --config with push.fcm and push.webpush', () => {
       await waitUntil(
         () => (fcm.delivered.length === 1 && receiver.received.length === 1 ? true : undefined),
         8000,
-        `one push each (fcm ${fcm.sendRequests.length}, webpush ${receiver.received.length}): ${server.output()}`,
-      );
+        'one push each',
+      ).catch(() => {
+        const counts = `fcm ${fcm.sendRequests.length}, webpush ${receiver.received.length}`;
+        throw new Error(`never one push each (${counts}); the server said: ${server?.output() ?? ''}`);
+      });
       expect(fcm.delivered[0]).toMatchObject({
         token: 'fcm-token-served',
         data: { id: 'offer-T9', channel: 'user:driver-9', epoch, offset: String(offset), type: 'trip:requested' },

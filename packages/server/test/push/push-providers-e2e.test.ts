@@ -94,11 +94,12 @@ async function settled(
     (['sent', 'gone', 'failed'] as const).every((outcome) =>
       Object.entries(expected[outcome] ?? {}).every(([provider, n]) => (f[outcome][provider] ?? 0) >= n),
     );
-  await waitUntil(
-    () => (reached(funnel(server)) ? true : undefined),
-    8000,
-    `${candidates} push candidates with ${JSON.stringify(expected)} (${JSON.stringify(funnel(server))})`,
-  );
+  await waitUntil(() => (reached(funnel(server)) ? true : undefined), 8000, 'push outcomes').catch(() => {
+    // The funnel as it is now, not as it was when the wait began.
+    throw new Error(
+      `never ${candidates} candidates with ${JSON.stringify(expected)}: ${JSON.stringify(funnel(server))}`,
+    );
+  });
   const f = funnel(server);
   for (const outcome of ['sent', 'gone', 'failed'] as const) expect(f[outcome]).toEqual(expected[outcome] ?? {});
   return f;
