@@ -101,8 +101,8 @@ export function resolvePushOptions(options: PushOptions = {}, now: () => number 
   }
   const providers = [...(resolved.providers ?? [])];
   if (resolved.webhook) providers.push(new WebhookProvider(resolved.webhook, now));
-  if (resolved.fcm) providers.push(createFcmProvider(resolved.fcm));
-  if (resolved.webpush) providers.push(createWebPushProvider(resolved.webpush));
+  if (resolved.fcm) providers.push(providerOf('fcm', resolved.fcm, createFcmProvider));
+  if (resolved.webpush) providers.push(providerOf('webpush', resolved.webpush, createWebPushProvider));
   const names = new Set<string>();
   for (const provider of providers) {
     if (typeof provider?.name !== 'string' || typeof provider.send !== 'function') {
@@ -124,6 +124,17 @@ export function resolvePushOptions(options: PushOptions = {}, now: () => number 
     pollIntervalMs: resolved.pollIntervalMs,
     queryTimeoutMs: resolved.queryTimeoutMs,
   };
+}
+
+/** Builds a provider from its option; a mistake is a TypeError naming the option (`push.fcm: endpoint must be…`). */
+function providerOf<T>(option: 'fcm' | 'webpush', options: T, create: (options: T) => PushProvider): PushProvider {
+  try {
+    return create(options);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    // The provider's own messages start with its name ("fcm endpoint…", "webpush: …").
+    throw new TypeError(`push.${option}: ${err.message.replace(/^(fcm|webpush):? /, '')}`, { cause: err });
+  }
 }
 
 /** A publish's own push request: `true` (the default `ackWithin`) or `{ ackWithin }`. */

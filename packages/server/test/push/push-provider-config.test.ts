@@ -12,6 +12,7 @@ import { issueLines } from '../../src/config/issues.js';
 import { ConfigError } from '../../src/cli/errors.js';
 import { createFcmProvider } from '../../src/push/fcm.js';
 import { createWebPushProvider } from '../../src/push/webpush.js';
+import { resolvePushOptions } from '../../src/push/options.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tether-push-config-'));
 
@@ -46,6 +47,39 @@ describe('push.fcm section', () => {
     ]);
     expect(problems(pushFcmSection, { serviceAccount: { project_id: 'p' } })).toContain(
       'serviceAccount.client_email: missing (expected a string)',
+    );
+  });
+});
+
+describe('a provider that cannot be built names its option', () => {
+  const { account } = makeServiceAccount();
+  const keys = webpush.generateVAPIDKeys();
+
+  it('from the file: push.fcm.serviceAccountFile / serviceAccount and the fault, as a ConfigError', () => {
+    const bad = join(dir, 'bad-key.json');
+    writeFileSync(bad, JSON.stringify({ ...account, private_key: 'not a key' }));
+    const fromFile = pushFcmSection.parse({ serviceAccountFile: bad });
+    expect(() => fcmProviderOptionsOf(fromFile)).toThrow(ConfigError);
+    expect(() => fcmProviderOptionsOf(fromFile)).toThrow(
+      new RegExp(`^push\\.fcm\\.serviceAccountFile: ${bad}: private_key is not a PEM private key`),
+    );
+    const inline = pushFcmSection.parse({ serviceAccount: { ...account, private_key: 'not a key' } });
+    expect(() => fcmProviderOptionsOf(inline)).toThrow(/^push\.fcm\.serviceAccount: private_key is not a PEM/);
+  });
+
+  it('from the library options: a TypeError starting push.fcm / push.webpush', () => {
+    expect(() => resolvePushOptions({ fcm: { serviceAccount: join(dir, 'absent.json') } })).toThrow(
+      /^push\.fcm: service account .*absent\.json: cannot read it/,
+    );
+    expect(() => resolvePushOptions({ fcm: { serviceAccount: account, endpoint: 'fcm.googleapis.com' } })).toThrow(
+      /^push\.fcm: endpoint must be an http\(s\) URL/,
+    );
+    const base = { vapidPublicKey: keys.publicKey, vapidPrivateKey: keys.privateKey, subject: 'mailto:a@b.example' };
+    expect(() => resolvePushOptions({ webpush: { ...base, vapidPublicKey: 'c2hvcnQ' } })).toThrow(
+      /^push\.webpush: .*public key/i,
+    );
+    expect(() => resolvePushOptions({ webpush: { ...base, ttlSeconds: -1 } })).toThrow(
+      /^push\.webpush: ttlSeconds must be a whole number/,
     );
   });
 });
