@@ -137,7 +137,12 @@ export class ClientConnection implements Expiring {
       return new Promise<void>((settle) => {
         const failed = (err: TetherError): void => (this.reject(err, undefined, channel), settle());
         const done = (): void => settle();
-        this.deps.guard.run(() => this.caller(), () => this.subscribe(channel, position), done, failed);
+        this.deps.guard.run(
+          () => this.caller(),
+          () => this.subscribe(channel, position),
+          done,
+          failed,
+        );
       });
     }).then(resumed, resumed);
   }
