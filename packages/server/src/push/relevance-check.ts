@@ -13,8 +13,7 @@ const MAX_PAGES = 20;
 
 /** `rule`: the relevance rule that dropped it (counted on path `push`); none when it left the log. */
 export type RelevanceVerdict =
-  | { relevant: true; message: StoredMessage }
-  | { relevant: false; why: string; rule?: DropReason };
+  { relevant: true; message: StoredMessage } | { relevant: false; why: string; rule?: DropReason };
 
 export async function checkRelevance(
   store: LogStore,
