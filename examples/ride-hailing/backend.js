@@ -1,8 +1,8 @@
 /**
  * The ride-hailing backend: an HTTP server with Tether mounted (`createTetherServer`), the scoped
  * relevance rules, and the few routes the simulators call. A trip's offer goes to the driver's
- * inbox as `trip:requested` (critical: when push is configured, a driver nobody reaches gets it
- * as a push); a cancellation or another driver taking the trip supersedes that trip's offer only.
+ * inbox as `trip:requested` (critical: a driver who does not ack it within 10 s, or has no live
+ * connection, gets it as a push through the webhook); a cancellation or another driver taking the trip supersedes that trip's offer only.
  */
 import http from 'node:http';
 import { createTetherServer, issueToken } from '@tether/server';
@@ -21,7 +21,7 @@ export function rideHailingRules(unitMs = 1000) {
   };
 }
 
-export async function startBackend({ unitMs = 1000 } = {}) {
+export async function startBackend({ unitMs = 1000, push } = {}) {
   const routes = new Map();
   const httpServer = http.createServer((req, res) => {
     const route = routes.get(`${req.method} ${req.url}`);
@@ -42,7 +42,15 @@ export async function startBackend({ unitMs = 1000 } = {}) {
     jwtSecret: SECRET,
     relevance: rideHailingRules(unitMs),
     logger: { level: 'warn' },
-    // Push (a webhook provider for critical offers) is wired here once the push options exist.
+    // A critical offer nobody acked within 10 s, or to a driver with no live connection, goes to
+    // the app's push service (a signed webhook), once.
+    ...(push && {
+      push: {
+        webhook: { url: push.url, secret: push.secret },
+        ackWithin: 10 * unitMs,
+        pollIntervalMs: Math.max(10, Math.round(unitMs / 2)),
+      },
+    }),
   });
   const toDriver = (driverId, type, data, extra = {}) =>
     tether.publish({ channel: `user:${driverId}`, type, data, ...extra });

@@ -8,11 +8,14 @@
  * SDK's probe finds it). `--speed 10` plays it 10× faster. Exit 0 when the driver got exactly the
  * relevant events, once: the open offer T2 (a type-wide rule used to hide it behind T1's
  * cancellation), the cancellation of T1 (whose offer it had), the latest rider location if still
- * fresh; never T3's offer (taken by another driver), an old location or a stale "taken".
+ * fresh; never T3's offer (taken by another driver), an old location or a stale "taken". The
+ * critical offer T2 reaches the app's push service once (signed webhook) while the phone is
+ * unreachable; T1's offer, acked before the outage, is never pushed; nothing is pushed twice.
  */
 import { startBackend } from './backend.js';
 import { startDriver } from './driver.js';
 import { startOutageProxy } from './outage-proxy.js';
+import { startPushReceiver } from './push-receiver.js';
 import { riderSimulator } from './rider.js';
 
 const args = process.argv.slice(2);
@@ -33,7 +36,8 @@ const EXPECTED = ['trip:requested T2', 'trip:cancelled T1', 'rider:location R1#4
 
 async function play(outage) {
   console.log(`\n== the driver's connection ${outage === 'drop' ? 'drops' : 'freezes'} for 20 s ==`);
-  const backend = await startBackend({ unitMs });
+  const pushService = await startPushReceiver();
+  const backend = await startBackend({ unitMs, push: pushService });
   const proxy = await startOutageProxy(backend.port);
   const driver = await startDriver({ url: proxy.url, token: await backend.driverToken('driver-7'), unitMs });
   const world = riderSimulator(backend.url, 'driver-7');
@@ -71,12 +75,23 @@ async function play(outage) {
   }
   const stats = backend.tether.stats();
   await backend.close();
+  await pushService.close();
   const after = driver.handled.slice(2);
   const ok = JSON.stringify(after) === JSON.stringify(EXPECTED) && driver.handled[0] === 'trip:requested T1';
   console.log(`driver got after the outage: ${JSON.stringify(after)}`);
   console.log(`server drops by path: ${JSON.stringify(stats.droppedBy)}`);
   console.log(ok ? 'OK: exactly the relevant events, once' : `MISMATCH: expected ${JSON.stringify(EXPECTED)}`);
-  return ok;
+  // T3's offer is pushed too if the phone was already known unreachable when it was offered (it
+  // was open then); once taken, it never is.
+  const pushed = pushService.received.map((p) => p.tripId);
+  const pushOk =
+    pushed.filter((t) => t === 'T2').length === 1 && !pushed.includes('T1') && new Set(pushed).size === pushed.length;
+  console.log(`pushes: ${JSON.stringify(pushService.received.map((p) => `${p.type} ${p.tripId} (${p.reason})`))}`);
+  console.log(`push funnel: ${JSON.stringify(stats.push)}`);
+  console.log(
+    pushOk ? 'OK: the open offer T2 pushed once, T1 never' : 'MISMATCH: expected one push of T2 and none of T1',
+  );
+  return ok && pushOk;
 }
 
 const modes = mode === 'both' ? ['drop', 'freeze'] : [mode];

@@ -26,6 +26,10 @@ describe('examples/ride-hailing', () => {
       'driver got after the outage: ["trip:requested T2","trip:cancelled T1","rider:location R1#4"]',
     );
     expect(out.match(/OK: exactly the relevant events, once/g)).toHaveLength(2);
+    // The critical open offer reached the push webhook once per outage, signed; T1 (acked) never.
+    expect(out.match(/OK: the open offer T2 pushed once, T1 never/g)).toHaveLength(2);
+    expect(out).toMatch(/push {8}-> driver-7: trip:requested T2 \((offline|unacked); signature ok\)/);
+    expect(out).not.toContain('trip:requested T1 (');
     expect(code).toBe(0);
   }, 60_000);
 
