@@ -26,11 +26,7 @@ export class BusySignal {
     const lag = this.o.lag();
     if (lag <= this.o.thresholdMs) return undefined;
     this.o.stats.values.busyRefusals++;
-    return new TetherError(
-      ErrorCode.ServerBusy,
-      `server busy (event loop ${Math.round(lag)} ms behind); retry in ${this.o.retryAfterMs} ms`,
-      { retryAfterMs: this.o.retryAfterMs },
-    );
+    return serverBusy(`event loop ${Math.round(lag)} ms behind`, this.o.retryAfterMs);
   }
 
   /**
@@ -38,12 +34,22 @@ export class BusySignal {
    * before the token is verified or anything is replayed, as `connect_error` with the hint.
    */
   middleware() {
-    return (_socket: Socket, next: (err?: ExtendedError) => void): void => {
-      const error = this.refusal();
-      if (!error) return next();
-      const refusal = new Error(error.message) as ExtendedError;
-      refusal.data = error.toJSON();
-      next(refusal);
-    };
+    return refusalMiddleware(() => this.refusal());
   }
+}
+
+/** The `server_busy` refusal, with why and when to retry. */
+export function serverBusy(why: string, retryAfterMs: number): TetherError {
+  return new TetherError(ErrorCode.ServerBusy, `server busy (${why}); retry in ${retryAfterMs} ms`, { retryAfterMs });
+}
+
+/** Socket.IO middleware answering `connect_error` with `refusal()`'s error when it gives one. */
+export function refusalMiddleware(refusal: () => TetherError | undefined) {
+  return (_socket: Socket, next: (err?: ExtendedError) => void): void => {
+    const error = refusal();
+    if (!error) return next();
+    const refused = new Error(error.message) as ExtendedError;
+    refused.data = error.toJSON();
+    next(refused);
+  };
 }

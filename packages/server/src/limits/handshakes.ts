@@ -8,9 +8,10 @@
  * or, if its transport got in before, in the handshake (`connect_error`), with `server_busy` and
  * a retry hint. Only authenticated handshakes count: a flood of silent upgrades cannot fill it.
  */
-import type { ExtendedError, Socket } from 'socket.io';
-import { ErrorCode, TetherError } from '@tether/protocol';
+import type { Socket } from 'socket.io';
+import type { TetherError } from '@tether/protocol';
 import type { StatsCounter } from '../delivery/stats.js';
+import { refusalMiddleware, serverBusy } from './busy.js';
 
 export interface HandshakeAdmissionOptions {
   /** Handshakes in progress at most; 0: no cap. */
@@ -30,22 +31,12 @@ export class HandshakeAdmission {
   refusal(): TetherError | undefined {
     if (this.o.max <= 0 || this.inProgress < this.o.max) return undefined;
     this.o.stats.values.busyRefusals++;
-    return new TetherError(
-      ErrorCode.ServerBusy,
-      `server busy (${this.inProgress} handshakes in progress); retry in ${this.o.retryAfterMs} ms`,
-      { retryAfterMs: this.o.retryAfterMs },
-    );
+    return serverBusy(`${this.inProgress} handshakes in progress`, this.o.retryAfterMs);
   }
 
   /** Socket.IO middleware for transports the gate let in before the cap was reached. */
   middleware() {
-    return (_socket: Socket, next: (err?: ExtendedError) => void): void => {
-      const error = this.refusal();
-      if (!error) return next();
-      const refusal = new Error(error.message) as ExtendedError;
-      refusal.data = error.toJSON();
-      next(refusal);
-    };
+    return refusalMiddleware(() => this.refusal());
   }
 
   /** Counts the handshake of `socket` (on `connection`) until `done(socket)`. */

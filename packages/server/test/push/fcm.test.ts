@@ -7,25 +7,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeServiceAccount, startFakeFcm, type FakeFcm } from '@tether/testing';
 import { createFcmProvider } from '../../src/push/fcm.js';
 import type { PushDevice, PushNotice, PushProvider } from '../../src/push/provider.js';
+import { pushNotice } from './notice.js';
 
 const DEVICE_TOKEN = 'fcm-registration-token-AAAA:APA91b';
 
 function notice(overrides: Partial<PushNotice> = {}): PushNotice {
-  return {
-    id: 'm-42',
-    tenant: 'acme',
-    sub: 'driver-7',
-    channel: 'driver:7',
-    epoch: 'e1',
-    offset: 42,
-    type: 'trip:requested',
-    data: { tripId: 'T2', pickup: 'Main St' },
-    priority: 'high',
-    collapseKey: undefined,
-    expiresAt: undefined,
-    reason: 'offline',
-    ...overrides,
-  };
+  return pushNotice({ data: { tripId: 'T2', pickup: 'Main St' }, priority: 'high', ...overrides });
 }
 
 function device(token = DEVICE_TOKEN): PushDevice {

@@ -7,28 +7,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { startWebPushReceiver, type WebPushReceiver, type WebPushSubscriptionJson } from '@tether/testing';
 import { createWebPushProvider } from '../../src/push/webpush.js';
-import type { PushDevice, PushNotice, PushProvider } from '../../src/push/provider.js';
+import type { PushDevice, PushProvider } from '../../src/push/provider.js';
+import { pushNotice } from './notice.js';
 
 const vapid = webpush.generateVAPIDKeys();
 const SUBJECT = 'mailto:ops@example.com';
 
-function notice(overrides: Partial<PushNotice> = {}): PushNotice {
-  return {
-    id: 'm-42',
-    tenant: 'acme',
-    sub: 'driver-7',
-    channel: 'driver:7',
-    epoch: 'e1',
-    offset: 42,
-    type: 'trip:requested',
-    data: { tripId: 'T2' },
-    priority: 'normal',
-    collapseKey: undefined,
-    expiresAt: undefined,
-    reason: 'offline',
-    ...overrides,
-  };
-}
+const notice = pushNotice;
 
 function device(subscription: WebPushSubscriptionJson | string): PushDevice {
   const token = typeof subscription === 'string' ? subscription : JSON.stringify(subscription);
