@@ -9,7 +9,6 @@ import {
   type PushRegistration,
   type PushTarget,
   type PushTargetMatch,
-  type PushTargetsHost,
 } from './push-targets.js';
 import {
   ErrorCode,
@@ -37,6 +36,7 @@ import type { StaleContext, SubscribeOptions, Subscription } from './subscriptio
 import { SubscriptionRegistry } from './subscriptions.js';
 import { TokenSource } from './token.js';
 import { fetchHistory, type HistoryOptions, type HistoryPage } from './history.js';
+import type { ServerHttp } from './server-http.js';
 
 export interface ClientErrorContext {
   error: TetherError;
@@ -235,8 +235,7 @@ export class TetherClient {
    */
   history<E extends EventMap = UntypedEvents>(channel: string, options: HistoryOptions = {}): Promise<HistoryPage<E>> {
     if (this.closed) return rejected(new TetherError(ErrorCode.ClientClosed, 'the client is closed'));
-    const deps = { url: this.options.url, fetch: this.options.fetch, token: () => this.tokens.get() };
-    return fetchHistory<E>(deps, channel, options);
+    return fetchHistory<E>(this.serverHttp(), channel, options);
   }
 
   /**
@@ -249,17 +248,18 @@ export class TetherClient {
     if (this.closed) throw new TetherError(ErrorCode.ClientClosed, 'the client is closed');
     await this.prepare();
     const deviceId = target.deviceId ?? this.device ?? randomId();
-    return registerPushTarget(this.pushHost(), { provider: target.provider, token: target.token, deviceId });
+    return registerPushTarget(this.serverHttp(), { provider: target.provider, token: target.token, deviceId });
   }
 
   /** Removes push targets (`DELETE /v1/push/devices`): one, or by default every target of this device. Resolves with how many. */
   async unregisterPush(match?: PushTargetMatch): Promise<number> {
     if (this.closed) throw new TetherError(ErrorCode.ClientClosed, 'the client is closed');
     await this.prepare();
-    return unregisterPushTarget(this.pushHost(), match ?? { deviceId: this.device ?? '' });
+    return unregisterPushTarget(this.serverHttp(), match ?? { deviceId: this.device ?? '' });
   }
 
-  private pushHost(): PushTargetsHost {
+  /** The server, fetch and token for the SDK's own HTTP calls (history, push targets). */
+  private serverHttp(): ServerHttp {
     return { url: this.options.url, fetch: this.options.fetch, token: () => this.tokens.get() };
   }
 

@@ -5,8 +5,8 @@
  */
 import { ErrorCode, TetherError, isEnvelope, isValidChannel, type Envelope, type Message } from '@tether/protocol/wire';
 import type { EventMap, TypedMessage, UntypedEvents } from './events.js';
-import type { FetchFunction } from './options.js';
-import { isRecord, refusalOf } from './socket-link.js';
+import { callServer, type ServerHttp } from './server-http.js';
+import { isRecord } from './socket-link.js';
 
 export interface HistoryOptions {
   /** Messages before this offset (exclusive): a page's `next`. Default: from the newest. */
@@ -27,11 +27,8 @@ export interface HistoryPage<E extends EventMap = UntypedEvents> {
   next: number | null;
 }
 
-export interface HistoryDeps {
-  url: string;
-  fetch: FetchFunction | undefined;
-  token: () => Promise<string>;
-}
+/** Where history is asked: the client's server, fetch and token. */
+export type HistoryDeps = ServerHttp;
 
 const isOffset = (value: unknown): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
@@ -50,28 +47,12 @@ export async function fetchHistory<E extends EventMap = UntypedEvents>(
     if (!isOffset(value)) throw new TetherError(ErrorCode.BadRequest, `history: ${key} must be a whole number ≥ 1`);
     query.set(key, String(value));
   }
-  const fetchFn = deps.fetch ?? (globalThis.fetch?.bind(globalThis) as FetchFunction | undefined);
-  if (!fetchFn) throw new TetherError(ErrorCode.Internal, 'history: no fetch available');
-  const token = await deps.token();
-  const response = await fetchFn(`${deps.url}/v1/history?${query.toString()}`, {
+  const body = await callServer(deps, {
     method: 'GET',
-    headers: { authorization: `Bearer ${token}` },
+    path: `/v1/history?${query.toString()}`,
+    what: 'history',
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch (err) {
-    throw new TetherError(ErrorCode.ProtocolError, `unreadable history answer (HTTP ${response.status})`, {
-      cause: err,
-    });
-  }
-  if (!response.ok) {
-    throw (
-      refusalOf(isRecord(body) ? body['error'] : undefined) ??
-      new TetherError(ErrorCode.Internal, `history failed with HTTP ${response.status}`)
-    );
-  }
   return pageOf<E>(channel, body);
 }
 

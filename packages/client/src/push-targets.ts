@@ -3,9 +3,8 @@
  * platform's token (an FCM registration token, a Web Push subscription as JSON) goes to the
  * server, which pushes critical events to it when no connection of the user could take them.
  */
-import { ErrorCode, TetherError, isErrorCode } from '@tether/protocol/wire';
 import type { HttpPushRegisterReply, HttpPushUnregisterReply } from '@tether/protocol/wire';
-import type { FetchFunction } from './options.js';
+import { callServer, type ServerHttp } from './server-http.js';
 
 export interface PushTarget {
   /** The server's provider name: `fcm`, `webpush`, or the app's own. */
@@ -26,11 +25,8 @@ export interface PushRegistration {
   evicted: number;
 }
 
-export interface PushTargetsHost {
-  url: string;
-  fetch: FetchFunction | undefined;
-  token(): Promise<string>;
-}
+/** Where targets are registered: the client's server, fetch and token. */
+export type PushTargetsHost = ServerHttp;
 
 export async function registerPushTarget(
   host: PushTargetsHost,
@@ -44,19 +40,6 @@ export async function unregisterPushTarget(host: PushTargetsHost, match: PushTar
   return ((await call(host, 'DELETE', match)) as HttpPushUnregisterReply).removed;
 }
 
-async function call(host: PushTargetsHost, method: 'POST' | 'DELETE', body: unknown): Promise<unknown> {
-  const fetchFn = host.fetch ?? (globalThis.fetch?.bind(globalThis) as FetchFunction | undefined);
-  if (!fetchFn) throw new TypeError('TetherClient: no fetch available to register push targets');
-  const response = await fetchFn(`${host.url}/v1/push/devices`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${await host.token()}` },
-    body: JSON.stringify(body),
-  });
-  const json: unknown = await response.json().catch(() => undefined);
-  if (response.ok) return json;
-  const error = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  const code = isErrorCode(error?.code) ? error.code : ErrorCode.ProtocolError;
-  const message =
-    typeof error?.message === 'string' ? error.message : `push target ${method} answered ${response.status}`;
-  throw new TetherError(code, message);
+function call(host: PushTargetsHost, method: 'POST' | 'DELETE', body: unknown): Promise<unknown> {
+  return callServer(host, { method, path: '/v1/push/devices', what: `push target ${method}`, body });
 }

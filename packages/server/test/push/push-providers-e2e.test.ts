@@ -18,6 +18,7 @@ import {
 } from '@tether/testing';
 import { TetherClient } from '@tether/client';
 import type { PublishInput, PushOptions, PushStats } from '@tether/server';
+import { settle, until } from './fake-time.js';
 
 const vapid = webpush.generateVAPIDKeys();
 const closers: (() => Promise<unknown>)[] = [];
@@ -266,19 +267,3 @@ describe('priority low', () => {
     expect(receiver.received.map((p) => (JSON.parse(p.payload) as { id: string }).id)).toEqual(['normal-1']);
   });
 });
-
-/** Lets real I/O (HTTP round trips) run while timers are fake. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Waits (up to 5 s of real time) for `check`, running due zero-delay timers and real I/O meanwhile. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 5000;
-  while (performance.now() < deadline) {
-    if (check()) return;
-    if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(0);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`never: ${what}`);
-}

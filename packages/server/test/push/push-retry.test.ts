@@ -18,6 +18,7 @@ import {
   webhookSignatureMatches,
 } from '../../src/push/standard-webhooks.js';
 import { retryAfterMs } from '../../src/push/webhook.js';
+import { settle, until } from './fake-time.js';
 
 const secret = newWebhookSecret();
 const log = pino({ level: 'silent' });
@@ -35,22 +36,6 @@ afterEach(async () => {
   dispatcher = undefined;
   await receiver.close();
 });
-
-/** Lets real I/O (the HTTP round trip) run while timers are fake. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Waits (up to 5 s of real time) for `check`, running due zero-delay timers and real I/O meanwhile. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 5000;
-  while (performance.now() < deadline) {
-    if (check()) return;
-    if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(0);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`never: ${what}`);
-}
 
 function start(options: PushOptions, stats: StatsCounter): PushDispatcher {
   const d = new PushDispatcher({
