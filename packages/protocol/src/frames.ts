@@ -6,6 +6,19 @@
 import { z } from 'zod';
 import { MAX_ACK_WITHIN_MS } from './guards.js';
 import { CHANNEL_PATTERN, TENANT_PATTERN } from './names.js';
+import type {
+  MembersFrame,
+  PresenceChannelFrame,
+  PresenceFrame,
+  PresenceReply,
+  ReadFrame,
+  ReadNotice,
+  ReadReply,
+  TypingFrame,
+  TypingNotice,
+  UnreadFrame,
+  UnreadReply,
+} from './presence.js';
 
 export const channelName = z.string().regex(CHANNEL_PATTERN, 'invalid channel name');
 export const tenantName = z.string().regex(TENANT_PATTERN, 'invalid tenant name');
@@ -193,6 +206,9 @@ export interface ServerToClientEvents {
   msg: (frame: MsgFrame) => void;
   resync: (frame: ResyncFrame) => void;
   error: (frame: ErrorFrame) => void;
+  presence: (frame: PresenceChannelFrame) => void;
+  typing: (frame: TypingNotice) => void;
+  read: (frame: ReadNotice) => void;
 }
 
 /** Socket.IO event map, client → server (payloads are validated: typed `unknown` on the server). */
@@ -203,6 +219,11 @@ export interface ClientToServerEvents {
   ack: (frame: AckFrame) => void;
   refresh: (frame: RefreshFrame, reply?: (r: Reply<RefreshReply>) => void) => void;
   probe: (frame: ProbeFrame, reply?: (r: Reply<ProbeReply>) => void) => void;
+  presence: (frame: PresenceFrame, reply?: (r: Reply<PresenceReply>) => void) => void;
+  typing: (frame: TypingFrame, reply?: (r: Reply<Record<string, never>>) => void) => void;
+  read: (frame: ReadFrame, reply?: (r: Reply<ReadReply>) => void) => void;
+  unread: (frame: UnreadFrame, reply?: (r: Reply<UnreadReply>) => void) => void;
+  members: (frame: MembersFrame, reply?: (r: Reply<PresenceChannelFrame>) => void) => void;
 }
 
 // ---- HTTP --------------------------------------------------------------------------------------

@@ -5,3 +5,5 @@ export * from './frames.js';
 export * from './validate.js';
 export * from './guards.js';
 export * from './push.js';
+export * from './presence.js';
+export * from './presence-guards.js';

@@ -8,3 +8,5 @@ export * from './epochs.js';
 export * from './guards.js';
 export type * from './frames.js';
 export type * from './push.js';
+export * from './presence-guards.js';
+export type * from './presence.js';
