@@ -14,7 +14,15 @@ export { defaultRetention, UNWRITTEN_EPOCH } from './store/types.js';
 export { openStore, MemoryLogStore, SqliteLogStore } from './store/index.js';
 export { issueToken, type IssueTokenOptions } from './auth/issue-token.js';
 export type { JwtPublicKeyInput } from './auth/public-keys.js';
-export type { PresenceStore, DevicePresence, PresenceStatus } from './presence/types.js';
+export type {
+  PresenceStore,
+  ReadStateStore,
+  DeviceEntry,
+  MembershipKey,
+  PresenceStatus,
+  DeviceStatus,
+  PresenceMember,
+} from './presence/types.js';
 export type { BatchRelay, AppendedBatch } from './delivery/fanout.js';
 export type { ClusterOptions } from './cluster/redis-cluster.js';
 export type { NodeInfo } from './cluster/node-registry.js';

@@ -6,6 +6,7 @@
 
 import type { MessagePriority } from '@tether/protocol';
 import type { PushStore } from './push-types.js';
+import type { ReadStateStore } from '../presence/types.js';
 
 /** The fields of a message as the publisher gave them (and the door defaulted). */
 export interface MessageFields {
@@ -96,6 +97,11 @@ export interface LogStore {
    * stores have one; a custom store without it gets a memory one (not shared, not durable).
    */
   readonly push?: PushStore;
+  /**
+   * Read positions and lastSeen (presence/types.ts) in the same engine, so they survive what the log
+   * survives. The built-in engines have it; a custom store without it keeps them in memory.
+   */
+  readonly readState?: ReadStateStore;
   /**
    * Appends messages to one stream in the order given, assigning consecutive offsets; an input
    * whose `id` is known within the idempotency window is not appended and returns its first
