@@ -35,6 +35,8 @@ import { sendError } from './errors.js';
 import type { Guard } from '../guard/guard.js';
 import { boundJsonBodyDepth } from '../guard/json-body.js';
 import { registerPushRoutes, type PushRoutesDeps } from './push-routes.js';
+import { registerReadStateRoutes } from './read-state-routes.js';
+import type { ReadReceipts } from '../presence/read-receipts.js';
 
 export interface HttpApiDeps {
   store: LogStore;
@@ -72,6 +74,8 @@ export interface HttpApiDeps {
   limitHttpPublish?: (apiKey: string) => Promise<void>;
   /** Push-target registration (`/v1/push/devices`). */
   pushDevices: Omit<PushRoutesDeps, 'verifyToken'>;
+  /** `POST /v1/read`, `GET /v1/unread` (read-state-routes.ts). */
+  readReceipts: ReadReceipts;
 }
 
 /**
@@ -168,6 +172,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   });
 
   registerPushRoutes(app, { ...deps.pushDevices, verifyToken: deps.verifyToken });
+  registerReadStateRoutes(app, { receipts: deps.readReceipts, verifyToken: deps.verifyToken, apiKeys: deps.apiKeys });
 
   await app.ready();
   return app;
