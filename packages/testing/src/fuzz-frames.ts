@@ -135,8 +135,18 @@ export interface EventFrameOptions {
   tokens: readonly string[];
 }
 
-export type InboundEvent = 'sub' | 'unsub' | 'pub' | 'ack' | 'refresh' | 'probe';
-export const INBOUND_EVENTS: readonly InboundEvent[] = ['sub', 'unsub', 'pub', 'ack', 'refresh', 'probe'];
+export type InboundEvent = 'sub' | 'unsub' | 'pub' | 'ack' | 'refresh' | 'probe' | 'typing' | 'read' | 'unread';
+export const INBOUND_EVENTS: readonly InboundEvent[] = [
+  'sub',
+  'unsub',
+  'pub',
+  'ack',
+  'refresh',
+  'probe',
+  'typing',
+  'read',
+  'unread',
+];
 
 /** The payload text of a valid-looking frame of `event`, with hostile values mixed in. */
 export function eventPayload(event: InboundEvent, options: EventFrameOptions): Arbitrary<string> {
@@ -176,6 +186,14 @@ export function eventPayload(event: InboundEvent, options: EventFrameOptions): A
       return objectText({ token: field(fc.constantFrom(...options.tokens, 'a.b.c').map(text)) }, []);
     case 'probe':
       return objectText({ ts: field(hostileNumber) }, []);
+    case 'typing':
+      return objectText({ channel }, []);
+    case 'read':
+      return objectText({ channel, offset }, []);
+    case 'unread':
+      return objectText({ channels: field(fc.array(channel, { maxLength: 4 }).map((cs) => `[${cs.join(',')}]`)) }, [
+        'channels',
+      ]);
   }
 }
 
