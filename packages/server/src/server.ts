@@ -195,6 +195,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       now,
     },
     readReceipts,
+    relevance,
+    now,
   });
   routeHttp(httpServer, building, ownsHttpServer);
   io.attach(httpServer);

@@ -37,6 +37,7 @@ import { boundJsonBodyDepth } from '../guard/json-body.js';
 import { registerPushRoutes, type PushRoutesDeps } from './push-routes.js';
 import { registerReadStateRoutes } from './read-state-routes.js';
 import type { ReadReceipts } from '../presence/read-receipts.js';
+import type { RelevanceFilter } from '../delivery/relevance.js';
 
 export interface HttpApiDeps {
   store: LogStore;
@@ -76,6 +77,9 @@ export interface HttpApiDeps {
   pushDevices: Omit<PushRoutesDeps, 'verifyToken'>;
   /** `POST /v1/read`, `GET /v1/unread` (read-state-routes.ts). */
   readReceipts: ReadReceipts;
+  /** The relevance rules, for `GET /v1/history?relevant=true`. */
+  relevance: RelevanceFilter;
+  now: () => number;
 }
 
 /**
