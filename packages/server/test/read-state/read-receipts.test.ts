@@ -121,9 +121,10 @@ describe('read receipts', () => {
     const outsider = await client('carol');
     await subscribed(laptop, ROOM);
     await subscribed(bob, ROOM);
-    const [toLaptop, toPhone, toBob, toOutsider] = [laptop, phone, bob, outsider].map((c) =>
-      heard<ReadNotice>(c, 'read'),
-    );
+    const toLaptop = heard<ReadNotice>(laptop, 'read');
+    const toPhone = heard<ReadNotice>(phone, 'read');
+    const toBob = heard<ReadNotice>(bob, 'read');
+    const toOutsider = heard<ReadNotice>(outsider, 'read');
 
     expect(await request(laptop, 'read', { channel: ROOM, offset: 3 })).toEqual({ offset: 3 });
     await waitUntil(() => (toPhone.length === 1 && toBob.length === 1 ? true : undefined));
