@@ -6,7 +6,14 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TestBed, waitUntil } from '@tether/testing';
-import type { ReadContext, Subscription, TetherClient, TypingContext, UnreadContext } from '@tether/client';
+import {
+  TetherClient,
+  defaults,
+  type ReadContext,
+  type Subscription,
+  type TypingContext,
+  type UnreadContext,
+} from '@tether/client';
 import { Clients, Recorder, fast } from './helpers.js';
 
 const bed = new TestBed();
@@ -36,6 +43,16 @@ function events<T>(on: (listener: (context: T) => void) => unknown): T[] {
   on((context) => got.push(context));
   return got;
 }
+
+describe('typing options', () => {
+  it('default to 5 s expiry and 2 s throttle; a bad value throws a TypeError', () => {
+    expect(defaults).toMatchObject({ typingExpiryMs: 5000, typingThrottleMs: 2000 });
+    const base = { url: 'http://127.0.0.1:1', token: 'x' };
+    expect(() => new TetherClient({ ...base, typingExpiryMs: 0 })).toThrow(TypeError);
+    expect(() => new TetherClient({ ...base, typingThrottleMs: -1 })).toThrow(TypeError);
+    expect(() => new TetherClient({ ...base, typingThrottleMs: Number.NaN })).toThrow(TypeError);
+  });
+});
 
 describe('typing', () => {
   it('reaches the other members and expires after typingExpiryMs (fake timers); own devices and the sender see nothing', async () => {

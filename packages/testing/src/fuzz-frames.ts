@@ -289,7 +289,7 @@ export const engineIoPacket: Arbitrary<string | Uint8Array> = fc.oneof(
 
 /** An HTTP body for `route` as text: valid-looking with hostile values, or any JSON, or not JSON. */
 export function httpBody(
-  route: '/v1/publish' | '/v1/poll' | '/v1/ack',
+  route: '/v1/publish' | '/v1/poll' | '/v1/ack' | '/v1/read',
   channels: readonly string[],
 ): Arbitrary<string> {
   const channel = channelText(channels);
@@ -318,6 +318,8 @@ export function httpBody(
       fc.oneof(fc.constant('null'), objectText({ offset, epoch: field(hostileString.map(text)) }, ['epoch'])),
     );
     valid = objectText({ positions: record(position), wait: field(hostileNumber) }, ['wait']);
+  } else if (route === '/v1/read') {
+    valid = objectText({ channel, offset }, []);
   } else {
     valid = objectText({ acks: record(offset), deviceId: field(hostileString.map(text)) }, ['deviceId']);
   }
