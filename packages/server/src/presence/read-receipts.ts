@@ -58,7 +58,8 @@ export class ReadReceipts {
     const [before] = (await this.deps.readState.readPositions(ctx.tenant, ctx.sub, [channel])).values();
     if (target <= (before ?? 0)) return { offset: before ?? 0 };
     const after = await this.deps.readState.markRead(ctx.tenant, ctx.sub, channel, target);
-    if (after > (before ?? 0)) {
+    // Moved by this call (a concurrent mark further on sends its own notice).
+    if (after === target) {
       const notice: ReadNotice = { channel, sub: ctx.sub, offset: after };
       const rooms = [streamOf(ctx.tenant, channel), streamOf(ctx.tenant, inboxOf(ctx.sub))];
       (from ?? this.deps.io).to(rooms).emit('read', notice);
