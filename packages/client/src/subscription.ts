@@ -206,7 +206,8 @@ export class Subscription {
   }
 
   /**
-   * Marks the channel read up to `offset` (default: the last message handled) for the user, on
+   * Marks the channel read up to `offset` (default: `sub.position`, the last message handled — or,
+   * before any, where the subscription started, e.g. the head when it went live) for the user, on
    * every device; never moves the position back. Resolves with the position after.
    */
   markRead(offset?: number): Promise<number> {
