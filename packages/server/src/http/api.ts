@@ -29,6 +29,8 @@ import { streamOf } from '../delivery/channel-registry.js';
 import { envelopeOf } from '../delivery/msg-frame.js';
 import type { ApiKey } from '../options.js';
 import { ApiKeyRing, bearerOf } from './credentials.js';
+import { registerAdminRoutes, type AdminRoutesDeps } from './admin-routes.js';
+import { registerDashboard } from './dashboard-route.js';
 import { parseHistoryQuery, readHistory } from './history.js';
 import { priorityTiers, type ReplayPriorityDeps } from '../delivery/replay-priority.js';
 import { sendError } from './errors.js';
@@ -72,6 +74,10 @@ export interface HttpApiDeps {
   limitHttpPublish?: (apiKey: string) => Promise<void>;
   /** Push-target registration (`/v1/push/devices`). */
   pushDevices: Omit<PushRoutesDeps, 'verifyToken'>;
+  /** `/v1/stats` and `/v1/trace`, with an admin key. */
+  admin: AdminRoutesDeps;
+  /** Where the dashboard page is served; undefined: no dashboard. */
+  dashboardPath?: string;
 }
 
 /**
@@ -168,6 +174,8 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   });
 
   registerPushRoutes(app, { ...deps.pushDevices, verifyToken: deps.verifyToken });
+  registerAdminRoutes(app, deps.admin);
+  if (deps.dashboardPath !== undefined) registerDashboard(app, deps.dashboardPath);
 
   await app.ready();
   return app;
