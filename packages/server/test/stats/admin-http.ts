@@ -1,4 +1,4 @@
-/** GET with an optional bearer credential: the status and the JSON body. */
+/** GET with an optional bearer credential: the status and the JSON body (`{}` when the body is not JSON). */
 export async function getJson(
   url: string,
   credential?: string,
@@ -7,5 +7,12 @@ export async function getJson(
     url,
     credential === undefined ? {} : { headers: { authorization: `Bearer ${credential}` } },
   );
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  const text = await response.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // A refusal before the API (a header too large) has no JSON body.
+  }
+  return { status: response.status, body };
 }

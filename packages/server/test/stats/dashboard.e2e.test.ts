@@ -25,7 +25,8 @@ const clients: TestClient[] = [];
 beforeAll(async () => {
   if (!existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: apt-get install chromium (npm test does: scripts/ensure-test-tools.mjs)`);
-  srv = await startServer({ adminKeys: [ADMIN_KEY], statsIntervalMs: 500 });
+  // No redelivery while the test looks: the device that does not ack stays "unacked", not "missed".
+  srv = await startServer({ adminKeys: [ADMIN_KEY], statsIntervalMs: 500, ackTimeoutMs: 120_000 });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [

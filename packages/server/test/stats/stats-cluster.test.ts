@@ -34,6 +34,8 @@ beforeAll(async () => {
         jwtSecret,
         adminKeys: [ADMIN_KEY],
         statsIntervalMs: 200,
+        // No redelivery while the test looks: devices behind stay "unacked", not "missed".
+        ackTimeoutMs: 120_000,
       }),
     );
   }
