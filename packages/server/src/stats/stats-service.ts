@@ -1,8 +1,9 @@
 /**
- * `GET /v1/stats`: this node's figures read fresh (cached for a moment, so several dashboards
- * polling cost one walk), rates over the last sampling window, and in a cluster the other nodes'
- * shares from Redis, summed. Every `intervalMs` the node samples its counters (the rates) and, in a
- * cluster, writes its share for the others to read (cluster/stats-board.ts).
+ * `GET /v1/stats`: this node's counters read when asked, rates over the last sampling window, the
+ * figures of a walk over its connections (per tenant, subscriptions, backlog: at most one walk per
+ * sampling window, however many dashboards poll), and in a cluster the other nodes' shares from
+ * Redis, summed. Every `intervalMs` the node samples its counters (the rates) and, in a cluster,
+ * writes its share for the others to read (cluster/stats-board.ts).
  */
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../delivery/channel-registry.js';
@@ -11,7 +12,7 @@ import type { StatsCounter } from '../delivery/stats.js';
 import type { DeliverySummarySource } from '../metrics/summary.js';
 import type { StatsBoard } from '../cluster/stats-board.js';
 import type { NodeInfo } from '../cluster/node-registry.js';
-import { connectionFigures, rateCounters, ratesBetween } from './node-share.js';
+import { connectionFigures, rateCounters, ratesBetween, type ConnectionFigures } from './node-share.js';
 import { sumShares } from './cluster-sum.js';
 import type { AlertLike, NodeShare, PresenceCounts, Rates, StatsAnswer } from './types.js';
 
@@ -51,7 +52,8 @@ export class StatsService {
   private sampled: Rates;
   private rates: Rates;
   private windowMs = 0;
-  private fresh: NodeShare | undefined;
+  /** The last walk over the connections, and when it was made. */
+  private walked: { at: number; figures: ConnectionFigures } | undefined;
   private cluster: StatsCluster | undefined;
 
   constructor(private readonly deps: StatsServiceDeps) {
@@ -75,23 +77,26 @@ export class StatsService {
     this.share();
   }
 
-  /** This node's figures now (one walk per moment, however many ask). */
+  /** This node's figures now: the counters as they are, the walk's figures at most a window old. */
   nodeShare(): NodeShare {
-    const at = this.deps.now();
-    const maxAge = Math.min(1000, this.deps.intervalMs / 2);
-    if (this.fresh && at - this.fresh.at >= 0 && at - this.fresh.at < maxAge) return this.fresh;
     const { deps } = this;
+    const at = deps.now();
+    let walked = this.walked;
+    if (!walked || at - walked.at >= deps.intervalMs || at < walked.at) {
+      walked = { at, figures: connectionFigures(deps.connections, deps.registry) };
+      this.walked = walked;
+    }
     const share: NodeShare = {
       nodeId: this.cluster?.nodeId ?? LOCAL_NODE,
       at,
       windowMs: this.windowMs,
-      ...connectionFigures(deps.connections, deps.registry),
+      ...walked.figures,
+      connections: deps.connections.size,
       counters: deps.stats.snapshot(),
       rates: { ...this.rates },
     };
     if (deps.deliverySummary) share.delivery = deps.deliverySummary();
     if (deps.presenceCounts) share.presence = deps.presenceCounts();
-    this.fresh = share;
     return share;
   }
 
@@ -121,7 +126,6 @@ export class StatsService {
     this.rates = ratesBetween(this.sampled, counters, this.windowMs);
     this.sampled = counters;
     this.sampledAt = at;
-    this.fresh = undefined;
     if (this.cluster) this.share();
   }
 

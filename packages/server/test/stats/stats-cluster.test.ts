@@ -75,7 +75,10 @@ describe('stats of a 2-node cluster', () => {
     for (const asked of [a, b]) {
       const answer = await waitUntil(async () => {
         const s = await stats(asked);
-        return s.complete && s.total.counters.acked === 6 && s.total.connections === 3 ? s : undefined;
+        const { total } = s;
+        return s.complete && total.counters.acked === 6 && total.connections === 3 && total.unacked === 9
+          ? s
+          : undefined;
       }, 10_000);
       expect(answer.nodeId).toBe(asked.server.nodeId);
       expect(answer.nodes.map((n) => n.nodeId)).toEqual(['node-a', 'node-b']);
