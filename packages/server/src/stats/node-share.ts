@@ -1,13 +1,16 @@
 /**
  * This node's figures for `/v1/stats`: the delivery counters, and what only a walk over the node's
  * connections knows (connections per tenant, subscriptions, unacked backlog by channel). The walk
- * touches each subscription once and allocates per channel and per tenant, not per socket; its
- * result is bounded (top lists), so the answer is the same size at 10 or 100,000 sockets.
+ * touches each subscription once and allocates per channel and per tenant, not per socket; it
+ * yields the event loop every few milliseconds (as a broadcast does), so at 100,000 sockets it is
+ * many short turns, not one long one; its result is bounded (top lists), so the answer is the
+ * same size at 10 or 100,000 sockets.
  */
 import type { ChannelRegistry } from '../delivery/channel-registry.js';
 import type { ChannelState } from '../delivery/channel-state.js';
 import type { ClientConnection } from '../delivery/connection.js';
 import type { DeliveryStats } from '../api.js';
+import { yieldLoop } from '../delivery/replayer.js';
 import type { BacklogChannel, Rates } from './types.js';
 
 /** Channels listed by unacked backlog, at most. */
@@ -15,6 +18,10 @@ export const TOP_BACKLOG = 10;
 /** Tenants listed by connections, at most; the rest are summed under `(other)`. */
 export const TOP_TENANTS = 50;
 export const OTHER_TENANTS = '(other)';
+/** The walk runs this long in one event-loop turn at most, then yields. */
+const WALK_SLICE_MS = 5;
+/** Connections walked between two looks at the clock. */
+const WALK_CHECK_EVERY = 256;
 
 export interface ConnectionFigures {
   connections: number;
@@ -25,16 +32,24 @@ export interface ConnectionFigures {
   topBacklog: BacklogChannel[];
 }
 
-/** One walk over the node's connections and active channels. */
-export function connectionFigures(
+/** One walk over the node's connections and active channels, in slices of a few milliseconds. */
+export async function connectionFigures(
   connections: ReadonlySet<ClientConnection>,
   registry: ChannelRegistry,
-): ConnectionFigures {
+): Promise<ConnectionFigures> {
   const tenants = new Map<string, number>();
   const backlog = new Map<ChannelState, { unacked: number; behind: number }>();
   let subscriptions = 0;
   let unacked = 0;
+  let walked = 0;
+  let sliceStart = performance.now();
+  // A Set's iterator sees deletions and additions made while it waits: a connection that left
+  // meanwhile is not counted, one that came may be.
   for (const connection of connections) {
+    if (++walked % WALK_CHECK_EVERY === 0 && performance.now() - sliceStart >= WALK_SLICE_MS) {
+      await yieldLoop();
+      sliceStart = performance.now();
+    }
     const tenant = connection.context.tenant;
     tenants.set(tenant, (tenants.get(tenant) ?? 0) + 1);
     for (const sub of connection.subscriptions()) {
@@ -56,7 +71,7 @@ export function connectionFigures(
     .slice(0, TOP_BACKLOG)
     .map(([state, entry]) => ({ tenant: state.tenant, channel: state.channel, ...entry }));
   return {
-    connections: connections.size,
+    connections: walked,
     connectionsByTenant: topTenants(tenants),
     subscriptions,
     activeChannels,

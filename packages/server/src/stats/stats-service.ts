@@ -54,6 +54,8 @@ export class StatsService {
   private windowMs = 0;
   /** The last walk over the connections, and when it was made. */
   private walked: { at: number; figures: ConnectionFigures } | undefined;
+  /** The walk under way (one at a time, whoever asks). */
+  private walking: Promise<ConnectionFigures> | undefined;
   private cluster: StatsCluster | undefined;
 
   constructor(private readonly deps: StatsServiceDeps) {
@@ -78,19 +80,14 @@ export class StatsService {
   }
 
   /** This node's figures now: the counters as they are, the walk's figures at most a window old. */
-  nodeShare(): NodeShare {
+  async nodeShare(): Promise<NodeShare> {
     const { deps } = this;
-    const at = deps.now();
-    let walked = this.walked;
-    if (!walked || at - walked.at >= deps.intervalMs || at < walked.at) {
-      walked = { at, figures: connectionFigures(deps.connections, deps.registry) };
-      this.walked = walked;
-    }
+    const figures = await this.figures(deps.now());
     const share: NodeShare = {
       nodeId: this.cluster?.nodeId ?? LOCAL_NODE,
-      at,
+      at: deps.now(),
       windowMs: this.windowMs,
-      ...walked.figures,
+      ...figures,
       connections: deps.connections.size,
       counters: deps.stats.snapshot(),
       rates: { ...this.rates },
@@ -102,8 +99,7 @@ export class StatsService {
 
   /** The answer of `GET /v1/stats`: every live node's share and their sum. */
   async answer(): Promise<StatsAnswer> {
-    const own = this.nodeShare();
-    const { shares, complete } = await this.othersShares();
+    const [own, { shares, complete }] = await Promise.all([this.nodeShare(), this.othersShares()]);
     const nodes = [own, ...shares].sort((a, b) => a.nodeId.localeCompare(b.nodeId));
     const answer: StatsAnswer = {
       at: own.at,
@@ -131,9 +127,24 @@ export class StatsService {
 
   private share(): void {
     const cluster = this.cluster!;
-    cluster.stats
-      .put(cluster.nodeId, this.nodeShare(), this.deps.intervalMs * SHARE_TTL_PERIODS)
+    this.nodeShare()
+      .then((share) => cluster.stats.put(cluster.nodeId, share, this.deps.intervalMs * SHARE_TTL_PERIODS))
       .catch((err: unknown) => this.deps.log.warn({ err }, 'sharing stats failed (Redis down?)'));
+  }
+
+  /** The walk's figures, walked again when they are a sampling window old. */
+  private figures(at: number): Promise<ConnectionFigures> {
+    const { walked, deps } = this;
+    if (walked && at - walked.at < deps.intervalMs && at >= walked.at) return Promise.resolve(walked.figures);
+    this.walking ??= connectionFigures(deps.connections, deps.registry)
+      .then((figures) => {
+        this.walked = { at, figures };
+        return figures;
+      })
+      .finally(() => {
+        this.walking = undefined;
+      });
+    return this.walking;
   }
 
   private async othersShares(): Promise<{ shares: NodeShare[]; complete: boolean }> {

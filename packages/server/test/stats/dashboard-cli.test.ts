@@ -48,7 +48,8 @@ describe('TETHER_ADMIN_KEY', () => {
     const failure = await run(process.execPath, [cliPath, 'serve', '--port', '0', '--store', 'memory'], {
       cwd,
       env,
-      timeout: 8000,
+      // Generous: the box may be busy; the process exits by itself long before.
+      timeout: 30_000,
     }).then(
       () => undefined,
       (err: unknown) => err as { code?: unknown; stderr?: string },

@@ -64,8 +64,8 @@ describe('stats sources', () => {
     const a = service({ deliverySummary: () => summary(100, 90, 200), presenceCounts: () => ({ devices: 2 }) });
     const b = service({ deliverySummary: () => summary(100, 50, null), presenceCounts: () => ({ devices: 3 }) });
     const shares: NodeShare[] = [
-      { ...a.nodeShare(), nodeId: 'a', connectionsByTenant: { acme: 2, '(other)': 1 } },
-      { ...b.nodeShare(), nodeId: 'b', connectionsByTenant: { acme: 1, beta: 4 } },
+      { ...(await a.nodeShare()), nodeId: 'a', connectionsByTenant: { acme: 2, '(other)': 1 } },
+      { ...(await b.nodeShare()), nodeId: 'b', connectionsByTenant: { acme: 1, beta: 4 } },
     ];
     const total = sumShares(shares);
     expect(total.nodes).toBe(2);
