@@ -114,6 +114,8 @@ function render(stats) {
   $('fig-missed').textContent = fmt(c.missed);
   $('fig-resyncs').textContent = fmt(c.resyncs);
   $('fig-rate-limited').textContent = fmt(sum(c.rateLimited));
+  $('fig-dropped').textContent = fmt(sum(c.dropped));
+  $('fig-delivered').title = `live ${c.delivered.live}, replay ${c.delivered.replay}, http ${c.delivered.http}`;
   const d = t.delivery;
   $('fig-success').textContent =
     d && d.ackedWithin.ratio !== null
