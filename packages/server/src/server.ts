@@ -46,6 +46,8 @@ import { resolvePushOptions } from './push/options.js';
 import { PushDispatcher } from './push/dispatcher.js';
 import { LiveUsers, UserStateQuery } from './push/user-state.js';
 import { MemoryPushStore } from './store/memory-push.js';
+import { buildPresenceTracker } from './presence/build-tracker.js';
+import { newNodeId } from './cluster/node-registry.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -93,6 +95,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const clusterOptions =
     o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);
   const relay = o.relay ?? (clusterOptions ? new AdapterRelay(io) : undefined);
+  // Known before the cluster is joined: presence entries name the node they live on.
+  const nodeId = (clusterOptions && clusterOptions.nodeId) || newNodeId();
   const fanout = new Fanout({
     store,
     registry,
@@ -132,9 +136,17 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now,
   });
   const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
+  // User status and channel presence (docs/presence.md); undefined unless `presence` is given.
+  const presence = buildPresenceTracker(options.presence, {
+    io,
+    readState: store.readState,
+    nodeId: () => nodeId,
+    log,
+    now,
+  });
 
   // 2. The start: the cluster join (if any) begins now; publishes and handshakes wait for it.
-  const joining = clusterOptions ? joinCluster(io, clusterOptions, log) : Promise.resolve(undefined);
+  const joining = clusterOptions ? joinCluster(io, { ...clusterOptions, nodeId }, log) : Promise.resolve(undefined);
   const gate = new StartupGate(joining);
   const door = new PublishDoor({
     publisher,
@@ -190,6 +202,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       maxDevicesPerUser: pushOptions.maxDevicesPerUser,
       now,
     },
+    presence,
   });
   routeHttp(httpServer, building, ownsHttpServer);
   io.attach(httpServer);
@@ -233,8 +246,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     replayPriority,
     relevance,
     expiry: tokenExpiry,
+    presence,
     stopped: (connection) => {
       connections.delete(connection);
+      presence?.disconnected(connection.socket.id);
       const { ctx } = connection.socket.data as HandshakeData;
       liveUsers.remove(ctx.tenant, ctx.sub);
       stats.values.connections--;
@@ -248,6 +263,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     const connection = new ClientConnection(socket, ctx, connectionDeps);
     connections.add(connection);
     liveUsers.add(ctx.tenant, ctx.sub);
+    presence?.connected(socket.id, ctx);
     stats.values.connections++;
     limits.handshakes.begin(socket);
     slowConsumers.greet(connection);
@@ -304,6 +320,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       clearInterval(housekeeping);
       tokenExpiry.close();
       clearInterval(headCheck);
+      presence?.close();
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go
       await fanout.settled();
       await push?.stop(); // pushes in flight finish (a graceful restart cuts none in half)

@@ -35,6 +35,8 @@ import { sendError } from './errors.js';
 import type { Guard } from '../guard/guard.js';
 import { boundJsonBodyDepth } from '../guard/json-body.js';
 import { registerPushRoutes, type PushRoutesDeps } from './push-routes.js';
+import { registerPresenceRoutes } from './presence-routes.js';
+import type { PresenceTracker } from '../presence/tracker.js';
 
 export interface HttpApiDeps {
   store: LogStore;
@@ -72,6 +74,8 @@ export interface HttpApiDeps {
   limitHttpPublish?: (apiKey: string) => Promise<void>;
   /** Push-target registration (`/v1/push/devices`). */
   pushDevices: Omit<PushRoutesDeps, 'verifyToken'>;
+  /** `/v1/presence/…` (undefined: presence is off, they answer `not_found`). */
+  presence: PresenceTracker | undefined;
 }
 
 /**
@@ -168,6 +172,12 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   });
 
   registerPushRoutes(app, { ...deps.pushDevices, verifyToken: deps.verifyToken });
+  registerPresenceRoutes(app, {
+    presence: deps.presence,
+    permissions: deps.permissions,
+    keys,
+    verifyToken: deps.verifyToken,
+  });
 
   await app.ready();
   return app;
