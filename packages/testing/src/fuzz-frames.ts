@@ -135,8 +135,17 @@ export interface EventFrameOptions {
   tokens: readonly string[];
 }
 
-export type InboundEvent = 'sub' | 'unsub' | 'pub' | 'ack' | 'refresh' | 'probe';
-export const INBOUND_EVENTS: readonly InboundEvent[] = ['sub', 'unsub', 'pub', 'ack', 'refresh', 'probe'];
+export type InboundEvent = 'sub' | 'unsub' | 'pub' | 'ack' | 'refresh' | 'probe' | 'presence' | 'members';
+export const INBOUND_EVENTS: readonly InboundEvent[] = [
+  'sub',
+  'unsub',
+  'pub',
+  'ack',
+  'refresh',
+  'probe',
+  'presence',
+  'members',
+];
 
 /** The payload text of a valid-looking frame of `event`, with hostile values mixed in. */
 export function eventPayload(event: InboundEvent, options: EventFrameOptions): Arbitrary<string> {
@@ -176,6 +185,16 @@ export function eventPayload(event: InboundEvent, options: EventFrameOptions): A
       return objectText({ token: field(fc.constantFrom(...options.tokens, 'a.b.c').map(text)) }, []);
     case 'probe':
       return objectText({ ts: field(hostileNumber) }, []);
+    case 'presence':
+      return objectText(
+        {
+          status: field(fc.constantFrom('online', 'idle', 'away', 'busy', 'offline', 'BUSY').map(text)),
+          active: field(fc.constantFrom('true', 'false', '1')),
+        },
+        ['status', 'active'],
+      );
+    case 'members':
+      return objectText({ channel }, []);
   }
 }
 
@@ -201,7 +220,7 @@ export function eventFrame(options: EventFrameOptions): Arbitrary<EventFrame> {
   );
   const unknown = fc.record({
     event: fc.oneof(
-      fc.constantFrom('error', 'msg', 'resync', 'presence', 'SUB', 'sub ', '__proto__', 'constructor', 'toString'),
+      fc.constantFrom('error', 'msg', 'resync', 'typing-', 'SUB', 'sub ', '__proto__', 'constructor', 'toString'),
       hostileString.filter((s) => !RESERVED_EVENTS.has(s) && !(INBOUND_EVENTS as readonly string[]).includes(s)),
     ),
     args: fc.array(jsonText, { maxLength: 2 }),
