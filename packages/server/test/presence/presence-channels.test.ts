@@ -54,7 +54,12 @@ async function watching(channel: string): Promise<PresenceClient> {
 }
 
 /** A barrier user joins; resolves with the watcher's diffs up to and including that join. */
-async function upToBarrier(watcher: PresenceClient, channel: string, from: number, barrier: string): Promise<unknown[]> {
+async function upToBarrier(
+  watcher: PresenceClient,
+  channel: string,
+  from: number,
+  barrier: string,
+): Promise<unknown[]> {
   await joined(barrier, channel);
   const at = watcher.frames.indexOf(await watcher.frame((f) => f.join?.some((m) => m.sub === barrier) === true, from));
   return diffsOf(watcher.frames.slice(from, at + 1), channel);
