@@ -37,6 +37,7 @@ import { SubscriptionRegistry } from './subscriptions.js';
 import { TokenSource } from './token.js';
 import { fetchHistory, type HistoryOptions, type HistoryPage } from './history.js';
 import type { ServerHttp } from './server-http.js';
+import { ClientPresence, isPresenceReply } from './presence.js';
 
 export interface ClientErrorContext {
   error: TetherError;
@@ -72,6 +73,8 @@ export class TetherClient {
   private readonly queue: PublishQueue;
   private readonly connector: Connector;
   private readonly subscriptions: SubscriptionRegistry;
+  /** The user's status: `busy` by hand, idle / away from activity (presence.ts). */
+  readonly presence: ClientPresence;
   private device: string | undefined;
   private preparing: Promise<void> | undefined;
   private closed = false;
@@ -124,6 +127,12 @@ export class TetherClient {
       history: (channel, options) => this.history(channel, options),
       stale: (context) => this.events.emit('stale', context),
     });
+    this.presence = new ClientPresence(this.options.presence, {
+      connected: () => this.connector.link.connected,
+      request: (frame) => this.connector.link.request('presence', frame, this.options.probeTimeoutMs, isPresenceReply),
+      onListenerError: (err, event) => logger.error(`a presence '${String(event)}' listener threw`, err),
+      debug: (message) => logger.debug(message),
+    });
     this.connector = new Connector(this.options, this.machine, this.stats, this.tokens, {
       prepared: () => this.prepare(),
       deviceId: () => this.device ?? '',
@@ -133,6 +142,7 @@ export class TetherClient {
       lost: () => this.lost(),
       msg: (frame) => this.subscriptions.msg(frame),
       resync: (frame) => this.subscriptions.resync(frame),
+      presence: (frame) => this.subscriptions.get(frame.channel)?.presenceFrame(frame),
       serverError: (frame) => this.subscriptions.serverError(frame),
       pollEntry: (channel, entry) => this.subscriptions.pollEntry(channel, entry),
       protocolError: (error, channel) => {
@@ -199,6 +209,7 @@ export class TetherClient {
     if (this.closed) throw new TetherError(ErrorCode.ClientClosed, 'the client is closed');
     if (!isValidChannel(channel)) throw new TetherError(ErrorCode.InvalidChannel, `invalid channel name '${channel}'`);
     if (this.subscriptions.has(channel)) throw new TypeError(`TetherClient: already subscribed to ${channel}`);
+    this.presence.markActive();
     return this.subscriptions.add(channel, handler as MessageHandler, options);
   }
 
@@ -222,6 +233,7 @@ export class TetherClient {
         new TetherError(code, `invalid publish to ${channel}: check type, id, ttl, collapseKey, priority and push`),
       );
     }
+    this.presence.markActive();
     const result = this.queue.add(frame);
     // Fire-and-forget publishing is common (typing indicators): a rejection nobody awaits (e.g. at
     // close()) must not become an unhandled rejection that ends a Node process.
@@ -301,6 +313,7 @@ export class TetherClient {
       this.acker.flush();
       this.acker.stop();
       this.connector.stop();
+      this.presence.close();
       this.subscriptions.closeAll();
       this.queue.rejectAll(new TetherError(ErrorCode.ClientClosed, 'the client was closed before this was published'));
       this.machine.set(ClientState.Disconnected, StatusReason.Closed, 'close() called');
@@ -319,10 +332,12 @@ export class TetherClient {
       this.connector.link.request('pub', frame, this.options.publishQueue.timeoutMs, isPubReply),
     );
     this.acker.flush();
+    this.presence.opened();
   }
 
   private lost(): void {
     this.queue.pause();
+    this.presence.lost();
     this.subscriptions.lost();
   }
 

@@ -9,6 +9,7 @@ import {
   type ErrorFrame,
   type MsgFrame,
   type Positions,
+  type PresenceChannelFrame,
   type ResyncFrame,
 } from '@tether/protocol/wire';
 import { Backoff } from './backoff.js';
@@ -33,6 +34,7 @@ export interface ConnectorHost {
   lost(): void;
   msg(frame: MsgFrame): void;
   resync(frame: ResyncFrame): void;
+  presence(frame: PresenceChannelFrame): void;
   serverError(frame: ErrorFrame): void;
   /** Feeds one channel of a poll answer; resolves once its pipeline has settled. */
   pollEntry(channel: string, entry: PollEntry): Promise<void>;
@@ -85,6 +87,7 @@ export class Connector {
       down: (info) => this.down(info),
       msg: (frame) => host.msg(frame),
       resync: (frame) => host.resync(frame),
+      presence: (frame) => host.presence(frame),
       serverError: (frame) => host.serverError(frame),
       protocolError: (error, channel) => host.protocolError(error, channel),
     });

@@ -12,10 +12,12 @@ import {
   isErrorFrame,
   isErrorCode,
   isMsgFrame,
+  isPresenceChannelFrame,
   isResyncFrame,
   type ErrorFrame,
   type HandshakeAuth,
   type MsgFrame,
+  type PresenceChannelFrame,
   type ResyncFrame,
 } from '@tether/protocol/wire';
 import type { ResolvedClientOptions } from './options.js';
@@ -47,6 +49,7 @@ export interface LinkHandlers {
   down(info: LinkDown): void;
   msg(frame: MsgFrame): void;
   resync(frame: ResyncFrame): void;
+  presence(frame: PresenceChannelFrame): void;
   serverError(frame: ErrorFrame): void;
   protocolError(error: TetherError, channel: string | undefined): void;
 }
@@ -133,6 +136,11 @@ export class SocketLink {
       if (!mine()) return;
       if (isResyncFrame(frame)) this.handlers.resync(frame);
       else this.malformed('resync', frame, 'not a valid resync frame');
+    });
+    socket.on('presence', (frame: unknown) => {
+      if (!mine()) return;
+      if (isPresenceChannelFrame(frame)) this.handlers.presence(frame);
+      else this.malformed('presence', frame, 'not a valid presence frame');
     });
     socket.on('error', (frame: unknown) => {
       if (!mine()) return;

@@ -91,6 +91,11 @@ export class SubscriptionRegistry {
     this.inbox = this.make('', undefined, {});
   }
 
+  /** The subscription of a channel (the inbox included), if any. */
+  get(channel: string): Subscription | undefined {
+    return this.byChannel(channel);
+  }
+
   has(channel: string): boolean {
     return this.subs.has(channel) || channel === this.inbox.channel;
   }
