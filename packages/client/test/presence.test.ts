@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { io } from 'socket.io-client';
 import type { PresenceMember } from '@tether/protocol';
 import { startFaultProxy, startServerProcess, waitUntil, type ServerProcess } from '@tether/testing';
-import type { PresenceStatusChange, Subscription } from '@tether/client';
+import type { PresenceStatusChange, Subscription, TetherClient } from '@tether/client';
 import { Clients, fast } from './helpers.js';
 
 let proc: ServerProcess;
@@ -41,7 +41,7 @@ afterAll(async () => {
 const statusOf = (sub: Subscription, who: string): string | undefined =>
   sub.members().find((m: PresenceMember) => m.sub === who)?.status;
 
-async function client(sub: string, options: Record<string, unknown> = {}): ReturnType<Clients['make']> {
+async function client(sub: string, options: Record<string, unknown> = {}): Promise<TetherClient> {
   const token = await proc.token({ sub, channels: ['room:*', 'hall:*'] });
   const c = clients.make({
     url: proc.url,

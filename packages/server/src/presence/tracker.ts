@@ -102,7 +102,7 @@ export class PresenceTracker {
       lastActiveAt: this.deps.now(),
     };
     this.devices.set(connId, entry);
-    this.serially(connId, async () => {
+    this.queue(connId, async () => {
       const before = (await this.deps.store.devicesOf(tenant, sub)).find((d) => d.deviceId === deviceId);
       if (before) entry.status = before.status;
       const result = await this.deps.store.upsertDevice({ ...entry });
@@ -119,7 +119,7 @@ export class PresenceTracker {
     let mine = this.memberships.get(connId);
     if (!mine) this.memberships.set(connId, (mine = new Map()));
     mine.set(channel, key);
-    this.serially(connId, async () => {
+    this.queue(connId, async () => {
       const { first } = await this.deps.store.join(key);
       if (first) this.diffs.joined(caller.tenant, channel, mode, caller.sub);
       const frame = await this.snapshot(caller.tenant, channel, mode);
@@ -135,7 +135,7 @@ export class PresenceTracker {
     const key = this.memberships.get(connId)?.get(channel);
     if (!key) return;
     this.memberships.get(connId)!.delete(channel);
-    this.serially(connId, () => this.leave(key));
+    this.queue(connId, () => this.leave(key));
   }
 
   /** The connection went: its entries go `graceMs` later, unless a reconnect replaced them by then. */
@@ -143,7 +143,7 @@ export class PresenceTracker {
     if (this.closed || !this.devices.has(connId)) return;
     const timer = setTimeout(() => {
       this.graceTimers.delete(connId);
-      this.serially(connId, () => this.remove(connId));
+      this.queue(connId, () => this.remove(connId));
     }, this.deps.options.graceMs);
     timer.unref();
     this.graceTimers.set(connId, timer);
@@ -246,6 +246,11 @@ export class PresenceTracker {
       const mode = this.modeOf(channel);
       if (mode) this.diffs.updated(tenant, channel, mode, sub);
     }
+  }
+
+  /** `serially`, not awaited (its failure is logged there). */
+  private queue(connId: string, work: () => Promise<unknown>): void {
+    this.serially(connId, work).catch(() => undefined);
   }
 
   /** Runs `work` after the connection's earlier writes; a failure is logged, and the chain goes on. */
