@@ -283,7 +283,7 @@ export class ClientConnection implements Expiring {
       if (this.subs.get(channel) === sub) await this.unsubscribe(channel);
       throw err;
     }
-    if (this.subs.get(channel) === sub) this.deps.presence?.subscribed(this.socket.id, this.ctx, channel, this.socket);
+    if (this.subs.get(channel) === sub) this.deps.presence?.subscribed(this.socket.id, this.ctx, channel);
     return this.positionOf(state);
   }
 

@@ -33,6 +33,8 @@ export function buildPresenceTracker(
     options: resolved,
     nodeId: deps.nodeId,
     broadcast: (tenant, channel, frame) => deps.io.to(streamOf(tenant, channel)).emit('presence', frame),
+    // Each socket is in a room of its own id; `local`: they are all on this node.
+    sendSnapshot: (socketIds, frame) => deps.io.local.to([...socketIds]).emit('presence', frame),
     lastSeen: deps.readState ?? new LocalLastSeen(),
     log: deps.log,
     now: deps.now,

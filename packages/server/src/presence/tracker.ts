@@ -34,10 +34,14 @@ export interface PresenceCaller {
   deviceId: string;
 }
 
-/** Where a subscriber's snapshot goes: its socket. */
-export interface SnapshotTarget {
-  readonly connected: boolean;
-  emit(event: 'presence', frame: PresenceChannelFrame): unknown;
+/** Sends one snapshot frame to these sockets of this node (encoded once). */
+export type SnapshotSend = (socketIds: readonly string[], frame: PresenceChannelFrame) => void;
+
+interface PendingSnapshots {
+  readonly tenant: string;
+  readonly channel: string;
+  readonly mode: PresenceMode;
+  readonly connIds: string[];
 }
 
 export interface PresenceTrackerDeps {
@@ -46,6 +50,7 @@ export interface PresenceTrackerDeps {
   /** This node's id: the cluster's, or a local one. */
   nodeId: () => string;
   broadcast: PresenceBroadcast;
+  sendSnapshot: SnapshotSend;
   lastSeen: LastSeenStore;
   log: Logger;
   now: () => number;
@@ -61,6 +66,8 @@ export class PresenceTracker {
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly diffs: ChannelDiffs;
   private readonly lastActive: LastActive;
+  /** Subscribers waiting for their snapshot, by channel: one read serves all of them. */
+  private readonly snapshots = new Map<string, PendingSnapshots>();
   private closed = false;
 
   constructor(private readonly deps: PresenceTrackerDeps) {
@@ -111,8 +118,12 @@ export class PresenceTracker {
     });
   }
 
-  /** A subscription began: its membership, then the subscriber's snapshot (members, or the count). */
-  subscribed(connId: string, caller: PresenceCaller, channel: string, target: SnapshotTarget): void {
+  /**
+   * A subscription began: its membership, then the subscriber's snapshot (members, or the count).
+   * Snapshots wait up to `batchMs` (so, always after the `sub` reply) and go out together: when
+   * thousands join, one read and one encoding serve every subscriber of that moment, not one each.
+   */
+  subscribed(connId: string, caller: PresenceCaller, channel: string): void {
     const mode = this.modeOf(channel);
     if (!mode || this.closed) return;
     const key: MembershipKey = { ...caller, channel, connId, nodeId: this.deps.nodeId() };
@@ -122,11 +133,7 @@ export class PresenceTracker {
     this.queue(connId, async () => {
       const { first } = await this.deps.store.join(key);
       if (first) this.diffs.joined(caller.tenant, channel, mode, caller.sub);
-      const frame = await this.snapshot(caller.tenant, channel, mode);
-      // After the `sub` reply (settled in this turn's microtasks), so the snapshot follows it.
-      setImmediate(() => {
-        if (target.connected) target.emit('presence', frame);
-      });
+      this.snapshotLater(caller.tenant, channel, mode, connId);
     });
   }
 
@@ -209,6 +216,23 @@ export class PresenceTracker {
     const memberships: MembershipKey[] = [];
     for (const mine of this.memberships.values()) for (const key of mine.values()) memberships.push({ ...key });
     return { devices: [...this.devices.values()].map((d) => ({ ...d })), memberships };
+  }
+
+  private snapshotLater(tenant: string, channel: string, mode: PresenceMode, connId: string): void {
+    const key = `${tenant}\0${channel}`;
+    const pending = this.snapshots.get(key);
+    if (pending) return void pending.connIds.push(connId);
+    const batch: PendingSnapshots = { tenant, channel, mode, connIds: [connId] };
+    this.snapshots.set(key, batch);
+    const timer = setTimeout(() => {
+      this.snapshots.delete(key);
+      if (this.closed) return;
+      this.snapshot(tenant, channel, mode).then(
+        (frame) => this.deps.sendSnapshot(batch.connIds, frame),
+        (err: unknown) => this.deps.log.warn({ err, channel }, 'presence snapshot failed'),
+      );
+    }, this.deps.options.batchMs);
+    timer.unref();
   }
 
   /** Stops the timers; entries stay in the store (a cluster's survivors purge them with the node's lease). */

@@ -14,6 +14,7 @@ import type { PresenceStore } from '../../src/presence/types.js';
 
 const GRACE = 10_000;
 let sent: { node: string; frame: PresenceChannelFrame }[];
+let snapshots: { ids: string[]; frame: PresenceChannelFrame }[];
 
 function node(nodeId: string, store: PresenceStore): PresenceTracker {
   return new PresenceTracker({
@@ -21,13 +22,13 @@ function node(nodeId: string, store: PresenceStore): PresenceTracker {
     options: resolvePresenceOptions({ channels: [{ pattern: 'room:*' }], graceMs: GRACE, batchMs: 10 })!,
     nodeId: () => nodeId,
     broadcast: (_tenant, _channel, frame) => sent.push({ node: nodeId, frame }),
+    sendSnapshot: (ids, frame) => snapshots.push({ ids: [...ids], frame }),
     lastSeen: new LocalLastSeen(),
     log: pino({ level: 'silent' }),
     now: () => Date.now(),
   });
 }
 
-const socket = { connected: true, emit: (): void => undefined };
 const caller = (sub: string, deviceId: string): { tenant: string; sub: string; deviceId: string } => ({
   tenant: 't',
   sub,
@@ -37,13 +38,14 @@ const caller = (sub: string, deviceId: string): { tenant: string; sub: string; d
 /** Opens a connection and subscribes it; runs the queued writes. */
 async function join(tracker: PresenceTracker, connId: string, sub: string, deviceId: string): Promise<void> {
   tracker.connected(connId, caller(sub, deviceId));
-  tracker.subscribed(connId, caller(sub, deviceId), 'room:a', socket);
+  tracker.subscribed(connId, caller(sub, deviceId), 'room:a');
   await vi.advanceTimersByTimeAsync(20);
 }
 
 beforeEach(() => {
   vi.useFakeTimers();
   sent = [];
+  snapshots = [];
 });
 afterEach(() => vi.useRealTimers());
 
@@ -67,6 +69,27 @@ describe('PresenceTracker', () => {
     expect(sent.at(-1)?.frame).toEqual({ channel: 'room:a', count: 0, leave: ['ann'] });
     expect(await store.statusOf('t', 'ann')).toBe('offline');
     expect((await a.userPresence('t', 'ann')).lastSeen).toEqual(expect.any(Number));
+    a.close();
+  });
+
+  it('subscribers of one moment share one snapshot, read after all their joins', async () => {
+    const store = new MemoryPresenceStore();
+    const a = node('A', store);
+    for (const [conn, sub] of [
+      ['c1', 'ann'],
+      ['c2', 'bob'],
+      ['c3', 'cat'],
+    ] as const) {
+      a.connected(conn, caller(sub, `${sub}-d`));
+      a.subscribed(conn, caller(sub, `${sub}-d`), 'room:a');
+    }
+    await vi.advanceTimersByTimeAsync(50);
+    expect(snapshots).toHaveLength(1);
+    expect(snapshots[0]!.ids).toEqual(['c1', 'c2', 'c3']);
+    expect(snapshots[0]!.frame.count).toBe(3);
+    expect(snapshots[0]!.frame.members?.map((m) => m.sub).sort()).toEqual(['ann', 'bob', 'cat']);
+    // And one diff frame with the three joins.
+    expect(sent.map((s) => s.frame.join?.length)).toEqual([3]);
     a.close();
   });
 
