@@ -11,6 +11,15 @@ import type { BatchRelay } from './delivery/fanout.js';
 import type { ClusterOptions } from './cluster/redis-cluster.js';
 import type { JwtPublicKeyInput } from './auth/public-keys.js';
 import type { LimitOptions } from './limits/limit-options.js';
+import { metricsDefaults, type MetricsOptions, type ResolvedMetricsOptions } from './metrics/options.js';
+
+export type LogFormat = 'json' | 'pretty' | 'auto';
+
+export interface LoggerOptions {
+  level: string;
+  /** Default `json`. */
+  format?: LogFormat;
+}
 
 export interface ApiKey {
   /** The secret, sent as `Authorization: Bearer <key>`; at least 16 characters (shorter throws a TypeError). */
@@ -85,8 +94,20 @@ export interface TetherServerOptions {
   headCheckIntervalMs?: number;
   /** Called for each new connection once authenticated. */
   onConnection?: (ctx: AuthContext) => void;
-  /** pino logger options or `false` for silence. Default: level `info` (tests pass `false`; the CLI passes its `--log-level`). */
-  logger?: boolean | { level: string };
+  /**
+   * pino logger options or `false` for silence. Default: level `info`, format `json` (tests pass
+   * `false`; the CLI passes its `--log-level` and `--log-format`, `auto` there). `format`: `json`
+   * (one JSON object a line), `pretty` (pino-pretty, for people), `auto` (pretty when stdout is a TTY).
+   */
+  logger?: boolean | LoggerOptions;
+  /** Keys for the operator's endpoints (`GET /metrics`), sent as `Authorization: Bearer <key>`; each ≥ 16 characters. Default none. */
+  adminKeys?: string[];
+  /**
+   * Prometheus metrics (docs/operations.md, "Monitoring"): `enabled` true, `path` `/metrics` on the
+   * server's own port for an admin key, or on its own `port` (`host` 127.0.0.1) without one;
+   * `nodeMetrics` true, `maxNamespaces` 100, `successWindowMs` 10_000.
+   */
+  metrics?: MetricsOptions;
   /**
    * The clock, in ms since the epoch: message `ts`, TTL relevance, redelivery timing and age
    * retention read it. Default `Date.now`; tests inject a fake one. (Rate limits and timers keep
@@ -253,19 +274,23 @@ export type ResolvedOptions = Required<
     | 'retention'
     | 'logger'
     | 'limits'
+    | 'metrics'
     | 'loopLag'
   >
 > &
   Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
   Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'> & {
     retention: RetentionOptions;
-    logger: boolean | { level: string };
+    logger: boolean | LoggerOptions;
     limits: LimitOptions;
+    metrics: ResolvedMetricsOptions;
   };
 
 export const defaults = {
   store: 'memory',
   apiKeys: [] as ApiKey[],
+  adminKeys: [] as string[],
+  metrics: metricsDefaults,
   relevance: {} as RelevanceRules,
   socketPath: '/socket.io',
   corsOrigins: [] as string[],

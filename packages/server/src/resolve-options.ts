@@ -2,6 +2,7 @@ import { defaults, type ResolvedOptions, type TetherServerOptions } from './opti
 import { checkAuthOptions } from './auth/check-auth-options.js';
 import { checkLimits } from './limits/limit-options.js';
 import { TrustedProxies } from './limits/client-ip.js';
+import { resolveMetricsOptions } from './metrics/options.js';
 
 const POSITIVE = [
   'ackTimeoutMs',
@@ -37,6 +38,7 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
     retention: { ...defaults.retention, ...options.retention },
     limits: checkLimits({ ...defaults.limits, ...definedOnly(options.limits ?? {}) }),
     logger: options.logger ?? { level: 'info' },
+    metrics: resolveMetricsOptions(options.metrics),
     now: options.now ?? Date.now,
   } as ResolvedOptions;
   for (const name of POSITIVE) {
@@ -70,6 +72,8 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   for (const key of resolved.apiKeys) {
     if (typeof key.key !== 'string' || key.key.length < 16) throw new TypeError('each API key must be ≥ 16 characters');
   }
+  if (!Array.isArray(resolved.adminKeys) || resolved.adminKeys.some((k) => typeof k !== 'string' || k.length < 16))
+    throw new TypeError('adminKeys must be a list of keys, each ≥ 16 characters');
   if (typeof resolved.now !== 'function') throw new TypeError('now must be a function returning ms since the epoch');
   checkRelevance(resolved.relevance);
   return resolved;

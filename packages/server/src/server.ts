@@ -6,10 +6,9 @@
  */
 import http from 'node:http';
 import { Server as SocketIOServer } from 'socket.io';
-import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { TetherServer } from './api.js';
-import type { TetherServerOptions, ResolvedOptions } from './options.js';
+import type { TetherServerOptions } from './options.js';
 import { resolveOptions } from './resolve-options.js';
 import { openStore } from './store/index.js';
 import type { LogStore } from './store/types.js';
@@ -46,6 +45,10 @@ import { resolvePushOptions } from './push/options.js';
 import { PushDispatcher } from './push/dispatcher.js';
 import { LiveUsers, UserStateQuery } from './push/user-state.js';
 import { MemoryPushStore } from './store/memory-push.js';
+import { makeLogger } from './log/logger.js';
+import { logConnection } from './log/connection-log.js';
+import { createMetrics } from './metrics/metrics.js';
+import { listenForMetrics, metricsRoute, type MetricsListener } from './metrics/http.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -56,10 +59,14 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const o = resolveOptions(options);
   const { now } = o;
   const pushOptions = resolvePushOptions(options.push, now);
-  const log = makeLogger(o);
+  const log = makeLogger(o.logger);
+  // Metrics first: they wrap the store and observe the counters from the start (metrics/metrics.ts).
+  const stats = new StatsCounter();
+  const metrics = o.metrics.enabled ? createMetrics(o.metrics, stats) : undefined;
 
   // 1. The core, before anything can receive a request or anything is awaited.
-  const store: LogStore = typeof o.store === 'string' ? openStore(o.store, o.retention) : o.store;
+  const openedStore: LogStore = typeof o.store === 'string' ? openStore(o.store, o.retention) : o.store;
+  const store = metrics ? metrics.timeStore(openedStore) : openedStore;
   const ownsStore = typeof o.store === 'string';
   const httpServer = o.httpServer ?? http.createServer();
   const ownsHttpServer = o.httpServer === undefined;
@@ -68,7 +75,6 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const isClosing = (): boolean => closing;
   const verifyToken = tokenVerifierFromOptions(o, log);
 
-  const stats = new StatsCounter();
   const guard = new Guard(log);
   const invalidFrames = new InvalidFrameBudget(o.maxInvalidFramesPerMinute);
   const limits = new Limits(o, stats, log);
@@ -132,6 +138,11 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now,
   });
   const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
+  let cluster: Cluster | undefined;
+  metrics?.watch({
+    channels: registry,
+    liveNodes: async () => (cluster ? (await cluster.liveNodes()).length : undefined),
+  });
 
   // 2. The start: the cluster join (if any) begins now; publishes and handshakes wait for it.
   const joining = clusterOptions ? joinCluster(io, clusterOptions, log) : Promise.resolve(undefined);
@@ -190,8 +201,9 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       maxDevicesPerUser: pushOptions.maxDevicesPerUser,
       now,
     },
+    routes: metrics && o.metrics.port === undefined ? [metricsRoute(metrics, o.metrics.path, o.adminKeys)] : [],
   });
-  routeHttp(httpServer, building, ownsHttpServer);
+  routeHttp(httpServer, building, ownsHttpServer, metrics ? [o.metrics.path] : []);
   io.attach(httpServer);
   // In front of Engine.IO: attempts and caps are refused before a session exists.
   limits.gate.attach(httpServer, io.engine);
@@ -237,6 +249,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       connections.delete(connection);
       const { ctx } = connection.socket.data as HandshakeData;
       liveUsers.remove(ctx.tenant, ctx.sub);
+      logConnection(log, connection.socket.id, ctx, 'closed');
       stats.values.connections--;
       limits.handshakes.done(connection.socket);
     },
@@ -251,6 +264,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     stats.values.connections++;
     limits.handshakes.begin(socket);
     slowConsumers.greet(connection);
+    logConnection(log, socket.id, ctx, 'opened');
     connection.start(positions, () => limits.handshakes.done(socket));
     // The app's hook failing is logged as `internal`; the connection stays.
     const noop = (): void => undefined;
@@ -293,7 +307,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   headCheck?.unref();
 
   let app: FastifyInstance | undefined;
-  let cluster: Cluster | undefined;
+  let metricsListener: MetricsListener | undefined;
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
@@ -317,6 +331,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
         io.engine.close();
       }
       await app?.close();
+      await metricsListener?.close();
       await cluster?.close();
       await limits.close();
       if (ownsStore) await store.close();
@@ -329,6 +344,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   try {
     app = await building;
     cluster = await joining;
+    if (metrics && o.metrics.port !== undefined)
+      metricsListener = await listenForMetrics(metrics, o.metrics.path, o.metrics.port, o.metrics.host);
   } catch (err) {
     cluster ??= await joining.catch(() => undefined); // the API failed: leave no cluster connections behind
     await close().catch(() => undefined);
@@ -347,15 +364,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     publish: (input) => door.publishInput(input),
     publishMany: (inputs) => door.publishMany(inputs),
     stats: () => stats.snapshot(),
+    metrics: metrics && { summary: metrics.summary, url: metricsListener?.url },
     nodeId: cluster?.nodeId,
     liveNodes: async () => (cluster ? cluster.liveNodes() : []),
     ready,
     close,
   };
-}
-
-function makeLogger(o: ResolvedOptions): Logger {
-  if (o.logger === false) return pino({ level: 'silent' });
-  if (o.logger === true) return pino({ level: 'info' });
-  return pino({ level: o.logger.level });
 }

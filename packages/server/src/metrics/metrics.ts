@@ -1,0 +1,62 @@
+/**
+ * The metrics of one server (docs/operations.md, "Monitoring"): its own prom-client Registry (never
+ * the global one, so two servers in one process do not collide), the delivery observer the
+ * delivery code reports latencies to, the timed store, and the scrape-time readers of the counters.
+ */
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { StatsCounter } from '../delivery/stats.js';
+import type { LogStore } from '../store/types.js';
+import { MetricsObserver } from './delivery-observer.js';
+import type { ResolvedMetricsOptions } from './options.js';
+import { registerStatsMetrics, type ScrapeSources } from './stats-metrics.js';
+import type { DeliverySummarySource } from './summary.js';
+import { TimedStore } from './timed-store.js';
+
+export interface TetherMetrics {
+  /** This server's metrics (Node's process metrics are added at scrape time). */
+  readonly registry: Registry;
+  /** The delivery figures for /v1/stats, the dashboard and the alerts. */
+  readonly summary: DeliverySummarySource;
+  /** The store, each operation timed. */
+  timeStore(store: LogStore): LogStore;
+  /** Registers the metrics read at scrape time from the server's parts. */
+  watch(sources: Omit<ScrapeSources, 'stats' | 'publishedBy'>): void;
+  /** The exposition text and its content type. */
+  scrape(): Promise<{ text: string; contentType: string }>;
+}
+
+/**
+ * Node's default metrics describe the process, whichever servers it runs: collected once per
+ * process into a registry of their own (their GC observer and event-loop monitor are not made per server).
+ */
+let processRegistry: Registry | undefined;
+
+function nodeRegistry(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+    // Gauges named `*_total` (totals of the per-type gauges beside them) fail promtool's lint.
+    for (const metric of processRegistry.getMetricsAsArray()) {
+      if (metric.name.endsWith('_total') && !metric.name.endsWith('seconds_total'))
+        processRegistry.removeSingleMetric(metric.name);
+    }
+  }
+  return processRegistry;
+}
+
+export function createMetrics(options: ResolvedMetricsOptions, stats: StatsCounter): TetherMetrics {
+  const registry = new Registry();
+  const node = options.nodeMetrics ? nodeRegistry() : undefined;
+  const observer = new MetricsObserver(registry, stats, options.successWindowMs, options.maxNamespaces);
+  stats.observer = observer;
+  return {
+    registry,
+    summary: () => observer.summary(),
+    timeStore: (store) => new TimedStore(store, registry),
+    watch: (sources) => registerStatsMetrics(registry, { ...sources, stats, publishedBy: observer.publishedBy }),
+    scrape: async () => {
+      const own = await registry.metrics();
+      return { text: node ? own + (await node.metrics()) : own, contentType: registry.contentType };
+    },
+  };
+}
