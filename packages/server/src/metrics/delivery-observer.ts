@@ -1,7 +1,6 @@
-import type { Registry } from 'prom-client';
 import type { ChannelState } from '../delivery/channel-state.js';
 import type { DeliveryObserver, StatsCounter } from '../delivery/stats.js';
-import { LatencyHistogram } from './latency.js';
+import { LatencyFamily, type LatencySeries } from './latency.js';
 import { NamespaceCounts } from './namespaces.js';
 import type { DeliverySummary } from './summary.js';
 
@@ -15,34 +14,36 @@ const MAX_TIMED_PER_ACK = 64;
  */
 export class MetricsObserver implements DeliveryObserver {
   readonly publishedBy: NamespaceCounts;
-  readonly publishToSend: LatencyHistogram;
-  readonly publishToAck: LatencyHistogram;
-  readonly relayLag: LatencyHistogram;
+  /** Rendered with the registry's metrics at scrape time (metrics.ts). */
+  readonly histograms: LatencyFamily[];
+  private readonly publishToSend: LatencySeries;
+  private readonly publishToAck: LatencySeries;
+  private readonly relayLag: LatencySeries;
   /** (message, device) acks within `windowMs` of the publish. */
   private ackedInWindow = 0;
 
   constructor(
-    registry: Registry,
     private readonly stats: StatsCounter,
     private readonly windowMs: number,
     maxNamespaces: number,
   ) {
     this.publishedBy = new NamespaceCounts(maxNamespaces);
-    this.publishToSend = new LatencyHistogram(
-      registry,
+    const send = new LatencyFamily(
       'tether_publish_to_send_seconds',
       'Publish (append accepted) to the first live send of a message to a room with members.',
     );
-    this.publishToAck = new LatencyHistogram(
-      registry,
+    const ack = new LatencyFamily(
       'tether_publish_to_ack_seconds',
       'Publish to the first ack of a message by a device (socket acks): the delivery latency a user feels.',
     );
-    this.relayLag = new LatencyHistogram(
-      registry,
+    const relay = new LatencyFamily(
       'tether_relay_lag_seconds',
       'Publish on another node to the arrival of its batch here through the cluster relay.',
     );
+    this.histograms = [send, ack, relay];
+    this.publishToSend = send.series();
+    this.publishToAck = ack.series();
+    this.relayLag = relay.series();
   }
 
   published(channel: string, count: number): void {

@@ -11,9 +11,10 @@ import type { ResolvedMetricsOptions } from './options.js';
 import { registerStatsMetrics, type ScrapeSources } from './stats-metrics.js';
 import type { DeliverySummarySource } from './summary.js';
 import { TimedStore } from './timed-store.js';
+import type { LatencyFamily } from './latency.js';
 
 export interface TetherMetrics {
-  /** This server's metrics (Node's process metrics are added at scrape time). */
+  /** This server's counters and gauges (the histograms and Node's process metrics are added at scrape time). */
   readonly registry: Registry;
   /** The delivery figures for /v1/stats, the dashboard and the alerts. */
   readonly summary: DeliverySummarySource;
@@ -47,16 +48,23 @@ function nodeRegistry(): Registry {
 export function createMetrics(options: ResolvedMetricsOptions, stats: StatsCounter): TetherMetrics {
   const registry = new Registry();
   const node = options.nodeMetrics ? nodeRegistry() : undefined;
-  const observer = new MetricsObserver(registry, stats, options.successWindowMs, options.maxNamespaces);
+  const observer = new MetricsObserver(stats, options.successWindowMs, options.maxNamespaces);
   stats.observer = observer;
+  // The latency histograms count in typed arrays of their own (latency.ts) and are rendered here.
+  const histograms: LatencyFamily[] = [...observer.histograms];
   return {
     registry,
     summary: () => observer.summary(),
-    timeStore: (store) => new TimedStore(store, registry),
+    timeStore: (store) => {
+      const timed = new TimedStore(store);
+      histograms.push(timed.histogram);
+      return timed;
+    },
     watch: (sources) => registerStatsMetrics(registry, { ...sources, stats, publishedBy: observer.publishedBy }),
     scrape: async () => {
-      const own = await registry.metrics();
-      return { text: node ? own + (await node.metrics()) : own, contentType: registry.contentType };
+      const parts = [await registry.metrics(), ...histograms.map((h) => h.render())];
+      if (node) parts.push(await node.metrics());
+      return { text: parts.join('\n'), contentType: registry.contentType };
     },
   };
 }

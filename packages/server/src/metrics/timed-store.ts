@@ -1,4 +1,4 @@
-import { Histogram, type Registry } from 'prom-client';
+import { LatencyFamily } from './latency.js';
 import type { AppendInput, AppendResult, LogStore, ReadResult, StreamInfo } from '../store/types.js';
 
 /** Seconds: 50 µs (memory) to a second (a Redis failover). */
@@ -18,20 +18,17 @@ export class TimedStore implements LogStore {
   private readonly timePrune: Observe;
   private readonly timePing: Observe;
 
-  constructor(
-    private readonly store: LogStore,
-    registry: Registry,
-  ) {
-    const histogram = new Histogram({
-      name: 'tether_store_operation_seconds',
-      help: 'Store operation latency, by operation and engine (failures included).',
-      labelNames: ['op', 'engine'],
-      buckets: STORE_BUCKETS,
-      registers: [registry],
-    });
+  /** Rendered with the registry's metrics at scrape time (metrics.ts). */
+  readonly histogram = new LatencyFamily(
+    'tether_store_operation_seconds',
+    'Store operation latency, by operation and engine (failures included).',
+    STORE_BUCKETS,
+  );
+
+  constructor(private readonly store: LogStore) {
     const timer = (op: string): Observe => {
-      const child = histogram.labels({ op, engine: store.engine });
-      return (seconds) => child.observe(seconds);
+      const series = this.histogram.series({ op, engine: store.engine });
+      return (seconds) => series.observe(seconds);
     };
     this.timeAppend = timer('append');
     this.timeRead = timer('read');
