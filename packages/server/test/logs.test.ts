@@ -64,7 +64,9 @@ describe('JSON logs (TETHER_LOG_FORMAT=json)', () => {
     const server = await start({ TETHER_LOG_FORMAT: 'json', TETHER_LOG_LEVEL: 'info' });
     const client = await connectClient(server.url, await server.token({ sub: 'bob', channels: ['*'] }));
     open.clients.push(client);
-    await waitUntil(() => (jsonLines(server.stdout()).some((l) => l['msg'] === 'tether serve started') ? true : undefined));
+    await waitUntil(() =>
+      jsonLines(server.stdout()).some((l) => l['msg'] === 'tether serve started') ? true : undefined,
+    );
     expect(jsonLines(server.stdout()).filter((l) => String(l['msg']).startsWith('connection'))).toEqual([]);
   });
 
@@ -76,7 +78,9 @@ describe('JSON logs (TETHER_LOG_FORMAT=json)', () => {
 describe('pretty logs', () => {
   it('TETHER_LOG_FORMAT=pretty: pino-pretty lines, not JSON', async () => {
     const server = await start({ TETHER_LOG_FORMAT: 'pretty', TETHER_LOG_LEVEL: 'info' });
-    const text = await waitUntil(() => (server.stdout().includes('tether serve started') ? server.stdout() : undefined));
+    const text = await waitUntil(() =>
+      server.stdout().includes('tether serve started') ? server.stdout() : undefined,
+    );
     const line = text.split('\n').find((l) => l.includes('tether listening'));
     expect(line).toMatch(/INFO.*tether listening/);
     expect(() => JSON.parse(line!)).toThrow();
@@ -89,7 +93,10 @@ describe('pretty logs', () => {
     await waitUntil(() => (pretty.stdout().includes('tether serve started') ? true : undefined));
     expect(pretty.stdout()).toMatch(/INFO.*tether listening/);
 
-    const json = await start({ TETHER_LOG_LEVEL: 'info', TETHER_LOG_FORMAT: 'json' }, { server: { logFormat: 'pretty' } });
+    const json = await start(
+      { TETHER_LOG_LEVEL: 'info', TETHER_LOG_FORMAT: 'json' },
+      { server: { logFormat: 'pretty' } },
+    );
     await waitUntil(() => (json.stdout().includes('tether serve started') ? true : undefined));
     expect(jsonLines(json.stdout()).some((l) => l['msg'] === 'tether listening')).toBe(true);
   });

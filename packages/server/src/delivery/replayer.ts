@@ -121,7 +121,12 @@ export class Replayer {
     const otherEpoch = after > 0 && req.position.epoch !== undefined && req.position.epoch !== epoch;
     const missedRetention = after < head && after + 1 < first;
     if (otherEpoch || after > head || missedRetention) {
-      return { kind: 'resync', epoch, offset: head, reason: otherEpoch ? 'epoch' : after > head ? 'ahead' : 'retention' };
+      return {
+        kind: 'resync',
+        epoch,
+        offset: head,
+        reason: otherEpoch ? 'epoch' : after > head ? 'ahead' : 'retention',
+      };
     }
     const target = Math.min(req.target ?? head, head);
     const maxBytes = req.maxBytes ?? Infinity;

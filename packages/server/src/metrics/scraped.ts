@@ -8,7 +8,13 @@ export type Reader = (emit: (labelsOrValue: Labels | number, value?: number) => 
  * A counter read at scrape time from a value the server already keeps (the StatsCounter): the
  * delivery code pays nothing for it. Each scrape replaces the series with what `read` reports.
  */
-export function scrapedCounter(registry: Registry, name: string, help: string, labelNames: string[], read: Reader): void {
+export function scrapedCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: Reader,
+): void {
   const counter: Counter = new Counter({
     name,
     help,

@@ -28,7 +28,8 @@ afterAll(async () => server?.close());
 /** Type and label names of each `tether_*` family in an exposition (histogram series folded into their family). */
 function registered(text: string): Map<string, { type: string; labels: string[] }> {
   const families = new Map<string, { type: string; labels: Set<string> }>();
-  for (const m of text.matchAll(/^# TYPE (tether_\S+) (\S+)$/gm)) families.set(m[1]!, { type: m[2]!, labels: new Set() });
+  for (const m of text.matchAll(/^# TYPE (tether_\S+) (\S+)$/gm))
+    families.set(m[1]!, { type: m[2]!, labels: new Set() });
   for (const m of text.matchAll(/^(tether_[a-z_]+?)(?:_bucket|_sum|_count)?\{([^}]*)\}/gm)) {
     const family = families.get(m[1]!);
     if (!family) continue;

@@ -36,10 +36,17 @@ describe('a real Prometheus scraping /metrics', () => {
       target: { address: `127.0.0.1:${server.port}`, bearerToken: ADMIN_KEY },
     });
     open.prometheus.push(prometheus);
-    await waitUntil(async () => ((await prometheus.targetHealth())?.health === 'up' ? true : undefined), 30_000, 'target up', 200);
+    await waitUntil(
+      async () => ((await prometheus.targetHealth())?.health === 'up' ? true : undefined),
+      30_000,
+      'target up',
+      200,
+    );
 
     const token = await server.token({ sub: 'u1', channels: [CHANNEL] });
-    const clients = await Promise.all(['phone', 'laptop'].map((deviceId) => connectClient(server.url, token, { deviceId })));
+    const clients = await Promise.all(
+      ['phone', 'laptop'].map((deviceId) => connectClient(server.url, token, { deviceId })),
+    );
     open.clients.push(...clients);
     for (const c of clients) expect(await c.sub(CHANNEL)).toMatchObject({ offset: 0 });
 

@@ -4,7 +4,10 @@ import { z } from 'zod';
 export const metricsSection = z.strictObject({
   enabled: z.boolean().optional(),
   /** Default `/metrics`. */
-  path: z.string().regex(/^\/[^?#\s]*$/, 'expected a path starting with /').optional(),
+  path: z
+    .string()
+    .regex(/^\/[^?#\s]*$/, 'expected a path starting with /')
+    .optional(),
   /** Serve on this port, without a key. Default none: the server's port, for an admin key. */
   port: z.int().min(0).max(65_535).optional(),
   /** The interface of `port`. Default `127.0.0.1`. */
