@@ -108,11 +108,10 @@ export function registerStatsMetrics(registry: Registry, s: ScrapeSources): void
     },
   );
   counter('tether_rate_limited_total', 'Refusals by the rate limits and caps, by layer.', ['layer'], (emit) => {
-    const r = v.rateLimited;
-    emit({ layer: 'connection_attempts' }, r.connectionAttempts);
-    emit({ layer: 'concurrent_connections' }, r.concurrentConnections);
-    emit({ layer: 'events' }, r.events);
-    emit({ layer: 'http_publishes' }, r.httpPublishes);
+    // Every limit of stats().rateLimited by its name in snake case (connectionAttempts → connection_attempts).
+    for (const [name, count] of Object.entries(v.rateLimited)) {
+      if (name !== 'disconnects') emit({ layer: name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, count);
+    }
   });
   counter('tether_rate_limit_disconnects_total', 'Connections cut for sending on while refused.', [], (emit) =>
     emit(v.rateLimited.disconnects),

@@ -114,6 +114,44 @@ describe('GET /metrics on its own port', () => {
   });
 });
 
+describe('counts by reason', () => {
+  it('resyncs by reason (ahead, epoch, retention) and auth failures by reason (unauthorized, token_expired)', async () => {
+    const past = 1_000_000_000_000;
+    const server = await start({ retention: { maxMessages: 2 } });
+    for (const channel of ['feed:a', 'feed:b', 'feed:c'])
+      await server.server.publishMany(Array.from({ length: 5 }, (_, i) => ({ channel, type: 'note', data: { i } })));
+    const client = await connectClient(server.url, await server.token({ sub: 'u1', channels: ['*'] }));
+    open.clients.push(client);
+    const { epoch } = await server.server.publish({ channel: 'feed:d', type: 'note', data: {} });
+    expect(await client.sub('feed:a', { epoch, offset: 1 })).toMatchObject({ offset: expect.any(Number) }); // another epoch
+    const head = (await client.sub('feed:d')) as { epoch: string };
+    expect(await client.unsub('feed:d')).toEqual({});
+    expect(await client.sub('feed:d', { epoch: head.epoch, offset: 99 })).toBeDefined(); // past the head
+    const b = (await client.sub('feed:b')) as { epoch: string };
+    expect(await client.unsub('feed:b')).toEqual({});
+    expect(await client.sub('feed:b', { epoch: b.epoch, offset: 1 })).toBeDefined(); // 2..3 gone: retention kept 4..5
+    await waitUntil(() => (server.server.stats().resyncs >= 3 ? true : undefined));
+
+    const poll = (token: string): Promise<Response> =>
+      fetch(`${server.url}/v1/poll`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ positions: {}, wait: 0 }),
+      });
+    expect((await poll('not-a-token')).status).toBe(401);
+    const expired = await server.token({ sub: 'u2', ttlSeconds: 60, now: () => past });
+    expect((await poll(expired)).status).toBe(401);
+
+    const { text } = await scrape(`${server.url}/metrics`);
+    expect(sampleValue(text, 'tether_resyncs_total{reason="epoch"}')).toBe(1);
+    expect(sampleValue(text, 'tether_resyncs_total{reason="ahead"}')).toBe(1);
+    expect(sampleValue(text, 'tether_resyncs_total{reason="retention"}')).toBe(1);
+    expect(sampleValue(text, 'tether_auth_failures_total{reason="unauthorized"}')).toBe(1);
+    expect(sampleValue(text, 'tether_auth_failures_total{reason="token_expired"}')).toBe(1);
+    expect(sampleValue(text, 'tether_rate_limited_total{layer="connection_attempts"}')).toBe(0);
+  });
+});
+
 describe('bounded labels', () => {
   it('1000 distinct channels: no channel in the output, namespaces capped with `other`', async () => {
     const server = await start({ metrics: { maxNamespaces: 10 } });
