@@ -28,7 +28,7 @@ import { INGRESS_SYSTEMS, ingressDefaults, runIngress } from './scenarios/ingres
 import { runStorm, stormDefaults } from './scenarios/storm.js';
 import { IDLE_SYSTEMS, idleDefaults, runIdle } from './scenarios/idle.js';
 import { DEFLATE_SETTINGS, deflateDefaults, runDeflate } from './scenarios/deflate.js';
-import { metricsDefaults, runMetrics } from './scenarios/metrics.js';
+import { METRICS_PARTS, metricsDefaults, runMetrics } from './scenarios/metrics.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
@@ -146,9 +146,13 @@ deflate flags:
   --max-minutes M      hard stop for the whole run (default 5)
 
 metrics flags:
-  --part fanout|inbox|both  which ladders (default ${metricsDefaults.part})
-  --runs N             runs per setting, alternating off and on (default ${metricsDefaults.runs})
-  --clients N          clients of both ladders (default ${metricsDefaults.fanout.clients})
+  --part P             ${METRICS_PARTS.join('|')} (default ${metricsDefaults.part}):
+                       fanout / inbox: both settings' servers side by side, steps alternating,
+                       server CPU per delivered message; ladder-*: throughput ladders per setting
+  --rounds N           paired: alternating rounds, one step per setting each (default ${metricsDefaults.paired.rounds})
+  --paired-clients N   paired: clients on each server (default ${metricsDefaults.paired.clients})
+  --runs N             ladders: runs per setting, alternating off and on (default ${metricsDefaults.runs})
+  --clients N          ladders: clients (default ${metricsDefaults.fanout.clients})
   --fanout-rates a,b   fan-out ladder, msg/s on one channel (default ${metricsDefaults.fanout.rates.join(',')})
   --inbox-rates a,b    inbox ladder, msg/s to random inboxes (default ${metricsDefaults.inbox.rates.join(',')})
   --step-seconds S     length of each step (default ${metricsDefaults.fanout.stepSeconds})
@@ -436,30 +440,42 @@ async function runDeflateCli(argv) {
 }
 
 async function runMetricsCli(argv) {
-  const values = parseFlags(argv, ['part', 'runs', 'clients', 'fanout-rates', 'inbox-rates', 'step-seconds'], []);
+  const values = parseFlags(
+    argv,
+    ['part', 'runs', 'rounds', 'paired-clients', 'clients', 'fanout-rates', 'inbox-rates', 'step-seconds'],
+    [],
+  );
   if (values === null) return 0;
   const opts = {
     ...metricsDefaults,
     fanout: { ...metricsDefaults.fanout },
     inbox: { ...metricsDefaults.inbox },
+    paired: { ...metricsDefaults.paired },
     resultsDir: deflateDefaults.resultsDir,
   };
   if (values.part) {
-    if (!['fanout', 'inbox', 'both'].includes(values.part)) throw new TypeError('--part must be fanout, inbox or both');
+    if (!METRICS_PARTS.includes(values.part)) throw new TypeError(`--part must be one of ${METRICS_PARTS.join(', ')}`);
     opts.part = values.part;
   }
   if (values.runs) opts.runs = int(values.runs, 'runs');
+  if (values.rounds) opts.paired.rounds = int(values.rounds, 'rounds');
+  if (values['paired-clients']) opts.paired.clients = int(values['paired-clients'], 'paired-clients');
   if (values.clients) opts.fanout.clients = opts.inbox.clients = int(values.clients, 'clients');
   const rates = (v, name) => v.split(',').map((r) => int(r.trim(), name));
   if (values['fanout-rates']) opts.fanout.rates = rates(values['fanout-rates'], 'fanout-rates');
   if (values['inbox-rates']) opts.inbox.rates = rates(values['inbox-rates'], 'inbox-rates');
   if (values['step-seconds'])
-    opts.fanout.stepSeconds = opts.inbox.stepSeconds = int(values['step-seconds'], 'step-seconds');
+    opts.fanout.stepSeconds =
+      opts.inbox.stepSeconds =
+      opts.paired.stepSeconds =
+        int(values['step-seconds'], 'step-seconds');
   const { m, stamp, maxMinutes } = begin(values, 10);
   const out = await timedRun('metrics', { opts, m, stamp, maxMinutes }, () =>
     runMetrics({ ...opts, stamp, cores: m.cores }),
   );
-  const failed = [out.fanout, out.inbox].some((part) => part?.runs.some((r) => r.result.errors.length));
+  const failed =
+    [out.fanout, out.inbox].some((part) => part?.runs.some((r) => r.result.errors.length)) ||
+    [out['paired-fanout'], out['paired-inbox']].some((part) => part?.errors.length);
   return failed ? 1 : 0;
 }
 

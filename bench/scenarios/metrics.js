@@ -1,5 +1,10 @@
 /**
- * Scenario `metrics`: what the Prometheus metrics cost. The same Tether server (memory store) with
+ * Scenario `metrics`: what the Prometheus metrics cost. Two measurements:
+ * - `paired` (parts `fanout`, `inbox`; metrics-paired.js): both settings' servers side by side,
+ *   steps alternating between them, server CPU per delivered message: robust on a busy box.
+ * - `ladder` (parts `ladder-fanout`, `ladder-inbox`): the throughput ladders below.
+ *
+ * The ladders:  The same Tether server (memory store) with
  * `metrics.enabled` false and true, in one run, alternating off, on, off, on (two runs each, so a
  * burst of the shared box's other jobs does not fall on one setting only): the fan-out ladder
  * (C clients on one channel) and the inbox ladder (one message to one random user's inbox).
@@ -11,10 +16,15 @@
 import { fmtInt, fmtPct, table } from '../lib/format.js';
 import { fanoutDefaults, runSystem as runFanoutSystem } from './fanout.js';
 import { INBOX_SYSTEMS, inboxDefaults, runInboxSystem } from './inbox.js';
+import { runPaired } from './metrics-paired.js';
+
+export const METRICS_PARTS = ['fanout', 'inbox', 'both', 'ladder-fanout', 'ladder-inbox', 'ladders'];
 
 export const metricsDefaults = {
-  /** `fanout`, `inbox` or `both`. */
+  /** One of METRICS_PARTS: `both` is the paired fanout and inbox measurements. */
   part: 'both',
+  /** The paired measurement: clients per server, alternating rounds (each one step per setting), step length. */
+  paired: { clients: 500, rounds: 6, stepSeconds: 3 },
   runs: 2,
   fanout: { clients: 2000, rates: [40, 80, 160, 320, 480, 640], stepSeconds: 3 },
   inbox: { clients: 2000, rates: [4000, 8000, 12000, 16000, 20000, 24000], stepSeconds: 3 },
@@ -100,7 +110,11 @@ function report(title, runs, c) {
 /** @param {typeof metricsDefaults & {stamp: string, cores: number}} opts */
 export async function runMetrics(opts) {
   const out = {};
-  if (opts.part === 'fanout' || opts.part === 'both') {
+  for (const kind of ['fanout', 'inbox']) {
+    if (opts.part === kind || opts.part === 'both')
+      out[`paired-${kind}`] = await runPaired(kind, { ...opts.paired, cores: opts.cores });
+  }
+  if (opts.part === 'ladder-fanout' || opts.part === 'ladders') {
     const runs = [];
     for (const setting of order(opts.runs)) {
       const fanoutOpts = {
@@ -120,7 +134,7 @@ export async function runMetrics(opts) {
       out.fanout,
     );
   }
-  if (opts.part === 'inbox' || opts.part === 'both') {
+  if (opts.part === 'ladder-inbox' || opts.part === 'ladders') {
     const runs = [];
     for (const setting of order(opts.runs)) {
       const base = INBOX_SYSTEMS['tether-memory'];
