@@ -47,7 +47,6 @@ function nodeRegistry(): Registry {
 
 export function createMetrics(options: ResolvedMetricsOptions, stats: StatsCounter): TetherMetrics {
   const registry = new Registry();
-  const node = options.nodeMetrics ? nodeRegistry() : undefined;
   const observer = new MetricsObserver(stats, options.successWindowMs, options.maxNamespaces);
   stats.observer = observer;
   // The latency histograms count in typed arrays of their own (latency.ts) and are rendered here.
@@ -63,7 +62,8 @@ export function createMetrics(options: ResolvedMetricsOptions, stats: StatsCount
     watch: (sources) => registerStatsMetrics(registry, { ...sources, stats, publishedBy: observer.publishedBy }),
     scrape: async () => {
       const parts = [await registry.metrics(), ...histograms.map((h) => h.render())];
-      if (node) parts.push(await node.metrics());
+      // Started at the first scrape: a process nobody scrapes (tests, benches) runs no GC observer.
+      if (options.nodeMetrics) parts.push(await nodeRegistry().metrics());
       return { text: parts.join('\n'), contentType: registry.contentType };
     },
   };

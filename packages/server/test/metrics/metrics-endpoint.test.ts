@@ -73,6 +73,13 @@ describe('GET /metrics on the server port', () => {
     expect((await scrape(`${server.url}/metrics`)).status).toBe(404);
   });
 
+  it("leaves out Node's process metrics with nodeMetrics: false", async () => {
+    const server = await start({ metrics: { nodeMetrics: false } });
+    const { text } = await scrape(`${server.url}/metrics`);
+    expect(familyNames(text)).toContain('tether_acked_total');
+    expect(familyNames(text).filter((name) => !name.startsWith('tether_'))).toEqual([]);
+  });
+
   it('is 404 and observes nothing when metrics are off', async () => {
     const server = await start({ metrics: { enabled: false } });
     await publishAndAck(server, 'chat:room-1', 2);
