@@ -2,6 +2,7 @@ import { defaults, type DashboardOptions, type ResolvedOptions, type TetherServe
 import { checkAuthOptions } from './auth/check-auth-options.js';
 import { checkLimits } from './limits/limit-options.js';
 import { TrustedProxies } from './limits/client-ip.js';
+import { resolveMetricsOptions } from './metrics/options.js';
 
 const POSITIVE = [
   'ackTimeoutMs',
@@ -39,6 +40,7 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
     dashboard: checkDashboard({ ...defaults.dashboard, ...definedOnly(options.dashboard ?? {}) }),
     limits: checkLimits({ ...defaults.limits, ...definedOnly(options.limits ?? {}) }),
     logger: options.logger ?? { level: 'info' },
+    metrics: resolveMetricsOptions(options.metrics),
     now: options.now ?? Date.now,
   } as ResolvedOptions;
   for (const name of POSITIVE) {
