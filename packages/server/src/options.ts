@@ -11,6 +11,7 @@ import type { BatchRelay } from './delivery/fanout.js';
 import type { ClusterOptions } from './cluster/redis-cluster.js';
 import type { JwtPublicKeyInput } from './auth/public-keys.js';
 import type { LimitOptions } from './limits/limit-options.js';
+import { alertDefaults, type AlertOptions } from './alerts/options.js';
 
 export interface ApiKey {
   /** The secret, sent as `Authorization: Bearer <key>`; at least 16 characters (shorter throws a TypeError). */
@@ -71,6 +72,12 @@ export interface TetherServerOptions {
    * messages are counted only).
    */
   push?: PushOptions;
+  /**
+   * Alerts (docs/operations.md, "Alerts"): targets (`discord`, `slack`, `webhook`, `email`), the
+   * events' thresholds, `cooldownMs` 300_000 per event, cluster-wide. Default: no target (events
+   * are logged and kept for `recentAlerts()`).
+   */
+  alerts?: AlertOptions;
   /**
    * Carries appended batches to the other nodes of a cluster. Default: none on a single node; the
    * Socket.IO Redis adapter's relay with a `redis://` store. Injectable (tests use an in-process bus).
@@ -247,6 +254,7 @@ export type ResolvedOptions = Required<
     | 'httpServer'
     | 'authorize'
     | 'push'
+    | 'alerts'
     | 'relay'
     | 'cluster'
     | 'onConnection'
@@ -257,7 +265,7 @@ export type ResolvedOptions = Required<
   >
 > &
   Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
-  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'> & {
+  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'alerts' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'> & {
     retention: RetentionOptions;
     logger: boolean | { level: string };
     limits: LimitOptions;
@@ -326,6 +334,8 @@ export const defaults = {
   perMessageDeflate: false as boolean | { threshold?: number },
   /** The push fallback's settings (push/options.ts); no provider, so nothing is pushed, unless given. */
   push: pushDefaults,
+  /** The alerts' settings (alerts/options.ts); no target, so nothing is sent, unless given. */
+  alerts: alertDefaults,
 } as const;
 
 /** Socket.IO's (Engine.IO's) size below which a frame is sent uncompressed when deflate is on. */

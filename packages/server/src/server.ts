@@ -5,6 +5,7 @@
  * core exists, and whatever arrives during the awaits waits at the gate (StartupGate).
  */
 import http from 'node:http';
+import os from 'node:os';
 import { Server as SocketIOServer } from 'socket.io';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -46,6 +47,8 @@ import { resolvePushOptions } from './push/options.js';
 import { PushDispatcher } from './push/dispatcher.js';
 import { LiveUsers, UserStateQuery } from './push/user-state.js';
 import { MemoryPushStore } from './store/memory-push.js';
+import { Alerts } from './alerts/alerts.js';
+import { AlertChecks } from './alerts/checks.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -57,6 +60,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const { now } = o;
   const pushOptions = resolvePushOptions(options.push, now);
   const log = makeLogger(o);
+  let joinedNodeId: string | undefined;
+  const alerts = new Alerts({ options: o.alerts, log, now, nodeName: () => joinedNodeId ?? os.hostname() });
 
   // 1. The core, before anything can receive a request or anything is awaited.
   const store: LogStore = typeof o.store === 'string' ? openStore(o.store, o.retention) : o.store;
@@ -132,9 +137,24 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now,
   });
   const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
+  const alertChecks = new AlertChecks({
+    alerts,
+    stats: stats.values,
+    pingStore: () => store.ping(),
+    storeName: store.engine,
+    now,
+  });
 
   // 2. The start: the cluster join (if any) begins now; publishes and handshakes wait for it.
-  const joining = clusterOptions ? joinCluster(io, clusterOptions, log) : Promise.resolve(undefined);
+  const joining = clusterOptions
+    ? joinCluster(
+        io,
+        clusterOptions,
+        log,
+        (nodeId) => void alerts.nodeGone(nodeId),
+        (nodeId, live) => void alerts.nodeAppeared(nodeId, live),
+      )
+    : Promise.resolve(undefined);
   const gate = new StartupGate(joining);
   const door = new PublishDoor({
     publisher,
@@ -277,6 +297,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   sweeper.start();
   slowConsumers.start();
   push?.start();
+  alertChecks.start();
   const housekeeping = setInterval(() => {
     const at = now();
     registry.evictIdle(at, CHANNEL_IDLE_MS, (state) => publisher.isBusy(state));
@@ -307,6 +328,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go
       await fanout.settled();
       await push?.stop(); // pushes in flight finish (a graceful restart cuts none in half)
+      await alertChecks.stop();
+      await alerts.close(); // alerts in flight get their answer (each bounded by alerts.timeoutMs)
       if (ownsHttpServer) {
         await new Promise<void>((resolve) => {
           // Closing the transports (not a Socket.IO disconnect) makes clients reconnect and resume.
@@ -329,6 +352,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   try {
     app = await building;
     cluster = await joining;
+    if (cluster) {
+      joinedNodeId = cluster.nodeId;
+      alerts.share(cluster.redis, cluster.keyPrefix);
+    }
   } catch (err) {
     cluster ??= await joining.catch(() => undefined); // the API failed: leave no cluster connections behind
     await close().catch(() => undefined);
@@ -349,6 +376,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     stats: () => stats.snapshot(),
     nodeId: cluster?.nodeId,
     liveNodes: async () => (cluster ? cluster.liveNodes() : []),
+    recentAlerts: () => alerts.recent(),
     ready,
     close,
   };

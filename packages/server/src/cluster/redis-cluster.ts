@@ -18,6 +18,9 @@ export interface ClusterOptions {
 
 export interface Cluster {
   readonly nodeId: string;
+  /** The node-state connection (alerts claim their events on it, alerts/claims.ts). */
+  readonly redis: Redis;
+  readonly keyPrefix: string;
   liveNodes(): Promise<NodeInfo[]>;
   close(): Promise<void>;
 }
@@ -33,6 +36,7 @@ export async function joinCluster(
   options: ClusterOptions,
   log: Logger,
   onNodeGone?: (nodeId: string) => void,
+  onNodeUp?: (nodeId: string, liveNodes: number) => void,
 ): Promise<Cluster> {
   const connect = (name: string): Redis =>
     new Redis(options.redisUrl, {
@@ -65,16 +69,19 @@ export async function joinCluster(
   log.info({ sharded, redisVersion: version }, 'cluster adapter ready');
 
   const nodeId = options.nodeId ?? newNodeId();
+  const keyPrefix = options.keyPrefix ?? 'tether:';
   const registry = new NodeRegistry(
     state,
     nodeId,
-    { keyPrefix: options.keyPrefix ?? 'tether:', heartbeatMs: options.heartbeatMs ?? 5000, onNodeGone },
+    { keyPrefix, heartbeatMs: options.heartbeatMs ?? 5000, onNodeGone, onNodeUp },
     log,
   );
   registry.start();
 
   return {
     nodeId,
+    redis: state,
+    keyPrefix,
     liveNodes: () => registry.liveNodes(),
     async close() {
       await registry.stop();
