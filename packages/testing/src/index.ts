@@ -69,3 +69,12 @@ export {
 } from './web-push-receiver.js';
 export { decryptWebPush } from './web-push-decrypt.js';
 export type { ScriptedFailure } from './http-fake.js';
+export {
+  startDiscordReceiver,
+  startSlackReceiver,
+  discordProblems,
+  slackProblems,
+  type ChatReceiver,
+  type ChatDelivery,
+} from './chat-webhook-receivers.js';
+export { startSmtpReceiver, type SmtpReceiver, type ReceivedMail, type StartSmtpOptions } from './smtp-receiver.js';

@@ -22,6 +22,16 @@ const MAX_RETRY_WAIT_MS = 60_000;
 /** How long a node gone stays noted, so that its return (same node id) is a "node up". */
 const DOWN_MEMORY_MS = 86_400_000;
 
+/** The configured targets; a TypeError names a bad one (`tether check-config` calls this too). */
+export function alertTargetsOf(o: AlertOptions, now: () => number): AlertTarget[] {
+  const targets: AlertTarget[] = [];
+  if (o.discord) targets.push(new DiscordTarget(o.discord));
+  if (o.slack) targets.push(new SlackTarget(o.slack));
+  if (o.webhook) targets.push(new WebhookAlertTarget(o.webhook, now));
+  if (o.email) targets.push(new EmailTarget(o.email));
+  return targets;
+}
+
 export interface AlertsDeps {
   options: AlertOptions | undefined;
   log: Logger;
@@ -43,12 +53,7 @@ export class Alerts {
   constructor(private readonly deps: AlertsDeps) {
     const o = resolveAlertOptions(deps.options);
     this.options = o;
-    const targets: AlertTarget[] = [];
-    if (o.discord) targets.push(new DiscordTarget(o.discord));
-    if (o.slack) targets.push(new SlackTarget(o.slack));
-    if (o.webhook) targets.push(new WebhookAlertTarget(o.webhook, deps.now));
-    if (o.email) targets.push(new EmailTarget(o.email));
-    this.targets = targets;
+    this.targets = alertTargetsOf(o, deps.now);
     this.claims = new EventClaims(deps.now);
   }
 

@@ -30,6 +30,13 @@ export function serveOptionsOf(config: ServeConfig, secrets: ServeSecrets, env: 
   if (secrets.jwtSecret !== undefined) options.jwtSecret = secrets.jwtSecret;
   if (file.limits !== undefined || env.limits !== undefined) options.limits = { ...file.limits, ...env.limits };
   if (config.headCheckIntervalMs !== undefined) options.headCheckIntervalMs = config.headCheckIntervalMs;
+  if (/^rediss?:\/\//.test(config.store) && (config.nodeId ?? config.clusterHeartbeatMs) !== undefined) {
+    options.cluster = {
+      redisUrl: config.store,
+      ...(config.nodeId !== undefined && { nodeId: config.nodeId }),
+      ...(config.clusterHeartbeatMs !== undefined && { heartbeatMs: config.clusterHeartbeatMs }),
+    };
+  }
   if (config.maxQueuedBytes !== undefined) options.maxQueuedBytes = config.maxQueuedBytes;
   if (config.maxBatchBytes !== undefined) options.maxBatchBytes = config.maxBatchBytes;
   return options;
