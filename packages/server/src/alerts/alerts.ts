@@ -54,7 +54,7 @@ export class Alerts {
     const o = resolveAlertOptions(deps.options);
     this.options = o;
     this.targets = alertTargetsOf(o, deps.now);
-    this.claims = new EventClaims(deps.now);
+    this.claims = new EventClaims(deps.now, o.timeoutMs);
   }
 
   /** Claims go to the cluster's Redis from now on: one alert per event, whichever node sees it. */

@@ -10,7 +10,11 @@ export class EventClaims {
   private readonly local = new Map<string, number>();
   private redis: { client: Redis; prefix: string } | undefined;
 
-  constructor(private readonly now: () => number) {}
+  /** `timeoutMs`: a Redis claim unanswered by then (commands queue while Redis is away) falls back to memory. */
+  constructor(
+    private readonly now: () => number,
+    private readonly timeoutMs: number,
+  ) {}
 
   /** Claims go to this Redis from now on (the cluster joined). */
   share(client: Redis, keyPrefix: string): void {
@@ -24,11 +28,19 @@ export class EventClaims {
   /** True for the one caller that may send `key` now; false within its cooldown. */
   async claim(key: string, ttlMs: number): Promise<boolean> {
     if (this.redis) {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        const set = await this.redis.client.set(`${this.redis.prefix}${key}`, String(this.now()), 'PX', ttlMs, 'NX');
+        const set = await Promise.race([
+          this.redis.client.set(`${this.redis.prefix}${key}`, String(this.now()), 'PX', ttlMs, 'NX'),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('no answer')), this.timeoutMs);
+          }),
+        ]);
         return set === 'OK';
       } catch {
         // Redis away: fall through to this node's own claim (better one alert per node than none).
+      } finally {
+        clearTimeout(timer);
       }
     }
     const at = this.now();
