@@ -37,6 +37,7 @@ import { SubscriptionRegistry } from './subscriptions.js';
 import { TokenSource } from './token.js';
 import { fetchHistory, type HistoryOptions, type HistoryPage } from './history.js';
 import type { ServerHttp } from './server-http.js';
+import { ServerDownReporter, lastErrorOf } from './server-down-report.js';
 
 export interface ClientErrorContext {
   error: TetherError;
@@ -73,6 +74,7 @@ export class TetherClient {
   private readonly connector: Connector;
   private readonly subscriptions: SubscriptionRegistry;
   private device: string | undefined;
+  private readonly downReporter: ServerDownReporter | undefined;
   private preparing: Promise<void> | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -124,6 +126,8 @@ export class TetherClient {
       history: (channel, options) => this.history(channel, options),
       stale: (context) => this.events.emit('stale', context),
     });
+    const { reportUrl } = this.options;
+    this.downReporter = reportUrl ? new ServerDownReporter(reportUrl, this.options.fetch, this.options.logger) : undefined;
     this.connector = new Connector(this.options, this.machine, this.stats, this.tokens, {
       prepared: () => this.prepare(),
       deviceId: () => this.device ?? '',
@@ -139,7 +143,16 @@ export class TetherClient {
         this.stats.add('protocolErrors');
         this.emitError(error, channel);
       },
-      serverDown: (attempts, error) => this.events.emit('serverDown', error ? { attempts, error } : { attempts }),
+      serverDown: (attempts, error, since, message) => {
+        this.downReporter?.report({
+          attempts,
+          lastError: lastErrorOf(error, message),
+          since,
+          deviceId: this.device ?? '',
+          url: this.options.url,
+        });
+        this.events.emit('serverDown', error ? { attempts, error } : { attempts });
+      },
       error: (error) => this.emitError(error),
     });
     const user = this.tokens.current;

@@ -37,7 +37,8 @@ export interface ConnectorHost {
   /** Feeds one channel of a poll answer; resolves once its pipeline has settled. */
   pollEntry(channel: string, entry: PollEntry): Promise<void>;
   protocolError(error: TetherError, channel: string | undefined): void;
-  serverDown(attempts: number, error: TetherError | undefined): void;
+  /** `since`: when the link went down; `message`: what failed last (the refusal's, or the transport's). */
+  serverDown(attempts: number, error: TetherError | undefined, since: number, message: string): void;
   /** An error for the app's `error` listeners (not tied to a channel). */
   error(error: TetherError): void;
 }
@@ -228,7 +229,7 @@ export class Connector {
     if (this.machine.state === ClientState.Connected)
       this.machine.set(ClientState.Reconnecting, info.reason, info.message);
     if (!info.wasOpen && this.failedAttempts === this.options.serverDownAfterAttempts) {
-      this.host.serverDown(this.failedAttempts, info.error);
+      this.host.serverDown(this.failedAttempts, info.error, this.downSince, info.message);
     }
     this.socketDown();
     // Unanswered (refused, network): no load on the server, so the cap stays short and the client

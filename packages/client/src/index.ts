@@ -28,6 +28,7 @@ export type { EventMap, EventType, PublishArgs, TypedMessage, UntypedEvents } fr
 export type { PublishOptions, PublishResult } from './publish-queue.js';
 export type { HistoryOptions, HistoryPage } from './history.js';
 export type { PushTarget, PushTargetMatch, PushRegistration } from './push-targets.js';
+export type { ServerDownReport } from './server-down-report.js';
 export { qualityOf, type ClientMetrics, type ConnectionQuality } from './metrics.js';
 export { memoryStorage, type KeyValueStorage, type StorageOption } from './storage.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
