@@ -123,6 +123,7 @@ describe('reportUrl', () => {
       await waitUntil(() => (downs > 0 ? true : undefined), 5000, 'serverDown');
       await bed.start({ port, jwtSecret: secret });
       await waitUntil(() => (client.status === 'connected' ? true : undefined), 5000, 'connected');
+      await client.close(); // before its server goes: that would be a second outage, reported too
       await bed.close();
     }
     expect(refusing.reports).toHaveLength(1);
