@@ -127,7 +127,9 @@ export class TetherClient {
       stale: (context) => this.events.emit('stale', context),
     });
     const { reportUrl } = this.options;
-    this.downReporter = reportUrl ? new ServerDownReporter(reportUrl, this.options.fetch, this.options.logger) : undefined;
+    this.downReporter = reportUrl
+      ? new ServerDownReporter(reportUrl, this.options.fetch, this.options.logger)
+      : undefined;
     this.connector = new Connector(this.options, this.machine, this.stats, this.tokens, {
       prepared: () => this.prepare(),
       deviceId: () => this.device ?? '',

@@ -250,7 +250,7 @@ export function resolveOptions(options: ClientOptions): ResolvedClientOptions {
     throw new TypeError('TetherClient: `deviceId` must be 1–128 characters');
   }
   if (options.reportUrl !== undefined && !/^(https?:\/\/|\/)/.test(String(options.reportUrl))) {
-    throw new TypeError('TetherClient: `reportUrl` must be an http(s) URL or a path on the page\'s origin');
+    throw new TypeError("TetherClient: `reportUrl` must be an http(s) URL or a path on the page's origin");
   }
   if (resolved.transports.length === 0) throw new TypeError('TetherClient: `transports` must not be empty');
   const positive: [string, number][] = [

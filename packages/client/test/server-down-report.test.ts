@@ -31,7 +31,9 @@ interface Received {
 }
 
 /** The app's backend: records each POST; `answer` picks the status (or `hang` to never answer). */
-async function startBackend(answer: number | 'hang' = 204): Promise<{ url: string; reports: Received[]; aborted: () => number }> {
+async function startBackend(
+  answer: number | 'hang' = 204,
+): Promise<{ url: string; reports: Received[]; aborted: () => number }> {
   const reports: Received[] = [];
   let aborted = 0;
   const server = http.createServer((request, response) => {

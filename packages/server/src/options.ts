@@ -265,7 +265,10 @@ export type ResolvedOptions = Required<
   >
 > &
   Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
-  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'alerts' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'> & {
+  Pick<
+    TetherServerOptions,
+    'httpServer' | 'authorize' | 'push' | 'alerts' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'
+  > & {
     retention: RetentionOptions;
     logger: boolean | { level: string };
     limits: LimitOptions;

@@ -49,7 +49,8 @@ async function startChatReceiver(
       const problems: string[] = [];
       if (request.method !== 'POST') problems.push(`method ${request.method}`);
       if (request.url !== path) problems.push(`path ${request.url}`);
-      if (!String(request.headers['content-type']).startsWith('application/json')) problems.push('not application/json');
+      if (!String(request.headers['content-type']).startsWith('application/json'))
+        problems.push('not application/json');
       try {
         const parsed: unknown = JSON.parse(raw);
         if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
@@ -95,13 +96,17 @@ export function discordProblems(body: Record<string, unknown>): string[] {
     const at = `embeds[${i}]`;
     if (typeof embed !== 'object' || embed === null) return problems.push(`${at}: not an object`);
     if (e['title'] !== undefined && !isString(e['title'], 256)) problems.push(`${at}.title: at most 256`);
-    if (e['description'] !== undefined && !isString(e['description'], 4096)) problems.push(`${at}.description: at most 4096`);
+    if (e['description'] !== undefined && !isString(e['description'], 4096))
+      problems.push(`${at}.description: at most 4096`);
     const color = e['color'];
     if (color !== undefined && !(Number.isInteger(color) && Number(color) >= 0 && Number(color) <= 0xffffff)) {
       problems.push(`${at}.color: an integer 0 to 0xFFFFFF`);
     }
     const timestamp = e['timestamp'];
-    if (timestamp !== undefined && !(typeof timestamp === 'string' && /^\d{4}-\d\d-\d\dT/.test(timestamp) && !Number.isNaN(Date.parse(timestamp)))) {
+    if (
+      timestamp !== undefined &&
+      !(typeof timestamp === 'string' && /^\d{4}-\d\d-\d\dT/.test(timestamp) && !Number.isNaN(Date.parse(timestamp)))
+    ) {
       problems.push(`${at}.timestamp: ISO 8601`);
     }
     const fields = e['fields'];
@@ -110,14 +115,17 @@ export function discordProblems(body: Record<string, unknown>): string[] {
       else
         fields.forEach((field: unknown, j) => {
           const f = field as Record<string, unknown>;
-          if (!isString(f['name'], 256) || !isString(f['value'], 1024)) problems.push(`${at}.fields[${j}]: name ≤ 256, value ≤ 1024`);
-          if (f['inline'] !== undefined && typeof f['inline'] !== 'boolean') problems.push(`${at}.fields[${j}].inline: boolean`);
+          if (!isString(f['name'], 256) || !isString(f['value'], 1024))
+            problems.push(`${at}.fields[${j}]: name ≤ 256, value ≤ 1024`);
+          if (f['inline'] !== undefined && typeof f['inline'] !== 'boolean')
+            problems.push(`${at}.fields[${j}].inline: boolean`);
           total += String(f['name']).length + String(f['value']).length;
         });
     }
     const footer = e['footer'] as Record<string, unknown> | undefined;
     if (footer !== undefined && !isString(footer['text'], 2048)) problems.push(`${at}.footer.text: at most 2048`);
-    total += String(e['title'] ?? '').length + String(e['description'] ?? '').length + String(footer?.['text'] ?? '').length;
+    total +=
+      String(e['title'] ?? '').length + String(e['description'] ?? '').length + String(footer?.['text'] ?? '').length;
   });
   if (total > 6000) problems.push('embeds: more than 6000 characters in all');
   return problems;
@@ -144,17 +152,21 @@ export function slackProblems(body: Record<string, unknown>): string[] {
       case 'section': {
         const fields = b['fields'];
         if (b['text'] === undefined && fields === undefined) problems.push(`${at}: section needs text or fields`);
-        if (b['text'] !== undefined && !textObject(b['text'], ['plain_text', 'mrkdwn'], 3000)) problems.push(`${at}.text: ≤ 3000`);
+        if (b['text'] !== undefined && !textObject(b['text'], ['plain_text', 'mrkdwn'], 3000))
+          problems.push(`${at}.text: ≤ 3000`);
         if (fields !== undefined) {
           if (!Array.isArray(fields) || fields.length > 10) problems.push(`${at}.fields: at most 10`);
-          else if (!fields.every((f) => textObject(f, ['plain_text', 'mrkdwn'], 2000))) problems.push(`${at}.fields: text objects ≤ 2000`);
+          else if (!fields.every((f) => textObject(f, ['plain_text', 'mrkdwn'], 2000)))
+            problems.push(`${at}.fields: text objects ≤ 2000`);
         }
         break;
       }
       case 'context': {
         const elements = b['elements'];
-        if (!Array.isArray(elements) || elements.length === 0 || elements.length > 10) problems.push(`${at}.elements: 1 to 10`);
-        else if (!elements.every((e) => textObject(e, ['plain_text', 'mrkdwn'], 3000))) problems.push(`${at}.elements: text objects`);
+        if (!Array.isArray(elements) || elements.length === 0 || elements.length > 10)
+          problems.push(`${at}.elements: 1 to 10`);
+        else if (!elements.every((e) => textObject(e, ['plain_text', 'mrkdwn'], 3000)))
+          problems.push(`${at}.elements: text objects`);
         break;
       }
       case 'divider':
@@ -169,9 +181,14 @@ export function slackProblems(body: Record<string, unknown>): string[] {
 export function startDiscordReceiver(): Promise<ChatReceiver> {
   return startChatReceiver('/api/webhooks/1234567890/test-token', discordProblems, (response, problems, retryAfter) => {
     if (retryAfter !== undefined) {
-      answerJson(response, 429, { message: 'You are being rate limited.', retry_after: retryAfter, global: false }, {
-        'retry-after': String(Math.ceil(retryAfter)),
-      });
+      answerJson(
+        response,
+        429,
+        { message: 'You are being rate limited.', retry_after: retryAfter, global: false },
+        {
+          'retry-after': String(Math.ceil(retryAfter)),
+        },
+      );
       return 429;
     }
     if (problems.length > 0) {
@@ -190,7 +207,8 @@ export function startSlackReceiver(): Promise<ChatReceiver> {
       return status;
     };
     if (retryAfter !== undefined) return text(429, 'rate_limited', { 'retry-after': String(retryAfter) });
-    if (problems.length > 0) return text(400, problems.some((p) => p.startsWith('no_text')) ? 'no_text' : 'invalid_blocks');
+    if (problems.length > 0)
+      return text(400, problems.some((p) => p.startsWith('no_text')) ? 'no_text' : 'invalid_blocks');
     return text(200, 'ok');
   });
 }

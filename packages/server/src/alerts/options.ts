@@ -55,7 +55,14 @@ export const alertDefaults = {
   retryBaseMs: 1000,
 } as const;
 
-const POSITIVE_WHOLE = ['cooldownMs', 'checkIntervalMs', 'windowMs', 'timeoutMs', 'maxAttempts', 'retryBaseMs'] as const;
+const POSITIVE_WHOLE = [
+  'cooldownMs',
+  'checkIntervalMs',
+  'windowMs',
+  'timeoutMs',
+  'maxAttempts',
+  'retryBaseMs',
+] as const;
 const WHOLE = ['minDeliveries', 'missedPerWindow', 'slowConsumersPerWindow'] as const;
 
 /** Merges over the defaults; a TypeError names a bad option. */

@@ -30,7 +30,10 @@ const ICONS = { critical: ':red_circle:', warning: ':large_orange_circle:', info
 export function slackBodyOf(alert: AlertRecord): SlackBody {
   const fields = Object.entries(alert.fields)
     .slice(0, MAX_FIELDS)
-    .map(([name, value]) => ({ type: 'mrkdwn' as const, text: cut(`*${escape(name)}*\n${escape(String(value))}`, 2000) }));
+    .map(([name, value]) => ({
+      type: 'mrkdwn' as const,
+      text: cut(`*${escape(name)}*\n${escape(String(value))}`, 2000),
+    }));
   const blocks: SlackBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: cut(alert.title, 150) } },
     { type: 'section', text: { type: 'mrkdwn', text: cut(`${ICONS[alert.severity]} ${escape(alert.text)}`, 3000) } },

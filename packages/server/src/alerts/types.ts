@@ -5,13 +5,7 @@
 
 /** The events (docs/operations.md, "Alerts"). */
 export type AlertKind =
-  | 'node.down'
-  | 'node.up'
-  | 'store.down'
-  | 'store.up'
-  | 'delivery.ratio_low'
-  | 'missed.spike'
-  | 'slow_consumers.spike';
+  'node.down' | 'node.up' | 'store.down' | 'store.up' | 'delivery.ratio_low' | 'missed.spike' | 'slow_consumers.spike';
 
 export type AlertSeverity = 'critical' | 'warning' | 'info';
 

@@ -42,7 +42,11 @@ export class WebhookAlertTarget implements AlertTarget {
 
   send(alert: AlertRecord, timeoutMs: number): Promise<SendOutcome> {
     const { status: _status, results: _results, ...data } = alert;
-    const payload: WebhookAlertBody = { type: `alert.${alert.kind}`, timestamp: new Date(alert.at).toISOString(), data };
+    const payload: WebhookAlertBody = {
+      type: `alert.${alert.kind}`,
+      timestamp: new Date(alert.at).toISOString(),
+      data,
+    };
     const body = JSON.stringify(payload);
     const timestamp = Math.floor(this.now() / 1000);
     return postJson(

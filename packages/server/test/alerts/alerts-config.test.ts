@@ -55,7 +55,10 @@ describe('config: alerts', () => {
   });
 
   it('reports mistakes with the file and the field', () => {
-    const bad = (alerts: unknown): (() => unknown) => () => checkConfigFile(fileWith({ alerts }));
+    const bad =
+      (alerts: unknown): (() => unknown) =>
+      () =>
+        checkConfigFile(fileWith({ alerts }));
     expect(bad({ email: { host: 'h', user: 'u', from: 'a@b.c', to: 'd@e.f' } })).toThrow(/set both user and pass/);
     expect(bad({ email: { host: 'h', from: 'a@b.c', to: [] } })).toThrow(/alerts\.email\.to/);
     expect(bad({ slack: { url: { env: 'TETHER_TEST_UNSET_VARIABLE' } } })).toThrow(

@@ -64,7 +64,11 @@ function rig(options: AlertOptions, withSummary = true): Rig {
       clock.now += ms;
       await checks.check();
     },
-    kinds: () => alerts.recent().map((r) => `${r.kind}:${r.status}`).reverse(),
+    kinds: () =>
+      alerts
+        .recent()
+        .map((r) => `${r.kind}:${r.status}`)
+        .reverse(),
   };
 }
 
@@ -127,7 +131,10 @@ describe('alert checks', () => {
     r.stats.slowConsumers += 1;
     await r.round();
     expect(r.kinds()).toEqual(['missed.spike:sent', 'slow_consumers.spike:sent']);
-    expect(r.alerts.recent().find((a) => a.kind === 'missed.spike')?.fields).toMatchObject({ missed: 50, threshold: 50 });
+    expect(r.alerts.recent().find((a) => a.kind === 'missed.spike')?.fields).toMatchObject({
+      missed: 50,
+      threshold: 50,
+    });
     // The same counts spread over more than the window are no spike.
     const slow = rig({ windowMs: 30_000, missedPerWindow: 50 });
     await slow.round();

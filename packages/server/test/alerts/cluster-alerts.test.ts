@@ -51,7 +51,9 @@ const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve,
 beforeAll(async () => {
   redis = await startRedis();
   receiver = await WebhookReceiver.start(secret);
-  for (const [id, node] of await Promise.all(['n1', 'n2', 'n3'].map(async (id) => [id, await startNode(id)] as const))) {
+  for (const [id, node] of await Promise.all(
+    ['n1', 'n2', 'n3'].map(async (id) => [id, await startNode(id)] as const),
+  )) {
     nodes.set(id, node);
   }
   await waitUntil(async () => ((await liveIds()).length === 3 ? true : undefined), 15_000, '3 live nodes');
@@ -77,7 +79,9 @@ describe('node alerts in a 3-node cluster', () => {
     expect(down.body['data']).toMatchObject({ kind: 'node.down', severity: 'critical', key: 'node.down:n2' });
     expect(['n1', 'n3']).toContain((down.body['data'] as { node: string }).node);
     // Both survivors saw it go (their logs say so); one sent, the other found the event claimed.
-    const statuses = ['n1', 'n3'].map((id) => /"key":"node\.down:n2","status":"(\w+)"/.exec(nodes.get(id)!.output())?.[1]);
+    const statuses = ['n1', 'n3'].map(
+      (id) => /"key":"node\.down:n2","status":"(\w+)"/.exec(nodes.get(id)!.output())?.[1],
+    );
     expect(statuses.sort()).toEqual(['sent', 'suppressed']);
 
     nodes.set('n2', await startNode('n2'));

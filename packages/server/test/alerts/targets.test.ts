@@ -137,7 +137,11 @@ describe('alert targets', () => {
     const record = await alerts.raise(storeDown);
     expect((await settled(alerts, record)).results).toEqual([{ target: 'email', ok: true, attempts: 1 }]);
     const [mail] = smtp.mails;
-    expect(mail).toMatchObject({ from: 'alerts@example.com', to: ['ops@example.com', 'oncall@example.com'], user: 'tether' });
+    expect(mail).toMatchObject({
+      from: 'alerts@example.com',
+      to: ['ops@example.com', 'oncall@example.com'],
+      user: 'tether',
+    });
     expect(mail?.parsed.subject).toBe('[Tether critical] Tether store (redis) is down');
     expect(mail?.parsed.text).toContain('The redis store does not answer.');
     expect(mail?.parsed.text).toContain('error: connection refused');
@@ -186,7 +190,11 @@ describe('alert targets', () => {
     const record = await alerts.raise(storeDown);
     const done = await settled(alerts, record, 3);
     const byTarget = Object.fromEntries(done.results.map((r) => [r.target, r]));
-    expect(byTarget['discord']).toMatchObject({ ok: false, attempts: 2, error: expect.stringContaining('unreachable') });
+    expect(byTarget['discord']).toMatchObject({
+      ok: false,
+      attempts: 2,
+      error: expect.stringContaining('unreachable'),
+    });
     expect(byTarget['webhook']).toMatchObject({ ok: false, attempts: 2, error: 'unreachable: timed out' });
     expect(byTarget['slack']).toEqual({ target: 'slack', ok: true, attempts: 1 });
   });
