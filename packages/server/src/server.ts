@@ -354,7 +354,13 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     cluster = await joining;
     if (cluster) {
       joinedNodeId = cluster.nodeId;
-      alerts.share(cluster.redis, cluster.keyPrefix);
+      const { liveNodes } = cluster;
+      alerts.share({
+        redis: cluster.redis,
+        keyPrefix: cluster.keyPrefix,
+        isLive: async (nodeId) => (await liveNodes()).some((node) => node.nodeId === nodeId),
+        confirmMs: 2 * cluster.heartbeatMs,
+      });
     }
   } catch (err) {
     cluster ??= await joining.catch(() => undefined); // the API failed: leave no cluster connections behind

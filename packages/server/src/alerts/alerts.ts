@@ -32,6 +32,19 @@ export function alertTargetsOf(o: AlertOptions, now: () => number): AlertTarget[
   return targets;
 }
 
+/** What the alerts need of a joined cluster. */
+export interface AlertCluster {
+  redis: Redis;
+  keyPrefix: string;
+  /** Whether a node's heartbeat key is alive now. */
+  isLive(nodeId: string): Promise<boolean>;
+  /**
+   * How long a node seen gone must stay gone before "node down" (two heartbeats): a Redis that
+   * restarted empty shows every other node gone until it heartbeats again, which is no outage.
+   */
+  confirmMs: number;
+}
+
 export interface AlertsDeps {
   options: AlertOptions | undefined;
   log: Logger;
@@ -48,6 +61,7 @@ export class Alerts {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly waits = new Set<() => void>();
   private closed = false;
+  private cluster: AlertCluster | undefined;
 
   /** Throws a TypeError naming a bad option or target. */
   constructor(private readonly deps: AlertsDeps) {
@@ -58,8 +72,9 @@ export class Alerts {
   }
 
   /** Claims go to the cluster's Redis from now on: one alert per event, whichever node sees it. */
-  share(redis: Redis, keyPrefix: string): void {
-    this.claims.share(redis, keyPrefix);
+  share(cluster: AlertCluster): void {
+    this.cluster = cluster;
+    this.claims.share(cluster.redis, cluster.keyPrefix);
   }
 
   /** The latest alerts this node raised, newest first (sent by this node or suppressed). */
@@ -96,8 +111,21 @@ export class Alerts {
     return record;
   }
 
-  /** A survivor saw `nodeId` stop heartbeating (every survivor does; one alert goes out). */
+  /** A survivor saw `nodeId` stop heartbeating (every survivor does; one alert goes out once confirmed). */
   async nodeGone(nodeId: string): Promise<void> {
+    const cluster = this.cluster;
+    if (!cluster) return;
+    await this.wait(cluster.confirmMs);
+    if (this.closed) return;
+    try {
+      if (await cluster.isLive(nodeId)) {
+        this.deps.log.info({ nodeId }, 'node back before its absence was confirmed: no alert');
+        return;
+      }
+    } catch (err) {
+      this.deps.log.warn({ err, nodeId }, 'could not confirm the node down');
+      return;
+    }
     try {
       await this.claims.markDown(nodeId, DOWN_MEMORY_MS);
     } catch (err) {

@@ -21,6 +21,7 @@ export interface Cluster {
   /** The node-state connection (alerts claim their events on it, alerts/claims.ts). */
   readonly redis: Redis;
   readonly keyPrefix: string;
+  readonly heartbeatMs: number;
   liveNodes(): Promise<NodeInfo[]>;
   close(): Promise<void>;
 }
@@ -70,10 +71,11 @@ export async function joinCluster(
 
   const nodeId = options.nodeId ?? newNodeId();
   const keyPrefix = options.keyPrefix ?? 'tether:';
+  const heartbeatMs = options.heartbeatMs ?? 5000;
   const registry = new NodeRegistry(
     state,
     nodeId,
-    { keyPrefix, heartbeatMs: options.heartbeatMs ?? 5000, onNodeGone, onNodeUp },
+    { keyPrefix, heartbeatMs, onNodeGone, onNodeUp },
     log,
   );
   registry.start();
@@ -82,6 +84,7 @@ export async function joinCluster(
     nodeId,
     redis: state,
     keyPrefix,
+    heartbeatMs,
     liveNodes: () => registry.liveNodes(),
     async close() {
       await registry.stop();
