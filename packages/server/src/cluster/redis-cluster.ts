@@ -72,12 +72,7 @@ export async function joinCluster(
   const nodeId = options.nodeId ?? newNodeId();
   const keyPrefix = options.keyPrefix ?? 'tether:';
   const heartbeatMs = options.heartbeatMs ?? 5000;
-  const registry = new NodeRegistry(
-    state,
-    nodeId,
-    { keyPrefix, heartbeatMs, onNodeGone, onNodeUp },
-    log,
-  );
+  const registry = new NodeRegistry(state, nodeId, { keyPrefix, heartbeatMs, onNodeGone, onNodeUp }, log);
   registry.start();
 
   return {
