@@ -32,7 +32,9 @@ describe('store alerts', () => {
     cleanup.push(() => redis.stop());
     const server: TestServer = await startServer({
       store: redis.url,
-      alerts: { webhook: { url: receiver.url, secret }, checkIntervalMs: 100, timeoutMs: 500, cooldownMs: 60_000 },
+      // A generous timeout: on a loaded box a slow answer must not pass for a dead store (a
+      // stopped Redis refuses at once, so detection does not wait for it).
+      alerts: { webhook: { url: receiver.url, secret }, checkIntervalMs: 100, timeoutMs: 3000, cooldownMs: 60_000 },
     });
     cleanup.push(() => server.close());
 
