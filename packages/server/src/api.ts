@@ -5,6 +5,7 @@ import type { MessagePriority } from '@tether/protocol';
 import type { NodeInfo } from './cluster/node-registry.js';
 import type { PublishPush } from './push/options.js';
 import type { DeliverySummarySource } from './metrics/summary.js';
+import type { AlertRecord } from './alerts/types.js';
 
 export interface PublishInput {
   /** Tenant; default `default`. */
@@ -137,6 +138,8 @@ export interface TetherServer {
   readonly nodeId: string | undefined;
   /** The cluster's live nodes (heartbeat in Redis); empty on a single node. */
   liveNodes(): Promise<NodeInfo[]>;
+  /** The latest alerts this node raised (at most 50), newest first: sent from here, or suppressed (docs/operations.md, "Alerts"). */
+  recentAlerts(): AlertRecord[];
   /** True when the store answers. */
   ready(): Promise<boolean>;
   /** Graceful: stop accepting, finish writes, close sockets (clients reconnect and resume), close the store. */

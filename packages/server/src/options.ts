@@ -21,6 +21,7 @@ export interface LoggerOptions {
   /** Default `json`. */
   format?: LogFormat;
 }
+import { alertDefaults, type AlertOptions } from './alerts/options.js';
 
 export interface ApiKey {
   /** The secret, sent as `Authorization: Bearer <key>`; at least 16 characters (shorter throws a TypeError). */
@@ -109,6 +110,12 @@ export interface TetherServerOptions {
    * presence is off (the `presence` and `members` frames are refused with `not_found`).
    */
   presence?: PresenceOptions;
+  /**
+   * Alerts (docs/operations.md, "Alerts"): targets (`discord`, `slack`, `webhook`, `email`), the
+   * events' thresholds, `cooldownMs` 300_000 per event, cluster-wide. Default: no target (events
+   * are logged and kept for `recentAlerts()`).
+   */
+  alerts?: AlertOptions;
   /**
    * Carries appended batches to the other nodes of a cluster. Default: none on a single node; the
    * Socket.IO Redis adapter's relay with a `redis://` store. Injectable (tests use an in-process bus).
@@ -296,6 +303,7 @@ export type ResolvedOptions = Required<
     | 'authorize'
     | 'push'
     | 'presence'
+    | 'alerts'
     | 'relay'
     | 'cluster'
     | 'onConnection'
@@ -310,7 +318,7 @@ export type ResolvedOptions = Required<
   Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
   Pick<
     TetherServerOptions,
-    'httpServer' | 'authorize' | 'push' | 'presence' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'
+    'httpServer' | 'authorize' | 'push' | 'presence' | 'alerts' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'
   > & {
     retention: RetentionOptions;
     logger: boolean | LoggerOptions;
@@ -389,6 +397,8 @@ export const defaults = {
   push: pushDefaults,
   /** The presence settings (presence/presence-options.ts) once `presence` is given; off unless given. */
   presence: presenceDefaults,
+  /** The alerts' settings (alerts/options.ts); no target, so nothing is sent, unless given. */
+  alerts: alertDefaults,
 } as const;
 
 /** Socket.IO's (Engine.IO's) size below which a frame is sent uncompressed when deflate is on. */

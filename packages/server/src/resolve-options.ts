@@ -76,7 +76,8 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   }
   if (!Array.isArray(resolved.adminKeys)) throw new TypeError('adminKeys must be a list of keys');
   for (const key of resolved.adminKeys) {
-    if (typeof key !== 'string' || key.length < 16) throw new TypeError('adminKeys: each admin key must be ≥ 16 characters');
+    if (typeof key !== 'string' || key.length < 16)
+      throw new TypeError('adminKeys: each admin key must be ≥ 16 characters');
   }
   if (typeof resolved.now !== 'function') throw new TypeError('now must be a function returning ms since the epoch');
   checkRelevance(resolved.relevance);

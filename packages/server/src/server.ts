@@ -5,6 +5,7 @@
  * core exists, and whatever arrives during the awaits waits at the gate (StartupGate).
  */
 import http from 'node:http';
+import os from 'node:os';
 import { Server as SocketIOServer } from 'socket.io';
 import type { FastifyInstance } from 'fastify';
 import type { TetherServer } from './api.js';
@@ -56,6 +57,8 @@ import { makeLogger } from './log/logger.js';
 import { logConnection } from './log/connection-log.js';
 import { createMetrics } from './metrics/metrics.js';
 import { listenForMetrics, metricsRoute, type MetricsListener } from './metrics/http.js';
+import { Alerts } from './alerts/alerts.js';
+import { AlertChecks } from './alerts/checks.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -70,6 +73,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   // Metrics first: they wrap the store and observe the counters from the start (metrics/metrics.ts).
   const stats = new StatsCounter();
   const metrics = o.metrics.enabled ? createMetrics(o.metrics, stats) : undefined;
+  let joinedNodeId: string | undefined;
+  const alerts = new Alerts({ options: o.alerts, log, now, nodeName: () => joinedNodeId ?? os.hostname() });
 
   // 1. The core, before anything can receive a request or anything is awaited.
   const openedStore: LogStore = typeof o.store === 'string' ? openStore(o.store, o.retention) : o.store;
@@ -159,6 +164,9 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now: Date.now,
     log,
     deliverySummary: metrics?.summary,
+    // The dashboard's "recent alerts": what this node raised, sent or suppressed by the cluster's dedupe.
+    recentAlerts: () =>
+      alerts.recent().map((a) => ({ at: a.at, event: a.kind, message: a.title, severity: a.severity, nodeId: a.node })),
   });
   const recentDevices = new RecentDevices();
   const trace = new Trace({
@@ -185,8 +193,25 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     liveNodes: async () => (cluster ? (await cluster.liveNodes()).length : undefined),
   });
 
+  const alertChecks = new AlertChecks({
+    alerts,
+    stats: stats.values,
+    pingStore: () => store.ping(),
+    storeName: store.engine,
+    now,
+    deliverySummary: metrics?.summary,
+  });
+
   // 2. The start: the cluster join (if any) begins now; publishes and handshakes wait for it.
-  const joining = clusterOptions ? joinCluster(io, { ...clusterOptions, nodeId }, log) : Promise.resolve(undefined);
+  const joining = clusterOptions
+    ? joinCluster(
+        io,
+        { ...clusterOptions, nodeId },
+        log,
+        (gone) => void alerts.nodeGone(gone),
+        (up, live) => void alerts.nodeAppeared(up, live),
+      )
+    : Promise.resolve(undefined);
   const gate = new StartupGate(joining);
   const door = new PublishDoor({
     publisher,
@@ -348,6 +373,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   slowConsumers.start();
   push?.start();
   statsService.start();
+  alertChecks.start();
   const housekeeping = setInterval(() => {
     const at = now();
     registry.evictIdle(at, CHANNEL_IDLE_MS, (state) => publisher.isBusy(state));
@@ -380,6 +406,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go
       await fanout.settled();
       await push?.stop(); // pushes in flight finish (a graceful restart cuts none in half)
+      await alertChecks.stop();
+      await alerts.close(); // alerts in flight get their answer (each bounded by alerts.timeoutMs)
       if (ownsHttpServer) {
         await new Promise<void>((resolve) => {
           // Closing the transports (not a Socket.IO disconnect) makes clients reconnect and resume.
@@ -406,6 +434,16 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     if (cluster) statsService.joined(cluster);
     if (metrics && o.metrics.port !== undefined)
       metricsListener = await listenForMetrics(metrics, o.metrics.path, o.metrics.port, o.metrics.host);
+    if (cluster) {
+      joinedNodeId = cluster.nodeId;
+      const { liveNodes } = cluster;
+      alerts.share({
+        redis: cluster.redis,
+        keyPrefix: cluster.keyPrefix,
+        isLive: async (nodeId) => (await liveNodes()).some((node) => node.nodeId === nodeId),
+        confirmMs: 2 * cluster.heartbeatMs,
+      });
+    }
   } catch (err) {
     cluster ??= await joining.catch(() => undefined); // the API failed: leave no cluster connections behind
     await close().catch(() => undefined);
@@ -427,6 +465,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     metrics: metrics && { summary: metrics.summary, url: metricsListener?.url },
     nodeId: cluster?.nodeId,
     liveNodes: async () => (cluster ? cluster.liveNodes() : []),
+    recentAlerts: () => alerts.recent(),
     ready,
     close,
   };

@@ -77,3 +77,12 @@ export {
   type ScrapeTarget,
   type StartPrometheusOptions,
 } from './prometheus-server.js';
+export {
+  startDiscordReceiver,
+  startSlackReceiver,
+  discordProblems,
+  slackProblems,
+  type ChatReceiver,
+  type ChatDelivery,
+} from './chat-webhook-receivers.js';
+export { startSmtpReceiver, type SmtpReceiver, type ReceivedMail, type StartSmtpOptions } from './smtp-receiver.js';

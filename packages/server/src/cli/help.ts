@@ -39,6 +39,9 @@ Options (a flag wins over its environment variable, which wins over the configur
                     TETHER_LOG_FORMAT json|pretty|auto: auto is pretty on a terminal (default auto)
                     TETHER_HEAD_CHECK_MS  with redis://: how often a node checks its channels'
                                       head and epoch against Redis, ms           (default 5000)
+                    TETHER_NODE_ID    with redis://: this node's id (stable: alerts see it come back)
+                    TETHER_CLUSTER_HEARTBEAT_MS  with redis://: node heartbeat, ms; unseen for 3
+                                      heartbeats, a node is gone                 (default 5000)
                     TETHER_LIMITS     rate limits and caps, name=value,…  e.g.
                                       eventsPerMinutePerUser=600,dryRun=true  (docs/operations.md)
                     TETHER_TRUSTED_PROXIES  proxies whose X-Forwarded-For is the client IP

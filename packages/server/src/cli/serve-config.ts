@@ -47,6 +47,10 @@ export interface ServeConfig {
   headCheckIntervalMs?: number;
   /** Public keys, JWKS URL, issuer, audience, max token lifetime (`TETHER_JWT_*`, `TETHER_JWKS_URL`). */
   auth: ServeAuthConfig;
+  /** `TETHER_NODE_ID`: with `redis://`, this node's id in the cluster (stable across restarts: alerts see it come back). Default: host-pid-random. */
+  nodeId?: string;
+  /** `TETHER_CLUSTER_HEARTBEAT_MS`: with `redis://`, the node heartbeat; a node unseen for 3 is gone. Default 5000. */
+  clusterHeartbeatMs?: number;
   /** `TETHER_MAX_QUEUED_BYTES`: the server's `maxQueuedBytes` (a socket is cut past it). Default: the server's, 4 MiB. */
   maxQueuedBytes?: number;
   /** `TETHER_MAX_BATCH_BYTES`: the server's `maxBatchBytes` (replay batch, poll answer). Default: the server's, 1 MiB. */
@@ -105,6 +109,15 @@ export function parseServeArgs(argv: readonly string[], env: Env): ServeConfig |
   if (adminKey !== undefined) config.adminKey = adminKey;
   const headCheck = nonEmpty(env['TETHER_HEAD_CHECK_MS']);
   if (headCheck !== undefined) config.headCheckIntervalMs = parseMs('TETHER_HEAD_CHECK_MS', headCheck);
+  const nodeId = nonEmpty(env['TETHER_NODE_ID']);
+  if (nodeId !== undefined) {
+    if (!/^[\w.:-]{1,128}$/.test(nodeId)) {
+      throw new UsageError('serve', `invalid TETHER_NODE_ID '${nodeId}' (letters, digits, . _ : -, at most 128)`);
+    }
+    config.nodeId = nodeId;
+  }
+  const heartbeat = nonEmpty(env['TETHER_CLUSTER_HEARTBEAT_MS']);
+  if (heartbeat !== undefined) config.clusterHeartbeatMs = parseMs('TETHER_CLUSTER_HEARTBEAT_MS', heartbeat);
   const maxQueuedBytes = nonEmpty(env['TETHER_MAX_QUEUED_BYTES']);
   if (maxQueuedBytes !== undefined) config.maxQueuedBytes = parseBytes('TETHER_MAX_QUEUED_BYTES', maxQueuedBytes);
   const maxBatchBytes = nonEmpty(env['TETHER_MAX_BATCH_BYTES']);

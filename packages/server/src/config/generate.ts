@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { defaults } from '../options.js';
 import { pushDefaults } from '../push/options.js';
+import { alertDefaults } from '../alerts/options.js';
 import { newWebhookSecret } from '../push/standard-webhooks.js';
 import { COMMENT_KEY } from './load.js';
 
@@ -149,6 +150,25 @@ export function generateConfig(): string {
       leaseMs: pushDefaults.leaseMs,
       pollIntervalMs: pushDefaults.pollIntervalMs,
       queryTimeoutMs: pushDefaults.queryTimeoutMs,
+    },
+    alerts: {
+      [COMMENT_KEY]: [
+        'Alerts (docs/operations.md §9): node down/up, store down/up, delivery ratio, missed and slow-consumer spikes,',
+        'once per event cluster-wide per cooldown. Targets (secrets as the value, {"file": PATH} or {"env": NAME}):',
+        '"discord": { "url": {"env": "DISCORD_WEBHOOK"} }, "slack": { "url": {"env": "SLACK_WEBHOOK"} },',
+        `"webhook": { "url": "https://ops.example.com/tether-alerts", "secret": "${newWebhookSecret()}" },`,
+        '"email": { "host": "smtp.example.com", "user": "…", "pass": {"env": "SMTP_PASSWORD"}, "from": "…", "to": ["…"] }',
+      ],
+      cooldownMs: alertDefaults.cooldownMs,
+      checkIntervalMs: alertDefaults.checkIntervalMs,
+      windowMs: alertDefaults.windowMs,
+      deliveryRatioBelow: alertDefaults.deliveryRatioBelow,
+      minDeliveries: alertDefaults.minDeliveries,
+      missedPerWindow: alertDefaults.missedPerWindow,
+      slowConsumersPerWindow: alertDefaults.slowConsumersPerWindow,
+      timeoutMs: alertDefaults.timeoutMs,
+      maxAttempts: alertDefaults.maxAttempts,
+      retryBaseMs: alertDefaults.retryBaseMs,
     },
   };
   return JSON.stringify(config, null, 2) + '\n';

@@ -16,6 +16,7 @@ import { pushSection } from './sections/push.js';
 import { adminKeysSection, dashboardSection } from './sections/dashboard.js';
 import { presenceSection } from './sections/presence.js';
 import { metricsSection } from './sections/metrics.js';
+import { alertsSection } from './sections/alerts.js';
 
 export const configSchema = z.strictObject({
   server: serverSection.optional(),
@@ -31,6 +32,7 @@ export const configSchema = z.strictObject({
   dashboard: dashboardSection.optional(),
   presence: presenceSection.optional(),
   metrics: metricsSection.optional(),
+  alerts: alertsSection.optional(),
 });
 
 export type FileConfig = z.infer<typeof configSchema>;
