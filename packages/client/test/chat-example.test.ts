@@ -1,0 +1,214 @@
+/**
+ * The runnable example `examples/chat` (`npm run example:chat`), as app teams would use it: its
+ * server started as a child process on port 0, and real Chromium pages (Debian's) driven through
+ * the DOM like a user would — two users, alice and bob. Every request the pages make is recorded:
+ * none may leave the example's own origin on 127.0.0.1. Needs `npm run build` (the bundle).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '@tether/testing';
+
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+const RUN = here('../../../examples/chat/run.js');
+const BUNDLE = here('../dist/tether-client.browser.js');
+const SCREENSHOT = here('../../../test-artifacts/chat-example.png');
+const CHROMIUM = '/usr/bin/chromium';
+const STEP_MS = 15_000;
+
+let example: ChildProcess;
+let exampleOut = '';
+let origin: string;
+let browser: Browser;
+const requested: string[] = [];
+const pageErrors: string[] = [];
+
+/** Starts `run.js --port 0` and reads the URL it prints. */
+async function startExample(): Promise<string> {
+  example = spawn(process.execPath, [RUN, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  example.stdout?.on('data', (chunk: Buffer) => (exampleOut += chunk.toString()));
+  example.stderr?.on('data', (chunk: Buffer) => (exampleOut += chunk.toString()));
+  const url = await waitUntil(
+    () => /chat example: (http:\/\/127\.0\.0\.1:\d+)\//.exec(exampleOut)?.[1],
+    STEP_MS,
+    `the example's URL (output so far: ${exampleOut})`,
+  );
+  return url;
+}
+
+interface ChatPage {
+  context: BrowserContext;
+  page: Page;
+}
+
+/** A fresh browser context (its own storage and network) with the chat open as `user`. */
+async function openChat(user: string, room = 'room:general'): Promise<ChatPage> {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 640 } });
+  context.on('request', (request) => requested.push(request.url()));
+  const page = await context.newPage();
+  page.on('websocket', (ws) => requested.push(ws.url()));
+  page.on('pageerror', (err) => pageErrors.push(`${user}: ${err.message}`));
+  await page.goto(`${origin}/?user=${user}&room=${room}`, { timeout: STEP_MS });
+  await connected(page);
+  return { context, page };
+}
+
+async function connected(page: Page): Promise<void> {
+  await page.locator('#connection.status-connected').waitFor({ timeout: STEP_MS });
+}
+
+const messages = (page: Page, text: string): Locator => page.locator('#messages li', { hasText: text });
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.fill('#send input[name=text]', text);
+  await page.click('#send button');
+}
+
+/** Waits until exactly `count` messages show `text` (and none is still "sending…"). */
+async function shows(page: Page, text: string, count = 1): Promise<void> {
+  await waitUntil(
+    async () =>
+      (await messages(page, text).count()) === count &&
+      (await messages(page, text).and(page.locator('.sending')).count()) === 0
+        ? true
+        : undefined,
+    STEP_MS,
+    `${count} × '${text}' on the page`,
+    50,
+  );
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (npm test does: scripts/ensure-test-tools.mjs)`);
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run 'npm run build'`);
+  origin = await startExample();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+    timeout: STEP_MS,
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (example && example.exitCode === null) example.kill('SIGKILL');
+});
+
+describe('examples/chat in Chromium (two users)', () => {
+  let alice: ChatPage;
+  let bob: ChatPage;
+
+  it('a message sent by one user appears on the other page, once', async () => {
+    alice = await openChat('alice');
+    bob = await openChat('bob');
+    await send(alice.page, 'hello bob');
+    await shows(bob.page, 'hello bob');
+    await shows(alice.page, 'hello bob');
+    await expect(messages(bob.page, 'hello bob').locator('.from').textContent()).resolves.toBe('alice');
+    // Only the author may edit or delete.
+    expect(await messages(bob.page, 'hello bob').locator('button').count()).toBe(0);
+    expect(await messages(alice.page, 'hello bob').locator('button.edit').count()).toBe(1);
+  });
+
+  it('offline: the message shows "sending…" and is queued; back online it is delivered once', async () => {
+    await alice.context.setOffline(true);
+    try {
+      await alice.page.locator('#connection:not(.status-connected)').waitFor({ timeout: STEP_MS });
+      await send(alice.page, 'written offline');
+      const pending = messages(alice.page, 'written offline');
+      await expect(pending.locator('.meta').textContent()).resolves.toBe('sending…');
+      expect(await alice.page.locator('#queued').textContent()).toBe('1 queued');
+      await bob.page.waitForTimeout(500);
+      expect(await messages(bob.page, 'written offline').count()).toBe(0);
+    } finally {
+      await alice.context.setOffline(false);
+    }
+    await connected(alice.page);
+    await shows(bob.page, 'written offline');
+    await shows(alice.page, 'written offline');
+    expect(await alice.page.locator('#queued').textContent()).toBe('');
+    // A late duplicate would show now.
+    await bob.page.waitForTimeout(500);
+    expect(await messages(bob.page, 'written offline').count()).toBe(1);
+  });
+
+  it('edit and delete of an own message update the other page', async () => {
+    await messages(alice.page, 'hello bob').locator('button.edit').click();
+    await alice.page.fill('#messages input.edit', 'hello bob, edited');
+    await alice.page.press('#messages input.edit', 'Enter');
+    await shows(bob.page, 'hello bob, edited');
+    await expect(messages(bob.page, 'hello bob, edited').locator('.meta').first().textContent()).resolves.toBe(
+      'edited',
+    );
+
+    await messages(alice.page, 'written offline').locator('button.delete').click();
+    await waitUntil(
+      async () => ((await messages(bob.page, 'written offline').count()) === 0 ? true : undefined),
+      STEP_MS,
+      'the deleted message gone on bob’s page',
+      50,
+    );
+    await shows(bob.page, 'message deleted');
+    await shows(alice.page, 'message deleted');
+  });
+
+  it('a page opened later gets the room from history, edits and deletes folded in', async () => {
+    const carol = await openChat('carol');
+    try {
+      await shows(carol.page, 'hello bob, edited');
+      await shows(carol.page, 'message deleted');
+      expect(await messages(carol.page, 'written offline').count()).toBe(0);
+      const order = await carol.page.locator('#messages li .text').allTextContents();
+      expect(order).toEqual(['hello bob, edited', 'message deleted']);
+    } finally {
+      await carol.context.close();
+    }
+  });
+
+  it('rooms are separate channels: a message in room:random shows there only', async () => {
+    await bob.page.click('#rooms li[data-channel="room:random"]');
+    await expect(bob.page.locator('#room-title').textContent()).resolves.toBe('room:random');
+    await send(bob.page, 'random thought');
+    await shows(bob.page, 'random thought');
+    await alice.page.waitForTimeout(300);
+    expect(await messages(alice.page, 'random thought').count()).toBe(0); // alice is in room:general
+    await alice.page.click('#rooms li[data-channel="room:random"]');
+    await shows(alice.page, 'random thought');
+    await alice.page.click('#rooms li[data-channel="room:general"]');
+    await shows(alice.page, 'hello bob, edited');
+  });
+
+  it('no request left 127.0.0.1, no page error; screenshot', async () => {
+    await mkdir(here('../../../test-artifacts'), { recursive: true });
+    await alice.page.screenshot({ path: SCREENSHOT, timeout: STEP_MS });
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(1000);
+    expect(requested.length).toBeGreaterThan(0);
+    const wsOrigin = origin.replace(/^http/, 'ws');
+    expect(requested.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith(`${wsOrigin}/`))).toEqual([]);
+    expect(requested.some((url) => url.startsWith(`${wsOrigin}/socket.io/`))).toBe(true);
+    expect(pageErrors).toEqual([]);
+    const errors = await Promise.all([alice, bob].map(({ page }) => page.locator('#errors').textContent()));
+    expect(errors).toEqual(['', '']);
+  });
+
+  it('the example stops cleanly on SIGINT', async () => {
+    await Promise.all([alice.context.close(), bob.context.close()]);
+    const exited = new Promise<number | null>((resolve) => example.once('exit', (code) => resolve(code)));
+    example.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(exampleOut).toContain('chat example stopped');
+  });
+});
