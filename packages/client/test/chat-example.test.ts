@@ -62,6 +62,13 @@ async function connected(page: Page): Promise<void> {
 
 const messages = (page: Page, text: string): Locator => page.locator('#messages li', { hasText: text });
 
+/** Messages the page's handlers completed (the SDK's `client.metrics().handled`). */
+async function handledBy(page: Page): Promise<number> {
+  return page.evaluate(
+    () => (globalThis as unknown as { chatClient: { metrics(): { handled: number } } }).chatClient.metrics().handled,
+  );
+}
+
 async function send(page: Page, text: string): Promise<void> {
   await page.fill('#send input[name=text]', text);
   await page.click('#send button');
@@ -165,6 +172,30 @@ describe('examples/chat in Chromium (two users)', () => {
     await shows(alice.page, 'message deleted');
   });
 
+  it('back from offline, a user gets only the final state of a message edited meanwhile', async () => {
+    const handledBefore = await handledBy(bob.page);
+    await bob.context.setOffline(true);
+    try {
+      await bob.page.locator('#connection:not(.status-connected)').waitFor({ timeout: STEP_MS });
+      await send(alice.page, 'first draft');
+      await shows(alice.page, 'first draft');
+      await messages(alice.page, 'first draft').locator('button.edit').click();
+      await alice.page.fill('#messages input.edit', 'final words');
+      await alice.page.press('#messages input.edit', 'Enter');
+      await shows(alice.page, 'final words');
+    } finally {
+      await bob.context.setOffline(false);
+    }
+    await connected(bob.page);
+    // The replay skips the original (the edit supersedes it by msgId): the page shows the edit,
+    // placed where the original was, and never the draft.
+    await shows(bob.page, 'final words');
+    expect(await messages(bob.page, 'first draft').count()).toBe(0);
+    expect((await handledBy(bob.page)) - handledBefore).toBe(1); // the edit alone
+    const order = await bob.page.locator('#messages li .text').allTextContents();
+    expect(order.slice(-2)).toEqual(['message deleted', 'final words']);
+  });
+
   it('a page opened later gets the room from history, edits and deletes folded in', async () => {
     const carol = await openChat('carol');
     try {
@@ -172,7 +203,7 @@ describe('examples/chat in Chromium (two users)', () => {
       await shows(carol.page, 'message deleted');
       expect(await messages(carol.page, 'written offline').count()).toBe(0);
       const order = await carol.page.locator('#messages li .text').allTextContents();
-      expect(order).toEqual(['hello bob, edited', 'message deleted']);
+      expect(order).toEqual(['hello bob, edited', 'message deleted', 'final words']);
     } finally {
       await carol.context.close();
     }
