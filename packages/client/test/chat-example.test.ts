@@ -44,15 +44,25 @@ interface ChatPage {
   page: Page;
 }
 
-/** A fresh browser context (its own storage and network) with the chat open as `user`. */
-async function openChat(user: string, room = 'room:general'): Promise<ChatPage> {
+/**
+ * A fresh browser context (its own storage and network) with the chat open as `user`: through the
+ * URL, or (`viaForm`) by typing the name into the page's form.
+ */
+async function openChat(user: string, { viaForm = false } = {}): Promise<ChatPage> {
   const context = await browser.newContext({ viewport: { width: 1000, height: 640 } });
   context.on('request', (request) => requested.push(request.url()));
   const page = await context.newPage();
   page.on('websocket', (ws) => requested.push(ws.url()));
   page.on('pageerror', (err) => pageErrors.push(`${user}: ${err.message}`));
-  await page.goto(`${origin}/?user=${user}&room=${room}`, { timeout: STEP_MS });
+  if (viaForm) {
+    await page.goto(`${origin}/`, { timeout: STEP_MS });
+    await page.fill('#login input[name=user]', user);
+    await page.click('#login button');
+  } else {
+    await page.goto(`${origin}/?user=${user}`, { timeout: STEP_MS });
+  }
   await connected(page);
+  await expect(page.locator('#me').textContent()).resolves.toBe(`you: ${user}`);
   return { context, page };
 }
 
@@ -197,7 +207,7 @@ describe('examples/chat in Chromium (two users)', () => {
   });
 
   it('a page opened later gets the room from history, edits and deletes folded in', async () => {
-    const carol = await openChat('carol');
+    const carol = await openChat('carol', { viaForm: true });
     try {
       await shows(carol.page, 'hello bob, edited');
       await shows(carol.page, 'message deleted');
