@@ -35,11 +35,16 @@ async function start(user) {
   window.chatClient = client; // for the console
 
   const rooms = new Map(ROOMS.map((channel) => [channel, new Room(channel)]));
+  const subs = new Map();
+  const unread = new Map(); // channel → unread count (client.unread() and the `unread` event)
   const ui = { active: ROOMS.includes(params.get('room')) ? params.get('room') : ROOMS[0], editing: undefined };
   const render = () => {
-    view.renderRooms(rooms, ui.active, new Map(), openRoom);
-    view.renderMessages(rooms.get(ui.active), user, {
+    const room = rooms.get(ui.active);
+    // The open room is being read: no badge for it.
+    view.renderRooms(rooms, ui.active, new Map([...unread].filter(([c]) => c !== ui.active)), openRoom);
+    view.renderMessages(room, user, {
       editing: ui.editing,
+      seen: room.seenBy(),
       onEdit: (msgId) => ((ui.editing = msgId), render()),
       onSave: (m, text) => {
         ui.editing = undefined;
@@ -48,15 +53,34 @@ async function start(user) {
       },
       onDelete: (m) => publish('chat:delete', { msgId: m.msgId, from: user, at: m.at }),
     });
+    view.renderTyping(subs.get(ui.active)?.typists() ?? []);
   };
   const openRoom = (channel) => {
     ui.active = channel;
     ui.editing = undefined;
     render();
+    markRead();
   };
   // Edits and deletes show once the server has them (they come back on the subscription).
   const publish = (type, data) =>
     client.publish(ui.active, type, data).catch((err) => view.showError(`${err.code}: ${err.message}`));
+
+  // Read receipts: the open room, while the page is visible, is read up to the newest message
+  // shown. The position is the user's (every device) and never moves back; the other members get
+  // a `read` notice ("seen by"), the user's other devices clear their badge.
+  const markRead = () => {
+    const room = rooms.get(ui.active);
+    if (document.visibilityState !== 'visible' || room.head === 0) return;
+    subs
+      .get(room.channel)
+      .markRead(room.head)
+      .catch((err) => view.showError(`read: ${err.code}: ${err.message}`));
+  };
+  document.addEventListener('visibilitychange', markRead);
+  client.on('unread', ({ channel, unread: count }) => {
+    unread.set(channel, count);
+    render();
+  });
 
   // Connection status, its quality (RTT probe) and the publishes waiting in the offline queue.
   const showConnection = () => view.renderConnection(client.status, client.metrics());
@@ -70,16 +94,30 @@ async function start(user) {
     // Live messages from now on; history fills in what was said before. Both go through
     // `room.apply`, which applies each offset once.
     const sub = client.subscribe(room.channel, (message) => {
-      if (room.apply(message)) render();
+      if (!room.apply(message)) return;
+      render();
+      if (room.channel === ui.active) markRead();
     });
+    subs.set(room.channel, sub);
     sub
       .history({ limit: 50 })
       .then((page) => {
         for (const message of page.messages.reverse()) room.apply(message);
         render();
+        if (room.channel === ui.active) markRead();
       })
       .catch((err) => view.showError(`history of ${room.channel}: ${err.code ?? err.name}: ${err.message}`));
+    // Who else is typing here (each expires by itself when they stop), and who read how far.
+    sub.on('typing', render);
+    sub.on('typingStopped', render);
+    sub.on('read', ({ sub: reader, offset }) => {
+      if (reader === user) return;
+      room.read(reader, offset);
+      render();
+    });
   }
+  // Call on every keystroke: the SDK sends at most one `typing` frame per 2 s.
+  document.querySelector('#send input').addEventListener('input', () => subs.get(ui.active).typing());
 
   document.getElementById('send').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -104,4 +142,7 @@ async function start(user) {
   render();
   await client.connect();
   showConnection();
+  // The badges: head − read position per room, kept current by the `unread` event from then on.
+  for (const [channel, count] of Object.entries(await client.unread(ROOMS))) unread.set(channel, count.unread);
+  render();
 }

@@ -13,6 +13,8 @@ export class Room {
     this.applied = new Set();
     /** The highest offset seen in the channel. */
     this.head = 0;
+    /** Other users' read positions, from their `read` notices: user → offset. */
+    this.readers = new Map();
   }
 
   /** A message of the channel (live or from history). False when it was applied already. */
@@ -53,6 +55,22 @@ export class Room {
     const all = [...this.messages.values()];
     const sent = all.filter((m) => m.at !== undefined).sort((a, b) => a.at - b.at);
     return [...sent, ...all.filter((m) => m.at === undefined)];
+  }
+
+  /** `user` read the room up to `offset` (positions never move back). */
+  read(user, offset) {
+    this.readers.set(user, Math.max(offset, this.readers.get(user) ?? 0));
+  }
+
+  /** "Seen by": each reader under the last message their position covers. msgId → users. */
+  seenBy() {
+    const sent = this.list().filter((m) => m.at !== undefined);
+    const seen = new Map();
+    for (const [user, offset] of this.readers) {
+      const last = sent.findLast((m) => m.at <= offset && m.from !== user);
+      if (last) seen.set(last.msgId, [...(seen.get(last.msgId) ?? []), user]);
+    }
+    return seen;
   }
 
   entry(msgId, from, at, ts) {

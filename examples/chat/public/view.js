@@ -33,9 +33,9 @@ export function renderRooms(rooms, active, unread, onOpen) {
 
 /**
  * The active room's messages. The user's own sent messages get "edit" and "delete"; the one being
- * edited is an input (Enter saves, Escape cancels). `seenBy(message)` names who has read up to it.
+ * edited is an input (Enter saves, Escape cancels). `seen` (msgId → users) places "seen by".
  */
-export function renderMessages(room, me, { editing, onEdit, onSave, onDelete, seenBy = () => [] }) {
+export function renderMessages(room, me, { editing, onEdit, onSave, onDelete, seen = new Map() }) {
   const list = $('messages');
   const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
   list.replaceChildren(
@@ -56,9 +56,10 @@ export function renderMessages(room, me, { editing, onEdit, onSave, onDelete, se
       item.append(el('span', { className: 'text', textContent: m.deleted ? 'message deleted' : m.text }));
       const meta = m.sending ? 'sending…' : m.edited && !m.deleted ? 'edited' : '';
       if (meta) item.append(el('span', { className: 'meta', textContent: meta }));
-      const seen = seenBy(m);
-      if (seen.length > 0)
-        item.append(el('span', { className: 'meta seen', textContent: `seen by ${seen.join(', ')}` }));
+      const readers = seen.get(m.msgId) ?? [];
+      if (readers.length > 0) {
+        item.append(el('span', { className: 'meta seen', textContent: `seen by ${readers.join(', ')}` }));
+      }
       if (m.from === me && !m.sending && !m.deleted) {
         item.append(
           el('button', { className: 'edit', textContent: 'edit', onclick: () => onEdit(m.msgId) }),
@@ -69,6 +70,12 @@ export function renderMessages(room, me, { editing, onEdit, onSave, onDelete, se
     }),
   );
   if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+/** "alice is typing…", from the active room's `sub.typists()`. */
+export function renderTyping(typists) {
+  const text = typists.length === 0 ? '' : `${typists.join(', ')} ${typists.length === 1 ? 'is' : 'are'} typing…`;
+  $('typing').textContent = text;
 }
 
 /** The connection indicator: the SDK's status, and the probe's quality and round trip when known. */

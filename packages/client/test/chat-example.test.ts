@@ -79,6 +79,30 @@ async function handledBy(page: Page): Promise<number> {
   );
 }
 
+/** A room's unread badge ('' when it has none). */
+async function badgeOf(page: Page, channel: string): Promise<string> {
+  const found = page.locator(`#rooms li[data-channel="${channel}"] .badge`);
+  return (await found.count()) === 0 ? '' : ((await found.textContent()) ?? '');
+}
+
+async function badge(page: Page, channel: string, want: string): Promise<void> {
+  await waitUntil(
+    async () => ((await badgeOf(page, channel)) === want ? true : undefined),
+    STEP_MS,
+    `${channel}'s badge '${want}'`,
+    50,
+  );
+}
+
+async function waitText(page: Page, selector: string, want: string): Promise<void> {
+  await waitUntil(
+    async () => (((await page.locator(selector).textContent()) ?? '') === want ? true : undefined),
+    STEP_MS,
+    `'${want}' in ${selector}`,
+    50,
+  );
+}
+
 async function send(page: Page, text: string): Promise<void> {
   await page.fill('#send input[name=text]', text);
   await page.click('#send button');
@@ -224,12 +248,59 @@ describe('examples/chat in Chromium (two users)', () => {
     await expect(bob.page.locator('#room-title').textContent()).resolves.toBe('room:random');
     await send(bob.page, 'random thought');
     await shows(bob.page, 'random thought');
-    await alice.page.waitForTimeout(300);
     expect(await messages(alice.page, 'random thought').count()).toBe(0); // alice is in room:general
+    await badge(alice.page, 'room:random', '1'); // …and gets an unread badge there
+    expect(await badgeOf(alice.page, 'room:general')).toBe('');
     await alice.page.click('#rooms li[data-channel="room:random"]');
     await shows(alice.page, 'random thought');
+    await badge(alice.page, 'room:random', '');
     await alice.page.click('#rooms li[data-channel="room:general"]');
     await shows(alice.page, 'hello bob, edited');
+  });
+
+  it('typing shows on the other page (not on one’s own) and goes away by itself', async () => {
+    await bob.page.click('#rooms li[data-channel="room:general"]');
+    await bob.page.locator('#send input').pressSequentially('still thinking', { delay: 20 });
+    await waitText(alice.page, '#typing', 'bob is typing…');
+    expect(await bob.page.locator('#typing').textContent()).toBe('');
+    await bob.page.fill('#send input', '');
+    // No "stopped" frame exists: the notice expires on alice's side (typingExpiryMs, 5 s).
+    await waitText(alice.page, '#typing', '');
+  });
+
+  it('read receipts and unread badges: seen by, badges after a reload, read on another device', async () => {
+    // Bob is in room:random: alice's message is unread for him, and not seen.
+    await bob.page.click('#rooms li[data-channel="room:random"]');
+    await send(alice.page, 'did you read this');
+    await badge(bob.page, 'room:general', '1');
+    await bob.page.waitForTimeout(300);
+    expect(await messages(alice.page, 'did you read this').locator('.seen').count()).toBe(0);
+    await bob.page.click('#rooms li[data-channel="room:general"]');
+    await badge(bob.page, 'room:general', '');
+    await waitText(alice.page, '#messages li:has-text("did you read this") .seen', 'seen by bob');
+
+    // Unread counts are the server's: they survive a reload.
+    await send(bob.page, 'one');
+    await bob.page.click('#rooms li[data-channel="room:random"]');
+    await send(bob.page, 'two');
+    await send(bob.page, 'three');
+    await shows(bob.page, 'three');
+    await badge(alice.page, 'room:random', '2');
+    await alice.page.reload({ timeout: STEP_MS });
+    await connected(alice.page);
+    await badge(alice.page, 'room:random', '2');
+
+    // A second device of alice reads room:random: the badge clears on the first one too.
+    const alice2 = await openChat('alice');
+    try {
+      await badge(alice2.page, 'room:random', '2');
+      await alice2.page.click('#rooms li[data-channel="room:random"]');
+      await badge(alice2.page, 'room:random', '');
+      await badge(alice.page, 'room:random', '');
+      await waitText(bob.page, '#messages li:has-text("three") .seen', 'seen by alice');
+    } finally {
+      await alice2.context.close();
+    }
   });
 
   it('no request left 127.0.0.1, no page error; screenshot', async () => {
