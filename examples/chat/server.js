@@ -63,6 +63,8 @@ export async function startChatServer({ port = 0, host = '127.0.0.1', logLevel =
     httpServer,
     jwtSecret: secret,
     relevance: chatRules,
+    // Who is in each room, with their status; a user leaves 10 s after their last tab closed.
+    presence: { channels: [{ pattern: 'room:*', mode: 'members' }] },
     logger: { level: logLevel },
   });
   await new Promise((resolve, reject) => {

@@ -53,7 +53,9 @@ async function start(user) {
       },
       onDelete: (m) => publish('chat:delete', { msgId: m.msgId, from: user, at: m.at }),
     });
-    view.renderTyping(subs.get(ui.active)?.typists() ?? []);
+    const sub = subs.get(ui.active);
+    view.renderTyping(sub?.typists() ?? []);
+    if (sub) view.renderMembers(sub.members(), sub.memberCount);
   };
   const openRoom = (channel) => {
     ui.active = channel;
@@ -82,6 +84,14 @@ async function start(user) {
     render();
   });
 
+  // Presence: the user's own status over all their devices (online, idle, away from activity; busy
+  // by hand), and per room its members — users, not tabs — from the server's snapshot and diffs.
+  view.renderMyStatus(client.presence.status);
+  client.presence.on('status', ({ status }) => view.renderMyStatus(status));
+  document.getElementById('busy').addEventListener('change', (e) => {
+    client.presence.set(e.target.checked ? 'busy' : null);
+  });
+
   // Connection status, its quality (RTT probe) and the publishes waiting in the offline queue.
   const showConnection = () => view.renderConnection(client.status, client.metrics());
   client.on('status', showConnection);
@@ -108,6 +118,7 @@ async function start(user) {
       })
       .catch((err) => view.showError(`history of ${room.channel}: ${err.code ?? err.name}: ${err.message}`));
     // Who else is typing here (each expires by itself when they stop), and who read how far.
+    sub.on('members', () => room.channel === ui.active && render());
     sub.on('typing', render);
     sub.on('typingStopped', render);
     sub.on('read', ({ sub: reader, offset }) => {

@@ -72,6 +72,33 @@ export function renderMessages(room, me, { editing, onEdit, onSave, onDelete, se
   if (atBottom) list.scrollTop = list.scrollHeight;
 }
 
+/** The open room's members (one per user, however many tabs), each with their status. */
+export function renderMembers(members, count) {
+  $('member-count').textContent = count === undefined ? '' : `(${count})`;
+  $('members').replaceChildren(
+    ...[...members]
+      .sort((a, b) => a.sub.localeCompare(b.sub))
+      .map((m) => {
+        const devices = m.devices > 1 ? ` · ${m.devices} devices` : '';
+        const item = el(
+          'li',
+          {},
+          el('span', { className: `dot ${m.status}` }),
+          el('span', { className: 'name', textContent: m.sub }),
+          el('span', { className: 'status', textContent: `${m.status}${devices}` }),
+        );
+        item.dataset.sub = m.sub;
+        return item;
+      }),
+  );
+}
+
+/** The user's own status (over all their devices) and the busy toggle. */
+export function renderMyStatus(status) {
+  $('my-status').replaceChildren(el('span', { className: `dot ${status}` }), status);
+  $('busy').checked = status === 'busy';
+}
+
 /** "alice is typing…", from the active room's `sub.typists()`. */
 export function renderTyping(typists) {
   const text = typists.length === 0 ? '' : `${typists.join(', ')} ${typists.length === 1 ? 'is' : 'are'} typing…`;

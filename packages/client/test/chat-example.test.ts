@@ -94,10 +94,10 @@ async function badge(page: Page, channel: string, want: string): Promise<void> {
   );
 }
 
-async function waitText(page: Page, selector: string, want: string): Promise<void> {
+async function waitText(page: Page, selector: string, want: string, timeoutMs = STEP_MS): Promise<void> {
   await waitUntil(
     async () => (((await page.locator(selector).textContent()) ?? '') === want ? true : undefined),
-    STEP_MS,
+    timeoutMs,
     `'${want}' in ${selector}`,
     50,
   );
@@ -303,9 +303,43 @@ describe('examples/chat in Chromium (two users)', () => {
     }
   });
 
+  it('presence: the room lists users, not tabs, with their status; busy shows on the other page', async () => {
+    await bob.page.click('#rooms li[data-channel="room:general"]');
+    await waitText(alice.page, '#members li[data-sub="bob"] .status', 'online');
+    await waitText(bob.page, '#members li[data-sub="alice"] .status', 'online');
+    await waitText(bob.page, '#my-status', 'online');
+
+    await bob.page.check('#busy');
+    await waitText(bob.page, '#my-status', 'busy');
+    await waitText(alice.page, '#members li[data-sub="bob"] .status', 'busy');
+    await bob.page.uncheck('#busy');
+    await waitText(alice.page, '#members li[data-sub="bob"] .status', 'online');
+
+    // A second tab of alice: still one member, with two devices; closing it is no leave.
+    const alice2 = await openChat('alice');
+    await waitText(bob.page, '#members li[data-sub="alice"] .status', 'online · 2 devices');
+    const count = await bob.page.locator('#member-count').textContent();
+    await alice2.context.close();
+    await waitText(bob.page, '#members li[data-sub="alice"] .status', 'online', 30_000);
+    expect(await bob.page.locator('#member-count').textContent()).toBe(count);
+
+    // Dave's only page closes: he leaves, once the grace period (10 s) has passed.
+    const dave = await openChat('dave');
+    await waitText(bob.page, '#members li[data-sub="dave"] .status', 'online');
+    await dave.context.close();
+    await bob.page.waitForTimeout(2000);
+    expect(await bob.page.locator('#members li[data-sub="dave"]').count()).toBe(1); // within the grace period
+    await waitUntil(
+      async () => ((await bob.page.locator('#members li[data-sub="dave"]').count()) === 0 ? true : undefined),
+      30_000,
+      'dave gone from the member list',
+      100,
+    );
+  }, 60_000);
+
   it('no request left 127.0.0.1, no page error; screenshot', async () => {
     await mkdir(here('../../../test-artifacts'), { recursive: true });
-    await alice.page.screenshot({ path: SCREENSHOT, timeout: STEP_MS });
+    await bob.page.screenshot({ path: SCREENSHOT, timeout: STEP_MS });
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(1000);
     expect(requested.length).toBeGreaterThan(0);
     const wsOrigin = origin.replace(/^http/, 'ws');
