@@ -79,13 +79,12 @@ export function renderMembers(members, count) {
     ...[...members]
       .sort((a, b) => a.sub.localeCompare(b.sub))
       .map((m) => {
-        const devices = m.devices > 1 ? ` · ${m.devices} devices` : '';
         const item = el(
           'li',
           {},
           el('span', { className: `dot ${m.status}` }),
           el('span', { className: 'name', textContent: m.sub }),
-          el('span', { className: 'status', textContent: `${m.status}${devices}` }),
+          el('span', { className: 'status', textContent: m.status }),
         );
         item.dataset.sub = m.sub;
         return item;
