@@ -19,12 +19,13 @@ const BUNDLE = fileURLToPath(import.meta.resolve('@tether/client/bundle'));
 export const ROOMS = ['room:general', 'room:random'];
 
 /**
- * Edits and deletes are new events that supersede the message they change, scoped by its `msgId`:
+ * Edits and deletes are new events that supersede the message they change, scoped by its `data.id`
+ * (the pattern of docs/presence.md):
  * a client that replays a room gets only the latest state of each message.
  */
 export const chatRules = {
-  chat: { supersededBy: ['chat:edit', 'chat:delete'], scope: 'msgId' },
-  'chat:edit': { supersededBy: ['chat:edit', 'chat:delete'], scope: 'msgId' },
+  'message:created': { supersededBy: ['message:edited', 'message:deleted'], scope: 'id' },
+  'message:edited': { supersededBy: ['message:edited', 'message:deleted'], scope: 'id' },
 };
 
 const BUNDLE_FILES = {

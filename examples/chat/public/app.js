@@ -48,10 +48,10 @@ async function start(user) {
       onEdit: (msgId) => ((ui.editing = msgId), render()),
       onSave: (m, text) => {
         ui.editing = undefined;
-        if (text.trim() && text !== m.text) publish('chat:edit', { msgId: m.msgId, from: user, at: m.at, text });
+        if (text.trim() && text !== m.text) publish('message:edited', { id: m.msgId, from: user, at: m.at, text });
         render();
       },
-      onDelete: (m) => publish('chat:delete', { msgId: m.msgId, from: user, at: m.at }),
+      onDelete: (m) => publish('message:deleted', { id: m.msgId, from: user, at: m.at }),
     });
     const sub = subs.get(ui.active);
     view.renderTyping(sub?.typists() ?? []);
@@ -101,8 +101,8 @@ async function start(user) {
   );
 
   for (const room of rooms.values()) {
-    // Live messages from now on; history fills in what was said before. Both go through
-    // `room.apply`, which applies each offset once.
+    // Live messages from now on; history fills in what was said before (`relevant`: only the final
+    // version of each message). Both go through `room.apply`, which applies each offset once.
     const sub = client.subscribe(room.channel, (message) => {
       if (!room.apply(message)) return;
       render();
@@ -110,7 +110,7 @@ async function start(user) {
     });
     subs.set(room.channel, sub);
     sub
-      .history({ limit: 50 })
+      .history({ limit: 50, relevant: true })
       .then((page) => {
         for (const message of page.messages.reverse()) room.apply(message);
         render();
@@ -142,7 +142,7 @@ async function start(user) {
     const room = rooms.get(ui.active);
     room.addPending(msgId, user, text);
     client
-      .publish(room.channel, 'chat', { msgId, from: user, text }, { id: msgId })
+      .publish(room.channel, 'message:created', { id: msgId, from: user, text }, { id: msgId })
       .then(({ offset }) => room.sent(msgId, offset))
       .catch((err) => view.showError(`${err.code}: ${err.message}`))
       .finally(() => (render(), showConnection()));

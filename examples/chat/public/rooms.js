@@ -1,9 +1,10 @@
 /**
- * One room's messages as the page shows them, folded from the channel's events: `chat` adds a
- * message, `chat:edit` replaces its text, `chat:delete` leaves a tombstone. Each event carries the
- * message's `msgId` (the relevance rules' scope) and `at`, the offset of the original message, so a
- * client that only ever sees the latest edit (the original was superseded in replay) still knows
- * who wrote it and where it goes. History and live delivery may overlap: each offset is applied once.
+ * One room's messages as the page shows them, folded from the channel's events: `message:created`
+ * adds a message, `message:edited` replaces its text, `message:deleted` leaves a tombstone. Each
+ * event carries the message's id (`data.id`, the relevance rules' scope) and `at`, the offset of
+ * the original, so a client that only ever sees the latest edit (the original was superseded in
+ * replay) still knows who wrote it and where it goes. History and live delivery may overlap: each
+ * offset is applied once.
  */
 export class Room {
   constructor(channel) {
@@ -22,17 +23,17 @@ export class Room {
     if (this.applied.has(message.offset)) return false;
     this.applied.add(message.offset);
     this.head = Math.max(this.head, message.offset);
-    const { msgId, from, text } = message.data ?? {};
+    const { id: msgId, from, text } = message.data ?? {};
     if (typeof msgId !== 'string') return true; // not a chat event: nothing to show
-    const at = message.type === 'chat' ? message.offset : message.data.at;
+    const at = message.type === 'message:created' ? message.offset : message.data.at;
     const entry = this.entry(msgId, from, at, message.ts);
     entry.sending = false;
-    if (message.type === 'chat' && entry.version === 0) entry.text = text;
+    if (message.type === 'message:created' && entry.version === 0) entry.text = text;
     // A later edit or delete wins over an earlier one, whatever order they arrive in.
-    if (message.type === 'chat:edit' && message.offset > entry.version && !entry.deleted) {
+    if (message.type === 'message:edited' && message.offset > entry.version && !entry.deleted) {
       Object.assign(entry, { text, edited: true, version: message.offset });
     }
-    if (message.type === 'chat:delete') Object.assign(entry, { text: '', deleted: true, version: Infinity });
+    if (message.type === 'message:deleted') Object.assign(entry, { text: '', deleted: true, version: Infinity });
     return true;
   }
 
