@@ -12,7 +12,11 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const chat = await startChatServer({ port });
+const chat = await startChatServer({ port }).catch((err) => {
+  const hint = err.code === 'EADDRINUSE' ? ` (pick another: npm run example:chat -- --port 0)` : '';
+  console.error(`chat example: ${err.message}${hint}`);
+  process.exit(1);
+});
 console.log(`chat example: ${chat.url}/  (open it twice, e.g. ${chat.url}/?user=alice and ${chat.url}/?user=bob)`);
 console.log('Ctrl-C stops it');
 
