@@ -29,12 +29,17 @@ import { streamOf } from '../delivery/channel-registry.js';
 import { envelopeOf } from '../delivery/msg-frame.js';
 import type { ApiKey } from '../options.js';
 import { ApiKeyRing, bearerOf } from './credentials.js';
+import { registerAdminRoutes, type AdminRoutesDeps } from './admin-routes.js';
+import { registerDashboard } from './dashboard-route.js';
 import { parseHistoryQuery, readHistory } from './history.js';
 import { priorityTiers, type ReplayPriorityDeps } from '../delivery/replay-priority.js';
 import { sendError } from './errors.js';
 import type { Guard } from '../guard/guard.js';
 import { boundJsonBodyDepth } from '../guard/json-body.js';
 import { registerPushRoutes, type PushRoutesDeps } from './push-routes.js';
+import { registerReadStateRoutes } from './read-state-routes.js';
+import type { ReadReceipts } from '../presence/read-receipts.js';
+import type { RelevanceFilter } from '../delivery/relevance.js';
 
 export interface HttpApiDeps {
   store: LogStore;
@@ -74,6 +79,15 @@ export interface HttpApiDeps {
   limitHttpUser?: (tenant: string, sub: string) => Promise<void>;
   /** Push-target registration (`/v1/push/devices`). */
   pushDevices: Omit<PushRoutesDeps, 'verifyToken'>;
+  /** `POST /v1/read`, `GET /v1/unread` (read-state-routes.ts). */
+  readReceipts: ReadReceipts;
+  /** The relevance rules, for `GET /v1/history?relevant=true`. */
+  relevance: RelevanceFilter;
+  now: () => number;
+  /** `/v1/stats` and `/v1/trace`, with an admin key. */
+  admin: AdminRoutesDeps;
+  /** Where the dashboard page is served; undefined: no dashboard. */
+  dashboardPath?: string;
 }
 
 /**
@@ -176,6 +190,9 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   });
 
   registerPushRoutes(app, { ...deps.pushDevices, verifyToken: verifyUser });
+  registerReadStateRoutes(app, { receipts: deps.readReceipts, verifyToken: verifyUser, apiKeys: deps.apiKeys });
+  registerAdminRoutes(app, deps.admin);
+  if (deps.dashboardPath !== undefined) registerDashboard(app, deps.dashboardPath);
 
   await app.ready();
   return app;
