@@ -6,10 +6,9 @@
  */
 import http from 'node:http';
 import { Server as SocketIOServer } from 'socket.io';
-import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { TetherServer } from './api.js';
-import type { TetherServerOptions, ResolvedOptions } from './options.js';
+import type { TetherServerOptions } from './options.js';
 import { resolveOptions } from './resolve-options.js';
 import { openStore } from './store/index.js';
 import type { LogStore } from './store/types.js';
@@ -51,6 +50,12 @@ import { ReadReceipts } from './presence/read-receipts.js';
 import { StatsService, LOCAL_NODE } from './stats/stats-service.js';
 import { Trace } from './stats/trace.js';
 import { RecentDevices } from './stats/recent-devices.js';
+import { buildPresenceTracker } from './presence/build-tracker.js';
+import { newNodeId } from './cluster/node-registry.js';
+import { makeLogger } from './log/logger.js';
+import { logConnection } from './log/connection-log.js';
+import { createMetrics } from './metrics/metrics.js';
+import { listenForMetrics, metricsRoute, type MetricsListener } from './metrics/http.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -61,10 +66,14 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const o = resolveOptions(options);
   const { now } = o;
   const pushOptions = resolvePushOptions(options.push, now);
-  const log = makeLogger(o);
+  const log = makeLogger(o.logger);
+  // Metrics first: they wrap the store and observe the counters from the start (metrics/metrics.ts).
+  const stats = new StatsCounter();
+  const metrics = o.metrics.enabled ? createMetrics(o.metrics, stats) : undefined;
 
   // 1. The core, before anything can receive a request or anything is awaited.
-  const store: LogStore = typeof o.store === 'string' ? openStore(o.store, o.retention) : o.store;
+  const openedStore: LogStore = typeof o.store === 'string' ? openStore(o.store, o.retention) : o.store;
+  const store = metrics ? metrics.timeStore(openedStore) : openedStore;
   const ownsStore = typeof o.store === 'string';
   const httpServer = o.httpServer ?? http.createServer();
   const ownsHttpServer = o.httpServer === undefined;
@@ -73,7 +82,6 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const isClosing = (): boolean => closing;
   const verifyToken = tokenVerifierFromOptions(o, log);
 
-  const stats = new StatsCounter();
   const guard = new Guard(log);
   const invalidFrames = new InvalidFrameBudget(o.maxInvalidFramesPerMinute);
   const limits = new Limits(o, stats, log);
@@ -98,6 +106,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const clusterOptions =
     o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);
   const relay = o.relay ?? (clusterOptions ? new AdapterRelay(io) : undefined);
+  // Known before the cluster is joined: presence entries name the node they live on.
+  const nodeId = (clusterOptions && clusterOptions.nodeId) || newNodeId();
   const fanout = new Fanout({
     store,
     registry,
@@ -139,6 +149,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now,
   });
   const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
+  let cluster: Cluster | undefined;
   // `/v1/stats` and the trace read the connections and ledgers in place; sampling keeps real time.
   const statsService = new StatsService({
     connections,
@@ -147,9 +158,9 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     intervalMs: o.statsIntervalMs,
     now: Date.now,
     log,
+    deliverySummary: metrics?.summary,
   });
   const recentDevices = new RecentDevices();
-  let cluster: Cluster | undefined;
   const trace = new Trace({
     connections,
     ackLedger,
@@ -161,9 +172,21 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     timeoutMs: pushOptions.queryTimeoutMs,
     log,
   });
+  // User status and channel presence (docs/presence.md); undefined unless `presence` is given.
+  const presence = buildPresenceTracker(options.presence, {
+    io,
+    readState: store.readState,
+    nodeId: () => nodeId,
+    log,
+    now,
+  });
+  metrics?.watch({
+    channels: registry,
+    liveNodes: async () => (cluster ? (await cluster.liveNodes()).length : undefined),
+  });
 
   // 2. The start: the cluster join (if any) begins now; publishes and handshakes wait for it.
-  const joining = clusterOptions ? joinCluster(io, clusterOptions, log) : Promise.resolve(undefined);
+  const joining = clusterOptions ? joinCluster(io, { ...clusterOptions, nodeId }, log) : Promise.resolve(undefined);
   const gate = new StartupGate(joining);
   const door = new PublishDoor({
     publisher,
@@ -225,8 +248,13 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now,
     admin: { adminKeys: o.adminKeys, stats: () => statsService.answer(), trace: (q) => trace.ask(q) },
     dashboardPath: o.dashboard.enabled ? o.dashboard.path : undefined,
+    presence,
+    routes: metrics && o.metrics.port === undefined ? [metricsRoute(metrics, o.metrics.path, o.adminKeys)] : [],
   });
-  routeHttp(httpServer, building, ownsHttpServer, o.dashboard.enabled ? [o.dashboard.path] : []);
+  routeHttp(httpServer, building, ownsHttpServer, [
+    ...(o.dashboard.enabled ? [o.dashboard.path] : []),
+    ...(metrics && o.metrics.port === undefined ? [o.metrics.path] : []),
+  ]);
   io.attach(httpServer);
   // In front of Engine.IO: attempts and caps are refused before a session exists.
   limits.gate.attach(httpServer, io.engine);
@@ -269,11 +297,14 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     relevance,
     readReceipts,
     expiry: tokenExpiry,
+    presence,
     stopped: (connection) => {
       connections.delete(connection);
+      presence?.disconnected(connection.socket.id);
       const { ctx } = connection.socket.data as HandshakeData;
       liveUsers.remove(ctx.tenant, ctx.sub);
       recentDevices.left(ctx.tenant, ctx.sub, ctx.deviceId, now());
+      logConnection(log, connection.socket.id, ctx, 'closed');
       stats.values.connections--;
       limits.handshakes.done(connection.socket);
     },
@@ -285,9 +316,11 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     const connection = new ClientConnection(socket, ctx, connectionDeps);
     connections.add(connection);
     liveUsers.add(ctx.tenant, ctx.sub);
+    presence?.connected(socket.id, ctx);
     stats.values.connections++;
     limits.handshakes.begin(socket);
     slowConsumers.greet(connection);
+    logConnection(log, socket.id, ctx, 'opened');
     connection.start(positions, () => limits.handshakes.done(socket));
     // The app's hook failing is logged as `internal`; the connection stays.
     const noop = (): void => undefined;
@@ -331,6 +364,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   headCheck?.unref();
 
   let app: FastifyInstance | undefined;
+  let metricsListener: MetricsListener | undefined;
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
@@ -342,6 +376,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       clearInterval(housekeeping);
       tokenExpiry.close();
       clearInterval(headCheck);
+      presence?.close();
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go
       await fanout.settled();
       await push?.stop(); // pushes in flight finish (a graceful restart cuts none in half)
@@ -355,6 +390,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
         io.engine.close();
       }
       await app?.close();
+      await metricsListener?.close();
       await cluster?.close();
       await limits.close();
       if (ownsStore) await store.close();
@@ -368,6 +404,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     app = await building;
     cluster = await joining;
     if (cluster) statsService.joined(cluster);
+    if (metrics && o.metrics.port !== undefined)
+      metricsListener = await listenForMetrics(metrics, o.metrics.path, o.metrics.port, o.metrics.host);
   } catch (err) {
     cluster ??= await joining.catch(() => undefined); // the API failed: leave no cluster connections behind
     await close().catch(() => undefined);
@@ -386,15 +424,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     publish: (input) => door.publishInput(input),
     publishMany: (inputs) => door.publishMany(inputs),
     stats: () => stats.snapshot(),
+    metrics: metrics && { summary: metrics.summary, url: metricsListener?.url },
     nodeId: cluster?.nodeId,
     liveNodes: async () => (cluster ? cluster.liveNodes() : []),
     ready,
     close,
   };
-}
-
-function makeLogger(o: ResolvedOptions): Logger {
-  if (o.logger === false) return pino({ level: 'silent' });
-  if (o.logger === true) return pino({ level: 'info' });
-  return pino({ level: o.logger.level });
 }

@@ -69,3 +69,11 @@ export {
 } from './web-push-receiver.js';
 export { decryptWebPush } from './web-push-decrypt.js';
 export type { ScriptedFailure } from './http-fake.js';
+export {
+  startPrometheus,
+  PROMETHEUS_BIN,
+  type PrometheusServer,
+  type PromSample,
+  type ScrapeTarget,
+  type StartPrometheusOptions,
+} from './prometheus-server.js';

@@ -9,7 +9,8 @@ import { withUsageErrors } from './args.js';
 import { UsageError } from './errors.js';
 import { parseServeAuthEnv, type ServeAuthConfig } from './serve-auth-config.js';
 import { checkConfigFile } from '../config/check.js';
-import type { TetherServerOptions } from '../options.js';
+import type { LogFormat, TetherServerOptions } from '../options.js';
+import { LOG_FORMATS } from '../log/logger.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -31,6 +32,8 @@ export interface ServeConfig {
   store: string;
   /** `TETHER_LOG_LEVEL`. Default `info`. */
   logLevel: string;
+  /** `TETHER_LOG_FORMAT`: `json`, `pretty` or `auto` (pretty when stdout is a terminal). Default `auto`. */
+  logFormat: LogFormat;
   /** `TETHER_JWT_SECRET`. Default: the dev secret of `<data-dir>/secrets.json`. */
   jwtSecret?: string;
   /** `TETHER_API_KEY`. Default: the dev key of `<data-dir>/secrets.json`. */
@@ -50,7 +53,13 @@ export interface ServeConfig {
   maxBatchBytes?: number;
 }
 
-export const serveDefaults = { port: 8080, host: '127.0.0.1', dataDir: './data', logLevel: 'info' } as const;
+export const serveDefaults = {
+  port: 8080,
+  host: '127.0.0.1',
+  dataDir: './data',
+  logLevel: 'info',
+  logFormat: 'auto',
+} as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -84,6 +93,7 @@ export function parseServeArgs(argv: readonly string[], env: Env): ServeConfig |
     dataDir,
     store: parseStoreSpec(store ?? `sqlite:${path.join(dataDir, 'tether.db')}`),
     logLevel: parseLogLevel(nonEmpty(env['TETHER_LOG_LEVEL']) ?? fromFile.logLevel ?? serveDefaults.logLevel),
+    logFormat: parseLogFormat(nonEmpty(env['TETHER_LOG_FORMAT']) ?? fromFile.logFormat ?? serveDefaults.logFormat),
     auth: parseServeAuthEnv(env),
   };
   if (configFile !== undefined) config.configFile = configFile;
@@ -143,6 +153,14 @@ function parseLogLevel(level: string): string {
     throw new UsageError('serve', `invalid TETHER_LOG_LEVEL '${level}' (expected one of ${LOG_LEVELS.join(', ')})`);
   }
   return level;
+}
+
+function parseLogFormat(format: string): LogFormat {
+  const known = LOG_FORMATS.find((f) => f === format);
+  if (known === undefined) {
+    throw new UsageError('serve', `invalid TETHER_LOG_FORMAT '${format}' (expected one of ${LOG_FORMATS.join(', ')})`);
+  }
+  return known;
 }
 
 /** An empty variable (`TETHER_PORT=`) counts as unset, as shells and compose files often leave them. */

@@ -23,7 +23,7 @@ export function serveOptionsOf(config: ServeConfig, secrets: ServeSecrets, env: 
     store: config.store,
     ...config.auth,
     apiKeys,
-    logger: { level: config.logLevel },
+    logger: { level: config.logLevel, format: config.logFormat },
     ...env,
   };
   delete options.jwtSecret;

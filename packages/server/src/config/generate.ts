@@ -25,6 +25,7 @@ export function generateConfig(): string {
       port: 8080,
       dataDir: './data',
       logLevel: 'info',
+      logFormat: 'auto',
     },
     auth: {
       [COMMENT_KEY]:
@@ -119,6 +120,18 @@ export function generateConfig(): string {
       connectTimeoutMs: defaults.connectTimeoutMs,
       maxPollWaitSeconds: defaults.maxPollWaitSeconds,
       statsIntervalMs: defaults.statsIntervalMs,
+    },
+    metrics: {
+      [COMMENT_KEY]: [
+        'Prometheus: GET path on the server port with Authorization: Bearer <an adminKeys entry>,',
+        'or set port (and host) to serve it there without a key (docs/operations.md, Monitoring)',
+      ],
+      enabled: defaults.metrics.enabled,
+      path: defaults.metrics.path,
+      host: defaults.metrics.host,
+      nodeMetrics: defaults.metrics.nodeMetrics,
+      maxNamespaces: defaults.metrics.maxNamespaces,
+      successWindowMs: defaults.metrics.successWindowMs,
     },
     push: {
       [COMMENT_KEY]: [

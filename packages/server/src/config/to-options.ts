@@ -29,6 +29,7 @@ export function fileSettingsOf(config: FileConfig): FileSettings {
   if (config.retention) options.retention = config.retention;
   if (config.adminKeys) options.adminKeys = [...config.adminKeys];
   if (config.dashboard) options.dashboard = { ...config.dashboard };
+  if (config.metrics) options.metrics = { ...config.metrics };
   if (config.relevance) options.relevance = relevanceRulesOf(config.relevance);
   if (config.push) {
     const { fcm, webpush, ...push } = config.push;
@@ -38,6 +39,7 @@ export function fileSettingsOf(config: FileConfig): FileSettings {
       ...(webpush && { webpush: webPushProviderOptionsOf(webpush) }),
     };
   }
+  if (config.presence) options.presence = { ...config.presence };
   if (config.limits) {
     const group: Partial<Record<string, number | boolean>> = {};
     const rest: Record<string, number> = {};

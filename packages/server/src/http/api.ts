@@ -40,6 +40,8 @@ import { registerPushRoutes, type PushRoutesDeps } from './push-routes.js';
 import { registerReadStateRoutes } from './read-state-routes.js';
 import type { ReadReceipts } from '../presence/read-receipts.js';
 import type { RelevanceFilter } from '../delivery/relevance.js';
+import { registerPresenceRoutes } from './presence-routes.js';
+import type { PresenceTracker } from '../presence/tracker.js';
 
 export interface HttpApiDeps {
   store: LogStore;
@@ -88,6 +90,10 @@ export interface HttpApiDeps {
   admin: AdminRoutesDeps;
   /** Where the dashboard page is served; undefined: no dashboard. */
   dashboardPath?: string;
+  /** `/v1/presence/…` (undefined: presence is off, they answer `not_found`). */
+  presence: PresenceTracker | undefined;
+  /** Routes of other modules (the metrics endpoint: metrics/http.ts), registered with these. */
+  routes?: readonly ((app: FastifyInstance) => void)[];
 }
 
 /**
@@ -131,6 +137,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  for (const route of deps.routes ?? []) route(app);
   app.get('/readyz', async (request, reply) => {
     if (await deps.ready()) return { status: 'ready' };
     return sendError(new TetherError(ErrorCode.StoreUnavailable, 'store unreachable'), request, reply);
@@ -193,6 +200,12 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   registerReadStateRoutes(app, { receipts: deps.readReceipts, verifyToken: verifyUser, apiKeys: deps.apiKeys });
   registerAdminRoutes(app, deps.admin);
   if (deps.dashboardPath !== undefined) registerDashboard(app, deps.dashboardPath);
+  registerPresenceRoutes(app, {
+    presence: deps.presence,
+    permissions: deps.permissions,
+    keys,
+    verifyToken: verifyUser,
+  });
 
   await app.ready();
   return app;
@@ -260,7 +273,7 @@ async function readChannel(
     path: 'http',
   });
   if (outcome.kind === 'resync') {
-    deps.stats.values.resyncs++;
+    deps.stats.resync(outcome.reason);
     return { result: { resync: { epoch: outcome.epoch, offset: outcome.offset } }, bytes: 0 };
   }
   const { epoch, messages, upTo, bytes } = outcome;
