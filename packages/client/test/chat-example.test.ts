@@ -164,7 +164,8 @@ afterAll(async () => {
   if (example && example.exitCode === null) example.kill('SIGKILL');
 });
 
-describe('examples/chat in Chromium (two users)', () => {
+// Real pages on a loaded box: each step has generous bounds, each test a minute.
+describe('examples/chat in Chromium (two users)', { timeout: 60_000 }, () => {
   let alice: ChatPage;
   let bob: ChatPage;
 
@@ -346,7 +347,7 @@ describe('examples/chat in Chromium (two users)', () => {
     expect(await memberNames(bob.page)).toEqual(['alice', 'bob', 'dave']); // within the grace period
     await waitMembers(bob.page, ['alice', 'bob'], 30_000);
     await waitText(bob.page, '#members li[data-sub="alice"] .status', 'online');
-  }, 60_000);
+  }, 90_000);
 
   it('no request left 127.0.0.1, no page error; screenshot', async () => {
     await mkdir(here('../../../test-artifacts'), { recursive: true });
