@@ -11,14 +11,13 @@ import { mkdir, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFaultProxy, startServer, type FaultProxy, type TestServer } from '@tether/testing';
+import { launchChromium, startFaultProxy, startServer, type FaultProxy, type TestServer } from '@tether/testing';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 const BUNDLE = here('../dist/tether-client.browser.js');
 const SCREENSHOT = here('../../../test-artifacts/browser-e2e.png');
-const CHROMIUM = '/usr/bin/chromium';
 
 /** What the page (fixtures/browser-page.js) exposes on `window`. */
 interface Handled {
@@ -69,27 +68,12 @@ async function startPageServer(): Promise<http.Server> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (npm test does: scripts/ensure-test-tools.mjs)`);
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run 'npm run build'`);
   pages = await startPageServer();
   origin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
   server = await startServer({ corsOrigins: [origin] });
   proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: server.port } });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-    timeout: 15_000,
-  });
+  browser = await launchChromium(15_000);
 });
 
 afterAll(async () => {

@@ -8,15 +8,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntil } from '@tether/testing';
+import { launchChromium, waitUntil } from '@tether/testing';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 const RUN = here('../../../examples/chat/run.js');
 const BUNDLE = here('../dist/tether-client.browser.js');
 const SCREENSHOT = here('../../../test-artifacts/chat-example.png');
-const CHROMIUM = '/usr/bin/chromium';
 const STEP_MS = 15_000;
 
 let example: ChildProcess;
@@ -139,24 +138,9 @@ async function shows(page: Page, text: string, count = 1): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (npm test does: scripts/ensure-test-tools.mjs)`);
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run 'npm run build'`);
   origin = await startExample();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-    timeout: STEP_MS,
-  });
+  browser = await launchChromium(STEP_MS);
 });
 
 afterAll(async () => {

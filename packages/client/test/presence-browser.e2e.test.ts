@@ -8,13 +8,19 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PresenceChannelFrame } from '@tether/protocol';
-import { connectClient, startServer, waitUntil, type TestClient, type TestServer } from '@tether/testing';
+import {
+  connectClient,
+  launchChromium,
+  startServer,
+  waitUntil,
+  type TestClient,
+  type TestServer,
+} from '@tether/testing';
 
 const BUNDLE = fileURLToPath(new URL('../dist/tether-client.browser.js', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 
 let browser: Browser;
 /** Serves the page and the bundle on loopback (Chromium refuses a public origin reaching loopback). */
@@ -26,7 +32,6 @@ let watcher: TestClient;
 const frames: PresenceChannelFrame[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run 'npm run build'`);
   const bundle = await readFile(BUNDLE, 'utf8');
   pages = http.createServer((req, res) => {
@@ -42,19 +47,7 @@ beforeAll(async () => {
   watcher = await connectClient(server.url, await server.token({ sub: 'watcher', channels: ['room:*'] }));
   watcher.socket.on('presence', (f) => frames.push(f));
   await watcher.sub('room:page');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    timeout: 15_000,
-  });
+  browser = await launchChromium(15_000);
 });
 
 afterAll(async () => {

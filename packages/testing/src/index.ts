@@ -86,3 +86,4 @@ export {
   type ChatDelivery,
 } from './chat-webhook-receivers.js';
 export { startSmtpReceiver, type SmtpReceiver, type ReceivedMail, type StartSmtpOptions } from './smtp-receiver.js';
+export { launchChromium, CHROMIUM_PATH, CHROMIUM_ARGS } from './chromium.js';

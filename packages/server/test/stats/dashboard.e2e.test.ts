@@ -5,14 +5,12 @@
  * trace box answers for a user; a screenshot goes to test-artifacts/; and every request the page
  * makes goes to 127.0.0.1 (no CDN, nothing else).
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClient, startServer, type TestClient, type TestServer } from '@tether/testing';
+import { connectClient, launchChromium, startServer, type TestClient, type TestServer } from '@tether/testing';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = fileURLToPath(new URL('../../../../test-artifacts/dashboard.png', import.meta.url));
 const ADMIN_KEY = 'dashboard-admin-key-0123456789';
 const CHANNEL = 'room:1';
@@ -23,24 +21,9 @@ let srv: TestServer;
 const clients: TestClient[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (npm test does: scripts/ensure-test-tools.mjs)`);
   // No redelivery while the test looks: the device that does not ack stays "unacked", not "missed".
   srv = await startServer({ adminKeys: [ADMIN_KEY], statsIntervalMs: 500, ackTimeoutMs: 120_000 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-    timeout: STEP_MS,
-  });
+  browser = await launchChromium(STEP_MS);
 });
 
 afterAll(async () => {
