@@ -9,6 +9,7 @@ const POSITIVE = [
   'retryDelayMs',
   'pruneIntervalMs',
   'headCheckIntervalMs',
+  'presenceLeaseMs',
   'maxPayloadBytes',
   'maxChannelsPerConnection',
   'replayBatchSize',

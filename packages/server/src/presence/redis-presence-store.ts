@@ -208,7 +208,8 @@ export class RedisPresenceStore implements PresenceStore {
   /**
    * One survivor claims the purge (SET NX with a TTL: if it dies midway, another takes over once the
    * claim expires), then removes each indexed entry whose node is still `nodeId` (one script per
-   * user and per membership; an entry a reconnect moved to another node stays), and drops the index.
+   * user and per membership; an entry a reconnect moved to another node stays), drops the index and
+   * forgets the node.
    */
   async purgeNode(nodeId: string): Promise<PurgedUser[]> {
     return this.guard('purgeNode', async () => {
@@ -248,7 +249,8 @@ export class RedisPresenceStore implements PresenceStore {
             purged.push({ ...user, leftChannels: user.leftChannels.sort(), offline });
         }),
       );
-      await this.redis.del(index, claim);
+      // Done: the node owns nothing now (if it was only silent, its next renewal adds it back).
+      await Promise.all([this.redis.del(index, claim), this.redis.zrem(this.nodesKey, nodeId)]);
       return purged;
     });
   }
@@ -299,14 +301,6 @@ export class RedisPresenceStore implements PresenceStore {
       const ids = (await this.redis.zrange(this.nodesKey, 0, -1)).filter((id) => id !== self);
       const alive = await Promise.all(ids.map((id) => this.redis.exists(this.leaseKey(id))));
       return ids.filter((_, i) => alive[i] === 0);
-    });
-  }
-
-  /** Forgets a node that was purged (or left). */
-  async forgetNode(nodeId: string): Promise<void> {
-    await this.guard('forgetNode', async () => {
-      await this.connection.ready('forgetNode');
-      await this.redis.zrem(this.nodesKey, nodeId);
     });
   }
 

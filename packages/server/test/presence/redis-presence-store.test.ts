@@ -232,7 +232,7 @@ describe('redis presence: node leases', () => {
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect(await a!.expiredNodes('node-a')).toEqual(['node-b']);
     expect(await b!.expiredNodes('node-b')).toEqual([]); // never itself
-    await a!.forgetNode('node-b');
+    expect(await a!.purgeNode('node-b')).toEqual([]); // owned nothing; now forgotten
     expect(await a!.expiredNodes('node-a')).toEqual([]);
     await server.command('FLUSHDB'); // Redis lost everything: the next renewal says so
     expect(await a!.renewLease('node-a', 60_000)).toBe(true);

@@ -1,0 +1,107 @@
+/**
+ * Presence in a cluster (docs/presence.md, "Cluster"): each node holds a lease in Redis and renews
+ * it every third of its length; when a node's lease expires, the survivors notice at their next
+ * renewal and purge it (exactly one of them gets its users back, see `purgeNode`), and that one
+ * sends the leaves, once. When this node finds its own lease gone, Redis lost it (a restart left
+ * it empty, or this node was silent past its lease and was purged): it writes its live entries back,
+ * silently.
+ *
+ * Presence has its own lease rather than the cluster's node heartbeat: its length is a presence
+ * setting (`presenceLeaseMs`), and the set of nodes that own entries outlives every node, so that a
+ * cluster stopped as a whole leaves no ghosts once a node starts again.
+ */
+import type { Logger } from 'pino';
+import type { DeviceEntry, MembershipKey, PresenceStore, PurgedUser } from './types.js';
+
+/** What cluster presence needs of the store besides the PresenceStore: the node leases (RedisPresenceStore). */
+export interface NodeLeases {
+  /** Renews the lease; true when it was missing (new node, or Redis lost it). */
+  renewLease(nodeId: string, leaseMs: number): Promise<boolean>;
+  /** Nodes that own entries but hold no lease, `self` excluded. */
+  expiredNodes(self: string): Promise<string[]>;
+  /** Called on every (re)connection to Redis. */
+  onReady(listener: () => void): void;
+}
+
+/** What cluster presence needs of this node's presence tracker. */
+export interface PresenceTrackerSeam {
+  /** Sends the leaves (and offline updates) of users a purge removed, once. */
+  applyPurged(purged: PurgedUser[]): void | Promise<void>;
+  /** This node's live devices and memberships, as written to the store. */
+  liveEntries(): { devices: DeviceEntry[]; memberships: MembershipKey[] };
+}
+
+export interface ClusterPresenceOptions {
+  store: PresenceStore & NodeLeases;
+  tracker: PresenceTrackerSeam;
+  nodeId: string;
+  /** How long a node's lease lasts without renewal (renewed every third). Default 15_000. */
+  leaseMs: number;
+  log: Logger;
+}
+
+export class ClusterPresence {
+  private timer: NodeJS.Timeout | undefined;
+  /** The beat in progress, and whether another was asked for meanwhile (beats never overlap). */
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly options: ClusterPresenceOptions) {}
+
+  start(): void {
+    const { leaseMs } = this.options;
+    this.options.store.onReady(() => this.beatSoon());
+    this.beatSoon();
+    this.timer = setInterval(() => this.beatSoon(), Math.max(1, Math.floor(leaseMs / 3)));
+    this.timer.unref();
+  }
+
+  /** Stops renewing; the lease is left to expire, so that clients reconnecting elsewhere within it see no leave. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    return this.running ?? Promise.resolve();
+  }
+
+  /** Asks for a beat now (one at a time: a beat asked for while one runs follows it). */
+  beatSoon(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.beat()
+      .catch((err: unknown) => this.options.log.warn({ err }, 'presence lease renewal failed (Redis down?)'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.beatSoon();
+        }
+      });
+  }
+
+  /** Renews the lease (restoring this node's entries if Redis lost them), then purges expired nodes. */
+  private async beat(): Promise<void> {
+    const { store, tracker, nodeId, leaseMs, log } = this.options;
+    if (await store.renewLease(nodeId, leaseMs)) {
+      const { devices, memberships } = tracker.liveEntries();
+      if (devices.length + memberships.length > 0) {
+        log.warn(
+          { devices: devices.length, memberships: memberships.length },
+          'presence lease lost (Redis emptied?); restoring live entries',
+        );
+        await store.restore(devices, memberships);
+      }
+    }
+    for (const gone of await store.expiredNodes(nodeId)) {
+      if (this.stopped) return;
+      const purged = await store.purgeNode(gone);
+      if (purged.length > 0) {
+        log.warn({ nodeId: gone, users: purged.length }, 'presence of a gone node purged');
+        await tracker.applyPurged(purged);
+      }
+    }
+  }
+}
