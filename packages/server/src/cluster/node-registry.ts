@@ -66,10 +66,12 @@ export class NodeRegistry {
       .set(this.nodeKey(this.nodeId), JSON.stringify({ ...this.info, seenAt: now }), 'PX', ttl)
       .zadd(this.setKey, now, this.nodeId)
       .exec();
-    const live = await this.liveNodes(now);
+    const { live, expired } = await this.readNodes(now);
     const liveIds = new Set(live.map((n) => n.nodeId));
     for (const nodeId of this.known) {
-      if (!liveIds.has(nodeId)) {
+      // Gone means "listed, and its key expired". A node not even listed was lost with Redis's data
+      // (restarted empty, flushed): it is not gone, it reappears with its next heartbeat.
+      if (!liveIds.has(nodeId) && expired.has(nodeId)) {
         this.log.warn({ nodeId }, 'node gone');
         this.options.onNodeGone?.(nodeId);
       }
@@ -79,8 +81,12 @@ export class NodeRegistry {
 
   /** Nodes whose heartbeat key is still alive; forgets (once) the ids of the others. */
   async liveNodes(now = Date.now()): Promise<NodeInfo[]> {
+    return (await this.readNodes(now)).live;
+  }
+
+  private async readNodes(now: number): Promise<{ live: NodeInfo[]; expired: Set<string> }> {
     const ids = await this.redis.zrange(this.setKey, 0, -1);
-    if (ids.length === 0) return [];
+    if (ids.length === 0) return { live: [], expired: new Set() };
     const values = await this.redis.mget(ids.map((id) => this.nodeKey(id)));
     const live: NodeInfo[] = [];
     const dead: string[] = [];
@@ -91,7 +97,7 @@ export class NodeRegistry {
     // Stale members linger a while so that every survivor sees them go before they are dropped.
     const staleBefore = now - this.options.heartbeatMs * 10;
     if (dead.length > 0) await this.redis.zremrangebyscore(this.setKey, '-inf', staleBefore);
-    return live;
+    return { live, expired: new Set(dead) };
   }
 
   async stop(): Promise<void> {

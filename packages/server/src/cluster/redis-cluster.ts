@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Server as SocketIOServer } from 'socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
@@ -34,15 +34,18 @@ export async function joinCluster(
   log: Logger,
   onNodeGone?: (nodeId: string) => void,
 ): Promise<Cluster> {
-  const connect = (name: string): Redis =>
+  const connect = (name: string, extra: RedisOptions = {}): Redis =>
     new Redis(options.redisUrl, {
       connectionName: `tether-${name}`,
       lazyConnect: true,
       retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+      ...extra,
     });
   const pub = connect('pub');
   const sub = connect('sub');
-  const state = connect('nodes');
+  // Liveness and claims fail fast while Redis is away (a heartbeat queued for 35 s is worse than a
+  // missed one); the next beat tries again.
+  const state = connect('nodes', { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 5000 });
   for (const client of [pub, sub, state]) {
     client.on('error', (err: Error) => log.debug({ err }, 'cluster redis connection error'));
   }
