@@ -1,0 +1,141 @@
+/**
+ * Presence loader process (scenario `presence`): holds a share of the light clients, each a user
+ * of its own that joins one presence channel at its scheduled time, and keeps what the channel's
+ * `presence` frames tell it: every client its member count (snapshot size + joins − leaves), and
+ * one client in `SAMPLE_EVERY` its full member set (a join of a member it already knows, or a leave
+ * of one it does not, is booked). Counts every presence frame and its bytes (the Engine.IO text
+ * frame as received), so frames and bytes sent by the server are the sums over all loaders.
+ */
+import { FrameClient } from '../lib/frame-client.js';
+import { signJwt } from '../lib/jwt.js';
+import { serve, usage } from '../lib/rpc.js';
+
+const SAMPLE_EVERY = 50;
+const PRESENCE_PREFIX = Buffer.from('42["presence"');
+
+/** @type {Array<{fc: FrameClient, size: number, members: Set<string> | null}>} */
+const clients = [];
+const counters = {
+  connected: 0,
+  failed: 0,
+  frames: 0,
+  bytes: 0,
+  snapshots: 0,
+  /** Members learned: snapshot entries plus joins (≈ the channel's size per client when each member learns each other once). */
+  learned: 0,
+  joins: 0,
+  leaves: 0,
+  updates: 0,
+  /** Sampled clients: a join of a member already known, a leave of one not known. */
+  dupJoins: 0,
+  unknownLeaves: 0,
+  otherFrames: 0,
+};
+/** @type {string[]} */
+const errors = [];
+
+/** @param {{size: number, members: Set<string> | null}} c @param {any} frame */
+function apply(c, frame) {
+  if (frame.members) {
+    counters.snapshots++;
+    counters.learned += frame.members.length;
+    c.size = frame.members.length;
+    if (c.members) c.members = new Set(frame.members.map((m) => m.sub));
+  }
+  for (const m of frame.join ?? []) {
+    counters.joins++;
+    counters.learned++;
+    c.size++;
+    if (c.members) {
+      if (c.members.has(m.sub)) counters.dupJoins++;
+      c.members.add(m.sub);
+    }
+  }
+  for (const sub of frame.leave ?? []) {
+    counters.leaves++;
+    c.size--;
+    if (c.members && !c.members.delete(sub)) counters.unknownLeaves++;
+  }
+  counters.updates += frame.update?.length ?? 0;
+}
+
+/**
+ * Connects `count` clients (users `bench-<startIndex + k>`), spread evenly over `spreadMs`, each
+ * subscribing to `channel`; resolves when all have tried.
+ * @param {{url: string, channel: string, secret: string, tenant: string, startIndex: number, count: number,
+ *   spreadMs: number, timeoutMs: number}} args
+ */
+async function connect(args) {
+  const t0 = Date.now();
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const one = async (k) => {
+    const at = t0 + (args.spreadMs * k) / Math.max(1, args.count);
+    if (at > Date.now()) await new Promise((resolve) => setTimeout(resolve, at - Date.now()));
+    const idx = args.startIndex + k;
+    const token = signJwt({ sub: `bench-${idx}`, tenant: args.tenant, channels: ['bench:*'], exp }, args.secret);
+    const c = {
+      fc: /** @type {FrameClient | null} */ (null),
+      size: 0,
+      members: idx % SAMPLE_EVERY === 0 ? new Set() : null,
+    };
+    const fc = new FrameClient({
+      url: args.url,
+      auth: { token, deviceId: `d-${idx}` },
+      onRawEvent: (buf) => {
+        if (buf.subarray(0, PRESENCE_PREFIX.length).equals(PRESENCE_PREFIX)) {
+          counters.frames++;
+          counters.bytes += buf.length;
+          const [, frame] = JSON.parse(buf.toString('utf8', 2));
+          if (frame.channel === args.channel) apply(c, frame);
+        } else counters.otherFrames++;
+        return true;
+      },
+    });
+    c.fc = fc;
+    try {
+      await fc.connect(args.timeoutMs);
+      const [reply] = await fc.request('sub', { channel: args.channel }, args.timeoutMs);
+      if (reply && typeof reply === 'object' && 'error' in reply)
+        throw new Error(`sub: ${JSON.stringify(reply.error)}`);
+      clients.push(/** @type {any} */ (c));
+      counters.connected++;
+    } catch (err) {
+      counters.failed++;
+      if (errors.length < 5) errors.push(err instanceof Error ? err.message : String(err));
+      fc.close();
+    }
+  };
+  await Promise.all(Array.from({ length: args.count }, (_, k) => one(k)));
+  return { connected: counters.connected, failed: counters.failed, errors, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** @param {{target: number}} args */
+function stats(args) {
+  let converged = 0;
+  let minSize = Infinity;
+  let maxSize = -Infinity;
+  for (const c of clients) {
+    if (c.size === args.target && (c.members === null || c.members.size === args.target)) converged++;
+    minSize = Math.min(minSize, c.size);
+    maxSize = Math.max(maxSize, c.size);
+  }
+  return {
+    ...counters,
+    clients: clients.length,
+    converged,
+    minSize: clients.length ? minSize : null,
+    maxSize: clients.length ? maxSize : null,
+    errors,
+    usage: usage(),
+  };
+}
+
+serve({
+  connect,
+  stats,
+  exit() {
+    for (const c of clients) c.fc.close();
+  },
+});
+
+process.send?.({ type: 'ready' });
