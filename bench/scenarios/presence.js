@@ -23,7 +23,7 @@ export const presenceDefaults = {
   workers: 4,
   joinSeconds: 10,
   /** Give a size up when its member lists have not converged this long after the last join. */
-  convergeSeconds: 60,
+  convergeSeconds: 30,
   quietWaitSeconds: 10,
   quietBelowPct: 25,
   resultsDir: here('../results/'),
@@ -41,7 +41,7 @@ function total(stats) {
     learned: sum('learned'),
     joins: sum('joins'),
     leaves: sum('leaves'),
-    dupJoins: sum('dupJoins'),
+    repeatedJoins: sum('repeatedJoins'),
     unknownLeaves: sum('unknownLeaves'),
     minSize: Math.min(...stats.map((s) => s.minSize ?? Infinity)),
     maxSize: Math.max(...stats.map((s) => s.maxSize ?? -Infinity)),
@@ -78,6 +78,7 @@ async function runSize(n, opts) {
             tenant: TENANT,
             startIndex: i * per,
             count: Math.max(0, Math.min(per, n - i * per)),
+            total: n,
             spreadMs: opts.joinSeconds * 1000,
             timeoutMs: 20_000,
           },
@@ -108,9 +109,12 @@ async function runSize(n, opts) {
     Object.assign(result, t);
     if (t.converged !== n)
       result.errors.push(`${t.converged} of ${n} member lists converged (sizes ${t.minSize}..${t.maxSize})`);
+    const lists =
+      t.converged === n ? `every list at ${n}` : `${t.converged} lists at ${n} (sizes ${t.minSize}..${t.maxSize})`;
     console.log(
-      `  ${n} members: joined in ${result.joinSeconds.toFixed(1)} s, every list at ${n} after ` +
-        `${result.convergedSeconds.toFixed(1)} s; ${fmtInt(t.frames)} presence frames, ${(t.bytes / 2 ** 20).toFixed(1)} MiB`,
+      `  ${n} members: joined in ${result.joinSeconds.toFixed(1)} s, ${lists} after ${result.convergedSeconds.toFixed(1)} s; ` +
+        `${fmtInt(t.frames)} presence frames, ${(t.bytes / 2 ** 20).toFixed(1)} MiB; ${fmtInt(t.repeatedJoins)} joins of a ` +
+        `member already listed (diffs overlapping the snapshot), ${t.unknownLeaves} leaves of one not listed`,
     );
   } catch (err) {
     result.errors.push(err instanceof Error ? err.message : String(err));
@@ -152,7 +156,7 @@ export async function runPresence(opts) {
       ]),
     ),
   );
-  const ok = results.every((r) => r.errors.length === 0 && r.dupJoins === 0 && r.unknownLeaves === 0);
+  const ok = results.every((r) => r.errors.length === 0 && r.unknownLeaves === 0);
   const [small, large] = [results[0], results[results.length - 1]];
   if (small?.frames && large?.frames) {
     const growth = large.frames / large.members / (small.frames / small.members);

@@ -1,19 +1,19 @@
 /**
  * Presence loader process (scenario `presence`): holds a share of the light clients, each a user
- * of its own that joins one presence channel at its scheduled time, and keeps what the channel's
- * `presence` frames tell it: every client its member count (snapshot size + joins − leaves), and
- * one client in `SAMPLE_EVERY` its full member set (a join of a member it already knows, or a leave
- * of one it does not, is booked). Counts every presence frame and its bytes (the Engine.IO text
- * frame as received), so frames and bytes sent by the server are the sums over all loaders.
+ * of its own (`bench-<index>`) that joins one presence channel at its scheduled time, and keeps the
+ * member list the channel's `presence` frames give it (a snapshot, then joins and leaves) as a
+ * bitset by user index, so that 5000 lists of 5000 cost a few MB. A join of a member the list
+ * already holds (a diff overlapping the snapshot) is booked as a repeat, a leave of one it does not
+ * hold as unknown. Counts every presence frame and its bytes (the Engine.IO text frame as
+ * received), so the frames and bytes the server sent are the sums over all loaders.
  */
 import { FrameClient } from '../lib/frame-client.js';
 import { signJwt } from '../lib/jwt.js';
 import { serve, usage } from '../lib/rpc.js';
 
-const SAMPLE_EVERY = 50;
 const PRESENCE_PREFIX = Buffer.from('42["presence"');
 
-/** @type {Array<{fc: FrameClient, size: number, members: Set<string> | null}>} */
+/** @type {Array<{fc: FrameClient, size: number, bits: Uint8Array}>} */
 const clients = [];
 const counters = {
   connected: 0,
@@ -21,40 +21,54 @@ const counters = {
   frames: 0,
   bytes: 0,
   snapshots: 0,
-  /** Members learned: snapshot entries plus joins (≈ the channel's size per client when each member learns each other once). */
+  /** Members learned: snapshot entries plus joins (≈ N per client when each member learns each other once). */
   learned: 0,
   joins: 0,
   leaves: 0,
   updates: 0,
-  /** Sampled clients: a join of a member already known, a leave of one not known. */
-  dupJoins: 0,
+  /** Joins of a member the list already held, leaves of one it did not. */
+  repeatedJoins: 0,
   unknownLeaves: 0,
   otherFrames: 0,
 };
 /** @type {string[]} */
 const errors = [];
+let capacity = 0;
 
-/** @param {{size: number, members: Set<string> | null}} c @param {any} frame */
+/** `bench-17` → 17. */
+const indexOf = (sub) => Number(sub.slice(6));
+
+/** @param {{size: number, bits: Uint8Array}} c @param {number} i */
+function add(c, i) {
+  const mask = 1 << (i & 7);
+  if (c.bits[i >> 3] & mask) return false;
+  c.bits[i >> 3] |= mask;
+  c.size++;
+  return true;
+}
+
+/** @param {{size: number, bits: Uint8Array}} c @param {any} frame */
 function apply(c, frame) {
   if (frame.members) {
     counters.snapshots++;
     counters.learned += frame.members.length;
-    c.size = frame.members.length;
-    if (c.members) c.members = new Set(frame.members.map((m) => m.sub));
+    c.bits.fill(0);
+    c.size = 0;
+    for (const m of frame.members) add(c, indexOf(m.sub));
   }
   for (const m of frame.join ?? []) {
     counters.joins++;
     counters.learned++;
-    c.size++;
-    if (c.members) {
-      if (c.members.has(m.sub)) counters.dupJoins++;
-      c.members.add(m.sub);
-    }
+    if (!add(c, indexOf(m.sub))) counters.repeatedJoins++;
   }
   for (const sub of frame.leave ?? []) {
     counters.leaves++;
-    c.size--;
-    if (c.members && !c.members.delete(sub)) counters.unknownLeaves++;
+    const i = indexOf(sub);
+    const mask = 1 << (i & 7);
+    if (c.bits[i >> 3] & mask) {
+      c.bits[i >> 3] &= ~mask;
+      c.size--;
+    } else counters.unknownLeaves++;
   }
   counters.updates += frame.update?.length ?? 0;
 }
@@ -63,9 +77,10 @@ function apply(c, frame) {
  * Connects `count` clients (users `bench-<startIndex + k>`), spread evenly over `spreadMs`, each
  * subscribing to `channel`; resolves when all have tried.
  * @param {{url: string, channel: string, secret: string, tenant: string, startIndex: number, count: number,
- *   spreadMs: number, timeoutMs: number}} args
+ *   total: number, spreadMs: number, timeoutMs: number}} args   `total`: users in the run (the lists' capacity)
  */
 async function connect(args) {
+  capacity = Math.max(capacity, args.total);
   const t0 = Date.now();
   const exp = Math.floor(Date.now() / 1000) + 3600;
   const one = async (k) => {
@@ -73,11 +88,7 @@ async function connect(args) {
     if (at > Date.now()) await new Promise((resolve) => setTimeout(resolve, at - Date.now()));
     const idx = args.startIndex + k;
     const token = signJwt({ sub: `bench-${idx}`, tenant: args.tenant, channels: ['bench:*'], exp }, args.secret);
-    const c = {
-      fc: /** @type {FrameClient | null} */ (null),
-      size: 0,
-      members: idx % SAMPLE_EVERY === 0 ? new Set() : null,
-    };
+    const c = { fc: /** @type {FrameClient | null} */ (null), size: 0, bits: new Uint8Array((capacity >> 3) + 1) };
     const fc = new FrameClient({
       url: args.url,
       auth: { token, deviceId: `d-${idx}` },
@@ -115,7 +126,7 @@ function stats(args) {
   let minSize = Infinity;
   let maxSize = -Infinity;
   for (const c of clients) {
-    if (c.size === args.target && (c.members === null || c.members.size === args.target)) converged++;
+    if (c.size === args.target) converged++;
     minSize = Math.min(minSize, c.size);
     maxSize = Math.max(maxSize, c.size);
   }
