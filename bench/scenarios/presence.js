@@ -43,6 +43,7 @@ function total(stats) {
     leaves: sum('leaves'),
     repeatedJoins: sum('repeatedJoins'),
     unknownLeaves: sum('unknownLeaves'),
+    busyRetries: sum('busyRetries'),
     minSize: Math.min(...stats.map((s) => s.minSize ?? Infinity)),
     maxSize: Math.max(...stats.map((s) => s.maxSize ?? -Infinity)),
   };
@@ -80,9 +81,9 @@ async function runSize(n, opts) {
             count: Math.max(0, Math.min(per, n - i * per)),
             total: n,
             spreadMs: opts.joinSeconds * 1000,
-            timeoutMs: 20_000,
+            timeoutMs: 60_000,
           },
-          opts.joinSeconds * 1000 + 60_000,
+          opts.joinSeconds * 1000 + 90_000,
         ),
       ),
     );
@@ -114,7 +115,8 @@ async function runSize(n, opts) {
     console.log(
       `  ${n} members: joined in ${result.joinSeconds.toFixed(1)} s, ${lists} after ${result.convergedSeconds.toFixed(1)} s; ` +
         `${fmtInt(t.frames)} presence frames, ${(t.bytes / 2 ** 20).toFixed(1)} MiB; ${fmtInt(t.repeatedJoins)} joins of a ` +
-        `member already listed (diffs overlapping the snapshot), ${t.unknownLeaves} leaves of one not listed`,
+        `member already listed (diffs overlapping the snapshot), ${t.unknownLeaves} leaves of one not listed, ` +
+        `${t.busyRetries} connects retried after server_busy`,
     );
   } catch (err) {
     result.errors.push(err instanceof Error ? err.message : String(err));

@@ -30,6 +30,8 @@ const counters = {
   repeatedJoins: 0,
   unknownLeaves: 0,
   otherFrames: 0,
+  /** Connects refused as `server busy` and tried again after the hint. */
+  busyRetries: 0,
 };
 /** @type {string[]} */
 const errors = [];
@@ -89,31 +91,40 @@ async function connect(args) {
     const idx = args.startIndex + k;
     const token = signJwt({ sub: `bench-${idx}`, tenant: args.tenant, channels: ['bench:*'], exp }, args.secret);
     const c = { fc: /** @type {FrameClient | null} */ (null), size: 0, bits: new Uint8Array((capacity >> 3) + 1) };
-    const fc = new FrameClient({
-      url: args.url,
-      auth: { token, deviceId: `d-${idx}` },
-      onRawEvent: (buf) => {
-        if (buf.subarray(0, PRESENCE_PREFIX.length).equals(PRESENCE_PREFIX)) {
-          counters.frames++;
-          counters.bytes += buf.length;
-          const [, frame] = JSON.parse(buf.toString('utf8', 2));
-          if (frame.channel === args.channel) apply(c, frame);
-        } else counters.otherFrames++;
-        return true;
-      },
-    });
-    c.fc = fc;
-    try {
-      await fc.connect(args.timeoutMs);
-      const [reply] = await fc.request('sub', { channel: args.channel }, args.timeoutMs);
-      if (reply && typeof reply === 'object' && 'error' in reply)
-        throw new Error(`sub: ${JSON.stringify(reply.error)}`);
-      clients.push(/** @type {any} */ (c));
-      counters.connected++;
-    } catch (err) {
-      counters.failed++;
-      if (errors.length < 5) errors.push(err instanceof Error ? err.message : String(err));
-      fc.close();
+    const onRawEvent = (buf) => {
+      if (buf.subarray(0, PRESENCE_PREFIX.length).equals(PRESENCE_PREFIX)) {
+        counters.frames++;
+        counters.bytes += buf.length;
+        const [, frame] = JSON.parse(buf.toString('utf8', 2));
+        if (frame.channel === args.channel) apply(c, frame);
+      } else counters.otherFrames++;
+      return true;
+    };
+    // A `server busy` refusal is retried after its hint, as the SDK does, until the deadline.
+    const deadline = Date.now() + args.timeoutMs;
+    for (;;) {
+      const fc = new FrameClient({ url: args.url, auth: { token, deviceId: `d-${idx}` }, onRawEvent });
+      c.fc = fc;
+      try {
+        await fc.connect(args.timeoutMs);
+        const [reply] = await fc.request('sub', { channel: args.channel }, args.timeoutMs);
+        if (reply && typeof reply === 'object' && 'error' in reply)
+          throw new Error(`sub: ${JSON.stringify(reply.error)}`);
+        clients.push(/** @type {any} */ (c));
+        counters.connected++;
+        return;
+      } catch (err) {
+        fc.close();
+        const message = err instanceof Error ? err.message : String(err);
+        if (/server busy/.test(message) && Date.now() + 2000 < deadline) {
+          counters.busyRetries++;
+          await new Promise((resolve) => setTimeout(resolve, 2000 + Math.random() * 500));
+          continue;
+        }
+        counters.failed++;
+        if (errors.length < 5) errors.push(message);
+        return;
+      }
     }
   };
   await Promise.all(Array.from({ length: args.count }, (_, k) => one(k)));
