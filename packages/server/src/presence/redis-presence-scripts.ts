@@ -66,7 +66,7 @@ return { first, aggregate(d, s), previous, moved }
 
 /**
  * Removes a device if `connId` owns it. KEYS <u>:d, <u>:s. ARGV deviceId, connId.
- * Returns { removed, last, status after, status before }.
+ * Returns { removed, last, status after, status before, the removed entry's node ('' if none) }.
  */
 export const REMOVE_DEVICE = script(
   'presence-remove-device',
@@ -74,10 +74,10 @@ export const REMOVE_DEVICE = script(
 local d, s = KEYS[1], KEYS[2]
 local previous = redis.call('GET', s) or 'offline'
 local old = owner(redis.call('HGET', d, ARGV[1]))
-if not old or old.c ~= ARGV[2] then return { 0, 0, previous, previous } end
+if not old or old.c ~= ARGV[2] then return { 0, 0, previous, previous, '' } end
 redis.call('HDEL', d, ARGV[1])
 local status = aggregate(d, s)
-return { 1, status == 'offline' and 1 or 0, status, previous }
+return { 1, status == 'offline' and 1 or 0, status, previous, old.n }
 `,
 );
 

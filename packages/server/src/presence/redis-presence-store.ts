@@ -107,6 +107,8 @@ export class RedisPresenceStore implements PresenceStore {
     return this.guard('removeDevice', async () => {
       const u = this.userKeys(tenant, sub);
       const reply = replyArray(await this.run(REMOVE_DEVICE, [u.d, u.s], [deviceId, connId]), 'remove');
+      const node = replyString(reply[4], 'node');
+      if (node !== '') this.unindex(node, ['d', tenant, sub, deviceId]);
       return {
         removed: replyInt(reply[0], 'removed') === 1,
         last: replyInt(reply[1], 'last') === 1,

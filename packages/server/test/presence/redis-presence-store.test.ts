@@ -257,3 +257,24 @@ describe('redis presence: Redis down', () => {
     await expect.poll(() => store!.statusOf(T, 'ann').catch(() => 'down'), { timeout: 10_000 }).toBe('offline');
   });
 });
+
+describe('redis presence: the per-node index', () => {
+  it('holds only live entries: removals and moves take theirs out, so connection churn does not grow it', async () => {
+    const [store] = stores(1);
+    const indexOf = async (nodeId: string): Promise<number> =>
+      Number(await server.command('SCARD', `{${store!.keyPrefix}pn:${nodeId}}:i`));
+    for (let i = 0; i < 20; i++) {
+      const d = device('ann', 'phone', `c${i}`, 'node-a');
+      await connect(store!, d, ['room:1', 'room:2']);
+      await store!.leave(membership('room:1', d));
+      await store!.leave(membership('room:2', d));
+      await store!.removeDevice(T, 'ann', 'phone', `c${i}`);
+    }
+    expect(await indexOf('node-a')).toBe(0);
+    // A device that moved to another node leaves the old node's index.
+    await connect(store!, device('bob', 'tab', 'a1', 'node-a'), ['room:1']);
+    await connect(store!, device('bob', 'tab', 'b1', 'node-b'), ['room:1']);
+    expect(await indexOf('node-a')).toBe(0);
+    expect(await indexOf('node-b')).toBe(2);
+  });
+});
