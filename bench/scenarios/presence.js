@@ -44,6 +44,7 @@ function total(stats) {
     repeatedJoins: sum('repeatedJoins'),
     unknownLeaves: sum('unknownLeaves'),
     busyRetries: sum('busyRetries'),
+    scanMismatches: sum('scanMismatches'),
     minSize: Math.min(...stats.map((s) => s.minSize ?? Infinity)),
     maxSize: Math.max(...stats.map((s) => s.maxSize ?? -Infinity)),
   };
@@ -158,7 +159,7 @@ export async function runPresence(opts) {
       ]),
     ),
   );
-  const ok = results.every((r) => r.errors.length === 0 && r.unknownLeaves === 0);
+  const ok = results.every((r) => r.errors.length === 0 && r.unknownLeaves === 0 && r.scanMismatches === 0);
   const [small, large] = [results[0], results[results.length - 1]];
   if (small?.frames && large?.frames) {
     const growth = large.frames / large.members / (small.frames / small.members);
