@@ -142,7 +142,8 @@ export class HttpPoller {
           break;
         }
         this.host.failed(error);
-        delay = this.failures.next();
+        // Over the server's per-user budget: wait at least as long as it says.
+        delay = Math.max(this.failures.next(), error.retryAfterMs ?? 0);
       }
       if (delay > 0 && this.running) await this.sleep(delay);
     }

@@ -10,15 +10,18 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Server, type Socket } from 'socket.io';
 import { issueToken } from '@tether/server';
-import { TestBed, waitUntil } from '@tether/testing';
+import { TestBed, startFaultProxy, waitUntil, type FaultProxy } from '@tether/testing';
 import { Clients, fast, sleep } from './helpers.js';
 
 const RETRY_AFTER_MS = 1500;
 const bed = new TestBed();
 const clients = new Clients();
 let closeServer: (() => Promise<void>) | undefined;
+let proxy: FaultProxy | undefined;
 afterEach(async () => {
   await clients.closeAll();
+  await proxy?.close();
+  proxy = undefined;
   await closeServer?.();
   closeServer = undefined;
   await bed.close();
@@ -100,5 +103,24 @@ describe('rate_limited', () => {
     expect(client.metrics().queued).toBe(5 - published);
     const done = await Promise.all(results.slice(0, published));
     expect(done.map((r) => r.offset)).toEqual(Array.from({ length: published }, (_, k) => k + 1));
+  });
+
+  it('in HTTP fallback: a poll over the per-user budget waits out retryAfterMs, no polling loop', async () => {
+    const server = await bed.start({ limits: { httpRequestsPerMinutePerUser: 2 } });
+    proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: server.port } });
+    proxy.blockPath('/socket.io/'); // no socket: the SDK polls
+    const client = clients.make({
+      url: proxy.url,
+      token: await server.token({ sub: 'poller', channels: ['room:*'] }),
+      ...fast,
+      fallback: { enabled: true, afterAttempts: 1, afterMs: 100, pollWaitSeconds: 0, pollIntervalMs: 50 },
+    });
+    client.subscribe('room:1', () => undefined);
+    void client.connect();
+    await waitUntil(() => (server.server.stats().rateLimited.httpRequests === 1 ? true : undefined), 8000, 'refused');
+    await sleep(2500);
+    // The failure backoff alone would poll again within 1 s (full jitter); the server asked for the
+    // rest of its minute.
+    expect(server.server.stats().rateLimited.httpRequests).toBe(1);
   });
 });

@@ -90,6 +90,8 @@ export interface DeliveryStats {
     /** Connections cut for sending on while refused (`maxRefusalsPerConnection`). */
     disconnects: number;
     httpPublishes: number;
+    /** Requests with a user token over `httpRequestsPerMinutePerUser`. */
+    httpRequests: number;
   };
 }
 

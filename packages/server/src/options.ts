@@ -317,6 +317,7 @@ export const defaults = {
     eventsPerMinutePerConnection: 200,
     maxRefusalsPerConnection: 100,
     httpPublishesPerSecondPerApiKey: 1000,
+    httpRequestsPerMinutePerUser: 600,
     dryRun: false,
   } as LimitOptions,
   trustedProxies: [] as string[],

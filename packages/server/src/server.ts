@@ -184,6 +184,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     maxDataDepth: o.maxDataDepth,
     trustProxy: limits.trustProxy,
     limitHttpPublish: (apiKey) => limits.httpPublish(apiKey),
+    limitHttpUser: (tenant, sub) => limits.httpRequest(tenant, sub),
     pushDevices: {
       push: pushStore,
       providers: pushOptions.providers,

@@ -124,6 +124,7 @@ describe('docs/architecture.md §6 Defaults', () => {
         maxConnectionsPerIp: 1000,
         maxConnections: 20_000,
         httpPublishesPerSecondPerApiKey: 1000,
+        httpRequestsPerMinutePerUser: 600,
       },
     });
     expect(clientDefaults).toMatchObject({

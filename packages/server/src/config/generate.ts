@@ -94,6 +94,7 @@ export function generateConfig(): string {
       eventsPerMinutePerConnection: l.eventsPerMinutePerConnection,
       maxRefusalsPerConnection: l.maxRefusalsPerConnection,
       httpPublishesPerSecondPerApiKey: l.httpPublishesPerSecondPerApiKey,
+      httpRequestsPerMinutePerUser: l.httpRequestsPerMinutePerUser,
       dryRun: l.dryRun,
     },
     timings: {

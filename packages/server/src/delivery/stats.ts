@@ -29,7 +29,14 @@ export class StatsCounter {
     slowConsumers: 0,
     busyRefusals: 0,
     handshakesInProgress: 0,
-    rateLimited: { connectionAttempts: 0, concurrentConnections: 0, events: 0, disconnects: 0, httpPublishes: 0 },
+    rateLimited: {
+      connectionAttempts: 0,
+      concurrentConnections: 0,
+      events: 0,
+      disconnects: 0,
+      httpPublishes: 0,
+      httpRequests: 0,
+    },
   };
 
   /** Counts a message the relevance rules dropped on `path` (relevance-counts.ts). */

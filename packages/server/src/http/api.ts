@@ -70,6 +70,8 @@ export interface HttpApiDeps {
   trustProxy?: (address: string) => boolean;
   /** Takes one publish of this API key; throws `rate_limited` over the limit. */
   limitHttpPublish?: (apiKey: string) => Promise<void>;
+  /** Takes one request of a user with a verified token; throws `rate_limited` over the limit. */
+  limitHttpUser?: (tenant: string, sub: string) => Promise<void>;
   /** Push-target registration (`/v1/push/devices`). */
   pushDevices: Omit<PushRoutesDeps, 'verifyToken'>;
 }
@@ -103,8 +105,14 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     sendError(new TetherError(ErrorCode.NotFound, `no route ${request.method} ${request.url}`), request, reply),
   );
 
-  const userOf = async (authorization: string, deviceId?: string): Promise<AuthContext> => {
+  // Every route with a user token verifies it here, and spends one request of the user's budget.
+  const verifyUser = async (authorization: string): Promise<TokenClaims> => {
     const claims = await deps.verifyToken(authorization);
+    await deps.limitHttpUser?.(claims.tenant, claims.sub);
+    return claims;
+  };
+  const userOf = async (authorization: string, deviceId?: string): Promise<AuthContext> => {
+    const claims = await verifyUser(authorization);
     return { ...claims, deviceId: deviceId ?? 'http' };
   };
 
@@ -167,7 +175,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     return { acks };
   });
 
-  registerPushRoutes(app, { ...deps.pushDevices, verifyToken: deps.verifyToken });
+  registerPushRoutes(app, { ...deps.pushDevices, verifyToken: verifyUser });
 
   await app.ready();
   return app;

@@ -26,6 +26,11 @@ export interface LimitOptions {
   maxRefusalsPerConnection: number;
   /** `POST /v1/publish` requests per API key per second, cluster-wide with the Redis store. Default 1000. */
   httpPublishesPerSecondPerApiKey: number;
+  /**
+   * Requests with a user token (poll, ack, history, push targets, and the other `/v1` reads) per
+   * user per minute, cluster-wide with the Redis store. Default 600.
+   */
+  httpRequestsPerMinutePerUser: number;
   /** Count what would be refused (stats, a debug log line) but refuse nothing. Default false. */
   dryRun: boolean;
 }
@@ -39,6 +44,7 @@ const COUNTS = [
   'eventsPerMinutePerConnection',
   'maxRefusalsPerConnection',
   'httpPublishesPerSecondPerApiKey',
+  'httpRequestsPerMinutePerUser',
 ] as const;
 
 /** Every key of the `limits` group (the counts and `dryRun`). */

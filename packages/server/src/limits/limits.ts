@@ -53,6 +53,7 @@ export class Limits {
   private readonly eventsPerConnection: RateLimit;
   private readonly eventsPerUser: RateLimit;
   private readonly httpPublishes: RateLimit;
+  private readonly httpRequests: RateLimit;
   private readonly cutUsers = new CutUsers();
   /** Shared by every socket's event-limit middleware. */
   private eventLimitDeps: EventLimitDeps | undefined;
@@ -96,6 +97,12 @@ export class Limits {
       name: 'pub',
       points: l.httpPublishesPerSecondPerApiKey,
       durationSeconds: 1,
+      shared: true,
+    });
+    this.httpRequests = factory.create({
+      name: 'http',
+      points: l.httpRequestsPerMinutePerUser,
+      durationSeconds: 60,
       shared: true,
     });
     this.lagSampler = o.loopLag || o.busyLoopLagMs <= 0 ? undefined : new LoopLagSampler();
@@ -167,6 +174,17 @@ export class Limits {
     this.stats.values.rateLimited.httpPublishes++;
     if (this.o.limits.dryRun) return;
     throw new TetherError(ErrorCode.RateLimited, 'too many publishes with this API key', {
+      retryAfterMs: refusal.retryAfterMs,
+    });
+  }
+
+  /** Takes one request of this user (tenant + sub) with a user token; throws `rate_limited` over the limit. */
+  async httpRequest(tenant: string, sub: string): Promise<void> {
+    const refusal = await this.httpRequests.consume(`${tenant}/${sub}`);
+    if (!refusal) return;
+    this.stats.values.rateLimited.httpRequests++;
+    if (this.o.limits.dryRun) return;
+    throw new TetherError(ErrorCode.RateLimited, 'too many HTTP requests for this user', {
       retryAfterMs: refusal.retryAfterMs,
     });
   }

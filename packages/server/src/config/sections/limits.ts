@@ -33,6 +33,7 @@ export const limitsSection = z.strictObject({
   eventsPerMinutePerConnection: count.optional(),
   maxRefusalsPerConnection: count.optional(),
   httpPublishesPerSecondPerApiKey: count.optional(),
+  httpRequestsPerMinutePerUser: count.optional(),
   dryRun: z.boolean().optional(),
 });
 
