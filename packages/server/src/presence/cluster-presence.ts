@@ -4,7 +4,8 @@
  * renewal and purge it (exactly one of them gets its users back, see `purgeNode`), and that one
  * sends the leaves, once. When this node finds its own lease gone, Redis lost it (a restart left
  * it empty, or this node was silent past its lease and was purged): it writes its live entries back,
- * silently.
+ * silently. The same after any reconnection to Redis, followed by removing the node's entries that
+ * are no longer live (a removal that failed while Redis was away), with their leaves.
  *
  * Presence has its own lease rather than the cluster's node heartbeat: its length is a presence
  * setting (`presenceLeaseMs`), and the set of nodes that own entries outlives every node, so that a
@@ -19,6 +20,8 @@ export interface NodeLeases {
   renewLease(nodeId: string, leaseMs: number): Promise<boolean>;
   /** Nodes that own entries but hold no lease, `self` excluded. */
   expiredNodes(self: string): Promise<string[]>;
+  /** Removes this node's entries that are not in `live`; answers the users that lost channels or went offline by it. */
+  reconcileNode(nodeId: string, live: { devices: DeviceEntry[]; memberships: MembershipKey[] }): Promise<PurgedUser[]>;
   /** Called on every (re)connection to Redis. */
   onReady(listener: () => void): void;
 }
@@ -46,12 +49,17 @@ export class ClusterPresence {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** Redis was (re)connected: the next beat writes the live entries back and drops stale ones. */
+  private resync = false;
 
   constructor(private readonly options: ClusterPresenceOptions) {}
 
   start(): void {
     const { leaseMs } = this.options;
-    this.options.store.onReady(() => this.beatSoon());
+    this.options.store.onReady(() => {
+      this.resync = true;
+      this.beatSoon();
+    });
     this.beatSoon();
     this.timer = setInterval(() => this.beatSoon(), Math.max(1, Math.floor(leaseMs / 3)));
     this.timer.unref();
@@ -82,18 +90,20 @@ export class ClusterPresence {
       });
   }
 
-  /** Renews the lease (restoring this node's entries if Redis lost them), then purges expired nodes. */
+  /**
+   * Renews the lease; after Redis lost it or came back, makes Redis hold exactly this node's live
+   * entries (writing back the missing, removing the stale and sending their leaves); then purges
+   * the nodes whose lease expired.
+   */
   private async beat(): Promise<void> {
     const { store, tracker, nodeId, leaseMs, log } = this.options;
-    if (await store.renewLease(nodeId, leaseMs)) {
-      const { devices, memberships } = tracker.liveEntries();
-      if (devices.length + memberships.length > 0) {
-        log.warn(
-          { devices: devices.length, memberships: memberships.length },
-          'presence lease lost (Redis emptied?); restoring live entries',
-        );
-        await store.restore(devices, memberships);
-      }
+    const lost = await store.renewLease(nodeId, leaseMs);
+    if (lost || this.resync) {
+      this.resync = false;
+      await this.resynchronize(lost).catch((err: unknown) => {
+        this.resync = true; // the next beat tries again
+        throw err;
+      });
     }
     for (const gone of await store.expiredNodes(nodeId)) {
       if (this.stopped) return;
@@ -102,6 +112,25 @@ export class ClusterPresence {
         log.warn({ nodeId: gone, users: purged.length }, 'presence of a gone node purged');
         await tracker.applyPurged(purged);
       }
+    }
+  }
+
+  /** Writes this node's live entries back (missing ones only), then removes its stale ones and sends their leaves. */
+  private async resynchronize(lost: boolean): Promise<void> {
+    const { store, tracker, nodeId, log } = this.options;
+    const { devices, memberships } = tracker.liveEntries();
+    if (lost && devices.length + memberships.length > 0) {
+      log.warn(
+        { devices: devices.length, memberships: memberships.length },
+        'presence lease lost (Redis emptied?); restoring live entries',
+      );
+    }
+    await store.restore(devices, memberships);
+    // Read again: what went away during the restore is stale now.
+    const stale = await store.reconcileNode(nodeId, tracker.liveEntries());
+    if (stale.length > 0) {
+      log.warn({ users: stale.length }, 'presence entries that outlived their connections removed');
+      await tracker.applyPurged(stale);
     }
   }
 }

@@ -65,7 +65,8 @@ return { first, aggregate(d, s), previous, moved }
 );
 
 /**
- * Removes a device if `connId` owns it. KEYS <u>:d, <u>:s. ARGV deviceId, connId.
+ * Removes a device if its owner matches. KEYS <u>:d, <u>:s. ARGV deviceId, 'c' (match the connId)
+ * or 'n' (match the nodeId: a reconciliation), the id.
  * Returns { removed, last, status after, status before, the removed entry's node ('' if none) }.
  */
 export const REMOVE_DEVICE = script(
@@ -74,7 +75,7 @@ export const REMOVE_DEVICE = script(
 local d, s = KEYS[1], KEYS[2]
 local previous = redis.call('GET', s) or 'offline'
 local old = owner(redis.call('HGET', d, ARGV[1]))
-if not old or old.c ~= ARGV[2] then return { 0, 0, previous, previous, '' } end
+if not old or old[ARGV[2]] ~= ARGV[3] then return { 0, 0, previous, previous, '' } end
 redis.call('HDEL', d, ARGV[1])
 local status = aggregate(d, s)
 return { 1, status == 'offline' and 1 or 0, status, previous, old.n }
@@ -117,12 +118,12 @@ return { 1, 0 }
 `,
 );
 
-/** Deletes a hash field if its owner's `c` (connId) is ARGV[2]. KEYS the hash. ARGV field, connId. */
+/** Deletes a hash field if its owner matches. KEYS the hash. ARGV field, 'c' (connId) or 'n' (nodeId), the id. */
 export const DELETE_OWNED = script(
   'presence-delete-owned',
   `
 local old = owner(redis.call('HGET', KEYS[1], ARGV[1]))
-if old and old.c == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+if old and old[ARGV[2]] == ARGV[3] then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0
 `,
 );

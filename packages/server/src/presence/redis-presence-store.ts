@@ -106,7 +106,7 @@ export class RedisPresenceStore implements PresenceStore {
   async removeDevice(tenant: string, sub: string, deviceId: string, connId: string): Promise<RemoveResult> {
     return this.guard('removeDevice', async () => {
       const u = this.userKeys(tenant, sub);
-      const reply = replyArray(await this.run(REMOVE_DEVICE, [u.d, u.s], [deviceId, connId]), 'remove');
+      const reply = replyArray(await this.run(REMOVE_DEVICE, [u.d, u.s], [deviceId, 'c', connId]), 'remove');
       const node = replyString(reply[4], 'node');
       if (node !== '') this.unindex(node, ['d', tenant, sub, deviceId]);
       return {
@@ -168,7 +168,7 @@ export class RedisPresenceStore implements PresenceStore {
         await this.run(
           DELETE_OWNED,
           [this.userKeys(key.tenant, key.sub).c],
-          [field(key.channel, key.deviceId), key.connId],
+          [field(key.channel, key.deviceId), 'c', key.connId],
         );
         this.unindex(key.nodeId, membershipEntry(key));
       }
@@ -277,6 +277,58 @@ export class RedisPresenceStore implements PresenceStore {
           await this.redis.hsetnx(this.userKeys(key.tenant, key.sub).c, field(key.channel, key.deviceId), owner);
         }),
       ]);
+    });
+  }
+
+  /**
+   * Removes this node's entries that are not live any more (`live`: the node's tracker's view), and
+   * answers the users that lost channels or went offline by it, so their leaves can be sent. For
+   * after Redis was unreachable: a removal that failed meanwhile, or one that found an emptied Redis
+   * before `restore` wrote the entry back, would otherwise leave a ghost. An entry is kept when a
+   * live one has its place (same device, and channel), whatever its connection; a removal matches
+   * the node, so an entry a reconnect moved to another node stays.
+   */
+  async reconcileNode(
+    nodeId: string,
+    live: { devices: DeviceEntry[]; memberships: MembershipKey[] },
+  ): Promise<PurgedUser[]> {
+    return this.guard('reconcileNode', async () => {
+      await this.connection.ready('reconcileNode');
+      const keep = new Set([
+        ...live.devices.map((d) => indexEntry(['d', d.tenant, d.sub, d.deviceId])),
+        ...live.memberships.map((m) => indexEntry(membershipEntry(m))),
+      ]);
+      const stale = (await this.redis.smembers(this.indexKey(nodeId))).filter((text) => !keep.has(text));
+      const users = new Map<string, PurgedUser>();
+      const userOf = (tenant: string, sub: string): PurgedUser => {
+        const id = field(tenant, sub);
+        let user = users.get(id);
+        if (!user) users.set(id, (user = { tenant, sub, leftChannels: [], offline: false }));
+        return user;
+      };
+      await Promise.all(
+        stale.map(async (text) => {
+          const entry = JSON.parse(text) as IndexEntry;
+          if (entry[0] === 'd') {
+            const [, tenant, sub, deviceId] = entry;
+            const u = this.userKeys(tenant, sub);
+            const reply = replyArray(await this.run(REMOVE_DEVICE, [u.d, u.s], [deviceId, 'n', nodeId]), 'reconcile');
+            if (replyInt(reply[1], 'last') === 1) userOf(tenant, sub).offline = true;
+          } else {
+            const [, tenant, channel, sub, deviceId] = entry;
+            const c = this.channelKeys(tenant, channel);
+            const reply = replyArray(
+              await this.run(LEAVE, [c.m, c.u], [field(sub, deviceId), sub, 'n', nodeId]),
+              'reconcile',
+            );
+            await this.run(DELETE_OWNED, [this.userKeys(tenant, sub).c], [field(channel, deviceId), 'n', nodeId]);
+            if (replyInt(reply[1], 'last') === 1) userOf(tenant, sub).leftChannels.push(channel);
+          }
+          await this.redis.srem(this.indexKey(nodeId), text);
+        }),
+      );
+      for (const user of users.values()) user.leftChannels.sort();
+      return [...users.values()];
     });
   }
 

@@ -72,10 +72,11 @@ async function connectUser(node: Node, sub: string, channel: string): Promise<vo
     lastActiveAt: 1,
   };
   const membership: MembershipKey = { ...device, channel };
-  await node.store.upsertDevice(device);
-  await node.store.join(membership);
+  // As the tracker does: known locally first, then written.
   node.tracker.devices.push(device);
   node.tracker.memberships.push(membership);
+  await node.store.upsertDevice(device);
+  await node.store.join(membership);
 }
 
 describe('cluster presence', () => {
@@ -131,5 +132,23 @@ describe('cluster presence', () => {
     ]);
     await new Promise((resolve) => setTimeout(resolve, LEASE_MS));
     expect(nodes.flatMap((node) => node.tracker.purged)).toEqual([]);
+  });
+
+  it('after a reconnection to Redis, entries whose removal was lost meanwhile are removed and their users leave', async () => {
+    const [node] = cluster(1);
+    node!.presence.start();
+    await connectUser(node!, 'ann', 'room');
+    await connectUser(node!, 'bob', 'room');
+    // bob disconnected while Redis was unreachable: the tracker let him go, its store write failed.
+    node!.tracker.devices = node!.tracker.devices.filter((d) => d.sub !== 'bob');
+    node!.tracker.memberships = node!.tracker.memberships.filter((m) => m.sub !== 'bob');
+    await server.command('CLIENT', 'KILL', 'TYPE', 'normal'); // every connection drops and reconnects
+    const handed = await waitUntil(
+      () => (node!.tracker.purged.length > 0 ? node!.tracker.purged : undefined),
+      10_000,
+      'the stale entry removed',
+    );
+    expect(handed).toEqual([[{ tenant: 'acme', sub: 'bob', leftChannels: ['room'], offline: true }]]);
+    expect(await node!.store.members('acme', 'room')).toEqual([{ sub: 'ann', status: 'online', devices: 1 }]);
   });
 });

@@ -222,6 +222,43 @@ describe('redis presence: restore', () => {
   });
 });
 
+describe('redis presence: reconciling a node with its live entries', () => {
+  it('removes the node’s entries that are no longer live and answers who left; live and moved entries stay', async () => {
+    const [store] = stores(1);
+    const ann = device('ann', 'phone', 'a1', 'node-a');
+    const bob = device('bob', 'phone', 'a2', 'node-a');
+    const bobLaptop = device('bob', 'laptop', 'a3', 'node-a');
+    await connect(store!, ann, ['room:1']);
+    await connect(store!, bob, ['room:1', 'room:2']);
+    await connect(store!, bobLaptop, ['room:2']);
+    await connect(store!, device('cid', 'tab', 'a4', 'node-a'), ['room:1']);
+    await connect(store!, device('cid', 'tab', 'b1', 'node-b'), ['room:1']); // moved away from node-a
+    // node-a's tracker holds ann, bob's laptop (in room:2), and ann reconnected (new connId): the rest is stale.
+    const live = {
+      devices: [{ ...ann, connId: 'a9' }, bobLaptop],
+      memberships: [membership('room:2', bobLaptop), { ...membership('room:1', ann), connId: 'a9' }],
+    };
+    expect(await store!.reconcileNode('node-a', live)).toEqual([
+      { tenant: T, sub: 'bob', leftChannels: ['room:1'], offline: false },
+    ]);
+    expect(await store!.members(T, 'room:1')).toEqual([
+      { sub: 'ann', status: 'online', devices: 1 },
+      { sub: 'cid', status: 'online', devices: 1 },
+    ]);
+    expect(await store!.members(T, 'room:2')).toEqual([{ sub: 'bob', status: 'online', devices: 1 }]);
+    expect((await store!.devicesOf(T, 'bob')).map((d) => d.deviceId)).toEqual(['laptop']);
+    expect(await store!.channelsOf(T, 'bob')).toEqual(['room:2']);
+    // Once more: nothing left to remove.
+    expect(await store!.reconcileNode('node-a', live)).toEqual([]);
+    // Nothing live: the rest goes, ann and bob go offline.
+    const rest = await store!.reconcileNode('node-a', { devices: [], memberships: [] });
+    expect([...rest].sort((p, q) => (p.sub < q.sub ? -1 : 1))).toEqual([
+      { tenant: T, sub: 'ann', leftChannels: ['room:1'], offline: true },
+      { tenant: T, sub: 'bob', leftChannels: ['room:2'], offline: true },
+    ]);
+  });
+});
+
 describe('redis presence: node leases', () => {
   it('a node without a lease is expired for the others; renewing says whether the lease had been lost', async () => {
     const [a, b] = stores(2);
