@@ -37,6 +37,9 @@ import { SubscriptionRegistry } from './subscriptions.js';
 import { TokenSource } from './token.js';
 import { fetchHistory, type HistoryOptions, type HistoryPage } from './history.js';
 import type { ServerHttp } from './server-http.js';
+import { ReadState, type ReadContext, type UnreadContext } from './read-state.js';
+import { routeTyping } from './typing.js';
+import type { UnreadCount } from '@tether/protocol/wire';
 
 export interface ClientErrorContext {
   error: TetherError;
@@ -58,6 +61,10 @@ export interface ClientEvents {
   /** A message skipped as stale: expired in transit, or superseded by a message in hand (never handed to a handler; acked). */
   stale: StaleContext;
   serverDown: ServerDownContext;
+  /** The user read a channel on another device (its read position moved): clear the badge. */
+  read: ReadContext;
+  /** A tracked channel's unread count changed (see `client.unread()`). */
+  unread: UnreadContext;
 }
 
 export class TetherClient {
@@ -72,6 +79,7 @@ export class TetherClient {
   private readonly queue: PublishQueue;
   private readonly connector: Connector;
   private readonly subscriptions: SubscriptionRegistry;
+  private readonly readState: ReadState;
   private device: string | undefined;
   private preparing: Promise<void> | undefined;
   private closed = false;
@@ -123,6 +131,23 @@ export class TetherClient {
       error: (error, channel) => this.emitError(error, channel),
       history: (channel, options) => this.history(channel, options),
       stale: (context) => this.events.emit('stale', context),
+      social: {
+        typingOptions: { expiryMs: this.options.typingExpiryMs, throttleMs: this.options.typingThrottleMs },
+        typing: (channel) =>
+          void this.connector.link.request('typing', { channel }, this.options.probeTimeoutMs, isEmpty),
+        markRead: (channel, offset) => this.readState.markRead(channel, offset),
+        readPosition: (channel) => this.readState.position(channel),
+        handled: (channel, offset) => this.readState.handled(channel, offset),
+      },
+    });
+    this.readState = new ReadState({
+      link: () => this.connector.link,
+      http: () => this.serverHttp(),
+      ownSub: () => this.tokens.current?.sub,
+      timeoutMs: this.options.probeTimeoutMs,
+      ownRead: (context) => this.events.emit('read', context),
+      unread: (context) => this.events.emit('unread', context),
+      channelRead: (context) => this.subscriptions.find(context.channel)?.heardRead(context),
     });
     this.connector = new Connector(this.options, this.machine, this.stats, this.tokens, {
       prepared: () => this.prepare(),
@@ -139,6 +164,8 @@ export class TetherClient {
         this.stats.add('protocolErrors');
         this.emitError(error, channel);
       },
+      typing: (notice) => routeTyping(notice, this.tokens.current?.sub, (channel) => this.subscriptions.find(channel)),
+      read: (notice) => this.readState.notice(notice),
       serverDown: (attempts, error) => this.events.emit('serverDown', error ? { attempts, error } : { attempts }),
       error: (error) => this.emitError(error),
     });
@@ -236,6 +263,32 @@ export class TetherClient {
   history<E extends EventMap = UntypedEvents>(channel: string, options: HistoryOptions = {}): Promise<HistoryPage<E>> {
     if (this.closed) return rejected(new TetherError(ErrorCode.ClientClosed, 'the client is closed'));
     return fetchHistory<E>(this.serverHttp(), channel, options);
+  }
+
+  /**
+   * Unread counts (`head − read position`) of the named channels, or of every channel the user has
+   * read in; over the socket, or `GET /v1/unread` when not connected. From then on these channels
+   * are tracked: `client.on('unread')` tells each change (messages handled here, reads on any
+   * device). Rejects with a TetherError (`forbidden` for a channel the user may not read…).
+   */
+  async unread(channels?: readonly string[]): Promise<Record<string, UnreadCount>> {
+    if (this.closed) throw new TetherError(ErrorCode.ClientClosed, 'the client is closed');
+    return this.readState.unread(channels);
+  }
+
+  /**
+   * Marks `channel` read up to `offset` for the user (every device; never moves back), subscribed
+   * or not — e.g. from a list of conversations. `sub.markRead()` does the same for a subscription.
+   * Resolves with the position after; over the socket, or `POST /v1/read` when not connected.
+   */
+  async markRead(channel: string, offset: number): Promise<number> {
+    if (this.closed) throw new TetherError(ErrorCode.ClientClosed, 'the client is closed');
+    return this.readState.markRead(channel, offset);
+  }
+
+  /** The tracked unread counts now (channels asked with `unread()` or marked read here). */
+  unreadCounts(): Record<string, UnreadCount> {
+    return this.readState.counts();
   }
 
   /**
@@ -387,6 +440,10 @@ export class TetherClient {
       });
     });
   }
+}
+
+function isEmpty(value: unknown): value is Record<string, never> {
+  return isRecord(value);
 }
 
 function isPubReply(value: unknown): value is PubReply {

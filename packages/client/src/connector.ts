@@ -9,7 +9,9 @@ import {
   type ErrorFrame,
   type MsgFrame,
   type Positions,
+  type ReadNotice,
   type ResyncFrame,
+  type TypingNotice,
 } from '@tether/protocol/wire';
 import { Backoff } from './backoff.js';
 import { HttpPoller, type PollEntry, type PollPositions } from './fallback.js';
@@ -37,6 +39,9 @@ export interface ConnectorHost {
   /** Feeds one channel of a poll answer; resolves once its pipeline has settled. */
   pollEntry(channel: string, entry: PollEntry): Promise<void>;
   protocolError(error: TetherError, channel: string | undefined): void;
+  /** A `typing` or `read` notice (validated). */
+  typing(notice: TypingNotice): void;
+  read(notice: ReadNotice): void;
   serverDown(attempts: number, error: TetherError | undefined): void;
   /** An error for the app's `error` listeners (not tied to a channel). */
   error(error: TetherError): void;
@@ -87,6 +92,8 @@ export class Connector {
       resync: (frame) => host.resync(frame),
       serverError: (frame) => host.serverError(frame),
       protocolError: (error, channel) => host.protocolError(error, channel),
+      typing: (notice) => host.typing(notice),
+      read: (notice) => host.read(notice),
     });
     this.heartbeat = new Heartbeat(options.probeIntervalMs, options.probeTimeoutMs, {
       rtt: (ms, serverAheadMs) => {

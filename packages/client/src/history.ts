@@ -13,6 +13,11 @@ export interface HistoryOptions {
   before?: number;
   /** Messages per page, 1 to the server's `maxHistoryLimit` (its default too, 100 unless set). */
   limit?: number;
+  /**
+   * Only what the server's relevance rules still keep (`relevant=true`): the final state, e.g. an
+   * edited message's last version, a deleted one's delete. Default false: everything the log holds.
+   */
+  relevant?: boolean;
   /** Aborts the request. */
   signal?: AbortSignal;
 }
@@ -21,7 +26,7 @@ export interface HistoryPage<E extends EventMap = UntypedEvents> {
   channel: string;
   /** The log's life the offsets belong to; a page with another epoch does not continue the previous one. */
   epoch: string;
-  /** Newest first. Not filtered by relevance rules: what the log still holds. */
+  /** Newest first. Not filtered by relevance rules (what the log still holds) unless `relevant`. */
   messages: TypedMessage<E>[];
   /** Pass as `before` for the next (older) page; null once the start of retention is reached. */
   next: number | null;
@@ -47,6 +52,7 @@ export async function fetchHistory<E extends EventMap = UntypedEvents>(
     if (!isOffset(value)) throw new TetherError(ErrorCode.BadRequest, `history: ${key} must be a whole number ≥ 1`);
     query.set(key, String(value));
   }
+  if (options.relevant !== undefined) query.set('relevant', String(options.relevant === true));
   const body = await callServer(deps, {
     method: 'GET',
     path: `/v1/history?${query.toString()}`,

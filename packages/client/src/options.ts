@@ -123,6 +123,10 @@ export interface ClientOptions {
   socketFactory?: SocketFactory;
   /** `fetch` for the HTTP fallback. Default `globalThis.fetch`. */
   fetch?: FetchFunction;
+  /** A typist is shown this long after their last `typing` notice (`sub.typists()`, `typingStopped`). Default 5000. */
+  typingExpiryMs?: number;
+  /** `sub.typing()` sends at most one frame per this interval and channel. Default 2000. */
+  typingThrottleMs?: number;
 }
 
 export interface ResolvedClientOptions {
@@ -150,6 +154,8 @@ export interface ResolvedClientOptions {
   debug: boolean;
   socketFactory: SocketFactory | undefined;
   fetch: FetchFunction | undefined;
+  typingExpiryMs: number;
+  typingThrottleMs: number;
 }
 
 /** The defaults, exported so that apps can read (and document) them. */
@@ -185,6 +191,8 @@ export const defaults = {
   publishQueue: { maxSize: 1000, persist: false, timeoutMs: 10_000 },
   handlerRetry: { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 },
   debug: false,
+  typingExpiryMs: 5000,
+  typingThrottleMs: 2000,
 } as const satisfies Partial<Record<keyof ResolvedClientOptions, unknown>>;
 
 const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -234,6 +242,8 @@ export function resolveOptions(options: ClientOptions): ResolvedClientOptions {
     debug,
     socketFactory: options.socketFactory,
     fetch: options.fetch,
+    typingExpiryMs: options.typingExpiryMs ?? defaults.typingExpiryMs,
+    typingThrottleMs: options.typingThrottleMs ?? defaults.typingThrottleMs,
   };
   if (
     options.deviceId !== undefined &&
@@ -259,6 +269,7 @@ export function resolveOptions(options: ClientOptions): ResolvedClientOptions {
     ['publishQueue.maxSize', resolved.publishQueue.maxSize],
     ['publishQueue.timeoutMs', resolved.publishQueue.timeoutMs],
     ['handlerRetry.initialDelayMs', resolved.handlerRetry.initialDelayMs],
+    ['typingExpiryMs', resolved.typingExpiryMs],
   ];
   for (const [name, value] of positive) {
     if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
@@ -274,6 +285,9 @@ export function resolveOptions(options: ClientOptions): ResolvedClientOptions {
   const wait = resolved.fallback.pollWaitSeconds;
   if (typeof wait !== 'number' || wait < 0 || wait > 60) {
     throw new TypeError('TetherClient: `fallback.pollWaitSeconds` must be between 0 and 60');
+  }
+  if (!(resolved.typingThrottleMs >= 0)) {
+    throw new TypeError('TetherClient: `typingThrottleMs` must not be negative');
   }
   if (resolved.tokenRefreshMarginMs < 0 || resolved.positionSaveIntervalMs < 0) {
     throw new TypeError('TetherClient: `tokenRefreshMarginMs` and `positionSaveIntervalMs` must not be negative');

@@ -13,10 +13,14 @@ import {
   isErrorCode,
   isMsgFrame,
   isResyncFrame,
+  isReadNotice,
+  isTypingNotice,
   type ErrorFrame,
   type HandshakeAuth,
   type MsgFrame,
+  type ReadNotice,
   type ResyncFrame,
+  type TypingNotice,
 } from '@tether/protocol/wire';
 import type { ResolvedClientOptions } from './options.js';
 import { StatusReason } from './state.js';
@@ -49,6 +53,8 @@ export interface LinkHandlers {
   resync(frame: ResyncFrame): void;
   serverError(frame: ErrorFrame): void;
   protocolError(error: TetherError, channel: string | undefined): void;
+  typing(notice: TypingNotice): void;
+  read(notice: ReadNotice): void;
 }
 
 /** A server's retry hint is obeyed up to this long (an hour): a larger one is a bug, not a plan. */
@@ -133,6 +139,16 @@ export class SocketLink {
       if (!mine()) return;
       if (isResyncFrame(frame)) this.handlers.resync(frame);
       else this.malformed('resync', frame, 'not a valid resync frame');
+    });
+    socket.on('typing', (frame: unknown) => {
+      if (!mine()) return;
+      if (isTypingNotice(frame)) this.handlers.typing(frame);
+      else this.malformed('typing', frame, 'not a valid typing notice');
+    });
+    socket.on('read', (frame: unknown) => {
+      if (!mine()) return;
+      if (isReadNotice(frame)) this.handlers.read(frame);
+      else this.malformed('read', frame, 'not a valid read notice');
     });
     socket.on('error', (frame: unknown) => {
       if (!mine()) return;

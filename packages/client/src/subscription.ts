@@ -7,6 +7,8 @@ import { ErrorCode, TetherError, type Message, type Position } from '@tether/pro
 import { TypedEmitter } from './emitter.js';
 import type { EventMap, UntypedEvents } from './events.js';
 import type { HistoryOptions, HistoryPage } from './history.js';
+import type { ReadContext } from './read-state.js';
+import { ChannelTyping, type TypingContext, type TypingOptions } from './typing.js';
 import {
   ChannelPipeline,
   type MessageHandler,
@@ -53,6 +55,12 @@ export interface SubscriptionEvents {
   resync: ResyncContext;
   error: SubscriptionErrorContext;
   stale: StaleContext;
+  /** A user started typing in the channel (not this user: its other devices are left out). */
+  typing: TypingContext;
+  /** …and stopped: no notice from them for `typingExpiryMs`. */
+  typingStopped: TypingContext;
+  /** A user (another member, or this user on another device) read the channel up to `offset`. */
+  read: ReadContext;
 }
 
 export interface SubscribeOptions {
@@ -78,6 +86,11 @@ export interface SubscriptionHost {
   count(counter: 'handled' | 'deduplicated' | 'handlerErrors'): void;
   unsubscribe(subscription: Subscription): Promise<void>;
   history(subscription: Subscription, options: HistoryOptions): Promise<HistoryPage>;
+  typingOptions: TypingOptions;
+  /** Sends a `typing` frame (throttling is the subscription's). */
+  typing(subscription: Subscription): void;
+  markRead(subscription: Subscription, offset: number): Promise<number>;
+  readPosition(subscription: Subscription): number | undefined;
 }
 
 export class Subscription {
@@ -86,6 +99,7 @@ export class Subscription {
   private readonly events: TypedEmitter<SubscriptionEvents>;
   /** @internal The delivery pipeline; the client feeds it. */
   readonly pipeline: ChannelPipeline;
+  private readonly typingState: ChannelTyping;
 
   /** @internal Made by the client's subscriptions; apps use `client.subscribe()`. */
   static create(
@@ -113,6 +127,9 @@ export class Subscription {
     this.name = channel;
     this.events = new TypedEmitter<SubscriptionEvents>(onListenerError);
     const channelOf = (): string => this.name;
+    this.typingState = new ChannelTyping(channelOf, host.typingOptions, (event, context) =>
+      this.events.emit(event, context),
+    );
     this.pipeline = new ChannelPipeline(
       {
         get channel() {
@@ -173,6 +190,47 @@ export class Subscription {
     return this.host.history(this, options) as Promise<HistoryPage<E>>;
   }
 
+  /**
+   * Tells the channel's other members that this user is typing (a `typing` notice, which expires on
+   * their side after `typingExpiryMs`). Call it on every keystroke: at most one frame goes per
+   * `typingThrottleMs`. Nothing is sent while not connected by socket.
+   */
+  typing(): void {
+    if (this.current === SubscriptionState.Unsubscribed) return;
+    if (this.typingState.take(Date.now())) this.host.typing(this);
+  }
+
+  /** The users typing in the channel now (this user's own devices left out). */
+  typists(): string[] {
+    return this.typingState.list();
+  }
+
+  /**
+   * Marks the channel read up to `offset` (default: `sub.position`, the last message handled — or,
+   * before any, where the subscription started, e.g. the head when it went live) for the user, on
+   * every device; never moves the position back. Resolves with the position after.
+   */
+  markRead(offset?: number): Promise<number> {
+    const target = offset ?? this.pipeline.position?.offset ?? 0;
+    if (offset === undefined && target === 0) return Promise.resolve(this.host.readPosition(this) ?? 0);
+    return this.host.markRead(this, target);
+  }
+
+  /** The user's read position in the channel as far as this client knows (undefined: not known yet). */
+  get readPosition(): number | undefined {
+    return this.host.readPosition(this);
+  }
+
+  /** @internal Someone else is typing here. */
+  heardTyping(sub: string): void {
+    if (this.current !== SubscriptionState.Unsubscribed) this.typingState.heard(sub);
+  }
+
+  /** @internal A read notice of this channel. */
+  heardRead(context: ReadContext): void {
+    this.events.emit('read', context);
+  }
+
   /** Ends the subscription; messages not yet handled are dropped (and were not acked). */
   unsubscribe(): Promise<void> {
     return this.host.unsubscribe(this);
@@ -188,7 +246,10 @@ export class Subscription {
     const from = this.current;
     if (from === to || from === SubscriptionState.Unsubscribed) return;
     this.current = to;
-    if (to === SubscriptionState.Unsubscribed) this.pipeline.stop();
+    if (to === SubscriptionState.Unsubscribed) {
+      this.pipeline.stop();
+      this.typingState.clear();
+    }
     const change: SubscriptionStateChange = { channel: this.name, from, to, reason };
     if (error) change.error = error;
     this.events.emit('state', change);

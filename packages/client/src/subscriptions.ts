@@ -54,6 +54,13 @@ export interface RegistryDeps {
   /** `client.history`, for `sub.history()`. */
   history: (channel: string, options: HistoryOptions) => Promise<HistoryPage>;
   stale: (context: StaleContext) => void;
+  /** Typing and read receipts (typing.ts, read-state.ts), through the client. */
+  social: Pick<SubscriptionHost, 'typingOptions'> & {
+    typing(channel: string): void;
+    markRead(channel: string, offset: number): Promise<number>;
+    readPosition(channel: string): number | undefined;
+    handled(channel: string, offset: number): void;
+  };
 }
 
 export class SubscriptionRegistry {
@@ -72,6 +79,7 @@ export class SubscriptionRegistry {
       advanced: (sub, position) => {
         acker.record(sub.channel, position.offset);
         positionStore.set(sub.channel, position);
+        deps.social.handled(sub.channel, position.offset);
       },
       gap: (sub, position) => this.requestGap(sub, position),
       resync: (sub, context) => {
@@ -87,8 +95,17 @@ export class SubscriptionRegistry {
       count: (counter) => stats.add(counter),
       unsubscribe: (sub) => this.remove(sub),
       history: (sub, options) => deps.history(sub.channel, options),
+      typingOptions: deps.social.typingOptions,
+      typing: (sub) => deps.social.typing(sub.channel),
+      markRead: (sub, offset) => deps.social.markRead(sub.channel, offset),
+      readPosition: (sub) => deps.social.readPosition(sub.channel),
     };
     this.inbox = this.make('', undefined, {});
+  }
+
+  /** The subscription of `channel` (the inbox included), if any. */
+  find(channel: string): Subscription | undefined {
+    return channel === '' ? undefined : this.byChannel(channel);
   }
 
   has(channel: string): boolean {

@@ -111,4 +111,45 @@ describe('malformed frames from the server', () => {
     await waitUntil(() => (server.acks.some((a) => a[channel] === 4) ? true : undefined), 3000, 'acked');
     expect(Math.max(...server.acks.map((a) => a[channel] ?? 0))).toBe(4);
   });
+
+  it('typing and read notices are checked: a malformed one is a protocol_error and reaches no listener', async () => {
+    const server = await fakeServer();
+    const token = await issueToken({ secret: 'not-checked-by-the-client', sub: 'u1' });
+    const client = clients.make({ url: server.url, token, ...fast });
+    const errors: ClientErrorContext[] = [];
+    client.on('error', (e) => errors.push(e));
+    const channel = 'room:x';
+    const sub = client.subscribe(channel, () => undefined);
+    const typing: unknown[] = [];
+    const reads: unknown[] = [];
+    sub.on('typing', (c) => typing.push(c));
+    sub.on('read', (c) => reads.push(c));
+    await client.connect();
+    await waitUntil(() => (sub.state === 'subscribed' ? true : undefined));
+
+    const badTyping = [
+      null,
+      { channel },
+      { channel, sub: '' },
+      { channel: 'a/b', sub: 'x' },
+      { channel, sub: 'x', more: 1 },
+    ];
+    const badRead = [
+      { channel, sub: 'x' },
+      { channel, sub: 'x', offset: 0 },
+      { channel, sub: 'x', offset: 1.5 },
+      'read',
+    ];
+    for (const frame of badTyping) server.emit('typing', frame);
+    for (const frame of badRead) server.emit('read', frame);
+    server.emit('typing', { channel, sub: 'bob' });
+    server.emit('read', { channel, sub: 'bob', offset: 3 });
+    await waitUntil(() => (reads.length === 1 ? true : undefined));
+    expect(typing).toEqual([{ channel, sub: 'bob' }]);
+    expect(reads).toEqual([{ channel, sub: 'bob', offset: 3 }]);
+    expect(errors.filter((e) => e.error.code === ErrorCode.ProtocolError)).toHaveLength(
+      badTyping.length + badRead.length,
+    );
+    expect(client.status).toBe(ClientState.Connected);
+  });
 });

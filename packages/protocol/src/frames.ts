@@ -269,13 +269,19 @@ const queryOffset = z
   .pipe(offsetNumber.min(1));
 
 /**
- * `GET /v1/history?channel=…&before=…&limit=…`: the messages before offset `before` (exclusive;
- * default: after the head), newest first, at most `limit` (default and most: `maxHistoryLimit`).
+ * `GET /v1/history?channel=…&before=…&limit=…&relevant=true`: the messages before offset `before`
+ * (exclusive; default: after the head), newest first, at most `limit` (default and most:
+ * `maxHistoryLimit`); with `relevant=true` only those the static relevance rules still keep (the
+ * final state: an edited or deleted message's earlier versions left out).
  */
 export const httpHistoryQuerySchema = z.strictObject({
   channel: channelName,
   before: queryOffset.optional(),
   limit: queryOffset.optional(),
+  relevant: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
 });
 export type HttpHistoryQuery = z.infer<typeof httpHistoryQuerySchema>;
 
@@ -283,7 +289,7 @@ export interface HistoryResponse {
   channel: string;
   /** The log's life the offsets belong to: a page of another epoch does not continue this one. */
   epoch: string;
-  /** Newest first, unfiltered by the relevance rules (it is what the log still holds). */
+  /** Newest first; unfiltered by the relevance rules (what the log still holds) unless `relevant=true`. */
   messages: Envelope[];
   /** `before` for the next (older) page; null once retention's start is reached. */
   next: number | null;

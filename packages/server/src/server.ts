@@ -46,6 +46,8 @@ import { resolvePushOptions } from './push/options.js';
 import { PushDispatcher } from './push/dispatcher.js';
 import { LiveUsers, UserStateQuery } from './push/user-state.js';
 import { MemoryPushStore } from './store/memory-push.js';
+import { MemoryReadStateStore } from './store/memory-read-state.js';
+import { ReadReceipts } from './presence/read-receipts.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -112,6 +114,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const tokenExpiry = new ExpiryTimers();
   const liveUsers = new LiveUsers();
   const pushStore = store.push ?? new MemoryPushStore();
+  const readState = store.readState ?? new MemoryReadStateStore();
+  const readReceipts = new ReadReceipts({ store, readState, permissions, io });
   const userState = new UserStateQuery(
     (q) => ({ live: liveUsers.has(q.tenant, q.sub), acked: ackLedger.ackedByUser(q.stream, q.sub) }),
     clusterOptions ? io : undefined,
@@ -191,6 +195,9 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       maxDevicesPerUser: pushOptions.maxDevicesPerUser,
       now,
     },
+    readReceipts,
+    relevance,
+    now,
   });
   routeHttp(httpServer, building, ownsHttpServer);
   io.attach(httpServer);
@@ -233,6 +240,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now,
     replayPriority,
     relevance,
+    readReceipts,
     expiry: tokenExpiry,
     stopped: (connection) => {
       connections.delete(connection);

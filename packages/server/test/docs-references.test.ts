@@ -136,6 +136,8 @@ describe('docs/architecture.md §6 Defaults', () => {
       gapTimeoutMs: 1000,
       handlerRetry: { initialDelayMs: 500, maxDelayMs: 30_000 },
       publishQueue: { maxSize: 1000, timeoutMs: 10_000 },
+      typingExpiryMs: 5000,
+      typingThrottleMs: 2000,
     });
     // The same figures as the table says them.
     for (const figure of ['1000 ms', '3000 ms / 2000 ms', '500 ms, 2', '1000 messages, 1 h', '5 min', '64 KiB']) {

@@ -215,9 +215,9 @@ describe('valid-looking frames and HTTP bodies with hostile values', () => {
     );
   });
 
-  it('HTTP bodies for /v1/publish, /v1/poll and /v1/ack: 200 or a documented 4xx, never 500', async () => {
+  it('HTTP bodies for /v1/publish, /v1/poll, /v1/ack and /v1/read: 200 or a documented 4xx, never 500', async () => {
     const userToken = tokens[0]!;
-    const routes = ['/v1/publish', '/v1/poll', '/v1/ack'] as const;
+    const routes = ['/v1/publish', '/v1/poll', '/v1/ack', '/v1/read'] as const;
     const requests = fc
       .constantFrom(...routes)
       .chain((route) => fc.record({ route: fc.constant(route), body: httpBody(route, CHANNELS) }));

@@ -135,8 +135,18 @@ export interface EventFrameOptions {
   tokens: readonly string[];
 }
 
-export type InboundEvent = 'sub' | 'unsub' | 'pub' | 'ack' | 'refresh' | 'probe';
-export const INBOUND_EVENTS: readonly InboundEvent[] = ['sub', 'unsub', 'pub', 'ack', 'refresh', 'probe'];
+export type InboundEvent = 'sub' | 'unsub' | 'pub' | 'ack' | 'refresh' | 'probe' | 'typing' | 'read' | 'unread';
+export const INBOUND_EVENTS: readonly InboundEvent[] = [
+  'sub',
+  'unsub',
+  'pub',
+  'ack',
+  'refresh',
+  'probe',
+  'typing',
+  'read',
+  'unread',
+];
 
 /** The payload text of a valid-looking frame of `event`, with hostile values mixed in. */
 export function eventPayload(event: InboundEvent, options: EventFrameOptions): Arbitrary<string> {
@@ -176,6 +186,14 @@ export function eventPayload(event: InboundEvent, options: EventFrameOptions): A
       return objectText({ token: field(fc.constantFrom(...options.tokens, 'a.b.c').map(text)) }, []);
     case 'probe':
       return objectText({ ts: field(hostileNumber) }, []);
+    case 'typing':
+      return objectText({ channel }, []);
+    case 'read':
+      return objectText({ channel, offset }, []);
+    case 'unread':
+      return objectText({ channels: field(fc.array(channel, { maxLength: 4 }).map((cs) => `[${cs.join(',')}]`)) }, [
+        'channels',
+      ]);
   }
 }
 
@@ -271,7 +289,7 @@ export const engineIoPacket: Arbitrary<string | Uint8Array> = fc.oneof(
 
 /** An HTTP body for `route` as text: valid-looking with hostile values, or any JSON, or not JSON. */
 export function httpBody(
-  route: '/v1/publish' | '/v1/poll' | '/v1/ack',
+  route: '/v1/publish' | '/v1/poll' | '/v1/ack' | '/v1/read',
   channels: readonly string[],
 ): Arbitrary<string> {
   const channel = channelText(channels);
@@ -300,6 +318,8 @@ export function httpBody(
       fc.oneof(fc.constant('null'), objectText({ offset, epoch: field(hostileString.map(text)) }, ['epoch'])),
     );
     valid = objectText({ positions: record(position), wait: field(hostileNumber) }, ['wait']);
+  } else if (route === '/v1/read') {
+    valid = objectText({ channel, offset }, []);
   } else {
     valid = objectText({ acks: record(offset), deviceId: field(hostileString.map(text)) }, ['deviceId']);
   }

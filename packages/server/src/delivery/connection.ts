@@ -36,6 +36,8 @@ import { countRefusal } from './refusals.js';
 import type { Caller, Guard } from '../guard/guard.js';
 import { InvalidFrameBudget } from '../guard/invalid-frames.js';
 import { describeEvent } from '../guard/event-parser.js';
+import type { ReadReceipts } from '../presence/read-receipts.js';
+import { handleReadStateFrame } from '../presence/read-state-frames.js';
 import {
   attachListeners,
   detachListeners,
@@ -85,6 +87,8 @@ export interface ConnectionDeps {
   stopped: (connection: ClientConnection) => void;
   /** The relevance rules, for redelivery and the ring's part of a resume. */
   relevance: RelevanceFilter;
+  /** Read receipts, unread counts and typing (presence/read-state-frames.ts). */
+  readReceipts: ReadReceipts;
 }
 
 /**
@@ -117,6 +121,10 @@ export class ClientConnection implements Expiring {
 
   subscriptions(): IterableIterator<Subscription> {
     return this.subs.values();
+  }
+
+  isSubscribed(channel: string): boolean {
+    return this.subs.get(channel)?.joined === true;
   }
 
   /**
@@ -212,6 +220,10 @@ export class ClientConnection implements Expiring {
         const reply: ProbeReply = { ts, serverTs: this.deps.now() };
         return reply;
       }
+      case 'typing':
+      case 'read':
+      case 'unread':
+        return handleReadStateFrame(this.deps.readReceipts, event, input, this);
     }
   }
 

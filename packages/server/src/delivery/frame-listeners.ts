@@ -19,8 +19,9 @@ import {
 } from '@tether/protocol';
 import type { z } from 'zod';
 import type { ClientConnection } from './connection.js';
+import { READ_STATE_EVENTS } from '../presence/read-state-frames.js';
 
-const INBOUND_EVENTS = ['sub', 'unsub', 'pub', 'ack', 'refresh', 'probe'] as const;
+const INBOUND_EVENTS = ['sub', 'unsub', 'pub', 'ack', 'refresh', 'probe', ...READ_STATE_EVENTS] as const;
 export type InboundEvent = (typeof INBOUND_EVENTS)[number];
 /** Inbound events carry unvalidated payloads: every one goes through a schema first. */
 export type InboundEvents = Record<InboundEvent, (...args: unknown[]) => void>;
@@ -66,6 +67,9 @@ const FRAME_LISTENERS: Record<InboundEvent, (this: TetherSocket, ...args: unknow
   ack: onAckEvent,
   refresh: frameListener('refresh'),
   probe: frameListener('probe'),
+  typing: frameListener('typing'),
+  read: frameListener('read'),
+  unread: frameListener('unread'),
 };
 
 function onOtherEvent(this: TetherSocket, event: unknown, ...args: unknown[]): void {

@@ -35,6 +35,9 @@ import { sendError } from './errors.js';
 import type { Guard } from '../guard/guard.js';
 import { boundJsonBodyDepth } from '../guard/json-body.js';
 import { registerPushRoutes, type PushRoutesDeps } from './push-routes.js';
+import { registerReadStateRoutes } from './read-state-routes.js';
+import type { ReadReceipts } from '../presence/read-receipts.js';
+import type { RelevanceFilter } from '../delivery/relevance.js';
 
 export interface HttpApiDeps {
   store: LogStore;
@@ -74,6 +77,11 @@ export interface HttpApiDeps {
   limitHttpUser?: (tenant: string, sub: string) => Promise<void>;
   /** Push-target registration (`/v1/push/devices`). */
   pushDevices: Omit<PushRoutesDeps, 'verifyToken'>;
+  /** `POST /v1/read`, `GET /v1/unread` (read-state-routes.ts). */
+  readReceipts: ReadReceipts;
+  /** The relevance rules, for `GET /v1/history?relevant=true`. */
+  relevance: RelevanceFilter;
+  now: () => number;
 }
 
 /**
@@ -176,6 +184,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   });
 
   registerPushRoutes(app, { ...deps.pushDevices, verifyToken: verifyUser });
+  registerReadStateRoutes(app, { receipts: deps.readReceipts, verifyToken: verifyUser, apiKeys: deps.apiKeys });
 
   await app.ready();
   return app;

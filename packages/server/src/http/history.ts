@@ -1,7 +1,10 @@
 /**
  * `GET /v1/history`: a channel's log paged backwards, newest first, for notification lists. The
  * same permission as subscribing (the user's token, the `subscribe` check, the token's tenant).
- * Unfiltered by the relevance rules: a list shows what the log still holds (docs/protocol.md §8).
+ * Unfiltered by the relevance rules: a list shows what the log still holds (docs/protocol.md §8) —
+ * unless `relevant=true`: then the static rules (ttl, scoped supersession, collapse) leave out what a
+ * later message made irrelevant, so a chat pages through the final state of edited and deleted
+ * messages (docs/presence.md, "Edits and deletes").
  */
 import {
   ErrorCode,
@@ -16,6 +19,7 @@ import type { Permissions } from '../auth/permissions.js';
 import { streamOf } from '../delivery/channel-registry.js';
 import { messageBytes } from '../delivery/replayer.js';
 import type { LogStore, StoredMessage } from '../store/types.js';
+import type { MessageTraits, RelevanceFilter } from '../delivery/relevance.js';
 
 export interface HistoryDeps {
   store: LogStore;
@@ -24,7 +28,13 @@ export interface HistoryDeps {
   maxHistoryLimit: number;
   /** Bytes of messages per answer (`maxBatchBytes`); the newest message comes even if alone it is larger. */
   maxBatchBytes: number;
+  /** For `relevant=true`. */
+  relevance: RelevanceFilter;
+  now: () => number;
 }
+
+/** Messages read per store call when `relevant=true` looks at what follows a page. */
+const LATER_PAGE = 1000;
 
 /** Checks the query (nothing is read before it passes). */
 export function parseHistoryQuery(query: unknown, maxHistoryLimit: number): HttpHistoryQuery {
@@ -63,5 +73,32 @@ export async function readHistory(
   const oldest = newestFirst.at(-1)?.offset;
   // Older messages remain while the oldest returned is past retention's start (read again: a prune may have moved it).
   const next = page.epoch === info.epoch && oldest !== undefined && oldest > page.first ? oldest : null;
-  return { channel, epoch: page.epoch, messages: newestFirst, next };
+  const messages =
+    query.relevant && newestFirst.length > 0 ? await stillRelevant(deps, stream, newestFirst) : newestFirst;
+  return { channel, epoch: page.epoch, messages, next };
+}
+
+/**
+ * The page's messages the static relevance rules keep, judged against every later message in the
+ * log (read in pages, traits only). `next` stays the page's own cursor: a page may come back with
+ * fewer messages than `limit`, or none, and still have older ones.
+ */
+async function stillRelevant(
+  deps: HistoryDeps,
+  stream: string,
+  newestFirst: StoredMessage[],
+): Promise<StoredMessage[]> {
+  const channel = stream.slice(stream.indexOf('/') + 1);
+  const traits: MessageTraits[] = [];
+  for (let i = newestFirst.length - 1; i >= 0; i--) traits.push(deps.relevance.traitsOf(newestFirst[i]!, channel));
+  let after = newestFirst[0]!.offset;
+  for (;;) {
+    const later = await deps.store.read(stream, after, LATER_PAGE);
+    for (const message of later.messages) traits.push(deps.relevance.traitsOf(message, channel));
+    const last = later.messages.at(-1)?.offset;
+    if (last === undefined || last >= later.head) break;
+    after = last;
+  }
+  const drops = deps.relevance.staticDrops(traits, deps.now());
+  return newestFirst.filter((message) => !drops.has(message.offset));
 }

@@ -4,6 +4,8 @@
  */
 import { MemoryPushStore } from './memory-push.js';
 import type { PushStore } from './push-types.js';
+import { MemoryReadStateStore } from './memory-read-state.js';
+import type { ReadStateStore } from '../presence/types.js';
 import {
   UNWRITTEN_EPOCH,
   type AppendInput,
@@ -34,6 +36,7 @@ const KEY_BUCKET_MS = 1000;
 export class MemoryLogStore implements LogStore {
   readonly engine = 'memory';
   readonly push: PushStore = new MemoryPushStore();
+  readonly readState: ReadStateStore = new MemoryReadStateStore();
   private readonly retention: RetentionOptions;
   private readonly byChannel: RetentionByChannel;
   private readonly streams = new Map<string, MemoryStream>();

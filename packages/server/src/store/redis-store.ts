@@ -28,6 +28,8 @@ import { RedisConnection, type RedisConnectionOptions } from './redis-connection
 import { APPEND, PRUNE, READ } from './redis-scripts.js';
 import { RedisPushStore } from './redis-push.js';
 import type { PushStore } from './push-types.js';
+import { RedisReadStateStore } from './redis-read-state.js';
+import type { ReadStateStore } from '../presence/types.js';
 import {
   messageOfInput,
   messageOfJson,
@@ -58,6 +60,7 @@ const PRUNE_PAGE = 256;
 export class RedisLogStore implements LogStore {
   readonly engine = 'redis';
   readonly push: PushStore;
+  readonly readState: ReadStateStore;
   readonly keyPrefix: string;
   private readonly retention: RetentionOptions;
   private readonly byChannel: RetentionByChannel;
@@ -83,6 +86,7 @@ export class RedisLogStore implements LogStore {
     this.connection = new RedisConnection(redis, options);
     this.redis = this.connection.redis;
     this.push = new RedisPushStore(this.connection, this.keyPrefix);
+    this.readState = new RedisReadStateStore(this.connection, this.keyPrefix);
   }
 
   async append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]> {

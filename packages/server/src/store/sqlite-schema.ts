@@ -6,15 +6,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, TetherError } from '@tether/protocol';
+import { READ_STATE_SCHEMA } from './sqlite-read-state.js';
 
 /**
  * Bumped when the schema or the meaning of a column changes; a file from a newer Tether is refused,
  * not misread. 2: messages gain `priority` (added by the migration; NULL reads as normal), and
  * appends no longer rewrite a stream's row (its head and first are derived from the messages, see
  * `SQL.streamBounds`): a version-1 file reads the same, but a version-1 Tether would take the stale
- * head of a version-2 file for the truth.
+ * head of a version-2 file for the truth. 3: the read state (`read_positions`, `last_seen`,
+ * sqlite-read-state.ts): additive, but a version-2 Tether serving a version-3 file would let read
+ * positions freeze while the log moves on (unread counts wrong after a rollback), so it refuses it.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS streams (
@@ -215,6 +218,8 @@ function migrate(db: Database.Database): void {
     db.exec(SCHEMA);
     // Schema 1 → 2: messages gain `priority` (NULL reads as normal, so old rows need no rewrite).
     if (!hasColumn(db, 'messages', 'priority')) db.exec('ALTER TABLE messages ADD COLUMN priority TEXT');
+    // Schema 2 → 3: the read state's tables (empty: nobody has read anything yet).
+    db.exec(READ_STATE_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }

@@ -34,6 +34,8 @@ import { dataJsonOf, rememberDataJson } from './message-json.js';
 import { GroupCommit } from './sqlite-group-commit.js';
 import { SqlitePushStore } from './sqlite-push.js';
 import type { PushStore } from './push-types.js';
+import { SqliteReadStateStore } from './sqlite-read-state.js';
+import type { ReadStateStore } from '../presence/types.js';
 import {
   openDatabase,
   prepareStatements,
@@ -106,6 +108,7 @@ interface PreparedInput {
 export class SqliteLogStore implements LogStore {
   readonly engine = 'sqlite';
   readonly push: PushStore;
+  readonly readState: ReadStateStore;
   readonly path: string;
   private readonly retention: RetentionOptions;
   private readonly byChannel: RetentionByChannel;
@@ -139,6 +142,7 @@ export class SqliteLogStore implements LogStore {
     try {
       this.statements = prepareStatements(this.db);
       this.push = new SqlitePushStore(this.db);
+      this.readState = new SqliteReadStateStore(this.db);
     } catch (err) {
       this.db.close();
       throw new TetherError(ErrorCode.StoreUnavailable, `cannot prepare the SQLite store at ${path}`, { cause: err });

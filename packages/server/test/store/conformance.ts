@@ -22,6 +22,7 @@ import { describeRetention } from './conformance-retention.js';
 import { describeChannelRetention } from './conformance-channel-retention.js';
 import { describeUnwritten } from './conformance-unwritten.js';
 import { describePush } from './conformance-push.js';
+import { describeReadState } from './conformance-read-state.js';
 
 export type { ConformanceOptions, MakeStore } from './conformance-fixtures.js';
 
@@ -58,6 +59,7 @@ export function runLogStoreConformance(name: string, makeStore: MakeStore, opts:
     describeLifecycle(ctx);
     describeUnwritten(ctx);
     describePush(ctx);
+    describeReadState(ctx);
   });
 }
 
