@@ -97,24 +97,26 @@ async function runSize(n, opts) {
           .slice(0, 3)
           .join(' | ')}`,
       );
+    // The channel's members: the clients that got in (a refused one is not a member, and no list should hold it).
+    const m = (result.joined = joined.reduce((a, j) => a + j.connected, 0));
     const deadline = performance.now() + opts.convergeSeconds * 1000;
     let t;
     for (;;) {
-      t = total(await Promise.all(workers.map((w) => w.call('stats', { target: n }))));
-      if (t.converged === n || performance.now() > deadline) break;
+      t = total(await Promise.all(workers.map((w) => w.call('stats', { target: m }))));
+      if (t.converged === m || performance.now() > deadline) break;
       await sleep(250);
     }
     result.convergedSeconds = (performance.now() - t0) / 1000;
     // A moment more: a straggling duplicate would show in the counts.
     await sleep(1000);
-    t = total(await Promise.all(workers.map((w) => w.call('stats', { target: n }))));
+    t = total(await Promise.all(workers.map((w) => w.call('stats', { target: m }))));
     Object.assign(result, t);
-    if (t.converged !== n)
-      result.errors.push(`${t.converged} of ${n} member lists converged (sizes ${t.minSize}..${t.maxSize})`);
+    if (t.converged !== m)
+      result.errors.push(`${t.converged} of ${m} member lists converged (sizes ${t.minSize}..${t.maxSize})`);
     const lists =
-      t.converged === n ? `every list at ${n}` : `${t.converged} lists at ${n} (sizes ${t.minSize}..${t.maxSize})`;
+      t.converged === m ? `every list at ${m}` : `${t.converged} lists at ${m} (sizes ${t.minSize}..${t.maxSize})`;
     console.log(
-      `  ${n} members: joined in ${result.joinSeconds.toFixed(1)} s, ${lists} after ${result.convergedSeconds.toFixed(1)} s; ` +
+      `  ${n} clients: ${m} joined in ${result.joinSeconds.toFixed(1)} s, ${lists} after ${result.convergedSeconds.toFixed(1)} s; ` +
         `${fmtInt(t.frames)} presence frames, ${(t.bytes / 2 ** 20).toFixed(1)} MiB; ${fmtInt(t.repeatedJoins)} joins of a ` +
         `member already listed (diffs overlapping the snapshot), ${t.unknownLeaves} leaves of one not listed, ` +
         `${t.busyRetries} connects retried after server_busy`,
@@ -136,8 +138,9 @@ export async function runPresence(opts) {
   console.log(
     table(
       [
-        'members N',
-        'converged',
+        'clients',
+        'joined in',
+        'lists converged',
         'frames',
         'frames / member',
         'MiB',
@@ -146,26 +149,30 @@ export async function runPresence(opts) {
         'learned / N²',
         'box busy',
       ],
-      results.map((r) => [
-        String(r.members),
-        r.converged === r.members ? `${r.convergedSeconds.toFixed(1)} s` : `${r.converged ?? 0} of ${r.members}`,
-        fmtInt(r.frames),
-        r.frames ? (r.frames / r.members).toFixed(1) : '-',
-        r.bytes ? (r.bytes / 2 ** 20).toFixed(1) : '-',
-        r.bytes ? (r.bytes / r.members / 1024).toFixed(1) : '-',
-        r.bytes ? (r.bytes / r.members / r.members).toFixed(1) : '-',
-        r.learned ? (r.learned / r.members ** 2).toFixed(2) : '-',
-        fmtPct(r.backgroundCpuPct),
-      ]),
+      results.map((r) => {
+        const m = r.joined ?? 0;
+        return [
+          String(r.members),
+          r.joinSeconds === undefined ? '-' : `${m} in ${r.joinSeconds.toFixed(1)} s`,
+          r.converged === m && m > 0 ? `all ${m}, ${r.convergedSeconds.toFixed(1)} s` : `${r.converged ?? 0} of ${m}`,
+          fmtInt(r.frames),
+          r.frames ? (r.frames / m).toFixed(1) : '-',
+          r.bytes ? (r.bytes / 2 ** 20).toFixed(1) : '-',
+          r.bytes ? (r.bytes / m / 1024).toFixed(1) : '-',
+          r.bytes ? (r.bytes / m / m).toFixed(1) : '-',
+          r.learned ? (r.learned / m ** 2).toFixed(2) : '-',
+          fmtPct(r.backgroundCpuPct),
+        ];
+      }),
     ),
   );
   const ok = results.every((r) => r.errors.length === 0 && r.unknownLeaves === 0 && r.scanMismatches === 0);
   const [small, large] = [results[0], results[results.length - 1]];
   if (small?.frames && large?.frames) {
-    const growth = large.frames / large.members / (small.frames / small.members);
+    const growth = large.frames / large.joined / (small.frames / small.joined);
     console.log(
-      `frames per member from ${small.members} to ${large.members} members: ×${growth.toFixed(2)} ` +
-        `(linear frames: about ×1; O(n²) would be ×${(large.members / small.members).toFixed(1)})`,
+      `frames per member from ${small.joined} to ${large.joined} members: ×${growth.toFixed(2)} ` +
+        `(linear frames: about ×1; O(n²) would be ×${(large.joined / small.joined).toFixed(1)})`,
     );
   }
   return { results, ok };
