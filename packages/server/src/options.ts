@@ -19,6 +19,13 @@ export interface ApiKey {
   tenant: string;
 }
 
+export interface DashboardOptions {
+  /** Serve the page. Default true (its data still needs an admin key). */
+  enabled: boolean;
+  /** Where. Default `/dashboard`. */
+  path: string;
+}
+
 export interface TetherServerOptions {
   /** An existing HTTP server to attach to. Default: a new one (call `listen`). */
   httpServer?: http.Server;
@@ -58,6 +65,18 @@ export interface TetherServerOptions {
   clockSkewSeconds?: number;
   /** API keys for `POST /v1/publish`, each at least 16 characters. Default none (HTTP publish refused). */
   apiKeys?: ApiKey[];
+  /**
+   * Admin keys for `GET /v1/stats`, `GET /v1/trace` and the dashboard's data (sent as
+   * `Authorization: Bearer <key>`), each at least 16 characters. Default none (those refused).
+   */
+  adminKeys?: string[];
+  /** The dashboard page (docs/operations.md): `enabled` (default true) and its `path` (default `/dashboard`). */
+  dashboard?: Partial<DashboardOptions>;
+  /**
+   * How often each node samples its counters for the rates of `/v1/stats` and, in a cluster,
+   * writes its share of the figures to Redis. Default 5000.
+   */
+  statsIntervalMs?: number;
   /** Extra permission check after the token's claims. Default: allow what the claims allow. */
   authorize?: AuthorizeHook;
   /**
@@ -259,6 +278,7 @@ export type ResolvedOptions = Required<
     | 'logger'
     | 'limits'
     | 'loopLag'
+    | 'dashboard'
   >
 > &
   Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
@@ -266,11 +286,15 @@ export type ResolvedOptions = Required<
     retention: RetentionOptions;
     logger: boolean | { level: string };
     limits: LimitOptions;
+    dashboard: DashboardOptions;
   };
 
 export const defaults = {
   store: 'memory',
   apiKeys: [] as ApiKey[],
+  adminKeys: [] as string[],
+  dashboard: { enabled: true, path: '/dashboard' } as DashboardOptions,
+  statsIntervalMs: 5000,
   relevance: {} as RelevanceRules,
   socketPath: '/socket.io',
   corsOrigins: [] as string[],

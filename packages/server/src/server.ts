@@ -48,6 +48,9 @@ import { LiveUsers, UserStateQuery } from './push/user-state.js';
 import { MemoryPushStore } from './store/memory-push.js';
 import { MemoryReadStateStore } from './store/memory-read-state.js';
 import { ReadReceipts } from './presence/read-receipts.js';
+import { StatsService, LOCAL_NODE } from './stats/stats-service.js';
+import { Trace } from './stats/trace.js';
+import { RecentDevices } from './stats/recent-devices.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -136,6 +139,28 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now,
   });
   const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
+  // `/v1/stats` and the trace read the connections and ledgers in place; sampling keeps real time.
+  const statsService = new StatsService({
+    connections,
+    registry,
+    stats,
+    intervalMs: o.statsIntervalMs,
+    now: Date.now,
+    log,
+  });
+  const recentDevices = new RecentDevices();
+  let cluster: Cluster | undefined;
+  const trace = new Trace({
+    connections,
+    ackLedger,
+    recentDevices,
+    store,
+    now,
+    nodeId: () => cluster?.nodeId ?? LOCAL_NODE,
+    io: clusterOptions ? io : undefined,
+    timeoutMs: pushOptions.queryTimeoutMs,
+    log,
+  });
 
   // 2. The start: the cluster join (if any) begins now; publishes and handshakes wait for it.
   const joining = clusterOptions ? joinCluster(io, clusterOptions, log) : Promise.resolve(undefined);
@@ -198,8 +223,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     readReceipts,
     relevance,
     now,
+    admin: { adminKeys: o.adminKeys, stats: () => statsService.answer(), trace: (q) => trace.ask(q) },
+    dashboardPath: o.dashboard.enabled ? o.dashboard.path : undefined,
   });
-  routeHttp(httpServer, building, ownsHttpServer);
+  routeHttp(httpServer, building, ownsHttpServer, o.dashboard.enabled ? [o.dashboard.path] : []);
   io.attach(httpServer);
   // In front of Engine.IO: attempts and caps are refused before a session exists.
   limits.gate.attach(httpServer, io.engine);
@@ -246,6 +273,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       connections.delete(connection);
       const { ctx } = connection.socket.data as HandshakeData;
       liveUsers.remove(ctx.tenant, ctx.sub);
+      recentDevices.left(ctx.tenant, ctx.sub, ctx.deviceId, now());
       stats.values.connections--;
       limits.handshakes.done(connection.socket);
     },
@@ -286,6 +314,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   sweeper.start();
   slowConsumers.start();
   push?.start();
+  statsService.start();
   const housekeeping = setInterval(() => {
     const at = now();
     registry.evictIdle(at, CHANNEL_IDLE_MS, (state) => publisher.isBusy(state));
@@ -302,7 +331,6 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   headCheck?.unref();
 
   let app: FastifyInstance | undefined;
-  let cluster: Cluster | undefined;
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
@@ -310,6 +338,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       closingController.abort();
       sweeper.stop();
       slowConsumers.stop();
+      statsService.stop();
       clearInterval(housekeeping);
       tokenExpiry.close();
       clearInterval(headCheck);
@@ -338,6 +367,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   try {
     app = await building;
     cluster = await joining;
+    if (cluster) statsService.joined(cluster);
   } catch (err) {
     cluster ??= await joining.catch(() => undefined); // the API failed: leave no cluster connections behind
     await close().catch(() => undefined);

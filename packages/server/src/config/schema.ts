@@ -13,6 +13,7 @@ import { retentionSection } from './sections/retention.js';
 import { serverSection } from './sections/server.js';
 import { timingsSection } from './sections/timings.js';
 import { pushSection } from './sections/push.js';
+import { adminKeysSection, dashboardSection } from './sections/dashboard.js';
 
 export const configSchema = z.strictObject({
   server: serverSection.optional(),
@@ -24,6 +25,8 @@ export const configSchema = z.strictObject({
   limits: limitsSection.optional(),
   timings: timingsSection.optional(),
   push: pushSection.optional(),
+  adminKeys: adminKeysSection.optional(),
+  dashboard: dashboardSection.optional(),
 });
 
 export type FileConfig = z.infer<typeof configSchema>;

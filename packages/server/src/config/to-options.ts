@@ -27,6 +27,8 @@ export function fileSettingsOf(config: FileConfig): FileSettings {
   };
   if (config.apiKeys) options.apiKeys = config.apiKeys.map((k) => ({ ...k }));
   if (config.retention) options.retention = config.retention;
+  if (config.adminKeys) options.adminKeys = [...config.adminKeys];
+  if (config.dashboard) options.dashboard = { ...config.dashboard };
   if (config.relevance) options.relevance = relevanceRulesOf(config.relevance);
   if (config.push) {
     const { fcm, webpush, ...push } = config.push;

@@ -29,6 +29,8 @@ import { streamOf } from '../delivery/channel-registry.js';
 import { envelopeOf } from '../delivery/msg-frame.js';
 import type { ApiKey } from '../options.js';
 import { ApiKeyRing, bearerOf } from './credentials.js';
+import { registerAdminRoutes, type AdminRoutesDeps } from './admin-routes.js';
+import { registerDashboard } from './dashboard-route.js';
 import { parseHistoryQuery, readHistory } from './history.js';
 import { priorityTiers, type ReplayPriorityDeps } from '../delivery/replay-priority.js';
 import { sendError } from './errors.js';
@@ -82,6 +84,10 @@ export interface HttpApiDeps {
   /** The relevance rules, for `GET /v1/history?relevant=true`. */
   relevance: RelevanceFilter;
   now: () => number;
+  /** `/v1/stats` and `/v1/trace`, with an admin key. */
+  admin: AdminRoutesDeps;
+  /** Where the dashboard page is served; undefined: no dashboard. */
+  dashboardPath?: string;
 }
 
 /**
@@ -185,6 +191,8 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
 
   registerPushRoutes(app, { ...deps.pushDevices, verifyToken: verifyUser });
   registerReadStateRoutes(app, { receipts: deps.readReceipts, verifyToken: verifyUser, apiKeys: deps.apiKeys });
+  registerAdminRoutes(app, deps.admin);
+  if (deps.dashboardPath !== undefined) registerDashboard(app, deps.dashboardPath);
 
   await app.ready();
   return app;
