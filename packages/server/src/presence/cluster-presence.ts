@@ -49,8 +49,12 @@ export class ClusterPresence {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
-  /** Redis was (re)connected: the next beat writes the live entries back and drops stale ones. */
-  private resync = false;
+  /**
+   * Redis was (re)connected: the next beat writes the live entries back and drops stale ones. True
+   * at first too: entries of an earlier process that had this node id (`cluster.nodeId` set by hand)
+   * go, with their leaves.
+   */
+  private resync = true;
 
   constructor(private readonly options: ClusterPresenceOptions) {}
 

@@ -152,3 +152,20 @@ describe('cluster presence', () => {
     expect(await node!.store.members('acme', 'room')).toEqual([{ sub: 'ann', status: 'online', devices: 1 }]);
   });
 });
+
+describe('cluster presence at start', () => {
+  it('a process that reuses a node id removes the entries its predecessor left, with their leaves', async () => {
+    const [before] = cluster(1);
+    before!.presence.start();
+    await connectUser(before!, 'ann', 'room');
+    await before!.presence.stop(); // killed: its entries and its lease stay
+    // The next process with the same id (a fixed `cluster.nodeId`), within the lease.
+    const tracker = new BookingTracker();
+    const next = new ClusterPresence({ store: before!.store, tracker, nodeId: before!.nodeId, leaseMs: LEASE_MS, log });
+    running.push({ presence: next, store: before!.store });
+    next.start();
+    const handed = await waitUntil(() => (tracker.purged.length > 0 ? tracker.purged : undefined), 10_000, 'ann left');
+    expect(handed).toEqual([[{ tenant: 'acme', sub: 'ann', leftChannels: ['room'], offline: true }]]);
+    expect(await before!.store.members('acme', 'room')).toEqual([]);
+  });
+});
