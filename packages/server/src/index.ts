@@ -33,7 +33,15 @@ export type {
   PresenceStatus,
   DeviceStatus,
   PresenceMember,
+  PurgedUser,
 } from './presence/types.js';
+export { MemoryPresenceStore } from './presence/memory-presence-store.js';
+export type {
+  PresenceOptions,
+  PresenceChannelRule,
+  PresenceMode,
+  LastActiveContext,
+} from './presence/presence-options.js';
 export type { BatchRelay, AppendedBatch } from './delivery/fanout.js';
 export type { ClusterOptions } from './cluster/redis-cluster.js';
 export type { NodeInfo } from './cluster/node-registry.js';

@@ -11,6 +11,7 @@ import type { BatchRelay } from './delivery/fanout.js';
 import type { ClusterOptions } from './cluster/redis-cluster.js';
 import type { JwtPublicKeyInput } from './auth/public-keys.js';
 import type { LimitOptions } from './limits/limit-options.js';
+import { presenceDefaults, type PresenceOptions } from './presence/presence-options.js';
 
 export interface ApiKey {
   /** The secret, sent as `Authorization: Bearer <key>`; at least 16 characters (shorter throws a TypeError). */
@@ -90,6 +91,14 @@ export interface TetherServerOptions {
    * messages are counted only).
    */
   push?: PushOptions;
+  /**
+   * User status and channel presence (docs/presence.md): `channels` (`[{ pattern: 'room:*', mode:
+   * 'members' | 'counts' }]`), `graceMs` 10_000, the batching window (`batchMs` 50 +
+   * `batchMsPerMember` 0.2 per member, at most `maxBatchMs` 2000), `countsIntervalMs` 1000, the
+   * `onLastActive` hook throttled by `lastActiveThrottleMs` 60_000, the `store`. Default none:
+   * presence is off (the `presence` and `members` frames are refused with `not_found`).
+   */
+  presence?: PresenceOptions;
   /**
    * Carries appended batches to the other nodes of a cluster. Default: none on a single node; the
    * Socket.IO Redis adapter's relay with a `redis://` store. Injectable (tests use an in-process bus).
@@ -271,6 +280,7 @@ export type ResolvedOptions = Required<
     | 'httpServer'
     | 'authorize'
     | 'push'
+    | 'presence'
     | 'relay'
     | 'cluster'
     | 'onConnection'
@@ -282,7 +292,10 @@ export type ResolvedOptions = Required<
   >
 > &
   Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
-  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'> & {
+  Pick<
+    TetherServerOptions,
+    'httpServer' | 'authorize' | 'push' | 'presence' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'
+  > & {
     retention: RetentionOptions;
     logger: boolean | { level: string };
     limits: LimitOptions;
@@ -357,6 +370,8 @@ export const defaults = {
   perMessageDeflate: false as boolean | { threshold?: number },
   /** The push fallback's settings (push/options.ts); no provider, so nothing is pushed, unless given. */
   push: pushDefaults,
+  /** The presence settings (presence/presence-options.ts) once `presence` is given; off unless given. */
+  presence: presenceDefaults,
 } as const;
 
 /** Socket.IO's (Engine.IO's) size below which a frame is sent uncompressed when deflate is on. */

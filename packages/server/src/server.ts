@@ -51,6 +51,8 @@ import { ReadReceipts } from './presence/read-receipts.js';
 import { StatsService, LOCAL_NODE } from './stats/stats-service.js';
 import { Trace } from './stats/trace.js';
 import { RecentDevices } from './stats/recent-devices.js';
+import { buildPresenceTracker } from './presence/build-tracker.js';
+import { newNodeId } from './cluster/node-registry.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -98,6 +100,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const clusterOptions =
     o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);
   const relay = o.relay ?? (clusterOptions ? new AdapterRelay(io) : undefined);
+  // Known before the cluster is joined: presence entries name the node they live on.
+  const nodeId = (clusterOptions && clusterOptions.nodeId) || newNodeId();
   const fanout = new Fanout({
     store,
     registry,
@@ -161,9 +165,17 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     timeoutMs: pushOptions.queryTimeoutMs,
     log,
   });
+  // User status and channel presence (docs/presence.md); undefined unless `presence` is given.
+  const presence = buildPresenceTracker(options.presence, {
+    io,
+    readState: store.readState,
+    nodeId: () => nodeId,
+    log,
+    now,
+  });
 
   // 2. The start: the cluster join (if any) begins now; publishes and handshakes wait for it.
-  const joining = clusterOptions ? joinCluster(io, clusterOptions, log) : Promise.resolve(undefined);
+  const joining = clusterOptions ? joinCluster(io, { ...clusterOptions, nodeId }, log) : Promise.resolve(undefined);
   const gate = new StartupGate(joining);
   const door = new PublishDoor({
     publisher,
@@ -225,6 +237,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now,
     admin: { adminKeys: o.adminKeys, stats: () => statsService.answer(), trace: (q) => trace.ask(q) },
     dashboardPath: o.dashboard.enabled ? o.dashboard.path : undefined,
+    presence,
   });
   routeHttp(httpServer, building, ownsHttpServer, o.dashboard.enabled ? [o.dashboard.path] : []);
   io.attach(httpServer);
@@ -269,8 +282,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     relevance,
     readReceipts,
     expiry: tokenExpiry,
+    presence,
     stopped: (connection) => {
       connections.delete(connection);
+      presence?.disconnected(connection.socket.id);
       const { ctx } = connection.socket.data as HandshakeData;
       liveUsers.remove(ctx.tenant, ctx.sub);
       recentDevices.left(ctx.tenant, ctx.sub, ctx.deviceId, now());
@@ -285,6 +300,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     const connection = new ClientConnection(socket, ctx, connectionDeps);
     connections.add(connection);
     liveUsers.add(ctx.tenant, ctx.sub);
+    presence?.connected(socket.id, ctx);
     stats.values.connections++;
     limits.handshakes.begin(socket);
     slowConsumers.greet(connection);
@@ -342,6 +358,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       clearInterval(housekeeping);
       tokenExpiry.close();
       clearInterval(headCheck);
+      presence?.close();
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go
       await fanout.settled();
       await push?.stop(); // pushes in flight finish (a graceful restart cuts none in half)

@@ -14,6 +14,7 @@ import { serverSection } from './sections/server.js';
 import { timingsSection } from './sections/timings.js';
 import { pushSection } from './sections/push.js';
 import { adminKeysSection, dashboardSection } from './sections/dashboard.js';
+import { presenceSection } from './sections/presence.js';
 
 export const configSchema = z.strictObject({
   server: serverSection.optional(),
@@ -27,6 +28,7 @@ export const configSchema = z.strictObject({
   push: pushSection.optional(),
   adminKeys: adminKeysSection.optional(),
   dashboard: dashboardSection.optional(),
+  presence: presenceSection.optional(),
 });
 
 export type FileConfig = z.infer<typeof configSchema>;

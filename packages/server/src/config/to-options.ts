@@ -38,6 +38,7 @@ export function fileSettingsOf(config: FileConfig): FileSettings {
       ...(webpush && { webpush: webPushProviderOptionsOf(webpush) }),
     };
   }
+  if (config.presence) options.presence = { ...config.presence };
   if (config.limits) {
     const group: Partial<Record<string, number | boolean>> = {};
     const rest: Record<string, number> = {};

@@ -40,6 +40,8 @@ import { registerPushRoutes, type PushRoutesDeps } from './push-routes.js';
 import { registerReadStateRoutes } from './read-state-routes.js';
 import type { ReadReceipts } from '../presence/read-receipts.js';
 import type { RelevanceFilter } from '../delivery/relevance.js';
+import { registerPresenceRoutes } from './presence-routes.js';
+import type { PresenceTracker } from '../presence/tracker.js';
 
 export interface HttpApiDeps {
   store: LogStore;
@@ -88,6 +90,8 @@ export interface HttpApiDeps {
   admin: AdminRoutesDeps;
   /** Where the dashboard page is served; undefined: no dashboard. */
   dashboardPath?: string;
+  /** `/v1/presence/…` (undefined: presence is off, they answer `not_found`). */
+  presence: PresenceTracker | undefined;
 }
 
 /**
@@ -193,6 +197,12 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   registerReadStateRoutes(app, { receipts: deps.readReceipts, verifyToken: verifyUser, apiKeys: deps.apiKeys });
   registerAdminRoutes(app, deps.admin);
   if (deps.dashboardPath !== undefined) registerDashboard(app, deps.dashboardPath);
+  registerPresenceRoutes(app, {
+    presence: deps.presence,
+    permissions: deps.permissions,
+    keys,
+    verifyToken: verifyUser,
+  });
 
   await app.ready();
   return app;
