@@ -12,7 +12,20 @@
  * cluster stopped as a whole leaves no ghosts once a node starts again.
  */
 import type { Logger } from 'pino';
+import { RedisPresenceStore } from './redis-presence-store.js';
 import type { DeviceEntry, MembershipKey, PresenceStore, PurgedUser } from './types.js';
+
+/**
+ * The presence store of a cluster node: Redis, at the cluster's URL and key prefix, when presence
+ * is on and the app gave no store of its own; undefined otherwise (one node: memory).
+ */
+export function clusterPresenceStore(
+  cluster: { redisUrl: string; keyPrefix?: string } | false,
+  presence: { store?: PresenceStore } | undefined,
+): RedisPresenceStore | undefined {
+  if (!cluster || !presence || presence.store) return undefined;
+  return new RedisPresenceStore(cluster.redisUrl, { keyPrefix: cluster.keyPrefix ?? 'tether:' });
+}
 
 /** What cluster presence needs of the store besides the PresenceStore: the node leases (RedisPresenceStore). */
 export interface NodeLeases {
