@@ -13,6 +13,7 @@
  *   storm     the resume storm: C clients, kill -9, restart on the same SQLite file, publishing on
  *   idle      memory per idle authenticated connection (10,000 on their inboxes): Tether vs plain
  *   deflate   bytes on the wire and server CPU per message with permessage-deflate off and on
+ *   presence  N clients join one presence channel: presence frames and bytes at 1000 / 2500 / 5000 members
  *   metrics   fan-out and inbox throughput with the Prometheus metrics off and on, alternating
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { INGRESS_SYSTEMS, ingressDefaults, runIngress } from './scenarios/ingres
 import { runStorm, stormDefaults } from './scenarios/storm.js';
 import { IDLE_SYSTEMS, idleDefaults, runIdle } from './scenarios/idle.js';
 import { DEFLATE_SETTINGS, deflateDefaults, runDeflate } from './scenarios/deflate.js';
+import { presenceDefaults, runPresence } from './scenarios/presence.js';
 import { METRICS_PARTS, metricsDefaults, runMetrics } from './scenarios/metrics.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
@@ -43,6 +45,7 @@ scenarios:
   storm       the resume storm: clients on their inbox + room:all, kill -9, restart on the same SQLite file
   idle        server memory per idle authenticated connection, each on its inbox: Tether vs plain Socket.IO
   deflate     bytes on the wire and server CPU per message, permessage-deflate off / on (1024) / on (0)
+  presence    N clients join one presence channel within 10 s: presence frames and bytes per member size
   metrics     fan-out and inbox throughput with the Prometheus metrics off and on (off, on, off, on)
 
 fanout flags:
@@ -146,6 +149,12 @@ deflate flags:
   --only LIST          settings, in order, from: ${Object.keys(DEFLATE_SETTINGS).join(', ')} (default all)
   --max-minutes M      hard stop for the whole run (default 5)
 
+presence flags:
+  --sizes a,b,c        channel sizes, one fresh server each (default ${presenceDefaults.sizes.join(',')})
+  --workers N          loader processes (default ${presenceDefaults.workers})
+  --join-seconds S     the clients of a size join spread over S seconds (default ${presenceDefaults.joinSeconds})
+  --max-minutes M      hard stop for the whole run (default 5)
+
 metrics flags:
   --part P             ${METRICS_PARTS.join('|')} (default ${metricsDefaults.part}):
                        fanout / inbox: both settings' servers side by side, steps alternating,
@@ -173,6 +182,7 @@ const scenarios = {
   storm: runStormCli,
   idle: runIdleCli,
   deflate: runDeflateCli,
+  presence: runPresenceCli,
   metrics: runMetricsCli,
 };
 
@@ -443,6 +453,24 @@ async function runDeflateCli(argv) {
   const { m, stamp, maxMinutes } = begin(values, 5);
   const out = await timedRun('deflate', { opts, m, stamp, maxMinutes }, () => runDeflate({ ...opts, cores: m.cores }));
   return out.results.some((r) => r.errors.length) ? 1 : 0;
+}
+
+async function runPresenceCli(argv) {
+  const values = parseFlags(argv, ['sizes', 'workers', 'join-seconds'], []);
+  if (values === null) return 0;
+  const opts = { ...presenceDefaults };
+  if (values.sizes) opts.sizes = values.sizes.split(',').map((s) => int(s.trim(), 'sizes'));
+  if (values.workers) opts.workers = int(values.workers, 'workers');
+  if (values['join-seconds']) opts.joinSeconds = int(values['join-seconds'], 'join-seconds');
+  checkClientCaps({ clients: Math.max(...opts.sizes), workers: opts.workers });
+  const { m, stamp, maxMinutes } = begin(values, 5);
+  console.log(
+    `presence: sizes ${opts.sizes.join(', ')}, clients over ${opts.workers} loader processes, joining over ${opts.joinSeconds} s`,
+  );
+  const out = await timedRun('presence', { opts, m, stamp, maxMinutes }, () =>
+    runPresence({ ...opts, cores: m.cores }),
+  );
+  return out.ok ? 0 : 1;
 }
 
 async function runMetricsCli(argv) {

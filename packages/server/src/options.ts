@@ -128,6 +128,11 @@ export interface TetherServerOptions {
   cluster?: ClusterOptions | false;
   /** With a relay: how often active channels are checked against the store's head and epoch. Default 5000. */
   headCheckIntervalMs?: number;
+  /**
+   * In a cluster: how long a node's presence lease lasts (renewed every third). A node silent this
+   * long is gone: one survivor purges its presence and sends the leaves. Default 15_000.
+   */
+  presenceLeaseMs?: number;
   /** Called for each new connection once authenticated. */
   onConnection?: (ctx: AuthContext) => void;
   /**
@@ -346,6 +351,7 @@ export const defaults = {
   retention: defaultRetention,
   pruneIntervalMs: 60_000,
   headCheckIntervalMs: 5000,
+  presenceLeaseMs: 15_000,
   maxPayloadBytes: 65_536,
   maxChannelsPerConnection: 100,
   replayBatchSize: 500,

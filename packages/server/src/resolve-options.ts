@@ -10,6 +10,7 @@ const POSITIVE = [
   'retryDelayMs',
   'pruneIntervalMs',
   'headCheckIntervalMs',
+  'presenceLeaseMs',
   'maxPayloadBytes',
   'maxChannelsPerConnection',
   'replayBatchSize',

@@ -52,6 +52,7 @@ import { StatsService, LOCAL_NODE } from './stats/stats-service.js';
 import { Trace } from './stats/trace.js';
 import { RecentDevices } from './stats/recent-devices.js';
 import { buildPresenceTracker } from './presence/build-tracker.js';
+import { ClusterPresence, clusterPresenceStore } from './presence/cluster-presence.js';
 import { newNodeId } from './cluster/node-registry.js';
 import { makeLogger } from './log/logger.js';
 import { logConnection } from './log/connection-log.js';
@@ -181,7 +182,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     log,
   });
   // User status and channel presence (docs/presence.md); undefined unless `presence` is given.
-  const presence = buildPresenceTracker(options.presence, {
+  // In a cluster, presence lives in Redis: any node reads it, survivors purge a dead node's entries.
+  const presenceStore = clusterPresenceStore(clusterOptions, options.presence);
+  const presenceOptions = presenceStore ? { ...options.presence, store: presenceStore } : options.presence;
+  const presence = buildPresenceTracker(presenceOptions, {
     io,
     readState: store.readState,
     nodeId: () => nodeId,
@@ -390,6 +394,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   headCheck?.unref();
 
   let app: FastifyInstance | undefined;
+  let clusterPresence: ClusterPresence | undefined;
   let metricsListener: MetricsListener | undefined;
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -418,8 +423,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
         io.engine.close();
       }
       await app?.close();
+      await clusterPresence?.stop();
       await metricsListener?.close();
       await cluster?.close();
+      await presenceStore?.close();
       await limits.close();
       if (ownsStore) await store.close();
       log.info('tether closed');
@@ -449,6 +456,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     await close().catch(() => undefined);
     throw err;
   }
+  const leaseMs = o.presenceLeaseMs;
+  if (presence && presenceStore)
+    clusterPresence = new ClusterPresence({ store: presenceStore, tracker: presence, nodeId, leaseMs, log });
+  clusterPresence?.start();
 
   return {
     httpServer,

@@ -116,6 +116,7 @@ export function generateConfig(): string {
       redeliveryMaxLoopLagMs: defaults.redeliveryMaxLoopLagMs,
       pruneIntervalMs: defaults.pruneIntervalMs,
       headCheckIntervalMs: defaults.headCheckIntervalMs,
+      presenceLeaseMs: defaults.presenceLeaseMs,
       pingIntervalMs: defaults.pingIntervalMs,
       pingTimeoutMs: defaults.pingTimeoutMs,
       connectTimeoutMs: defaults.connectTimeoutMs,

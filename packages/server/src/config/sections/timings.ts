@@ -1,4 +1,4 @@
-/** `timings`: acks and redelivery, pruning, cluster head checks, Socket.IO pings, long polls. */
+/** `timings`: acks and redelivery, pruning, cluster head checks and presence leases, Socket.IO pings, long polls. */
 import { z } from 'zod';
 
 const ms = z.int().positive();
@@ -12,6 +12,7 @@ export const timingsSection = z.strictObject({
   redeliveryMaxLoopLagMs: ms.optional(),
   pruneIntervalMs: ms.optional(),
   headCheckIntervalMs: z.int().min(10).max(3_600_000).optional(),
+  presenceLeaseMs: z.int().min(30).max(3_600_000).optional(),
   pingIntervalMs: ms.optional(),
   pingTimeoutMs: ms.optional(),
   connectTimeoutMs: ms.optional(),
