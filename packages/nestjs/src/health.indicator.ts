@@ -13,7 +13,9 @@ export class TetherHealthIndicator {
 
   constructor(@Inject(TetherService) private readonly tether: TetherService) {}
 
-  async isHealthy<const Key extends string = 'tether'>(key: Key = 'tether' as Key): Promise<HealthIndicatorResult<Key>> {
+  async isHealthy<const Key extends string = 'tether'>(
+    key: Key = 'tether' as Key,
+  ): Promise<HealthIndicatorResult<Key>> {
     const session = this.indicators.check(key);
     return (await this.tether.ready()) ? session.up() : session.down({ message: 'store not answering' });
   }

@@ -22,7 +22,7 @@ function portIsFree(port: number): Promise<boolean> {
 describe.each<Platform>(['express', 'fastify'])('@tether/nestjs on the %s platform', (platform) => {
   let redis: RedisServer;
   let running: RunningApp;
-  let clients: TetherClient[] = [];
+  const clients: TetherClient[] = [];
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -87,15 +87,32 @@ describe.each<Platform>(['express', 'fastify'])('@tether/nestjs on the %s platfo
 
   it('the terminus indicator reports down while the store is down, and up again after', async () => {
     await redis.kill();
-    const down = await waitUntil(async () => {
-      const res = await fetch(`${running.url}/health`);
-      return res.status === 503 ? ((await res.json()) as unknown) : undefined;
-    }, 15_000, '/health down');
+    const down = await waitUntil(
+      async () => {
+        const res = await fetch(`${running.url}/health`);
+        return res.status === 503 ? ((await res.json()) as unknown) : undefined;
+      },
+      15_000,
+      '/health down',
+    );
     expect(down).toMatchObject({ status: 'error', error: { tether: { status: 'down' } } });
     await redis.restart();
-    await waitUntil(async () => ((await fetch(`${running.url}/health`)).status === 200 ? true : undefined), 15_000, '/health up');
+    await waitUntil(
+      async () => ((await fetch(`${running.url}/health`)).status === 200 ? true : undefined),
+      15_000,
+      '/health up',
+    );
   });
 });
+
+/** `promise`, or a rejection naming `what` after `ms` (a close that hangs fails with a reason). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 describe.each<Platform>(['express', 'fastify'])('app.close() on the %s platform', (platform) => {
   it('closes Tether and Nest cleanly: clients see the server go, the port is free', async () => {
@@ -106,7 +123,8 @@ describe.each<Platform>(['express', 'fastify'])('app.close() on the %s platform'
       const changes: StatusChange[] = [];
       carol.on('status', (change) => changes.push(change));
       await carol.connect();
-      await running.app.close();
+      // Tether closes its sockets before Nest closes its HTTP server, which would wait for them.
+      await within(running.app.close(), 15_000, 'app.close()');
       await waitUntil(() => (changes.some((c) => c.to === 'reconnecting') ? true : undefined), 10_000, 'reconnecting');
       expect(await running.app.get(TetherService).ready()).toBe(false);
       expect(await portIsFree(running.port)).toBe(true);
