@@ -133,6 +133,7 @@ idle flags:
   --only LIST          systems, in order, from: ${Object.keys(IDLE_SYSTEMS).join(', ')} (default all)
   --heap-snapshot      write each server's V8 heap snapshot to bench/results/idle-<system>.heapsnapshot
   --deflate            Tether with perMessageDeflate on (what compression adds to an idle connection)
+  --stats              then time GET /v1/stats (Tether, with an admin key) at that many sockets, and its size
   --max-minutes M      hard stop for the whole run (default 5)
 
 deflate flags:
@@ -393,7 +394,11 @@ async function runStormCli(argv) {
 }
 
 async function runIdleCli(argv) {
-  const values = parseFlags(argv, ['clients', 'workers', 'settle-seconds', 'only'], ['heap-snapshot', 'deflate']);
+  const values = parseFlags(
+    argv,
+    ['clients', 'workers', 'settle-seconds', 'only'],
+    ['heap-snapshot', 'deflate', 'stats'],
+  );
   if (values === null) return 0;
   const opts = { ...idleDefaults, only: null };
   if (values.clients) opts.clients = int(values.clients, 'clients');
@@ -401,6 +406,7 @@ async function runIdleCli(argv) {
   if (values['settle-seconds']) opts.settleSeconds = int(values['settle-seconds'], 'settle-seconds');
   if (values['heap-snapshot']) opts.heapSnapshot = true;
   if (values.deflate) opts.deflate = true;
+  if (values.stats) opts.stats = true;
   opts.only = onlyOf(values.only, IDLE_SYSTEMS);
   checkClientCaps(opts);
   const { m, stamp, maxMinutes } = begin(values, 5);

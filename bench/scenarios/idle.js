@@ -8,6 +8,7 @@
  * clients are in (bench/results/idle-<system>-before.heapsnapshot, idle-<system>.heapsnapshot);
  * `node bench/tools/heap-by-constructor.js` turns them into bytes per connection by constructor.
  */
+/* global fetch */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +31,8 @@ export const idleDefaults = {
   heapSnapshot: false,
   /** Tether's `perMessageDeflate` option, to see what compression costs an idle connection (`--deflate`). */
   deflate: false,
+  /** After the memory: time `GET /v1/stats` at this many sockets (`--stats`; Tether only). */
+  stats: false,
   resultsDir: here('../results/'),
 };
 
@@ -57,7 +60,14 @@ async function runSystem(name, opts) {
   const secret = randomBytes(24).toString('hex');
   const result = { system: name, label: sys.label, errors: [] };
   result.backgroundCpuPct = await quietBox(opts);
-  const options = name !== 'plain' && opts.deflate ? { perMessageDeflate: true } : null;
+  const adminKey = randomBytes(24).toString('hex');
+  const options =
+    name === 'plain'
+      ? null
+      : {
+          ...(opts.deflate ? { perMessageDeflate: true } : {}),
+          ...(opts.stats ? { adminKeys: [adminKey], statsIntervalMs: 1000 } : {}),
+        };
   const server = new Child(sys.script, {
     name: `${name}-server`,
     execArgv: ['--expose-gc'],
@@ -65,7 +75,7 @@ async function runSystem(name, opts) {
       ...serverEnv(secret, 'memory', 'bench:inbox'),
       ...sys.env,
       BENCH_USERS: String(opts.clients),
-      ...(options ? { BENCH_SERVER_OPTIONS: JSON.stringify(options) } : {}),
+      ...(options && Object.keys(options).length > 0 ? { BENCH_SERVER_OPTIONS: JSON.stringify(options) } : {}),
     },
   });
   const workers = [];
@@ -119,6 +129,14 @@ async function runSystem(name, opts) {
       `  per connection: RSS ${(result.rss.perConnection / 1024).toFixed(1)} KB` +
         (result.heap ? `, heap ${(result.heap.perConnection / 1024).toFixed(1)} KB` : ''),
     );
+    if (opts.stats && name !== 'plain') {
+      result.stats = await timeStats(`http://127.0.0.1:${ready.port}/v1/stats`, adminKey);
+      console.log(
+        `  GET /v1/stats at ${connected} sockets: median ${result.stats.medianMs.toFixed(1)} ms, ` +
+          `max ${result.stats.maxMs.toFixed(1)} ms (GET /healthz median ${result.stats.healthzMedianMs.toFixed(1)} ms), ` +
+          `${result.stats.bytes} bytes (${result.stats.connections} connections in it)`,
+      );
+    }
     if (opts.heapSnapshot) {
       const file = `${opts.resultsDir}idle-${name}.heapsnapshot`;
       await server.call('heapSnapshot', { file }, 120_000);
@@ -131,6 +149,36 @@ async function runSystem(name, opts) {
     await Promise.all([...workers.map((w) => w.stop(5000)), server.stop(8000)]);
   }
   return result;
+}
+
+/**
+ * Reads `/v1/stats` 10 times, 1.1 s apart (the server samples every 1 s: each read walks the connections),
+ * as the dashboard does: how long each answer takes, and how big it is; `/healthz` timed the same
+ * way alongside is the baseline (the HTTP round trip on this box at that moment).
+ */
+async function timeStats(url, adminKey) {
+  const stats = [];
+  const health = [];
+  let bytes = 0;
+  let connections = 0;
+  const timed = async (target, headers, into) => {
+    const t0 = performance.now();
+    const response = await fetch(target, { headers });
+    const text = await response.text();
+    into.push(performance.now() - t0);
+    if (!response.ok) throw new Error(`${target} answered ${response.status}: ${text.slice(0, 200)}`);
+    return text;
+  };
+  for (let i = 0; i < 10; i++) {
+    await sleep(1100);
+    const text = await timed(url, { authorization: `Bearer ${adminKey}` }, stats);
+    await timed(new URL('/healthz', url).href, {}, health);
+    bytes = Buffer.byteLength(text);
+    connections = JSON.parse(text).total.connections;
+  }
+  const median = (times) => times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  const maxMs = Math.max(...stats);
+  return { medianMs: median(stats), maxMs, healthzMedianMs: median(health), bytes, connections };
 }
 
 const kb = (bytes) => (bytes === undefined || bytes === null ? '-' : `${(bytes / 1024).toFixed(1)} KB`);

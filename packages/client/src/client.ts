@@ -40,6 +40,7 @@ import type { ServerHttp } from './server-http.js';
 import { ReadState, type ReadContext, type UnreadContext } from './read-state.js';
 import { routeTyping } from './typing.js';
 import type { UnreadCount } from '@tether/protocol/wire';
+import { ClientPresence, isPresenceReply } from './presence.js';
 
 export interface ClientErrorContext {
   error: TetherError;
@@ -80,6 +81,8 @@ export class TetherClient {
   private readonly connector: Connector;
   private readonly subscriptions: SubscriptionRegistry;
   private readonly readState: ReadState;
+  /** The user's status: `busy` by hand, idle / away from activity (presence.ts). */
+  readonly presence: ClientPresence;
   private device: string | undefined;
   private preparing: Promise<void> | undefined;
   private closed = false;
@@ -149,6 +152,12 @@ export class TetherClient {
       unread: (context) => this.events.emit('unread', context),
       channelRead: (context) => this.subscriptions.find(context.channel)?.heardRead(context),
     });
+    this.presence = new ClientPresence(this.options.presence, {
+      connected: () => this.connector.link.connected,
+      request: (frame) => this.connector.link.request('presence', frame, this.options.probeTimeoutMs, isPresenceReply),
+      onListenerError: (err, event) => logger.error(`a presence '${String(event)}' listener threw`, err),
+      debug: (message) => logger.debug(message),
+    });
     this.connector = new Connector(this.options, this.machine, this.stats, this.tokens, {
       prepared: () => this.prepare(),
       deviceId: () => this.device ?? '',
@@ -158,6 +167,7 @@ export class TetherClient {
       lost: () => this.lost(),
       msg: (frame) => this.subscriptions.msg(frame),
       resync: (frame) => this.subscriptions.resync(frame),
+      presence: (frame) => this.subscriptions.find(frame.channel)?.presenceFrame(frame),
       serverError: (frame) => this.subscriptions.serverError(frame),
       pollEntry: (channel, entry) => this.subscriptions.pollEntry(channel, entry),
       protocolError: (error, channel) => {
@@ -226,6 +236,7 @@ export class TetherClient {
     if (this.closed) throw new TetherError(ErrorCode.ClientClosed, 'the client is closed');
     if (!isValidChannel(channel)) throw new TetherError(ErrorCode.InvalidChannel, `invalid channel name '${channel}'`);
     if (this.subscriptions.has(channel)) throw new TypeError(`TetherClient: already subscribed to ${channel}`);
+    this.presence.markActive();
     return this.subscriptions.add(channel, handler as MessageHandler, options);
   }
 
@@ -249,6 +260,7 @@ export class TetherClient {
         new TetherError(code, `invalid publish to ${channel}: check type, id, ttl, collapseKey, priority and push`),
       );
     }
+    this.presence.markActive();
     const result = this.queue.add(frame);
     // Fire-and-forget publishing is common (typing indicators): a rejection nobody awaits (e.g. at
     // close()) must not become an unhandled rejection that ends a Node process.
@@ -354,6 +366,7 @@ export class TetherClient {
       this.acker.flush();
       this.acker.stop();
       this.connector.stop();
+      this.presence.close();
       this.subscriptions.closeAll();
       this.queue.rejectAll(new TetherError(ErrorCode.ClientClosed, 'the client was closed before this was published'));
       this.machine.set(ClientState.Disconnected, StatusReason.Closed, 'close() called');
@@ -372,10 +385,12 @@ export class TetherClient {
       this.connector.link.request('pub', frame, this.options.publishQueue.timeoutMs, isPubReply),
     );
     this.acker.flush();
+    this.presence.opened();
   }
 
   private lost(): void {
     this.queue.pause();
+    this.presence.lost();
     this.subscriptions.lost();
   }
 

@@ -10,6 +10,7 @@ import {
   type MsgFrame,
   type Positions,
   type ReadNotice,
+  type PresenceChannelFrame,
   type ResyncFrame,
   type TypingNotice,
 } from '@tether/protocol/wire';
@@ -35,6 +36,7 @@ export interface ConnectorHost {
   lost(): void;
   msg(frame: MsgFrame): void;
   resync(frame: ResyncFrame): void;
+  presence(frame: PresenceChannelFrame): void;
   serverError(frame: ErrorFrame): void;
   /** Feeds one channel of a poll answer; resolves once its pipeline has settled. */
   pollEntry(channel: string, entry: PollEntry): Promise<void>;
@@ -90,6 +92,7 @@ export class Connector {
       down: (info) => this.down(info),
       msg: (frame) => host.msg(frame),
       resync: (frame) => host.resync(frame),
+      presence: (frame) => host.presence(frame),
       serverError: (frame) => host.serverError(frame),
       protocolError: (error, channel) => host.protocolError(error, channel),
       typing: (notice) => host.typing(notice),

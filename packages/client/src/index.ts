@@ -12,7 +12,17 @@ export {
   type Logger,
   type SocketFactory,
   type FetchFunction,
+  type PresenceOptions,
 } from './options.js';
+export { ClientPresence, type PresenceStatusChange, type PresenceEvents } from './presence.js';
+export type {
+  MembersEvents,
+  PresenceJoinContext,
+  PresenceLeaveContext,
+  PresenceUpdateContext,
+  PresenceMembersContext,
+} from './channel-members.js';
+export type { ActivityStatus } from './activity.js';
 export { ClientState, StatusReason, transitions, type StatusChange } from './state.js';
 export {
   Subscription,
@@ -35,4 +45,13 @@ export { qualityOf, type ClientMetrics, type ConnectionQuality } from './metrics
 export { memoryStorage, type KeyValueStorage, type StorageOption } from './storage.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { decodeToken, type TokenClaims } from './token.js';
-export { TetherError, ErrorCode, type Message, type Position, type Positions } from '@tether/protocol/wire';
+export {
+  TetherError,
+  ErrorCode,
+  type Message,
+  type Position,
+  type Positions,
+  type PresenceMember,
+  type PresenceStatus,
+  type DeviceStatus,
+} from '@tether/protocol/wire';

@@ -71,6 +71,18 @@ export type SocketFactory = (url: string, options: Partial<ManagerOptions & Sock
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
+/** The device's status from activity (docs/client.md, "Presence"). */
+export interface PresenceOptions {
+  /** No activity this long: `idle`. Default 300_000 (5 min). */
+  idleAfterMs: number;
+  /** No activity this long: `away`. Default 900_000 (15 min). */
+  awayAfterMs: number;
+  /** At most one "active" report to the server per this long. Default 60_000. */
+  activityThrottleMs: number;
+  /** Derive idle / away from activity (page events in browsers, calls in Node). Default true; false: always online unless busy. */
+  trackActivity: boolean;
+}
+
 export interface ClientOptions {
   /** The server, e.g. `https://rt.example.com`. Required. */
   url: string;
@@ -115,6 +127,8 @@ export interface ClientOptions {
   publishQueue?: Partial<PublishQueueOptions>;
   /** Retry of a throwing handler. Default 500 ms doubling to 30 s. */
   handlerRetry?: Partial<HandlerRetryOptions>;
+  /** Presence: idle after 5 min, away after 15 min without activity; activity reported at most every 60 s. */
+  presence?: Partial<PresenceOptions>;
   /** Where the SDK logs. Default: nothing unless `debug`, then `console`. */
   logger?: Logger;
   /** Log every transition, frame summary and retry. Default false. */
@@ -150,6 +164,7 @@ export interface ResolvedClientOptions {
   fallback: FallbackOptions;
   publishQueue: PublishQueueOptions;
   handlerRetry: HandlerRetryOptions;
+  presence: PresenceOptions;
   logger: Logger;
   debug: boolean;
   socketFactory: SocketFactory | undefined;
@@ -190,6 +205,7 @@ export const defaults = {
   },
   publishQueue: { maxSize: 1000, persist: false, timeoutMs: 10_000 },
   handlerRetry: { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2 },
+  presence: { idleAfterMs: 300_000, awayAfterMs: 900_000, activityThrottleMs: 60_000, trackActivity: true },
   debug: false,
   typingExpiryMs: 5000,
   typingThrottleMs: 2000,
@@ -238,6 +254,7 @@ export function resolveOptions(options: ClientOptions): ResolvedClientOptions {
     fallback: { ...defaults.fallback, ...options.fallback },
     publishQueue: { ...defaults.publishQueue, ...options.publishQueue },
     handlerRetry: { ...defaults.handlerRetry, ...options.handlerRetry },
+    presence: { ...defaults.presence, ...options.presence },
     logger: options.logger ?? (debug ? consoleLogger() : silent),
     debug,
     socketFactory: options.socketFactory,
@@ -270,6 +287,9 @@ export function resolveOptions(options: ClientOptions): ResolvedClientOptions {
     ['publishQueue.timeoutMs', resolved.publishQueue.timeoutMs],
     ['handlerRetry.initialDelayMs', resolved.handlerRetry.initialDelayMs],
     ['typingExpiryMs', resolved.typingExpiryMs],
+    ['presence.idleAfterMs', resolved.presence.idleAfterMs],
+    ['presence.awayAfterMs', resolved.presence.awayAfterMs],
+    ['presence.activityThrottleMs', resolved.presence.activityThrottleMs],
   ];
   for (const [name, value] of positive) {
     if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
@@ -278,6 +298,9 @@ export function resolveOptions(options: ClientOptions): ResolvedClientOptions {
   }
   if (resolved.reconnect.factor < 1 || resolved.handlerRetry.factor < 1) {
     throw new TypeError('TetherClient: backoff `factor` must be at least 1');
+  }
+  if (resolved.presence.awayAfterMs < resolved.presence.idleAfterMs) {
+    throw new TypeError('TetherClient: `presence.awayAfterMs` must not be below `presence.idleAfterMs`');
   }
   if (resolved.reconnect.maxDelayMs < resolved.reconnect.initialDelayMs) {
     throw new TypeError('TetherClient: `reconnect.maxDelayMs` must not be below `reconnect.initialDelayMs`');

@@ -12,6 +12,7 @@ import {
   isErrorFrame,
   isErrorCode,
   isMsgFrame,
+  isPresenceChannelFrame,
   isResyncFrame,
   isReadNotice,
   isTypingNotice,
@@ -19,6 +20,7 @@ import {
   type HandshakeAuth,
   type MsgFrame,
   type ReadNotice,
+  type PresenceChannelFrame,
   type ResyncFrame,
   type TypingNotice,
 } from '@tether/protocol/wire';
@@ -51,6 +53,7 @@ export interface LinkHandlers {
   down(info: LinkDown): void;
   msg(frame: MsgFrame): void;
   resync(frame: ResyncFrame): void;
+  presence(frame: PresenceChannelFrame): void;
   serverError(frame: ErrorFrame): void;
   protocolError(error: TetherError, channel: string | undefined): void;
   typing(notice: TypingNotice): void;
@@ -149,6 +152,11 @@ export class SocketLink {
       if (!mine()) return;
       if (isReadNotice(frame)) this.handlers.read(frame);
       else this.malformed('read', frame, 'not a valid read notice');
+    });
+    socket.on('presence', (frame: unknown) => {
+      if (!mine()) return;
+      if (isPresenceChannelFrame(frame)) this.handlers.presence(frame);
+      else this.malformed('presence', frame, 'not a valid presence frame');
     });
     socket.on('error', (frame: unknown) => {
       if (!mine()) return;

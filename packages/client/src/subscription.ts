@@ -3,7 +3,15 @@
  * its position, and the pipeline that hands its messages to the app's handler exactly once, in
  * order. Created by `client.subscribe()`; `client.inbox` is the user's own `user:<sub>`.
  */
-import { ErrorCode, TetherError, type Message, type Position } from '@tether/protocol/wire';
+import {
+  ErrorCode,
+  TetherError,
+  type Message,
+  type Position,
+  type PresenceChannelFrame,
+  type PresenceMember,
+} from '@tether/protocol/wire';
+import { ChannelMembers, type MembersEvents } from './channel-members.js';
 import { TypedEmitter } from './emitter.js';
 import type { EventMap, UntypedEvents } from './events.js';
 import type { HistoryOptions, HistoryPage } from './history.js';
@@ -50,7 +58,8 @@ export interface StaleContext {
   reason: StaleReason;
 }
 
-export interface SubscriptionEvents {
+/** A subscription's events; `join`, `leave`, `update`, `members`: its channel's presence (channel-members.ts). */
+export interface SubscriptionEvents extends MembersEvents {
   state: SubscriptionStateChange;
   resync: ResyncContext;
   error: SubscriptionErrorContext;
@@ -100,6 +109,7 @@ export class Subscription {
   /** @internal The delivery pipeline; the client feeds it. */
   readonly pipeline: ChannelPipeline;
   private readonly typingState: ChannelTyping;
+  private readonly presence = new ChannelMembers();
 
   /** @internal Made by the client's subscriptions; apps use `client.subscribe()`. */
   static create(
@@ -164,6 +174,23 @@ export class Subscription {
   /** The last position handled; undefined until the first message or the server's reply. */
   get position(): Position | undefined {
     return this.pipeline.position;
+  }
+
+  /** The channel's members (users, with status and device count), when it has presence; else []. */
+  members(): PresenceMember[] {
+    return this.presence.members();
+  }
+
+  /** Users in the channel (0 until the server's first presence frame). */
+  get memberCount(): number {
+    return this.presence.count;
+  }
+
+  /** @internal A `presence` frame of this channel. */
+  presenceFrame(frame: PresenceChannelFrame): void {
+    this.presence.apply(frame, <K extends keyof MembersEvents>(event: K, context: MembersEvents[K]) =>
+      this.events.emit(event, context as SubscriptionEvents[K]),
+    );
   }
 
   on<K extends keyof SubscriptionEvents>(event: K, listener: (context: SubscriptionEvents[K]) => void): () => void {

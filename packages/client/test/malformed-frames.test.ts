@@ -153,3 +153,42 @@ describe('malformed frames from the server', () => {
     expect(client.status).toBe(ClientState.Connected);
   });
 });
+
+describe('malformed presence frames from the server', () => {
+  it('are dropped as protocol_error; the member list stays as the last valid frame left it', async () => {
+    const server = await fakeServer();
+    const token = await issueToken({ secret: 'not-checked-by-the-client', sub: 'u1' });
+    const client = clients.make({ url: server.url, token, ...fast, presence: { trackActivity: false } });
+    const errors: ClientErrorContext[] = [];
+    client.on('error', (e) => errors.push(e));
+    const channel = 'room:m';
+    const sub = client.subscribe(channel, () => {});
+    let lists = 0;
+    sub.on('members', () => void lists++);
+    await client.connect();
+    const ann = { sub: 'ann', status: 'online', devices: 1 };
+    server.emit('presence', { channel, count: 1, members: [ann] });
+    await waitUntil(() => (sub.memberCount === 1 ? true : undefined));
+
+    const bad: unknown[] = [
+      null,
+      [],
+      { channel, count: -1, join: [] },
+      { channel, count: 2, join: [{ sub: 'bob', status: 'offline', devices: 1 }] },
+      { channel, count: 2, join: [{ sub: 'bob', status: 'online', devices: 1, extra: 1 }] },
+      { channel, count: 0, leave: [5] },
+      { channel, count: 0, leave: 'ann' },
+      { channel: 'bad/name', count: 0, leave: ['ann'] },
+      { channel, count: 1, update: [{ sub: '', status: 'busy', devices: 1 }] },
+      { channel, count: 1, members: [ann], extra: true },
+    ];
+    for (const frame of bad) server.emit('presence', frame);
+    server.emit('presence', { channel, count: 2, join: [{ sub: 'bob', status: 'busy', devices: 2 }] });
+    await waitUntil(() => (sub.memberCount === 2 ? true : undefined));
+    expect(sub.members()).toEqual([ann, { sub: 'bob', status: 'busy', devices: 2 }]);
+    expect(lists).toBe(2);
+    expect(errors.filter((e) => e.error.code === ErrorCode.ProtocolError)).toHaveLength(bad.length);
+    expect(client.metrics().protocolErrors).toBe(bad.length);
+    expect(client.status).toBe(ClientState.Connected);
+  });
+});

@@ -17,7 +17,7 @@ export const ErrorCode = {
   Forbidden: 'forbidden',
   /** The connection already has `maxChannelsPerConnection` subscriptions. */
   TooManyChannels: 'too_many_channels',
-  /** No such HTTP route. */
+  /** No such HTTP route; or presence asked of a server or channel that has none. Nothing changed. */
   NotFound: 'not_found',
   /** The store could not be reached or failed; the operation was not applied. Retry later. */
   StoreUnavailable: 'store_unavailable',

@@ -1,6 +1,17 @@
 export { createTetherServer } from './server.js';
 export type { TetherServer, PublishInput, PublishResult, DeliveryStats, PushStats } from './api.js';
-export { defaults, type TetherServerOptions, type ApiKey } from './options.js';
+export { defaults, type TetherServerOptions, type ApiKey, type DashboardOptions } from './options.js';
+export type {
+  StatsAnswer,
+  NodeShare,
+  ClusterTotal,
+  ClusterDelivery,
+  Rates,
+  BacklogChannel,
+  AlertLike,
+  PresenceCounts,
+} from './stats/types.js';
+export type { TraceAnswer, TraceQuestion, DeviceTrace } from './stats/trace.js';
 export { noLimits, type LimitOptions } from './limits/limit-options.js';
 export type { AuthContext, AuthorizeHook, ChannelAction } from './auth/context.js';
 export type { RelevanceRule, RelevanceRules, RelevanceContext } from './delivery/relevance.js';
@@ -22,7 +33,15 @@ export type {
   PresenceStatus,
   DeviceStatus,
   PresenceMember,
+  PurgedUser,
 } from './presence/types.js';
+export { MemoryPresenceStore } from './presence/memory-presence-store.js';
+export type {
+  PresenceOptions,
+  PresenceChannelRule,
+  PresenceMode,
+  LastActiveContext,
+} from './presence/presence-options.js';
 export type { BatchRelay, AppendedBatch } from './delivery/fanout.js';
 export type { ClusterOptions } from './cluster/redis-cluster.js';
 export type { NodeInfo } from './cluster/node-registry.js';

@@ -11,12 +11,20 @@ import type { BatchRelay } from './delivery/fanout.js';
 import type { ClusterOptions } from './cluster/redis-cluster.js';
 import type { JwtPublicKeyInput } from './auth/public-keys.js';
 import type { LimitOptions } from './limits/limit-options.js';
+import { presenceDefaults, type PresenceOptions } from './presence/presence-options.js';
 
 export interface ApiKey {
   /** The secret, sent as `Authorization: Bearer <key>`; at least 16 characters (shorter throws a TypeError). */
   key: string;
   /** The tenant this key may publish to; `*` for any tenant (the body's `tenant`, default `default`). */
   tenant: string;
+}
+
+export interface DashboardOptions {
+  /** Serve the page. Default true (its data still needs an admin key). */
+  enabled: boolean;
+  /** Where. Default `/dashboard`. */
+  path: string;
 }
 
 export interface TetherServerOptions {
@@ -58,6 +66,18 @@ export interface TetherServerOptions {
   clockSkewSeconds?: number;
   /** API keys for `POST /v1/publish`, each at least 16 characters. Default none (HTTP publish refused). */
   apiKeys?: ApiKey[];
+  /**
+   * Admin keys for `GET /v1/stats`, `GET /v1/trace` and the dashboard's data (sent as
+   * `Authorization: Bearer <key>`), each at least 16 characters. Default none (those refused).
+   */
+  adminKeys?: string[];
+  /** The dashboard page (docs/operations.md): `enabled` (default true) and its `path` (default `/dashboard`). */
+  dashboard?: Partial<DashboardOptions>;
+  /**
+   * How often each node samples its counters for the rates of `/v1/stats` and, in a cluster,
+   * writes its share of the figures to Redis. Default 5000.
+   */
+  statsIntervalMs?: number;
   /** Extra permission check after the token's claims. Default: allow what the claims allow. */
   authorize?: AuthorizeHook;
   /**
@@ -71,6 +91,14 @@ export interface TetherServerOptions {
    * messages are counted only).
    */
   push?: PushOptions;
+  /**
+   * User status and channel presence (docs/presence.md): `channels` (`[{ pattern: 'room:*', mode:
+   * 'members' | 'counts' }]`), `graceMs` 10_000, the batching window (`batchMs` 50 +
+   * `batchMsPerMember` 0.2 per member, at most `maxBatchMs` 2000), `countsIntervalMs` 1000, the
+   * `onLastActive` hook throttled by `lastActiveThrottleMs` 60_000, the `store`. Default none:
+   * presence is off (the `presence` and `members` frames are refused with `not_found`).
+   */
+  presence?: PresenceOptions;
   /**
    * Carries appended batches to the other nodes of a cluster. Default: none on a single node; the
    * Socket.IO Redis adapter's relay with a `redis://` store. Injectable (tests use an in-process bus).
@@ -247,6 +275,7 @@ export type ResolvedOptions = Required<
     | 'httpServer'
     | 'authorize'
     | 'push'
+    | 'presence'
     | 'relay'
     | 'cluster'
     | 'onConnection'
@@ -254,18 +283,26 @@ export type ResolvedOptions = Required<
     | 'logger'
     | 'limits'
     | 'loopLag'
+    | 'dashboard'
   >
 > &
   Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
-  Pick<TetherServerOptions, 'httpServer' | 'authorize' | 'push' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'> & {
+  Pick<
+    TetherServerOptions,
+    'httpServer' | 'authorize' | 'push' | 'presence' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'
+  > & {
     retention: RetentionOptions;
     logger: boolean | { level: string };
     limits: LimitOptions;
+    dashboard: DashboardOptions;
   };
 
 export const defaults = {
   store: 'memory',
   apiKeys: [] as ApiKey[],
+  adminKeys: [] as string[],
+  dashboard: { enabled: true, path: '/dashboard' } as DashboardOptions,
+  statsIntervalMs: 5000,
   relevance: {} as RelevanceRules,
   socketPath: '/socket.io',
   corsOrigins: [] as string[],
@@ -327,6 +364,8 @@ export const defaults = {
   perMessageDeflate: false as boolean | { threshold?: number },
   /** The push fallback's settings (push/options.ts); no provider, so nothing is pushed, unless given. */
   push: pushDefaults,
+  /** The presence settings (presence/presence-options.ts) once `presence` is given; off unless given. */
+  presence: presenceDefaults,
 } as const;
 
 /** Socket.IO's (Engine.IO's) size below which a frame is sent uncompressed when deflate is on. */

@@ -1,4 +1,4 @@
-import { defaults, type ResolvedOptions, type TetherServerOptions } from './options.js';
+import { defaults, type DashboardOptions, type ResolvedOptions, type TetherServerOptions } from './options.js';
 import { checkAuthOptions } from './auth/check-auth-options.js';
 import { checkLimits } from './limits/limit-options.js';
 import { TrustedProxies } from './limits/client-ip.js';
@@ -25,6 +25,7 @@ const POSITIVE = [
   'listenBacklog',
   'tokenCacheTtlMs',
   'busyRetryAfterMs',
+  'statsIntervalMs',
 ] as const;
 
 /** Merges options over `defaults` and fails fast, with a TypeError naming the option, on nonsense. */
@@ -35,6 +36,7 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
     ...defaults,
     ...defined,
     retention: { ...defaults.retention, ...options.retention },
+    dashboard: checkDashboard({ ...defaults.dashboard, ...definedOnly(options.dashboard ?? {}) }),
     limits: checkLimits({ ...defaults.limits, ...definedOnly(options.limits ?? {}) }),
     logger: options.logger ?? { level: 'info' },
     now: options.now ?? Date.now,
@@ -70,6 +72,10 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   for (const key of resolved.apiKeys) {
     if (typeof key.key !== 'string' || key.key.length < 16) throw new TypeError('each API key must be ≥ 16 characters');
   }
+  if (!Array.isArray(resolved.adminKeys)) throw new TypeError('adminKeys must be a list of keys');
+  for (const key of resolved.adminKeys) {
+    if (typeof key !== 'string' || key.length < 16) throw new TypeError('each admin key must be ≥ 16 characters');
+  }
   if (typeof resolved.now !== 'function') throw new TypeError('now must be a function returning ms since the epoch');
   checkRelevance(resolved.relevance);
   return resolved;
@@ -87,6 +93,18 @@ function checkRelevance(rules: ResolvedOptions['relevance']): void {
       throw new TypeError(`relevance['${type}'].scope must be a dotted path into data, or 'collapseKey'`);
     if (!rule.supersededBy) throw new TypeError(`relevance['${type}'].scope needs supersededBy (it scopes it)`);
   }
+}
+
+/** The dashboard's path is one or more path segments, not a path of Tether's own. */
+function checkDashboard(dashboard: DashboardOptions): DashboardOptions {
+  if (typeof dashboard.enabled !== 'boolean') throw new TypeError('dashboard.enabled must be a boolean');
+  const { path } = dashboard;
+  if (typeof path !== 'string' || !/^(\/[A-Za-z0-9_.~-]+)+$/.test(path)) {
+    throw new TypeError(`dashboard.path must be a path such as /dashboard, got ${JSON.stringify(path)}`);
+  }
+  if (/^\/(v1|healthz|readyz)(\/|$)/.test(path))
+    throw new TypeError(`dashboard.path ${path} is one of Tether's own paths`);
+  return dashboard;
 }
 
 function checkDeflate(value: unknown): void {

@@ -48,6 +48,11 @@ import { LiveUsers, UserStateQuery } from './push/user-state.js';
 import { MemoryPushStore } from './store/memory-push.js';
 import { MemoryReadStateStore } from './store/memory-read-state.js';
 import { ReadReceipts } from './presence/read-receipts.js';
+import { StatsService, LOCAL_NODE } from './stats/stats-service.js';
+import { Trace } from './stats/trace.js';
+import { RecentDevices } from './stats/recent-devices.js';
+import { buildPresenceTracker } from './presence/build-tracker.js';
+import { newNodeId } from './cluster/node-registry.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -95,6 +100,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const clusterOptions =
     o.cluster ?? (typeof o.store === 'string' && /^rediss?:\/\//.test(o.store) ? { redisUrl: o.store } : false);
   const relay = o.relay ?? (clusterOptions ? new AdapterRelay(io) : undefined);
+  // Known before the cluster is joined: presence entries name the node they live on.
+  const nodeId = (clusterOptions && clusterOptions.nodeId) || newNodeId();
   const fanout = new Fanout({
     store,
     registry,
@@ -136,9 +143,39 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now,
   });
   const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
+  // `/v1/stats` and the trace read the connections and ledgers in place; sampling keeps real time.
+  const statsService = new StatsService({
+    connections,
+    registry,
+    stats,
+    intervalMs: o.statsIntervalMs,
+    now: Date.now,
+    log,
+  });
+  const recentDevices = new RecentDevices();
+  let cluster: Cluster | undefined;
+  const trace = new Trace({
+    connections,
+    ackLedger,
+    recentDevices,
+    store,
+    now,
+    nodeId: () => cluster?.nodeId ?? LOCAL_NODE,
+    io: clusterOptions ? io : undefined,
+    timeoutMs: pushOptions.queryTimeoutMs,
+    log,
+  });
+  // User status and channel presence (docs/presence.md); undefined unless `presence` is given.
+  const presence = buildPresenceTracker(options.presence, {
+    io,
+    readState: store.readState,
+    nodeId: () => nodeId,
+    log,
+    now,
+  });
 
   // 2. The start: the cluster join (if any) begins now; publishes and handshakes wait for it.
-  const joining = clusterOptions ? joinCluster(io, clusterOptions, log) : Promise.resolve(undefined);
+  const joining = clusterOptions ? joinCluster(io, { ...clusterOptions, nodeId }, log) : Promise.resolve(undefined);
   const gate = new StartupGate(joining);
   const door = new PublishDoor({
     publisher,
@@ -198,8 +235,11 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     readReceipts,
     relevance,
     now,
+    admin: { adminKeys: o.adminKeys, stats: () => statsService.answer(), trace: (q) => trace.ask(q) },
+    dashboardPath: o.dashboard.enabled ? o.dashboard.path : undefined,
+    presence,
   });
-  routeHttp(httpServer, building, ownsHttpServer);
+  routeHttp(httpServer, building, ownsHttpServer, o.dashboard.enabled ? [o.dashboard.path] : []);
   io.attach(httpServer);
   // In front of Engine.IO: attempts and caps are refused before a session exists.
   limits.gate.attach(httpServer, io.engine);
@@ -242,10 +282,13 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     relevance,
     readReceipts,
     expiry: tokenExpiry,
+    presence,
     stopped: (connection) => {
       connections.delete(connection);
+      presence?.disconnected(connection.socket.id);
       const { ctx } = connection.socket.data as HandshakeData;
       liveUsers.remove(ctx.tenant, ctx.sub);
+      recentDevices.left(ctx.tenant, ctx.sub, ctx.deviceId, now());
       stats.values.connections--;
       limits.handshakes.done(connection.socket);
     },
@@ -257,6 +300,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     const connection = new ClientConnection(socket, ctx, connectionDeps);
     connections.add(connection);
     liveUsers.add(ctx.tenant, ctx.sub);
+    presence?.connected(socket.id, ctx);
     stats.values.connections++;
     limits.handshakes.begin(socket);
     slowConsumers.greet(connection);
@@ -286,6 +330,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   sweeper.start();
   slowConsumers.start();
   push?.start();
+  statsService.start();
   const housekeeping = setInterval(() => {
     const at = now();
     registry.evictIdle(at, CHANNEL_IDLE_MS, (state) => publisher.isBusy(state));
@@ -302,7 +347,6 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   headCheck?.unref();
 
   let app: FastifyInstance | undefined;
-  let cluster: Cluster | undefined;
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
@@ -310,9 +354,11 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       closingController.abort();
       sweeper.stop();
       slowConsumers.stop();
+      statsService.stop();
       clearInterval(housekeeping);
       tokenExpiry.close();
       clearInterval(headCheck);
+      presence?.close();
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go
       await fanout.settled();
       await push?.stop(); // pushes in flight finish (a graceful restart cuts none in half)
@@ -338,6 +384,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   try {
     app = await building;
     cluster = await joining;
+    if (cluster) statsService.joined(cluster);
   } catch (err) {
     cluster ??= await joining.catch(() => undefined); // the API failed: leave no cluster connections behind
     await close().catch(() => undefined);

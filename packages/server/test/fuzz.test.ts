@@ -159,6 +159,8 @@ describe('valid-looking frames and HTTP bodies with hostile values', () => {
       maxPollWaitSeconds: 0,
       // This socket is meant to send thousands of invalid frames; the budget has its own test.
       maxInvalidFramesPerMinute: 1_000_000,
+      // `presence` and `members` frames reach the tracker (and subscriptions its channel presence).
+      presence: { channels: [{ pattern: 'room:f*' }, { pattern: 'room:*', mode: 'counts' }], graceMs: 50 },
     });
     bystander = await connectClient(srv.url, await srv.token({ sub: 'bystander', channels: ['room:*'] }));
     for (const channel of WATCHED) expect(isErrorReply(await bystander.sub(channel))).toBe(false);

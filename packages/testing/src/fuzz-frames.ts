@@ -135,7 +135,8 @@ export interface EventFrameOptions {
   tokens: readonly string[];
 }
 
-export type InboundEvent = 'sub' | 'unsub' | 'pub' | 'ack' | 'refresh' | 'probe' | 'typing' | 'read' | 'unread';
+export type InboundEvent =
+  'sub' | 'unsub' | 'pub' | 'ack' | 'refresh' | 'probe' | 'typing' | 'read' | 'unread' | 'presence' | 'members';
 export const INBOUND_EVENTS: readonly InboundEvent[] = [
   'sub',
   'unsub',
@@ -146,6 +147,8 @@ export const INBOUND_EVENTS: readonly InboundEvent[] = [
   'typing',
   'read',
   'unread',
+  'presence',
+  'members',
 ];
 
 /** The payload text of a valid-looking frame of `event`, with hostile values mixed in. */
@@ -194,6 +197,16 @@ export function eventPayload(event: InboundEvent, options: EventFrameOptions): A
       return objectText({ channels: field(fc.array(channel, { maxLength: 4 }).map((cs) => `[${cs.join(',')}]`)) }, [
         'channels',
       ]);
+    case 'presence':
+      return objectText(
+        {
+          status: field(fc.constantFrom('online', 'idle', 'away', 'busy', 'offline', 'BUSY').map(text)),
+          active: field(fc.constantFrom('true', 'false', '1')),
+        },
+        ['status', 'active'],
+      );
+    case 'members':
+      return objectText({ channel }, []);
   }
 }
 
@@ -219,7 +232,7 @@ export function eventFrame(options: EventFrameOptions): Arbitrary<EventFrame> {
   );
   const unknown = fc.record({
     event: fc.oneof(
-      fc.constantFrom('error', 'msg', 'resync', 'presence', 'SUB', 'sub ', '__proto__', 'constructor', 'toString'),
+      fc.constantFrom('error', 'msg', 'resync', 'typing-', 'SUB', 'sub ', '__proto__', 'constructor', 'toString'),
       hostileString.filter((s) => !RESERVED_EVENTS.has(s) && !(INBOUND_EVENTS as readonly string[]).includes(s)),
     ),
     args: fc.array(jsonText, { maxLength: 2 }),

@@ -34,6 +34,7 @@ Options (a flag wins over its environment variable, which wins over the configur
                     TETHER_JWT_AUDIENCE accepted 'aud' value(s), comma-separated (default: not checked)
                     TETHER_JWT_MAX_LIFETIME  longest token lifetime exp - iat, e.g. 1h (default 24h)
                     TETHER_API_KEY    API key for POST /v1/publish (any tenant)
+                    TETHER_ADMIN_KEY  admin key for GET /v1/stats, /v1/trace and /dashboard
                     TETHER_LOG_LEVEL  fatal|error|warn|info|debug|trace|silent   (default info)
                     TETHER_HEAD_CHECK_MS  with redis://: how often a node checks its channels'
                                       head and epoch against Redis, ms           (default 5000)

@@ -35,6 +35,8 @@ export interface ServeConfig {
   jwtSecret?: string;
   /** `TETHER_API_KEY`. Default: the dev key of `<data-dir>/secrets.json`. */
   apiKey?: string;
+  /** `TETHER_ADMIN_KEY`: one more admin key (`/v1/stats`, `/v1/trace`, the dashboard). Default none. */
+  adminKey?: string;
   /**
    * `TETHER_HEAD_CHECK_MS`: in a cluster, how often each node compares its active channels with the
    * store's head and epoch (the server's `headCheckIntervalMs`). Default: the server's, 5000.
@@ -89,6 +91,8 @@ export function parseServeArgs(argv: readonly string[], env: Env): ServeConfig |
   const apiKey = nonEmpty(env['TETHER_API_KEY']);
   if (jwtSecret !== undefined) config.jwtSecret = jwtSecret;
   if (apiKey !== undefined) config.apiKey = apiKey;
+  const adminKey = nonEmpty(env['TETHER_ADMIN_KEY']);
+  if (adminKey !== undefined) config.adminKey = adminKey;
   const headCheck = nonEmpty(env['TETHER_HEAD_CHECK_MS']);
   if (headCheck !== undefined) config.headCheckIntervalMs = parseMs('TETHER_HEAD_CHECK_MS', headCheck);
   const maxQueuedBytes = nonEmpty(env['TETHER_MAX_QUEUED_BYTES']);

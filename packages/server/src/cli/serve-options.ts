@@ -29,6 +29,8 @@ export function serveOptionsOf(config: ServeConfig, secrets: ServeSecrets, env: 
   delete options.jwtSecret;
   if (secrets.jwtSecret !== undefined) options.jwtSecret = secrets.jwtSecret;
   if (file.limits !== undefined || env.limits !== undefined) options.limits = { ...file.limits, ...env.limits };
+  // The variable's key is added to the file's (a short one is refused by the server's option check).
+  if (config.adminKey !== undefined) options.adminKeys = [...(file.adminKeys ?? []), config.adminKey];
   if (config.headCheckIntervalMs !== undefined) options.headCheckIntervalMs = config.headCheckIntervalMs;
   if (config.maxQueuedBytes !== undefined) options.maxQueuedBytes = config.maxQueuedBytes;
   if (config.maxBatchBytes !== undefined) options.maxBatchBytes = config.maxBatchBytes;

@@ -4,6 +4,7 @@ import type { Server as SocketIOServer } from 'socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import { NodeRegistry, newNodeId, type NodeInfo } from './node-registry.js';
+import { StatsBoard } from './stats-board.js';
 
 export interface ClusterOptions {
   /** Redis shared by the nodes (the adapter's pub/sub and node liveness). */
@@ -19,6 +20,8 @@ export interface ClusterOptions {
 export interface Cluster {
   readonly nodeId: string;
   liveNodes(): Promise<NodeInfo[]>;
+  /** Each node's share of `/v1/stats`, in the same Redis. */
+  readonly stats: StatsBoard;
   close(): Promise<void>;
 }
 
@@ -68,19 +71,23 @@ export async function joinCluster(
   log.info({ sharded, redisVersion: version }, 'cluster adapter ready');
 
   const nodeId = options.nodeId ?? newNodeId();
+  const keyPrefix = options.keyPrefix ?? 'tether:';
   const registry = new NodeRegistry(
     state,
     nodeId,
-    { keyPrefix: options.keyPrefix ?? 'tether:', heartbeatMs: options.heartbeatMs ?? 5000, onNodeGone },
+    { keyPrefix, heartbeatMs: options.heartbeatMs ?? 5000, onNodeGone },
     log,
   );
   registry.start();
+  const stats = new StatsBoard(state, keyPrefix);
 
   return {
     nodeId,
     liveNodes: () => registry.liveNodes(),
+    stats,
     async close() {
       await registry.stop();
+      await stats.remove(nodeId);
       for (const client of [pub, sub, state]) client.disconnect();
     },
   };

@@ -43,6 +43,13 @@ export function generateConfig(): string {
         tenant: '*',
       },
     ],
+    adminKeys: [`ta_${randomBytes(24).toString('base64url')}`],
+    dashboard: {
+      [COMMENT_KEY]:
+        'The dashboard page at path; it and GET /v1/stats, /v1/trace take a key of adminKeys (Authorization: Bearer KEY)',
+      enabled: defaults.dashboard.enabled,
+      path: defaults.dashboard.path,
+    },
     http: {
       [COMMENT_KEY]: 'corsOrigins: e.g. https://app.example.com; trustedProxies: addresses or CIDR ranges',
       corsOrigins: [],
@@ -111,6 +118,7 @@ export function generateConfig(): string {
       pingTimeoutMs: defaults.pingTimeoutMs,
       connectTimeoutMs: defaults.connectTimeoutMs,
       maxPollWaitSeconds: defaults.maxPollWaitSeconds,
+      statsIntervalMs: defaults.statsIntervalMs,
     },
     push: {
       [COMMENT_KEY]: [

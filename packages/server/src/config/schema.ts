@@ -13,6 +13,8 @@ import { retentionSection } from './sections/retention.js';
 import { serverSection } from './sections/server.js';
 import { timingsSection } from './sections/timings.js';
 import { pushSection } from './sections/push.js';
+import { adminKeysSection, dashboardSection } from './sections/dashboard.js';
+import { presenceSection } from './sections/presence.js';
 
 export const configSchema = z.strictObject({
   server: serverSection.optional(),
@@ -24,6 +26,9 @@ export const configSchema = z.strictObject({
   limits: limitsSection.optional(),
   timings: timingsSection.optional(),
   push: pushSection.optional(),
+  adminKeys: adminKeysSection.optional(),
+  dashboard: dashboardSection.optional(),
+  presence: presenceSection.optional(),
 });
 
 export type FileConfig = z.infer<typeof configSchema>;

@@ -27,6 +27,8 @@ export function fileSettingsOf(config: FileConfig): FileSettings {
   };
   if (config.apiKeys) options.apiKeys = config.apiKeys.map((k) => ({ ...k }));
   if (config.retention) options.retention = config.retention;
+  if (config.adminKeys) options.adminKeys = [...config.adminKeys];
+  if (config.dashboard) options.dashboard = { ...config.dashboard };
   if (config.relevance) options.relevance = relevanceRulesOf(config.relevance);
   if (config.push) {
     const { fcm, webpush, ...push } = config.push;
@@ -36,6 +38,7 @@ export function fileSettingsOf(config: FileConfig): FileSettings {
       ...(webpush && { webpush: webPushProviderOptionsOf(webpush) }),
     };
   }
+  if (config.presence) options.presence = { ...config.presence };
   if (config.limits) {
     const group: Partial<Record<string, number | boolean>> = {};
     const rest: Record<string, number> = {};

@@ -81,6 +81,11 @@ export class AckLedger {
     return this.byUser.get(userKey(stream, sub));
   }
 
+  /** The highest offset this device acked (or resumed from) on this node; 0 when none is known. */
+  ackedByDevice(stream: string, sub: string, deviceId: string): number {
+    return this.byDevice.get(deviceKey(stream, sub, deviceId));
+  }
+
   private raise(device: number, stream: string, sub: string, offset: number): number {
     this.byUser.raise(this.userSlotOf(device, stream, sub), offset);
     const before = this.byDevice.offsetAt(device);

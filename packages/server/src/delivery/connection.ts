@@ -32,6 +32,7 @@ import { sendMsgFrame } from './encoded-packet.js';
 import type { StatsCounter } from './stats.js';
 import { Subscription } from './subscription.js';
 import type { PublishDoor } from './publish-door.js';
+import { answerPresenceFrame, type PresenceTracker } from '../presence/presence-frames.js';
 import { countRefusal } from './refusals.js';
 import type { Caller, Guard } from '../guard/guard.js';
 import { InvalidFrameBudget } from '../guard/invalid-frames.js';
@@ -89,6 +90,7 @@ export interface ConnectionDeps {
   relevance: RelevanceFilter;
   /** Read receipts, unread counts and typing (presence/read-state-frames.ts). */
   readReceipts: ReadReceipts;
+  presence?: PresenceTracker | undefined; // docs/presence.md; undefined: presence is off
 }
 
 /**
@@ -144,11 +146,10 @@ export class ClientConnection implements Expiring {
     void inPriorityOrder(this.deps.replayPriority, this.ctx, wanted, (channel, position) => {
       return new Promise<void>((settle) => {
         const failed = (err: TetherError): void => (this.reject(err, undefined, channel), settle());
-        const done = (): void => settle();
         this.deps.guard.run(
           () => this.caller(),
           () => this.subscribe(channel, position),
-          done,
+          () => settle(),
           failed,
         );
       });
@@ -214,12 +215,11 @@ export class ClientConnection implements Expiring {
         return this.ack(parseAckFrame(input).acks);
       case 'refresh':
         return this.refresh(parseRefreshFrame(input).token);
-      case 'probe': {
-        const { ts } = parseProbeFrame(input);
-        // The server's clock (`now`): the SDK compares `expiresAt` with it.
-        const reply: ProbeReply = { ts, serverTs: this.deps.now() };
-        return reply;
-      }
+      case 'probe': // the server's clock (`now`): the SDK compares `expiresAt` with it
+        return { ts: parseProbeFrame(input).ts, serverTs: this.deps.now() } satisfies ProbeReply;
+      case 'presence':
+      case 'members':
+        return answerPresenceFrame(this.deps.presence, this.deps.permissions, event, input, this.socket.id, this.ctx);
       case 'typing':
       case 'read':
       case 'unread':
@@ -295,6 +295,7 @@ export class ClientConnection implements Expiring {
       if (this.subs.get(channel) === sub) await this.unsubscribe(channel);
       throw err;
     }
+    if (this.subs.get(channel) === sub) this.deps.presence?.subscribed(this.socket.id, this.ctx, channel);
     return this.positionOf(state);
   }
 
@@ -405,6 +406,7 @@ export class ClientConnection implements Expiring {
       this.subs.delete(channel);
       sub.state.subscribers--;
       void this.socket.leave(sub.state.room);
+      this.deps.presence?.unsubscribed(this.socket.id, channel);
     }
     return {};
   }

@@ -2,7 +2,8 @@
  * The Socket.IO listeners of a client connection, shared by every socket: Socket.IO calls a
  * listener with its socket as `this`, and the socket's `ClientConnection` is found from it, so an
  * idle connection holds no closures of its own. The frame parsers live here too: zod for most
- * frames, the hand-written guard first for `ack`, the most frequent one.
+ * frames, the hand-written guard first for `ack`, the most frequent one. The presence frames'
+ * parsers are in presence/presence-frames.ts.
  */
 import type { Socket } from 'socket.io';
 import {
@@ -21,7 +22,17 @@ import type { z } from 'zod';
 import type { ClientConnection } from './connection.js';
 import { READ_STATE_EVENTS } from '../presence/read-state-frames.js';
 
-const INBOUND_EVENTS = ['sub', 'unsub', 'pub', 'ack', 'refresh', 'probe', ...READ_STATE_EVENTS] as const;
+const INBOUND_EVENTS = [
+  'sub',
+  'unsub',
+  'pub',
+  'ack',
+  'refresh',
+  'probe',
+  'presence',
+  'members',
+  ...READ_STATE_EVENTS,
+] as const;
 export type InboundEvent = (typeof INBOUND_EVENTS)[number];
 /** Inbound events carry unvalidated payloads: every one goes through a schema first. */
 export type InboundEvents = Record<InboundEvent, (...args: unknown[]) => void>;
@@ -70,6 +81,8 @@ const FRAME_LISTENERS: Record<InboundEvent, (this: TetherSocket, ...args: unknow
   typing: frameListener('typing'),
   read: frameListener('read'),
   unread: frameListener('unread'),
+  presence: frameListener('presence'),
+  members: frameListener('members'),
 };
 
 function onOtherEvent(this: TetherSocket, event: unknown, ...args: unknown[]): void {

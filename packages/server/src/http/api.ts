@@ -29,6 +29,8 @@ import { streamOf } from '../delivery/channel-registry.js';
 import { envelopeOf } from '../delivery/msg-frame.js';
 import type { ApiKey } from '../options.js';
 import { ApiKeyRing, bearerOf } from './credentials.js';
+import { registerAdminRoutes, type AdminRoutesDeps } from './admin-routes.js';
+import { registerDashboard } from './dashboard-route.js';
 import { parseHistoryQuery, readHistory } from './history.js';
 import { priorityTiers, type ReplayPriorityDeps } from '../delivery/replay-priority.js';
 import { sendError } from './errors.js';
@@ -38,6 +40,8 @@ import { registerPushRoutes, type PushRoutesDeps } from './push-routes.js';
 import { registerReadStateRoutes } from './read-state-routes.js';
 import type { ReadReceipts } from '../presence/read-receipts.js';
 import type { RelevanceFilter } from '../delivery/relevance.js';
+import { registerPresenceRoutes } from './presence-routes.js';
+import type { PresenceTracker } from '../presence/tracker.js';
 
 export interface HttpApiDeps {
   store: LogStore;
@@ -82,6 +86,12 @@ export interface HttpApiDeps {
   /** The relevance rules, for `GET /v1/history?relevant=true`. */
   relevance: RelevanceFilter;
   now: () => number;
+  /** `/v1/stats` and `/v1/trace`, with an admin key. */
+  admin: AdminRoutesDeps;
+  /** Where the dashboard page is served; undefined: no dashboard. */
+  dashboardPath?: string;
+  /** `/v1/presence/…` (undefined: presence is off, they answer `not_found`). */
+  presence: PresenceTracker | undefined;
 }
 
 /**
@@ -185,6 +195,14 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
 
   registerPushRoutes(app, { ...deps.pushDevices, verifyToken: verifyUser });
   registerReadStateRoutes(app, { receipts: deps.readReceipts, verifyToken: verifyUser, apiKeys: deps.apiKeys });
+  registerAdminRoutes(app, deps.admin);
+  if (deps.dashboardPath !== undefined) registerDashboard(app, deps.dashboardPath);
+  registerPresenceRoutes(app, {
+    presence: deps.presence,
+    permissions: deps.permissions,
+    keys,
+    verifyToken: verifyUser,
+  });
 
   await app.ready();
   return app;

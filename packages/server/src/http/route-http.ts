@@ -9,7 +9,16 @@ const OWN_PATHS = /^\/(v1\/|healthz(?:\?|$)|readyz(?:\?|$))/;
  * server, only Tether's paths are, and the app's own request listeners get the rest (the same
  * wrapping Socket.IO does for its path).
  */
-export function routeHttp(server: http.Server, building: Promise<FastifyInstance>, ownsServer: boolean): void {
+export function routeHttp(
+  server: http.Server,
+  building: Promise<FastifyInstance>,
+  ownsServer: boolean,
+  /** Further path prefixes that are Tether's on an app's server (the dashboard's). */
+  ownPrefixes: readonly string[] = [],
+): void {
+  const isOwn = (url: string): boolean =>
+    OWN_PATHS.test(url) ||
+    ownPrefixes.some((prefix) => url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`));
   // Until fastify is ready (a request may come at once on an app's listening server), requests wait for it.
   let route = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     building.then(
@@ -33,7 +42,7 @@ export function routeHttp(server: http.Server, building: Promise<FastifyInstance
   const appListeners = server.listeners('request').slice() as ((...args: unknown[]) => void)[];
   server.removeAllListeners('request');
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (OWN_PATHS.test(req.url ?? '')) route(req, res);
+    if (isOwn(req.url ?? '')) route(req, res);
     else for (const listener of appListeners) listener.call(server, req, res);
   });
 }

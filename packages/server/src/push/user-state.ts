@@ -3,11 +3,12 @@
  * of every node when a push is decided. Each node answers from its own connections and ack
  * ledger; in a cluster the question goes to the other nodes as a Socket.IO server-side emit with
  * an acknowledgement (through the Redis adapter), so nothing is written per connection or per
- * ack. A node that does not answer in time makes the answer uncertain: the caller then assumes
+ * ack (cluster/node-query.ts). A node that does not answer in time makes the answer uncertain: the caller then assumes
  * the user is connected (the push waits for `ackWithin`) and did not ack (the push goes out).
  */
 import type { Server as SocketIOServer } from 'socket.io';
 import type { Logger } from 'pino';
+import { NodeQuery } from '../cluster/node-query.js';
 
 export interface UserStateQuestion {
   tenant: string;
@@ -48,56 +49,28 @@ export class LiveUsers {
 }
 
 export class UserStateQuery {
+  private readonly others: NodeQuery<UserStateQuestion, Omit<UserState, 'complete'>> | undefined;
+
   constructor(
     private readonly local: (question: UserStateQuestion) => Omit<UserState, 'complete'>,
     /** The Socket.IO server whose adapter reaches the other nodes; undefined on a single node. */
-    private readonly io: SocketIOServer | undefined,
-    private readonly timeoutMs: number,
-    private readonly log: Logger,
+    io: SocketIOServer | undefined,
+    timeoutMs: number,
+    log: Logger,
   ) {
-    io?.on(EVENT, (question: unknown, reply: unknown) => {
-      if (typeof reply !== 'function' || !isQuestion(question)) return;
-      (reply as (answer: Omit<UserState, 'complete'>) => void)(this.local(question));
-    });
+    this.others = io ? new NodeQuery(io, EVENT, isQuestion, isAnswer, timeoutMs, log) : undefined;
+    this.others?.answerWith((question) => this.local(question));
   }
 
   async ask(question: UserStateQuestion): Promise<UserState> {
     const own = { ...this.local(question), complete: true };
-    if (!this.io) return own;
-    const others = await this.askOthers(question);
+    if (!this.others) return own;
+    const others = await this.others.askOthers(question);
     return {
       live: own.live || others.answers.some((a) => a.live),
       acked: Math.max(own.acked, ...others.answers.map((a) => a.acked)),
       complete: others.complete,
     };
-  }
-
-  private askOthers(
-    question: UserStateQuestion,
-  ): Promise<{ answers: Omit<UserState, 'complete'>[]; complete: boolean }> {
-    const io = this.io!;
-    return new Promise((resolve) => {
-      // The adapter's own wait is fixed (5 s): ours is shorter, and whatever answered by then counts.
-      const timer = setTimeout(() => resolve({ answers: [], complete: false }), this.timeoutMs);
-      const failed = (err: unknown): void => {
-        clearTimeout(timer);
-        this.log.warn({ err }, 'push user-state query failed');
-        resolve({ answers: [], complete: false });
-      };
-      const reply = (err: Error | null, answers: unknown[]): void => {
-        clearTimeout(timer);
-        if (err) this.log.debug({ err }, 'a node did not answer the push user-state query in time');
-        resolve({ answers: (answers ?? []).filter(isAnswer), complete: !err });
-      };
-      try {
-        // The adapter itself, not `io.serverSideEmit`: the sharded adapter's emit is async and its
-        // rejection (Redis away) would otherwise go unhandled.
-        const sent: unknown = io.of('/').adapter.serverSideEmit([EVENT, question, reply]);
-        if (sent instanceof Promise) sent.catch(failed);
-      } catch (err) {
-        failed(err);
-      }
-    });
   }
 }
 

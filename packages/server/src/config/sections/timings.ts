@@ -16,4 +16,6 @@ export const timingsSection = z.strictObject({
   pingTimeoutMs: ms.optional(),
   connectTimeoutMs: ms.optional(),
   maxPollWaitSeconds: z.number().min(0).optional(),
+  /** `/v1/stats` rates and each node's shared figures are sampled this often. Default 5000. */
+  statsIntervalMs: ms.optional(),
 });
