@@ -15,10 +15,19 @@ import { TetherHealthIndicator, TetherModule, TetherService, type TetherModuleOp
 
 export type Platform = 'express' | 'fastify';
 
-/** The app's own rules: channels closed to subscribers (changed at run time by the tests). */
+/** The app's own rules, changed at run time by the tests: channels closed to subscribers, withdrawn offers. */
 @Injectable()
 export class ChannelPolicy {
   private readonly closed = new Set<string>();
+  private readonly withdrawn = new Set<string>();
+
+  withdraw(offerId: string): void {
+    this.withdrawn.add(offerId);
+  }
+
+  isCurrent(offerId: string): boolean {
+    return !this.withdrawn.has(offerId);
+  }
 
   close(channel: string): void {
     this.closed.add(channel);
@@ -74,6 +83,7 @@ export function appModule(config: TestAppConfig): new () => object {
           logger: false,
           // A closure over the injected provider: the policy's state at each subscription counts.
           authorize: (_ctx, channel, action) => action !== 'subscribe' || policy.isOpen(channel),
+          relevance: { offer: { isRelevant: (message) => policy.isCurrent(message.id) } },
         }),
       }),
       TerminusModule,

@@ -85,6 +85,24 @@ describe.each<Platform>(['express', 'fastify'])('@tether/nestjs on the %s platfo
     }
   });
 
+  it('a relevance rule over an injected provider drops on replay what the provider says is gone', async () => {
+    // The `isRelevant` hook runs on replay, redelivery, HTTP reads and push (never on live fan-out).
+    running.app.get(ChannelPolicy).withdraw('offer-2');
+    await running.app.get(TetherService).publishMany([
+      { channel: 'news:offers', type: 'offer', id: 'offer-1', data: 'offer-1' },
+      { channel: 'news:offers', type: 'offer', id: 'offer-2', data: 'offer-2' },
+      { channel: 'news:offers', type: 'news', id: 'marker', data: 'marker' },
+    ]);
+    const dave = await connectClient(running.url, await token('dave'));
+    try {
+      expect(isErrorReply(await dave.sub('news:offers', { offset: 0 }))).toBe(false);
+      await dave.messages.waitFor((m) => m.data === 'marker', 10_000);
+      expect(dave.messages.messages.map((m) => m.data)).toEqual(['offer-1', 'marker']);
+    } finally {
+      dave.close();
+    }
+  });
+
   it('the terminus indicator reports down while the store is down, and up again after', async () => {
     await redis.kill();
     const down = await waitUntil(
