@@ -13,6 +13,7 @@
  *   storm     the resume storm: C clients, kill -9, restart on the same SQLite file, publishing on
  *   idle      memory per idle authenticated connection (10,000 on their inboxes): Tether vs plain
  *   deflate   bytes on the wire and server CPU per message with permessage-deflate off and on
+ *   metrics   fan-out and inbox throughput with the Prometheus metrics off and on, alternating
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -27,6 +28,7 @@ import { INGRESS_SYSTEMS, ingressDefaults, runIngress } from './scenarios/ingres
 import { runStorm, stormDefaults } from './scenarios/storm.js';
 import { IDLE_SYSTEMS, idleDefaults, runIdle } from './scenarios/idle.js';
 import { DEFLATE_SETTINGS, deflateDefaults, runDeflate } from './scenarios/deflate.js';
+import { METRICS_PARTS, metricsDefaults, runMetrics } from './scenarios/metrics.js';
 
 const USAGE = `usage: node bench/run.js <scenario> [flags]
 
@@ -41,6 +43,7 @@ scenarios:
   storm       the resume storm: clients on their inbox + room:all, kill -9, restart on the same SQLite file
   idle        server memory per idle authenticated connection, each on its inbox: Tether vs plain Socket.IO
   deflate     bytes on the wire and server CPU per message, permessage-deflate off / on (1024) / on (0)
+  metrics     fan-out and inbox throughput with the Prometheus metrics off and on (off, on, off, on)
 
 fanout flags:
   --clients N          clients (default ${fanoutDefaults.clients})
@@ -142,6 +145,19 @@ deflate flags:
   --seconds S          length of the publishing step (default ${deflateDefaults.seconds})
   --only LIST          settings, in order, from: ${Object.keys(DEFLATE_SETTINGS).join(', ')} (default all)
   --max-minutes M      hard stop for the whole run (default 5)
+
+metrics flags:
+  --part P             ${METRICS_PARTS.join('|')} (default ${metricsDefaults.part}):
+                       fanout / inbox: both settings' servers side by side, steps alternating,
+                       server CPU per delivered message; ladder-*: throughput ladders per setting
+  --rounds N           paired: alternating rounds, one step per setting each (default ${metricsDefaults.paired.rounds})
+  --paired-clients N   paired: clients on each server (default ${metricsDefaults.paired.clients})
+  --runs N             ladders: runs per setting, alternating off and on (default ${metricsDefaults.runs})
+  --clients N          ladders: clients (default ${metricsDefaults.fanout.clients})
+  --fanout-rates a,b   fan-out ladder, msg/s on one channel (default ${metricsDefaults.fanout.rates.join(',')})
+  --inbox-rates a,b    inbox ladder, msg/s to random inboxes (default ${metricsDefaults.inbox.rates.join(',')})
+  --step-seconds S     length of each step (default ${metricsDefaults.fanout.stepSeconds})
+  --max-minutes M      hard stop for the whole run (default 10)
 `;
 
 /** Scenario name → runner. */
@@ -157,6 +173,7 @@ const scenarios = {
   storm: runStormCli,
   idle: runIdleCli,
   deflate: runDeflateCli,
+  metrics: runMetricsCli,
 };
 
 function machine() {
@@ -426,6 +443,46 @@ async function runDeflateCli(argv) {
   const { m, stamp, maxMinutes } = begin(values, 5);
   const out = await timedRun('deflate', { opts, m, stamp, maxMinutes }, () => runDeflate({ ...opts, cores: m.cores }));
   return out.results.some((r) => r.errors.length) ? 1 : 0;
+}
+
+async function runMetricsCli(argv) {
+  const values = parseFlags(
+    argv,
+    ['part', 'runs', 'rounds', 'paired-clients', 'clients', 'fanout-rates', 'inbox-rates', 'step-seconds'],
+    [],
+  );
+  if (values === null) return 0;
+  const opts = {
+    ...metricsDefaults,
+    fanout: { ...metricsDefaults.fanout },
+    inbox: { ...metricsDefaults.inbox },
+    paired: { ...metricsDefaults.paired },
+    resultsDir: deflateDefaults.resultsDir,
+  };
+  if (values.part) {
+    if (!METRICS_PARTS.includes(values.part)) throw new TypeError(`--part must be one of ${METRICS_PARTS.join(', ')}`);
+    opts.part = values.part;
+  }
+  if (values.runs) opts.runs = int(values.runs, 'runs');
+  if (values.rounds) opts.paired.rounds = int(values.rounds, 'rounds');
+  if (values['paired-clients']) opts.paired.clients = int(values['paired-clients'], 'paired-clients');
+  if (values.clients) opts.fanout.clients = opts.inbox.clients = int(values.clients, 'clients');
+  const rates = (v, name) => v.split(',').map((r) => int(r.trim(), name));
+  if (values['fanout-rates']) opts.fanout.rates = rates(values['fanout-rates'], 'fanout-rates');
+  if (values['inbox-rates']) opts.inbox.rates = rates(values['inbox-rates'], 'inbox-rates');
+  if (values['step-seconds'])
+    opts.fanout.stepSeconds =
+      opts.inbox.stepSeconds =
+      opts.paired.stepSeconds =
+        int(values['step-seconds'], 'step-seconds');
+  const { m, stamp, maxMinutes } = begin(values, 10);
+  const out = await timedRun('metrics', { opts, m, stamp, maxMinutes }, () =>
+    runMetrics({ ...opts, stamp, cores: m.cores }),
+  );
+  const failed =
+    [out.fanout, out.inbox].some((part) => part?.runs.some((r) => r.result.errors.length)) ||
+    [out['paired-fanout'], out['paired-inbox']].some((part) => part?.errors.length);
+  return failed ? 1 : 0;
 }
 
 /** Flags every load scenario shares: clients, workers, the rate ladder, step length, give-up rule, parsing. */

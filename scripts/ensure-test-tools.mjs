@@ -4,7 +4,9 @@
  * all the set-up a fresh clone needs (the root package.json's `pretest` runs this):
  * - `/usr/bin/chromium` (Debian's package; the browser end-to-end test drives it with
  *   playwright-core — a browser is never downloaded),
- * - `redis-server` (the Redis store's tests start private ones).
+ * - `redis-server` (the Redis store's tests start private ones),
+ * - `prometheus` and `promtool` (Debian's `prometheus`: the metrics tests check the exposition with
+ *   promtool and scrape a test server with a real Prometheus).
  * When one is missing it installs it with apt-get (root and apt-get available: `apt-get update`
  * first, non-interactive); when it cannot, it fails with one line saying the command to run.
  *
@@ -19,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 export const tools = [
   { pkg: 'chromium', path: '/usr/bin/chromium' },
   { pkg: 'redis-server', command: 'redis-server' },
+  { pkg: 'prometheus', path: '/usr/bin/prometheus' },
 ];
 
 function isExecutable(file) {

@@ -57,6 +57,17 @@ const CHANNEL = 'bench:fanout';
 export const SYSTEMS = {
   socketio: { label: 'socket.io', script: here('../servers/socketio-server.js'), env: {} },
   tether: { label: 'tether', script: here('../servers/tether-server.js'), env: {} },
+  // Scenario `metrics`: the same server with the Prometheus metrics off, and on (the default).
+  'tether-metrics-off': {
+    label: 'tether, metrics off',
+    script: here('../servers/tether-server.js'),
+    env: { BENCH_SERVER_OPTIONS: JSON.stringify({ metrics: { enabled: false } }) },
+  },
+  'tether-metrics-on': {
+    label: 'tether, metrics on',
+    script: here('../servers/tether-server.js'),
+    env: { BENCH_SERVER_OPTIONS: JSON.stringify({ metrics: { enabled: true } }) },
+  },
   'socketio-batched': {
     label: 'socket.io, one frame per event-loop turn',
     script: here('../servers/socketio-server.js'),
@@ -129,11 +140,11 @@ function printStep(r) {
 const profArgs = (opts, file) =>
   opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', `${opts.resultsDir}prof`, '--cpu-prof-name', file] : [];
 
-async function runSystem(name, opts) {
+export async function runSystem(name, opts) {
   const sys = SYSTEMS[name];
   const secret = randomBytes(24).toString('hex');
   const execArgv = ['--expose-gc', ...profArgs(opts, `${name}-${opts.stamp}.cpuprofile`)];
-  const result = { system: name, store: name === 'tether' ? opts.store : null, steps: [], errors: [] };
+  const result = { system: name, store: name.startsWith('tether') ? opts.store : null, steps: [], errors: [] };
   result.backgroundCpuPct = await ladder.quietBox(opts);
   const server = new Child(sys.script, {
     name: `${name}-server`,

@@ -41,6 +41,7 @@ import { ReadState, type ReadContext, type UnreadContext } from './read-state.js
 import { routeTyping } from './typing.js';
 import type { UnreadCount } from '@tether/protocol/wire';
 import { ClientPresence, isPresenceReply } from './presence.js';
+import { ServerDownReporter, lastErrorOf } from './server-down-report.js';
 
 export interface ClientErrorContext {
   error: TetherError;
@@ -84,6 +85,7 @@ export class TetherClient {
   /** The user's status: `busy` by hand, idle / away from activity (presence.ts). */
   readonly presence: ClientPresence;
   private device: string | undefined;
+  private readonly downReporter: ServerDownReporter | undefined;
   private preparing: Promise<void> | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -158,6 +160,10 @@ export class TetherClient {
       onListenerError: (err, event) => logger.error(`a presence '${String(event)}' listener threw`, err),
       debug: (message) => logger.debug(message),
     });
+    const { reportUrl } = this.options;
+    this.downReporter = reportUrl
+      ? new ServerDownReporter(reportUrl, this.options.fetch, this.options.logger)
+      : undefined;
     this.connector = new Connector(this.options, this.machine, this.stats, this.tokens, {
       prepared: () => this.prepare(),
       deviceId: () => this.device ?? '',
@@ -176,7 +182,16 @@ export class TetherClient {
       },
       typing: (notice) => routeTyping(notice, this.tokens.current?.sub, (channel) => this.subscriptions.find(channel)),
       read: (notice) => this.readState.notice(notice),
-      serverDown: (attempts, error) => this.events.emit('serverDown', error ? { attempts, error } : { attempts }),
+      serverDown: (attempts, error, since, message) => {
+        this.downReporter?.report({
+          attempts,
+          lastError: lastErrorOf(error, message),
+          since,
+          deviceId: this.device ?? '',
+          url: this.options.url,
+        });
+        this.events.emit('serverDown', error ? { attempts, error } : { attempts });
+      },
       error: (error) => this.emitError(error),
     });
     const user = this.tokens.current;

@@ -44,7 +44,8 @@ export interface ConnectorHost {
   /** A `typing` or `read` notice (validated). */
   typing(notice: TypingNotice): void;
   read(notice: ReadNotice): void;
-  serverDown(attempts: number, error: TetherError | undefined): void;
+  /** `since`: when the link went down; `message`: what failed last (the refusal's, or the transport's). */
+  serverDown(attempts: number, error: TetherError | undefined, since: number, message: string): void;
   /** An error for the app's `error` listeners (not tied to a channel). */
   error(error: TetherError): void;
 }
@@ -238,7 +239,7 @@ export class Connector {
     if (this.machine.state === ClientState.Connected)
       this.machine.set(ClientState.Reconnecting, info.reason, info.message);
     if (!info.wasOpen && this.failedAttempts === this.options.serverDownAfterAttempts) {
-      this.host.serverDown(this.failedAttempts, info.error);
+      this.host.serverDown(this.failedAttempts, info.error, this.downSince, info.message);
     }
     this.socketDown();
     // Unanswered (refused, network): no load on the server, so the cap stays short and the client

@@ -41,6 +41,7 @@ export type { TypingContext } from './typing.js';
 export type { ReadContext, UnreadContext } from './read-state.js';
 export type { UnreadCount } from '@tether/protocol/wire';
 export type { PushTarget, PushTargetMatch, PushRegistration } from './push-targets.js';
+export type { ServerDownReport } from './server-down-report.js';
 export { qualityOf, type ClientMetrics, type ConnectionQuality } from './metrics.js';
 export { memoryStorage, type KeyValueStorage, type StorageOption } from './storage.js';
 export { Backoff, type BackoffOptions } from './backoff.js';

@@ -109,6 +109,12 @@ export interface ClientOptions {
   reconnect?: Partial<ReconnectOptions>;
   /** Consecutive failed attempts before the `serverDown` event (the client keeps retrying). Default 5. */
   serverDownAfterAttempts?: number;
+  /**
+   * The app's own backend endpoint (never a third-party webhook: the browser would hold its
+   * secret) that gets a POST `{ attempts, lastError, since, deviceId, url }` when the SDK decides
+   * the server is down (`serverDown`), once per outage, within 5 s, never throwing. Default none.
+   */
+  reportUrl?: string;
   /** Acks are batched: at most one ack frame per interval. Default 1000. */
   ackIntervalMs?: number;
   /** RTT probe period. Default 30_000. */
@@ -155,6 +161,7 @@ export interface ResolvedClientOptions {
   connectTimeoutMs: number;
   reconnect: ReconnectOptions;
   serverDownAfterAttempts: number;
+  reportUrl: string | undefined;
   ackIntervalMs: number;
   probeIntervalMs: number;
   probeTimeoutMs: number;
@@ -245,6 +252,7 @@ export function resolveOptions(options: ClientOptions): ResolvedClientOptions {
     connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
     reconnect: { ...defaults.reconnect, ...options.reconnect },
     serverDownAfterAttempts: options.serverDownAfterAttempts ?? defaults.serverDownAfterAttempts,
+    reportUrl: options.reportUrl,
     ackIntervalMs: options.ackIntervalMs ?? defaults.ackIntervalMs,
     probeIntervalMs: options.probeIntervalMs ?? defaults.probeIntervalMs,
     probeTimeoutMs: options.probeTimeoutMs ?? defaults.probeTimeoutMs,
@@ -267,6 +275,9 @@ export function resolveOptions(options: ClientOptions): ResolvedClientOptions {
     (typeof options.deviceId !== 'string' || !/^.{1,128}$/.test(options.deviceId))
   ) {
     throw new TypeError('TetherClient: `deviceId` must be 1–128 characters');
+  }
+  if (options.reportUrl !== undefined && !/^(https?:\/\/|\/)/.test(String(options.reportUrl))) {
+    throw new TypeError("TetherClient: `reportUrl` must be an http(s) URL or a path on the page's origin");
   }
   if (resolved.transports.length === 0) throw new TypeError('TetherClient: `transports` must not be empty');
   const positive: [string, number][] = [

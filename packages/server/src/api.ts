@@ -4,6 +4,8 @@ import type { Server as SocketIOServer } from 'socket.io';
 import type { MessagePriority } from '@tether/protocol';
 import type { NodeInfo } from './cluster/node-registry.js';
 import type { PublishPush } from './push/options.js';
+import type { DeliverySummarySource } from './metrics/summary.js';
+import type { AlertRecord } from './alerts/types.js';
 
 export interface PublishInput {
   /** Tenant; default `default`. */
@@ -38,8 +40,8 @@ export interface PublishResult {
 }
 
 /**
- * Delivery counters since this process started (a restart starts them at 0); the metrics endpoint
- * exports the same. Each is counted in one place.
+ * Delivery counters since this process started (a restart starts them at 0); `GET /metrics`
+ * exports the same (docs/operations.md, "Monitoring"). Each is counted in one place.
  */
 export interface DeliveryStats {
   /** Socket connections open now. */
@@ -127,10 +129,17 @@ export interface TetherServer {
   /** Publishes in order; messages to one channel get consecutive offsets. */
   publishMany(inputs: readonly PublishInput[]): Promise<PublishResult[]>;
   stats(): DeliveryStats;
+  /**
+   * The metrics (`metrics.enabled`; docs/operations.md, "Monitoring"): the delivery summary, and
+   * the URL of `metrics.port` when they are served there. Undefined when metrics are off.
+   */
+  readonly metrics: { summary: DeliverySummarySource; url: string | undefined } | undefined;
   /** This node's id in a cluster; undefined on a single node. */
   readonly nodeId: string | undefined;
   /** The cluster's live nodes (heartbeat in Redis); empty on a single node. */
   liveNodes(): Promise<NodeInfo[]>;
+  /** The latest alerts this node raised (at most 50), newest first: sent from here, or suppressed (docs/operations.md, "Alerts"). */
+  recentAlerts(): AlertRecord[];
   /** True when the store answers. */
   ready(): Promise<boolean>;
   /** Graceful: stop accepting, finish writes, close sockets (clients reconnect and resume), close the store. */

@@ -44,6 +44,12 @@ export type {
 } from './presence/presence-options.js';
 export type { BatchRelay, AppendedBatch } from './delivery/fanout.js';
 export type { ClusterOptions } from './cluster/redis-cluster.js';
+export { alertDefaults, type AlertOptions } from './alerts/options.js';
+export type { AlertRecord, AlertEvent, AlertKind, AlertSeverity, TargetResult } from './alerts/types.js';
+export { discordBodyOf, type DiscordTargetOptions, type DiscordBody } from './alerts/discord.js';
+export { slackBodyOf, type SlackTargetOptions, type SlackBody } from './alerts/slack.js';
+export type { WebhookAlertOptions, WebhookAlertBody } from './alerts/webhook-target.js';
+export type { EmailTargetOptions } from './alerts/email.js';
 export type { NodeInfo } from './cluster/node-registry.js';
 export {
   createFcmProvider,

@@ -12,6 +12,16 @@ import type { ClusterOptions } from './cluster/redis-cluster.js';
 import type { JwtPublicKeyInput } from './auth/public-keys.js';
 import type { LimitOptions } from './limits/limit-options.js';
 import { presenceDefaults, type PresenceOptions } from './presence/presence-options.js';
+import { metricsDefaults, type MetricsOptions, type ResolvedMetricsOptions } from './metrics/options.js';
+
+export type LogFormat = 'json' | 'pretty' | 'auto';
+
+export interface LoggerOptions {
+  level: string;
+  /** Default `json`. */
+  format?: LogFormat;
+}
+import { alertDefaults, type AlertOptions } from './alerts/options.js';
 
 export interface ApiKey {
   /** The secret, sent as `Authorization: Bearer <key>`; at least 16 characters (shorter throws a TypeError). */
@@ -67,8 +77,9 @@ export interface TetherServerOptions {
   /** API keys for `POST /v1/publish`, each at least 16 characters. Default none (HTTP publish refused). */
   apiKeys?: ApiKey[];
   /**
-   * Admin keys for `GET /v1/stats`, `GET /v1/trace` and the dashboard's data (sent as
-   * `Authorization: Bearer <key>`), each at least 16 characters. Default none (those refused).
+   * Admin keys for the operator's endpoints — `GET /metrics`, `GET /v1/stats`, `GET /v1/trace` and
+   * the dashboard's data — sent as `Authorization: Bearer <key>`, each at least 16 characters.
+   * Default none (those refused).
    */
   adminKeys?: string[];
   /** The dashboard page (docs/operations.md): `enabled` (default true) and its `path` (default `/dashboard`). */
@@ -100,6 +111,12 @@ export interface TetherServerOptions {
    */
   presence?: PresenceOptions;
   /**
+   * Alerts (docs/operations.md, "Alerts"): targets (`discord`, `slack`, `webhook`, `email`), the
+   * events' thresholds, `cooldownMs` 300_000 per event, cluster-wide. Default: no target (events
+   * are logged and kept for `recentAlerts()`).
+   */
+  alerts?: AlertOptions;
+  /**
    * Carries appended batches to the other nodes of a cluster. Default: none on a single node; the
    * Socket.IO Redis adapter's relay with a `redis://` store. Injectable (tests use an in-process bus).
    */
@@ -113,8 +130,18 @@ export interface TetherServerOptions {
   headCheckIntervalMs?: number;
   /** Called for each new connection once authenticated. */
   onConnection?: (ctx: AuthContext) => void;
-  /** pino logger options or `false` for silence. Default: level `info` (tests pass `false`; the CLI passes its `--log-level`). */
-  logger?: boolean | { level: string };
+  /**
+   * pino logger options or `false` for silence. Default: level `info`, format `json` (tests pass
+   * `false`; the CLI passes its `--log-level` and `--log-format`, `auto` there). `format`: `json`
+   * (one JSON object a line), `pretty` (pino-pretty, for people), `auto` (pretty when stdout is a TTY).
+   */
+  logger?: boolean | LoggerOptions;
+  /**
+   * Prometheus metrics (docs/operations.md, "Monitoring"): `enabled` true, `path` `/metrics` on the
+   * server's own port for an admin key, or on its own `port` (`host` 127.0.0.1) without one;
+   * `nodeMetrics` true, `maxNamespaces` 100, `successWindowMs` 10_000.
+   */
+  metrics?: MetricsOptions;
   /**
    * The clock, in ms since the epoch: message `ts`, TTL relevance, redelivery timing and age
    * retention read it. Default `Date.now`; tests inject a fake one. (Rate limits and timers keep
@@ -276,12 +303,14 @@ export type ResolvedOptions = Required<
     | 'authorize'
     | 'push'
     | 'presence'
+    | 'alerts'
     | 'relay'
     | 'cluster'
     | 'onConnection'
     | 'retention'
     | 'logger'
     | 'limits'
+    | 'metrics'
     | 'loopLag'
     | 'dashboard'
   >
@@ -289,12 +318,13 @@ export type ResolvedOptions = Required<
   Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
   Pick<
     TetherServerOptions,
-    'httpServer' | 'authorize' | 'push' | 'presence' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'
+    'httpServer' | 'authorize' | 'push' | 'presence' | 'alerts' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'
   > & {
     retention: RetentionOptions;
-    logger: boolean | { level: string };
+    logger: boolean | LoggerOptions;
     limits: LimitOptions;
     dashboard: DashboardOptions;
+    metrics: ResolvedMetricsOptions;
   };
 
 export const defaults = {
@@ -303,6 +333,7 @@ export const defaults = {
   adminKeys: [] as string[],
   dashboard: { enabled: true, path: '/dashboard' } as DashboardOptions,
   statsIntervalMs: 5000,
+  metrics: metricsDefaults,
   relevance: {} as RelevanceRules,
   socketPath: '/socket.io',
   corsOrigins: [] as string[],
@@ -366,6 +397,8 @@ export const defaults = {
   push: pushDefaults,
   /** The presence settings (presence/presence-options.ts) once `presence` is given; off unless given. */
   presence: presenceDefaults,
+  /** The alerts' settings (alerts/options.ts); no target, so nothing is sent, unless given. */
+  alerts: alertDefaults,
 } as const;
 
 /** Socket.IO's (Engine.IO's) size below which a frame is sent uncompressed when deflate is on. */

@@ -2,6 +2,7 @@ import { defaults, type DashboardOptions, type ResolvedOptions, type TetherServe
 import { checkAuthOptions } from './auth/check-auth-options.js';
 import { checkLimits } from './limits/limit-options.js';
 import { TrustedProxies } from './limits/client-ip.js';
+import { resolveMetricsOptions } from './metrics/options.js';
 
 const POSITIVE = [
   'ackTimeoutMs',
@@ -39,6 +40,7 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
     dashboard: checkDashboard({ ...defaults.dashboard, ...definedOnly(options.dashboard ?? {}) }),
     limits: checkLimits({ ...defaults.limits, ...definedOnly(options.limits ?? {}) }),
     logger: options.logger ?? { level: 'info' },
+    metrics: resolveMetricsOptions(options.metrics),
     now: options.now ?? Date.now,
   } as ResolvedOptions;
   for (const name of POSITIVE) {
@@ -74,7 +76,8 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   }
   if (!Array.isArray(resolved.adminKeys)) throw new TypeError('adminKeys must be a list of keys');
   for (const key of resolved.adminKeys) {
-    if (typeof key !== 'string' || key.length < 16) throw new TypeError('each admin key must be ≥ 16 characters');
+    if (typeof key !== 'string' || key.length < 16)
+      throw new TypeError('adminKeys: each admin key must be ≥ 16 characters');
   }
   if (typeof resolved.now !== 'function') throw new TypeError('now must be a function returning ms since the epoch');
   checkRelevance(resolved.relevance);

@@ -5,11 +5,11 @@
  * core exists, and whatever arrives during the awaits waits at the gate (StartupGate).
  */
 import http from 'node:http';
+import os from 'node:os';
 import { Server as SocketIOServer } from 'socket.io';
-import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { TetherServer } from './api.js';
-import type { TetherServerOptions, ResolvedOptions } from './options.js';
+import type { TetherServerOptions } from './options.js';
 import { resolveOptions } from './resolve-options.js';
 import { openStore } from './store/index.js';
 import type { LogStore } from './store/types.js';
@@ -53,6 +53,12 @@ import { Trace } from './stats/trace.js';
 import { RecentDevices } from './stats/recent-devices.js';
 import { buildPresenceTracker } from './presence/build-tracker.js';
 import { newNodeId } from './cluster/node-registry.js';
+import { makeLogger } from './log/logger.js';
+import { logConnection } from './log/connection-log.js';
+import { createMetrics } from './metrics/metrics.js';
+import { listenForMetrics, metricsRoute, type MetricsListener } from './metrics/http.js';
+import { Alerts } from './alerts/alerts.js';
+import { AlertChecks } from './alerts/checks.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -63,10 +69,16 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const o = resolveOptions(options);
   const { now } = o;
   const pushOptions = resolvePushOptions(options.push, now);
-  const log = makeLogger(o);
+  const log = makeLogger(o.logger);
+  // Metrics first: they wrap the store and observe the counters from the start (metrics/metrics.ts).
+  const stats = new StatsCounter();
+  const metrics = o.metrics.enabled ? createMetrics(o.metrics, stats) : undefined;
+  let joinedNodeId: string | undefined;
+  const alerts = new Alerts({ options: o.alerts, log, now, nodeName: () => joinedNodeId ?? os.hostname() });
 
   // 1. The core, before anything can receive a request or anything is awaited.
-  const store: LogStore = typeof o.store === 'string' ? openStore(o.store, o.retention) : o.store;
+  const openedStore: LogStore = typeof o.store === 'string' ? openStore(o.store, o.retention) : o.store;
+  const store = metrics ? metrics.timeStore(openedStore) : openedStore;
   const ownsStore = typeof o.store === 'string';
   const httpServer = o.httpServer ?? http.createServer();
   const ownsHttpServer = o.httpServer === undefined;
@@ -75,7 +87,6 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const isClosing = (): boolean => closing;
   const verifyToken = tokenVerifierFromOptions(o, log);
 
-  const stats = new StatsCounter();
   const guard = new Guard(log);
   const invalidFrames = new InvalidFrameBudget(o.maxInvalidFramesPerMinute);
   const limits = new Limits(o, stats, log);
@@ -143,6 +154,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now,
   });
   const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
+  let cluster: Cluster | undefined;
   // `/v1/stats` and the trace read the connections and ledgers in place; sampling keeps real time.
   const statsService = new StatsService({
     connections,
@@ -151,9 +163,12 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     intervalMs: o.statsIntervalMs,
     now: Date.now,
     log,
+    deliverySummary: metrics?.summary,
+    // The dashboard's "recent alerts": what this node raised, sent or suppressed by the cluster's dedupe.
+    recentAlerts: () =>
+      alerts.recent().map((a) => ({ at: a.at, event: a.kind, message: a.title, severity: a.severity, nodeId: a.node })),
   });
   const recentDevices = new RecentDevices();
-  let cluster: Cluster | undefined;
   const trace = new Trace({
     connections,
     ackLedger,
@@ -173,9 +188,30 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     log,
     now,
   });
+  metrics?.watch({
+    channels: registry,
+    liveNodes: async () => (cluster ? (await cluster.liveNodes()).length : undefined),
+  });
+
+  const alertChecks = new AlertChecks({
+    alerts,
+    stats: stats.values,
+    pingStore: () => store.ping(),
+    storeName: store.engine,
+    now,
+    deliverySummary: metrics?.summary,
+  });
 
   // 2. The start: the cluster join (if any) begins now; publishes and handshakes wait for it.
-  const joining = clusterOptions ? joinCluster(io, { ...clusterOptions, nodeId }, log) : Promise.resolve(undefined);
+  const joining = clusterOptions
+    ? joinCluster(
+        io,
+        { ...clusterOptions, nodeId },
+        log,
+        (gone) => void alerts.nodeGone(gone),
+        (up, live) => void alerts.nodeAppeared(up, live),
+      )
+    : Promise.resolve(undefined);
   const gate = new StartupGate(joining);
   const door = new PublishDoor({
     publisher,
@@ -238,8 +274,12 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     admin: { adminKeys: o.adminKeys, stats: () => statsService.answer(), trace: (q) => trace.ask(q) },
     dashboardPath: o.dashboard.enabled ? o.dashboard.path : undefined,
     presence,
+    routes: metrics && o.metrics.port === undefined ? [metricsRoute(metrics, o.metrics.path, o.adminKeys)] : [],
   });
-  routeHttp(httpServer, building, ownsHttpServer, o.dashboard.enabled ? [o.dashboard.path] : []);
+  routeHttp(httpServer, building, ownsHttpServer, [
+    ...(o.dashboard.enabled ? [o.dashboard.path] : []),
+    ...(metrics && o.metrics.port === undefined ? [o.metrics.path] : []),
+  ]);
   io.attach(httpServer);
   // In front of Engine.IO: attempts and caps are refused before a session exists.
   limits.gate.attach(httpServer, io.engine);
@@ -289,6 +329,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       const { ctx } = connection.socket.data as HandshakeData;
       liveUsers.remove(ctx.tenant, ctx.sub);
       recentDevices.left(ctx.tenant, ctx.sub, ctx.deviceId, now());
+      logConnection(log, connection.socket.id, ctx, 'closed');
       stats.values.connections--;
       limits.handshakes.done(connection.socket);
     },
@@ -304,6 +345,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     stats.values.connections++;
     limits.handshakes.begin(socket);
     slowConsumers.greet(connection);
+    logConnection(log, socket.id, ctx, 'opened');
     connection.start(positions, () => limits.handshakes.done(socket));
     // The app's hook failing is logged as `internal`; the connection stays.
     const noop = (): void => undefined;
@@ -331,6 +373,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   slowConsumers.start();
   push?.start();
   statsService.start();
+  alertChecks.start();
   const housekeeping = setInterval(() => {
     const at = now();
     registry.evictIdle(at, CHANNEL_IDLE_MS, (state) => publisher.isBusy(state));
@@ -347,6 +390,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   headCheck?.unref();
 
   let app: FastifyInstance | undefined;
+  let metricsListener: MetricsListener | undefined;
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
@@ -362,6 +406,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go
       await fanout.settled();
       await push?.stop(); // pushes in flight finish (a graceful restart cuts none in half)
+      await alertChecks.stop();
+      await alerts.close(); // alerts in flight get their answer (each bounded by alerts.timeoutMs)
       if (ownsHttpServer) {
         await new Promise<void>((resolve) => {
           // Closing the transports (not a Socket.IO disconnect) makes clients reconnect and resume.
@@ -372,6 +418,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
         io.engine.close();
       }
       await app?.close();
+      await metricsListener?.close();
       await cluster?.close();
       await limits.close();
       if (ownsStore) await store.close();
@@ -385,6 +432,18 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     app = await building;
     cluster = await joining;
     if (cluster) statsService.joined(cluster);
+    if (metrics && o.metrics.port !== undefined)
+      metricsListener = await listenForMetrics(metrics, o.metrics.path, o.metrics.port, o.metrics.host);
+    if (cluster) {
+      joinedNodeId = cluster.nodeId;
+      const { liveNodes } = cluster;
+      alerts.share({
+        redis: cluster.redis,
+        keyPrefix: cluster.keyPrefix,
+        isLive: async (nodeId) => (await liveNodes()).some((node) => node.nodeId === nodeId),
+        confirmMs: 2 * cluster.heartbeatMs,
+      });
+    }
   } catch (err) {
     cluster ??= await joining.catch(() => undefined); // the API failed: leave no cluster connections behind
     await close().catch(() => undefined);
@@ -403,15 +462,11 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     publish: (input) => door.publishInput(input),
     publishMany: (inputs) => door.publishMany(inputs),
     stats: () => stats.snapshot(),
+    metrics: metrics && { summary: metrics.summary, url: metricsListener?.url },
     nodeId: cluster?.nodeId,
     liveNodes: async () => (cluster ? cluster.liveNodes() : []),
+    recentAlerts: () => alerts.recent(),
     ready,
     close,
   };
-}
-
-function makeLogger(o: ResolvedOptions): Logger {
-  if (o.logger === false) return pino({ level: 'silent' });
-  if (o.logger === true) return pino({ level: 'info' });
-  return pino({ level: o.logger.level });
 }

@@ -69,3 +69,20 @@ export {
 } from './web-push-receiver.js';
 export { decryptWebPush } from './web-push-decrypt.js';
 export type { ScriptedFailure } from './http-fake.js';
+export {
+  startPrometheus,
+  PROMETHEUS_BIN,
+  type PrometheusServer,
+  type PromSample,
+  type ScrapeTarget,
+  type StartPrometheusOptions,
+} from './prometheus-server.js';
+export {
+  startDiscordReceiver,
+  startSlackReceiver,
+  discordProblems,
+  slackProblems,
+  type ChatReceiver,
+  type ChatDelivery,
+} from './chat-webhook-receivers.js';
+export { startSmtpReceiver, type SmtpReceiver, type ReceivedMail, type StartSmtpOptions } from './smtp-receiver.js';

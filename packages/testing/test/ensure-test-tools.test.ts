@@ -82,7 +82,7 @@ describe('probes', () => {
 });
 
 describe('the script', () => {
-  it('--check passes on this machine (chromium and redis-server are installed)', () => {
+  it('--check passes on this machine (chromium, redis-server and prometheus are installed)', () => {
     const result = spawnSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);

@@ -16,7 +16,7 @@ export const serveHelp = `Usage: tether serve [--config FILE] [--port N] [--host
                     [--data-dir DIR]
 
 Runs a Tether server: Socket.IO on /socket.io, and HTTP (POST /v1/publish, /v1/poll, /v1/ack,
-GET /healthz, /readyz). Logs are JSON lines (pino) on stdout; the banner goes to stderr and
+GET /healthz, /readyz, /metrics). Logs are JSON lines (pino) on stdout, pretty on a terminal; the banner goes to stderr and
 starts with a line 'tether listening on http://HOST:PORT'.
 
 Options (a flag wins over its environment variable, which wins over the configuration file):
@@ -36,8 +36,12 @@ Options (a flag wins over its environment variable, which wins over the configur
                     TETHER_API_KEY    API key for POST /v1/publish (any tenant)
                     TETHER_ADMIN_KEY  admin key for GET /v1/stats, /v1/trace and /dashboard
                     TETHER_LOG_LEVEL  fatal|error|warn|info|debug|trace|silent   (default info)
+                    TETHER_LOG_FORMAT json|pretty|auto: auto is pretty on a terminal (default auto)
                     TETHER_HEAD_CHECK_MS  with redis://: how often a node checks its channels'
                                       head and epoch against Redis, ms           (default 5000)
+                    TETHER_NODE_ID    with redis://: this node's id (stable: alerts see it come back)
+                    TETHER_CLUSTER_HEARTBEAT_MS  with redis://: node heartbeat, ms; unseen for 3
+                                      heartbeats, a node is gone                 (default 5000)
                     TETHER_LIMITS     rate limits and caps, name=value,…  e.g.
                                       eventsPerMinutePerUser=600,dryRun=true  (docs/operations.md)
                     TETHER_TRUSTED_PROXIES  proxies whose X-Forwarded-For is the client IP

@@ -9,7 +9,8 @@ import { withUsageErrors } from './args.js';
 import { UsageError } from './errors.js';
 import { parseServeAuthEnv, type ServeAuthConfig } from './serve-auth-config.js';
 import { checkConfigFile } from '../config/check.js';
-import type { TetherServerOptions } from '../options.js';
+import type { LogFormat, TetherServerOptions } from '../options.js';
+import { LOG_FORMATS } from '../log/logger.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -31,6 +32,8 @@ export interface ServeConfig {
   store: string;
   /** `TETHER_LOG_LEVEL`. Default `info`. */
   logLevel: string;
+  /** `TETHER_LOG_FORMAT`: `json`, `pretty` or `auto` (pretty when stdout is a terminal). Default `auto`. */
+  logFormat: LogFormat;
   /** `TETHER_JWT_SECRET`. Default: the dev secret of `<data-dir>/secrets.json`. */
   jwtSecret?: string;
   /** `TETHER_API_KEY`. Default: the dev key of `<data-dir>/secrets.json`. */
@@ -44,13 +47,23 @@ export interface ServeConfig {
   headCheckIntervalMs?: number;
   /** Public keys, JWKS URL, issuer, audience, max token lifetime (`TETHER_JWT_*`, `TETHER_JWKS_URL`). */
   auth: ServeAuthConfig;
+  /** `TETHER_NODE_ID`: with `redis://`, this node's id in the cluster (stable across restarts: alerts see it come back). Default: host-pid-random. */
+  nodeId?: string;
+  /** `TETHER_CLUSTER_HEARTBEAT_MS`: with `redis://`, the node heartbeat; a node unseen for 3 is gone. Default 5000. */
+  clusterHeartbeatMs?: number;
   /** `TETHER_MAX_QUEUED_BYTES`: the server's `maxQueuedBytes` (a socket is cut past it). Default: the server's, 4 MiB. */
   maxQueuedBytes?: number;
   /** `TETHER_MAX_BATCH_BYTES`: the server's `maxBatchBytes` (replay batch, poll answer). Default: the server's, 1 MiB. */
   maxBatchBytes?: number;
 }
 
-export const serveDefaults = { port: 8080, host: '127.0.0.1', dataDir: './data', logLevel: 'info' } as const;
+export const serveDefaults = {
+  port: 8080,
+  host: '127.0.0.1',
+  dataDir: './data',
+  logLevel: 'info',
+  logFormat: 'auto',
+} as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -84,6 +97,7 @@ export function parseServeArgs(argv: readonly string[], env: Env): ServeConfig |
     dataDir,
     store: parseStoreSpec(store ?? `sqlite:${path.join(dataDir, 'tether.db')}`),
     logLevel: parseLogLevel(nonEmpty(env['TETHER_LOG_LEVEL']) ?? fromFile.logLevel ?? serveDefaults.logLevel),
+    logFormat: parseLogFormat(nonEmpty(env['TETHER_LOG_FORMAT']) ?? fromFile.logFormat ?? serveDefaults.logFormat),
     auth: parseServeAuthEnv(env),
   };
   if (configFile !== undefined) config.configFile = configFile;
@@ -95,6 +109,15 @@ export function parseServeArgs(argv: readonly string[], env: Env): ServeConfig |
   if (adminKey !== undefined) config.adminKey = adminKey;
   const headCheck = nonEmpty(env['TETHER_HEAD_CHECK_MS']);
   if (headCheck !== undefined) config.headCheckIntervalMs = parseMs('TETHER_HEAD_CHECK_MS', headCheck);
+  const nodeId = nonEmpty(env['TETHER_NODE_ID']);
+  if (nodeId !== undefined) {
+    if (!/^[\w.:-]{1,128}$/.test(nodeId)) {
+      throw new UsageError('serve', `invalid TETHER_NODE_ID '${nodeId}' (letters, digits, . _ : -, at most 128)`);
+    }
+    config.nodeId = nodeId;
+  }
+  const heartbeat = nonEmpty(env['TETHER_CLUSTER_HEARTBEAT_MS']);
+  if (heartbeat !== undefined) config.clusterHeartbeatMs = parseMs('TETHER_CLUSTER_HEARTBEAT_MS', heartbeat);
   const maxQueuedBytes = nonEmpty(env['TETHER_MAX_QUEUED_BYTES']);
   if (maxQueuedBytes !== undefined) config.maxQueuedBytes = parseBytes('TETHER_MAX_QUEUED_BYTES', maxQueuedBytes);
   const maxBatchBytes = nonEmpty(env['TETHER_MAX_BATCH_BYTES']);
@@ -143,6 +166,14 @@ function parseLogLevel(level: string): string {
     throw new UsageError('serve', `invalid TETHER_LOG_LEVEL '${level}' (expected one of ${LOG_LEVELS.join(', ')})`);
   }
   return level;
+}
+
+function parseLogFormat(format: string): LogFormat {
+  const known = LOG_FORMATS.find((f) => f === format);
+  if (known === undefined) {
+    throw new UsageError('serve', `invalid TETHER_LOG_FORMAT '${format}' (expected one of ${LOG_FORMATS.join(', ')})`);
+  }
+  return known;
 }
 
 /** An empty variable (`TETHER_PORT=`) counts as unset, as shells and compose files often leave them. */

@@ -23,7 +23,7 @@ export function serveOptionsOf(config: ServeConfig, secrets: ServeSecrets, env: 
     store: config.store,
     ...config.auth,
     apiKeys,
-    logger: { level: config.logLevel },
+    logger: { level: config.logLevel, format: config.logFormat },
     ...env,
   };
   delete options.jwtSecret;
@@ -32,6 +32,13 @@ export function serveOptionsOf(config: ServeConfig, secrets: ServeSecrets, env: 
   // The variable's key is added to the file's (a short one is refused by the server's option check).
   if (config.adminKey !== undefined) options.adminKeys = [...(file.adminKeys ?? []), config.adminKey];
   if (config.headCheckIntervalMs !== undefined) options.headCheckIntervalMs = config.headCheckIntervalMs;
+  if (/^rediss?:\/\//.test(config.store) && (config.nodeId ?? config.clusterHeartbeatMs) !== undefined) {
+    options.cluster = {
+      redisUrl: config.store,
+      ...(config.nodeId !== undefined && { nodeId: config.nodeId }),
+      ...(config.clusterHeartbeatMs !== undefined && { heartbeatMs: config.clusterHeartbeatMs }),
+    };
+  }
   if (config.maxQueuedBytes !== undefined) options.maxQueuedBytes = config.maxQueuedBytes;
   if (config.maxBatchBytes !== undefined) options.maxBatchBytes = config.maxBatchBytes;
   return options;

@@ -1,8 +1,8 @@
 /** `tether serve`: resolve settings and secrets, start the server, print the banner, wait for a signal. */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { pino } from 'pino';
 import { issueToken } from '../auth/issue-token.js';
+import { makeLogger } from '../log/logger.js';
 import { defaults } from '../options.js';
 import { DEMO_SUB, formatBanner } from './banner.js';
 import { serveHelp } from './help.js';
@@ -23,7 +23,7 @@ export async function runServe(argv: readonly string[], env: Env, out: Output): 
     return;
   }
   const limitSettings = limitsFromEnv(env);
-  const log = pino({ level: config.logLevel, base: { pid: process.pid, name: 'tether' } });
+  const log = makeLogger({ level: config.logLevel, format: config.logFormat }, { pid: process.pid, name: 'tether' });
 
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.store.startsWith('sqlite:')) {

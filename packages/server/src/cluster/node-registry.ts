@@ -18,6 +18,11 @@ export interface NodeRegistryOptions {
   heartbeatMs: number;
   /** Called with the ids of nodes that stopped heartbeating (presence purges their entries). */
   onNodeGone?: (nodeId: string) => void;
+  /**
+   * Called with the ids of nodes that appeared since the last heartbeat (new, or back after being
+   * gone), with the number of live nodes; not for the nodes already there at this node's first one.
+   */
+  onNodeUp?: (nodeId: string, liveNodes: number) => void;
 }
 
 export function newNodeId(): string {
@@ -31,6 +36,7 @@ export function newNodeId(): string {
 export class NodeRegistry {
   private timer: NodeJS.Timeout | undefined;
   private known = new Set<string>();
+  private beats = 0;
   private readonly info: Omit<NodeInfo, 'seenAt'>;
 
   constructor(
@@ -75,6 +81,9 @@ export class NodeRegistry {
         this.log.warn({ nodeId }, 'node gone');
         this.options.onNodeGone?.(nodeId);
       }
+    }
+    if (this.beats++ > 0) {
+      for (const nodeId of liveIds) if (!this.known.has(nodeId)) this.options.onNodeUp?.(nodeId, liveIds.size);
     }
     this.known = liveIds;
   }

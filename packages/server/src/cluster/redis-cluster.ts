@@ -19,6 +19,10 @@ export interface ClusterOptions {
 
 export interface Cluster {
   readonly nodeId: string;
+  /** The node-state connection (alerts claim their events on it, alerts/claims.ts). */
+  readonly redis: Redis;
+  readonly keyPrefix: string;
+  readonly heartbeatMs: number;
   liveNodes(): Promise<NodeInfo[]>;
   /** Each node's share of `/v1/stats`, in the same Redis. */
   readonly stats: StatsBoard;
@@ -36,6 +40,7 @@ export async function joinCluster(
   options: ClusterOptions,
   log: Logger,
   onNodeGone?: (nodeId: string) => void,
+  onNodeUp?: (nodeId: string, liveNodes: number) => void,
 ): Promise<Cluster> {
   const connect = (name: string, extra: RedisOptions = {}): Redis =>
     new Redis(options.redisUrl, {
@@ -72,17 +77,16 @@ export async function joinCluster(
 
   const nodeId = options.nodeId ?? newNodeId();
   const keyPrefix = options.keyPrefix ?? 'tether:';
-  const registry = new NodeRegistry(
-    state,
-    nodeId,
-    { keyPrefix, heartbeatMs: options.heartbeatMs ?? 5000, onNodeGone },
-    log,
-  );
+  const heartbeatMs = options.heartbeatMs ?? 5000;
+  const registry = new NodeRegistry(state, nodeId, { keyPrefix, heartbeatMs, onNodeGone, onNodeUp }, log);
   registry.start();
   const stats = new StatsBoard(state, keyPrefix);
 
   return {
     nodeId,
+    redis: state,
+    keyPrefix,
+    heartbeatMs,
     liveNodes: () => registry.liveNodes(),
     stats,
     async close() {

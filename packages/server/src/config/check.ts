@@ -8,6 +8,8 @@ import { resolveOptions } from '../resolve-options.js';
 import { checkPerChannel } from '../store/channel-retention.js';
 import { loadConfigFile } from './load.js';
 import { resolvePushOptions } from '../push/options.js';
+import { resolveAlertOptions } from '../alerts/options.js';
+import { alertTargetsOf } from '../alerts/alerts.js';
 import { fileSettingsOf, type FileSettings } from './to-options.js';
 
 /** A stand-in secret for the check when the file names none (`tether serve` then uses the env's or the dev one). */
@@ -26,6 +28,7 @@ export function checkConfigFile(file: string): FileSettings {
     });
     checkPerChannel(options.retention?.perChannel);
     resolvePushOptions(options.push); // the webhook's secret and URL, policies
+    alertTargetsOf(resolveAlertOptions(options.alerts), Date.now); // the targets' URLs, secret, addresses
   } catch (err) {
     if (err instanceof TypeError || err instanceof RangeError) {
       throw new ConfigError(`config ${file}: ${err.message}`, { cause: err });

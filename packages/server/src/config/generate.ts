@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { defaults } from '../options.js';
 import { pushDefaults } from '../push/options.js';
+import { alertDefaults } from '../alerts/options.js';
 import { newWebhookSecret } from '../push/standard-webhooks.js';
 import { COMMENT_KEY } from './load.js';
 
@@ -25,6 +26,7 @@ export function generateConfig(): string {
       port: 8080,
       dataDir: './data',
       logLevel: 'info',
+      logFormat: 'auto',
     },
     auth: {
       [COMMENT_KEY]:
@@ -120,6 +122,18 @@ export function generateConfig(): string {
       maxPollWaitSeconds: defaults.maxPollWaitSeconds,
       statsIntervalMs: defaults.statsIntervalMs,
     },
+    metrics: {
+      [COMMENT_KEY]: [
+        'Prometheus: GET path on the server port with Authorization: Bearer <an adminKeys entry>,',
+        'or set port (and host) to serve it there without a key (docs/operations.md, Monitoring)',
+      ],
+      enabled: defaults.metrics.enabled,
+      path: defaults.metrics.path,
+      host: defaults.metrics.host,
+      nodeMetrics: defaults.metrics.nodeMetrics,
+      maxNamespaces: defaults.metrics.maxNamespaces,
+      successWindowMs: defaults.metrics.successWindowMs,
+    },
     push: {
       [COMMENT_KEY]: [
         'The push fallback (docs/push.md), milliseconds. A webhook provider to your backend:',
@@ -136,6 +150,25 @@ export function generateConfig(): string {
       leaseMs: pushDefaults.leaseMs,
       pollIntervalMs: pushDefaults.pollIntervalMs,
       queryTimeoutMs: pushDefaults.queryTimeoutMs,
+    },
+    alerts: {
+      [COMMENT_KEY]: [
+        'Alerts (docs/operations.md §9): node down/up, store down/up, delivery ratio, missed and slow-consumer spikes,',
+        'once per event cluster-wide per cooldown. Targets (secrets as the value, {"file": PATH} or {"env": NAME}):',
+        '"discord": { "url": {"env": "DISCORD_WEBHOOK"} }, "slack": { "url": {"env": "SLACK_WEBHOOK"} },',
+        `"webhook": { "url": "https://ops.example.com/tether-alerts", "secret": "${newWebhookSecret()}" },`,
+        '"email": { "host": "smtp.example.com", "user": "…", "pass": {"env": "SMTP_PASSWORD"}, "from": "…", "to": ["…"] }',
+      ],
+      cooldownMs: alertDefaults.cooldownMs,
+      checkIntervalMs: alertDefaults.checkIntervalMs,
+      windowMs: alertDefaults.windowMs,
+      deliveryRatioBelow: alertDefaults.deliveryRatioBelow,
+      minDeliveries: alertDefaults.minDeliveries,
+      missedPerWindow: alertDefaults.missedPerWindow,
+      slowConsumersPerWindow: alertDefaults.slowConsumersPerWindow,
+      timeoutMs: alertDefaults.timeoutMs,
+      maxAttempts: alertDefaults.maxAttempts,
+      retryBaseMs: alertDefaults.retryBaseMs,
     },
   };
   return JSON.stringify(config, null, 2) + '\n';

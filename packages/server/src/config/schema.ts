@@ -15,6 +15,8 @@ import { timingsSection } from './sections/timings.js';
 import { pushSection } from './sections/push.js';
 import { adminKeysSection, dashboardSection } from './sections/dashboard.js';
 import { presenceSection } from './sections/presence.js';
+import { metricsSection } from './sections/metrics.js';
+import { alertsSection } from './sections/alerts.js';
 
 export const configSchema = z.strictObject({
   server: serverSection.optional(),
@@ -29,6 +31,8 @@ export const configSchema = z.strictObject({
   adminKeys: adminKeysSection.optional(),
   dashboard: dashboardSection.optional(),
   presence: presenceSection.optional(),
+  metrics: metricsSection.optional(),
+  alerts: alertsSection.optional(),
 });
 
 export type FileConfig = z.infer<typeof configSchema>;

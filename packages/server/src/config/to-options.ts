@@ -5,6 +5,7 @@
  * applied by cli/serve.ts.
  */
 import { fcmProviderOptionsOf, webPushProviderOptionsOf } from './push-provider-options.js';
+import { alertOptionsOf } from './alert-options.js';
 import type { RelevanceRule, RelevanceRules } from '../delivery/relevance.js';
 import type { TetherServerOptions } from '../options.js';
 import type { LimitOptions } from '../limits/limit-options.js';
@@ -29,6 +30,7 @@ export function fileSettingsOf(config: FileConfig): FileSettings {
   if (config.retention) options.retention = config.retention;
   if (config.adminKeys) options.adminKeys = [...config.adminKeys];
   if (config.dashboard) options.dashboard = { ...config.dashboard };
+  if (config.metrics) options.metrics = { ...config.metrics };
   if (config.relevance) options.relevance = relevanceRulesOf(config.relevance);
   if (config.push) {
     const { fcm, webpush, ...push } = config.push;
@@ -39,6 +41,7 @@ export function fileSettingsOf(config: FileConfig): FileSettings {
     };
   }
   if (config.presence) options.presence = { ...config.presence };
+  if (config.alerts) options.alerts = alertOptionsOf(config.alerts);
   if (config.limits) {
     const group: Partial<Record<string, number | boolean>> = {};
     const rest: Record<string, number> = {};

@@ -377,7 +377,7 @@ export class ClientConnection implements Expiring {
       // A store that lost the log shows a new epoch first to whoever reads: adopt it for the channel.
       if (outcome.epoch !== state.epoch) this.deps.fanout.adoptEpoch(state, outcome.epoch, outcome.offset);
       this.socket.emit('resync', { channel: state.channel, epoch: outcome.epoch, offset: outcome.offset });
-      this.deps.stats.values.resyncs++;
+      this.deps.stats.resync(outcome.reason);
       sub.acked = outcome.offset;
       return { position: { epoch: outcome.epoch, offset: outcome.offset }, done: true };
     }
@@ -429,7 +429,8 @@ export class ClientConnection implements Expiring {
       const offset = acks[channel] ?? 0;
       sub.ack(offset, now);
       const acked = Math.min(offset, sub.state.head);
-      this.deps.ackLedger.recordFor(sub, sub.state.stream, this.ctx.sub, this.ctx.deviceId, acked);
+      const fresh = this.deps.ackLedger.recordFor(sub, sub.state.stream, this.ctx.sub, this.ctx.deviceId, acked);
+      if (fresh > 0) this.deps.stats.observer?.acked(sub.state, acked, fresh, now);
     }
     return undefined;
   }

@@ -101,6 +101,7 @@ export class Fanout {
   appended(state: ChannelState, epoch: string, messages: StoredMessage[]): void {
     if (messages.length === 0) return;
     this.stats.values.published += messages.length;
+    this.stats.observer?.published(state.channel, messages.length);
     this.offer(state, epoch, messages);
     this.relay?.share({ stream: state.stream, tenant: state.tenant, channel: state.channel, epoch, messages });
   }
@@ -130,7 +131,7 @@ export class Fanout {
     this.indexes.delete(state);
     state.restart(epoch, head);
     this.io.local.to(state.room).emit('resync', { channel: state.channel, epoch, offset: head });
-    this.stats.values.resyncs += this.roomSize(state);
+    this.stats.resync('epoch', this.roomSize(state));
   }
 
   /**
@@ -154,6 +155,8 @@ export class Fanout {
   }
 
   private fromRemote(batch: AppendedBatch): void {
+    const first = batch.messages[0];
+    if (first) this.stats.observer?.relayed(this.now() - first.ts);
     const state = this.registry.peek(batch.stream);
     if (state) return this.offer(state, batch.epoch, batch.messages);
     // Not active here — unless its state is being created right now: then the batch may be newer
@@ -227,7 +230,8 @@ export class Fanout {
     if (fresh.length === 0) return;
     const now = this.now();
     // Nobody here to spare a stale message: nothing to decide, nothing to count.
-    const drops = this.roomSize(state) > 0 ? this.relevance?.liveDrops(fresh, state.channel, now) : undefined;
+    const members = this.roomSize(state);
+    const drops = members > 0 ? this.relevance?.liveDrops(fresh, state.channel, now) : undefined;
     const sent: StoredMessage[] = drops ? [] : fresh;
     const envelopes: string[] = [];
     for (const message of fresh) {
@@ -240,6 +244,7 @@ export class Fanout {
       // The ring keeps the plain envelope (replays answer as the store would); the live frame names what it supersedes.
       const json = envelopeJson(message);
       state.record(message, now, json);
+      if (members > 0) this.stats.observer?.sent(now - message.ts);
       envelopes.push(this.annotated(state, message, json));
       if (drops) sent.push(message);
     }

@@ -8,6 +8,8 @@ import type { StatsCounter } from './stats.js';
  * none.
  */
 export function countRefusal(stats: StatsCounter, code: string): void {
-  if (code === ErrorCode.Unauthorized || code === ErrorCode.TokenExpired) stats.values.authFailures++;
-  else if (code === ErrorCode.BadRequest || code === ErrorCode.InvalidChannel) stats.values.rejectedFrames++;
+  if (code === ErrorCode.Unauthorized || code === ErrorCode.TokenExpired) {
+    stats.values.authFailures++;
+    stats.authFailuresBy[code]++;
+  } else if (code === ErrorCode.BadRequest || code === ErrorCode.InvalidChannel) stats.values.rejectedFrames++;
 }

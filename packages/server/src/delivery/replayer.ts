@@ -1,12 +1,12 @@
 import type { Position } from '@tether/protocol';
 import type { LogStore, StoredMessage } from '../store/types.js';
 import type { MessageTraits, RelevanceContext, RelevanceFilter } from './relevance.js';
-import type { StatsCounter } from './stats.js';
+import type { ResyncReason, StatsCounter } from './stats.js';
 import { countDrop } from './relevance-counts.js';
 import type { RecentReads } from './recent-reads.js';
 
 export type ReplayOutcome =
-  | { kind: 'resync'; epoch: string; offset: number }
+  | { kind: 'resync'; epoch: string; offset: number; reason: ResyncReason }
   | {
       kind: 'messages';
       epoch: string;
@@ -121,7 +121,12 @@ export class Replayer {
     const otherEpoch = after > 0 && req.position.epoch !== undefined && req.position.epoch !== epoch;
     const missedRetention = after < head && after + 1 < first;
     if (otherEpoch || after > head || missedRetention) {
-      return { kind: 'resync', epoch, offset: head };
+      return {
+        kind: 'resync',
+        epoch,
+        offset: head,
+        reason: otherEpoch ? 'epoch' : after > head ? 'ahead' : 'retention',
+      };
     }
     const target = Math.min(req.target ?? head, head);
     const maxBytes = req.maxBytes ?? Infinity;
@@ -176,7 +181,7 @@ export class Replayer {
       if (!last || last.offset >= target) break;
       await yieldLoop();
       page = await this.page(req, last.offset, this.pageFor(measuredBytes, measured, maxBytes));
-      if (page.epoch !== epoch) return { kind: 'resync', epoch: page.epoch, offset: page.head };
+      if (page.epoch !== epoch) return { kind: 'resync', epoch: page.epoch, offset: page.head, reason: 'epoch' };
     }
     const dropped = this.relevance.staticDrops(traits, this.now());
 
@@ -216,7 +221,7 @@ export class Replayer {
     while (!full && !heldAll && from < target) {
       await yieldLoop();
       const again = await this.page(req, from, pageSize);
-      if (again.epoch !== epoch) return { kind: 'resync', epoch: again.epoch, offset: again.head };
+      if (again.epoch !== epoch) return { kind: 'resync', epoch: again.epoch, offset: again.head, reason: 'epoch' };
       if (again.messages[0]?.offset !== from + 1) {
         upTo = from; // retention removed them meanwhile: stop before the hole (the next read resyncs)
         break;

@@ -1,5 +1,28 @@
 import type { DeliveryStats } from '../api.js';
 import { countDrop, emptyDropsByPath, type DropPath, type DropReason } from './relevance-counts.js';
+import type { ChannelState } from './channel-state.js';
+
+/** Why a reader was told to `resync`: another life of the log, a position past the head, or one retention removed. */
+export type ResyncReason = 'epoch' | 'ahead' | 'retention';
+
+/** A refused credential (`authFailures`), by its error code. */
+export type AuthFailureReason = 'unauthorized' | 'token_expired';
+
+/**
+ * What the metrics module observes beyond the counters (metrics/delivery-observer.ts): latencies and
+ * the channel namespace of what is published. Absent when metrics are off, so the delivery code
+ * pays one property read.
+ */
+export interface DeliveryObserver {
+  /** `count` messages of `channel` appended by this node. */
+  published(channel: string, count: number): void;
+  /** A message fanned out to a room with members `ageMs` after its publish. */
+  sent(ageMs: number): void;
+  /** A device newly acked `count` offsets up to `upTo` of this channel at `now`. */
+  acked(state: ChannelState, upTo: number, count: number, now: number): void;
+  /** A batch appended by another node arrived `ageMs` after its publish. */
+  relayed(ageMs: number): void;
+}
 
 /** The delivery counters, mutated in place by the delivery code; `snapshot()` copies them out. */
 export class StatsCounter {
@@ -38,6 +61,19 @@ export class StatsCounter {
       httpRequests: 0,
     },
   };
+
+  /** `resyncs` split by reason (not in `stats()`: the metrics export reads it). */
+  readonly resyncsBy: Record<ResyncReason, number> = { epoch: 0, ahead: 0, retention: 0 };
+  /** `authFailures` split by reason. */
+  readonly authFailuresBy: Record<AuthFailureReason, number> = { unauthorized: 0, token_expired: 0 };
+  /** Set by the metrics module when metrics are on. */
+  observer: DeliveryObserver | undefined;
+
+  /** Counts `count` readers told to resync (the one place). */
+  resync(reason: ResyncReason, count = 1): void {
+    this.values.resyncs += count;
+    this.resyncsBy[reason] += count;
+  }
 
   /** Counts a message the relevance rules dropped on `path` (relevance-counts.ts). */
   countDrop(path: DropPath, reason: DropReason, count = 1): void {

@@ -92,6 +92,8 @@ export interface HttpApiDeps {
   dashboardPath?: string;
   /** `/v1/presence/…` (undefined: presence is off, they answer `not_found`). */
   presence: PresenceTracker | undefined;
+  /** Routes of other modules (the metrics endpoint: metrics/http.ts), registered with these. */
+  routes?: readonly ((app: FastifyInstance) => void)[];
 }
 
 /**
@@ -135,6 +137,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  for (const route of deps.routes ?? []) route(app);
   app.get('/readyz', async (request, reply) => {
     if (await deps.ready()) return { status: 'ready' };
     return sendError(new TetherError(ErrorCode.StoreUnavailable, 'store unreachable'), request, reply);
@@ -270,7 +273,7 @@ async function readChannel(
     path: 'http',
   });
   if (outcome.kind === 'resync') {
-    deps.stats.values.resyncs++;
+    deps.stats.resync(outcome.reason);
     return { result: { resync: { epoch: outcome.epoch, offset: outcome.offset } }, bytes: 0 };
   }
   const { epoch, messages, upTo, bytes } = outcome;

@@ -13,7 +13,7 @@ export function routeHttp(
   server: http.Server,
   building: Promise<FastifyInstance>,
   ownsServer: boolean,
-  /** Further path prefixes that are Tether's on an app's server (the dashboard's). */
+  /** Further path prefixes that are Tether's on an app's server (the dashboard's, the metrics path). */
   ownPrefixes: readonly string[] = [],
 ): void {
   const isOwn = (url: string): boolean =>

@@ -16,4 +16,6 @@ export const serverSection = z.strictObject({
     .regex(/^(memory|sqlite:.+|rediss?:\/\/.+)$/, 'expected memory, sqlite:PATH or redis://HOST:PORT')
     .optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
+  /** `json`, `pretty` (pino-pretty) or `auto` (pretty when stdout is a terminal). Default `auto`. */
+  logFormat: z.enum(['json', 'pretty', 'auto']).optional(),
 });
