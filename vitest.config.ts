@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^@tether\/server$/, replacement: file('server', 'index.ts') },
       { find: /^@tether\/testing$/, replacement: file('testing', 'index.ts') },
       { find: /^@tether\/client$/, replacement: file('client', 'index.ts') },
+      { find: /^@tether\/nestjs$/, replacement: file('nestjs', 'index.ts') },
     ],
   },
   test: {
