@@ -233,23 +233,8 @@ export class ClientConnection implements Expiring {
     const body = err.toJSON();
     if (typeof reply === 'function') (reply as (r: unknown) => void)({ error: body });
     else this.socket.emit('error', channel ? { ...body, channel } : body);
-    if (InvalidFrameBudget.counts(err.code)) this.spendInvalidFrame();
-  }
-
-  /** Past its budget of invalid frames, the connection is told why and closed. */
-  private spendInvalidFrame(): void {
-    this.deps.invalidFrames.spend(this.socket.id).then(
-      (allowed) => {
-        if (allowed || !this.socket.connected) return;
-        this.deps.log.warn(this.caller(), 'too many invalid frames; connection closed');
-        this.socket.emit('error', {
-          code: ErrorCode.TooManyInvalidFrames,
-          message: 'too many invalid frames; connection closed',
-        });
-        this.socket.disconnect(true);
-      },
-      (err: unknown) => this.deps.log.error({ err, ...this.caller() }, 'invalid-frame budget failed'),
-    );
+    // Past its budget of invalid frames, the connection is told why and closed.
+    if (InvalidFrameBudget.counts(err.code)) this.deps.invalidFrames.spendOrClose(this.socket, this.deps.log, () => this.caller());
   }
 
   // ---- subscribe and resume ----------------------------------------------------------------------

@@ -1,5 +1,14 @@
+import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { ErrorCode } from '@tether/protocol';
+
+/** What `spendOrClose` needs of a connection's socket. */
+export interface BudgetedSocket {
+  readonly id: string;
+  readonly connected: boolean;
+  emit(event: 'error', frame: { code: string; message: string }): unknown;
+  disconnect(close: boolean): unknown;
+}
 
 /** Refusals that mean the sender's frames are malformed (not a permission or a server problem). */
 const INVALID: ReadonlySet<string> = new Set([
@@ -33,6 +42,22 @@ export class InvalidFrameBudget {
       if (err instanceof RateLimiterRes) return false;
       throw err;
     }
+  }
+
+  /** Spends one of the socket's invalid frames; past its budget, tells it why and closes it. */
+  spendOrClose(socket: BudgetedSocket, log: Logger, caller: () => object): void {
+    this.spend(socket.id).then(
+      (allowed) => {
+        if (allowed || !socket.connected) return;
+        log.warn(caller(), 'too many invalid frames; connection closed');
+        socket.emit('error', {
+          code: ErrorCode.TooManyInvalidFrames,
+          message: 'too many invalid frames; connection closed',
+        });
+        socket.disconnect(true);
+      },
+      (err: unknown) => log.error({ err, ...caller() }, 'invalid-frame budget failed'),
+    );
   }
 
   forget(socketId: string): void {
