@@ -234,7 +234,8 @@ export class ClientConnection implements Expiring {
     if (typeof reply === 'function') (reply as (r: unknown) => void)({ error: body });
     else this.socket.emit('error', channel ? { ...body, channel } : body);
     // Past its budget of invalid frames, the connection is told why and closed.
-    if (InvalidFrameBudget.counts(err.code)) this.deps.invalidFrames.spendOrClose(this.socket, this.deps.log, () => this.caller());
+    if (InvalidFrameBudget.counts(err.code))
+      this.deps.invalidFrames.spendOrClose(this.socket, this.deps.log, () => this.caller());
   }
 
   // ---- subscribe and resume ----------------------------------------------------------------------
