@@ -155,6 +155,17 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now,
   });
   const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
+  // User status and channel presence (docs/presence.md); undefined unless `presence` is given.
+  // In a cluster, presence lives in Redis: any node reads it, survivors purge a dead node's entries.
+  const presenceStore = clusterPresenceStore(clusterOptions, options.presence);
+  const presenceOptions = presenceStore ? { ...options.presence, store: presenceStore } : options.presence;
+  const presence = buildPresenceTracker(presenceOptions, {
+    io,
+    readState: store.readState,
+    nodeId: () => nodeId,
+    log,
+    now,
+  });
   let cluster: Cluster | undefined;
   // `/v1/stats` and the trace read the connections and ledgers in place; sampling keeps real time.
   const statsService = new StatsService({
@@ -165,6 +176,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     now: Date.now,
     log,
     deliverySummary: metrics?.summary,
+    presenceCounts: presence ? () => presence.counts() : undefined,
     // The dashboard's "recent alerts": what this node raised, sent or suppressed by the cluster's dedupe.
     recentAlerts: () =>
       alerts.recent().map((a) => ({ at: a.at, event: a.kind, message: a.title, severity: a.severity, nodeId: a.node })),
@@ -180,17 +192,6 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     io: clusterOptions ? io : undefined,
     timeoutMs: pushOptions.queryTimeoutMs,
     log,
-  });
-  // User status and channel presence (docs/presence.md); undefined unless `presence` is given.
-  // In a cluster, presence lives in Redis: any node reads it, survivors purge a dead node's entries.
-  const presenceStore = clusterPresenceStore(clusterOptions, options.presence);
-  const presenceOptions = presenceStore ? { ...options.presence, store: presenceStore } : options.presence;
-  const presence = buildPresenceTracker(presenceOptions, {
-    io,
-    readState: store.readState,
-    nodeId: () => nodeId,
-    log,
-    now,
   });
   metrics?.watch({
     channels: registry,

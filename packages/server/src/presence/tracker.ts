@@ -212,6 +212,13 @@ export class PresenceTracker {
     }
   }
 
+  /** This node's presence figures for `/v1/stats` (summed over the nodes): devices, memberships, devices in their grace period. */
+  counts(): { devices: number; memberships: number; inGrace: number } {
+    let memberships = 0;
+    for (const mine of this.memberships.values()) memberships += mine.size;
+    return { devices: this.devices.size, memberships, inGrace: this.graceTimers.size };
+  }
+
   liveEntries(): { devices: DeviceEntry[]; memberships: MembershipKey[] } {
     const memberships: MembershipKey[] = [];
     for (const mine of this.memberships.values()) for (const key of mine.values()) memberships.push({ ...key });
