@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '@tether/testing';
+import { startRedis, waitUntil, type RedisServer } from '@tether/testing';
 import { openStore } from '../../src/store/index.js';
 import { RedisLogStore, type RedisLogStoreOptions } from '../../src/store/redis-store.js';
 import { UNWRITTEN_EPOCH, type AppendResult, type LogStore, type RetentionOptions } from '../../src/store/types.js';
@@ -281,7 +281,8 @@ describe('RedisLogStore when Redis fails', () => {
       }
     };
     const publishing = Promise.all(nodes.map((node, n) => publish(node, n)));
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Kill it mid-stream, once some appends are in (on a loaded box, fsync'd appends come slowly).
+    await waitUntil(() => (acked.length > 20 ? true : undefined), 10_000, 'appends before the kill');
     await redis.kill();
     await publishing;
     expect(acked.length).toBeGreaterThan(20);
