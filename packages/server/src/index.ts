@@ -5,7 +5,6 @@ export type {
   StatsAnswer,
   NodeShare,
   ClusterTotal,
-  ClusterDelivery,
   Rates,
   BacklogChannel,
   AlertLike,

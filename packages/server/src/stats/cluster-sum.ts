@@ -4,9 +4,9 @@
  * recomputed from the summed counts; a latency quantile cannot be summed, so the cluster's is the
  * worst node's (an upper bound that never hides a slow node).
  */
-import type { LatencySummary } from '../metrics/summary.js';
 import { OTHER_TENANTS, TOP_BACKLOG, TOP_TENANTS } from './node-share.js';
-import type { BacklogChannel, ClusterDelivery, ClusterTotal, NodeShare, PresenceCounts } from './types.js';
+import type { DeliverySummary, LatencySummary } from '../metrics/summary.js';
+import type { BacklogChannel, ClusterTotal, NodeShare, PresenceCounts } from './types.js';
 
 export function sumShares(shares: readonly NodeShare[]): ClusterTotal {
   const first = shares[0];
@@ -50,7 +50,7 @@ export function sumShares(shares: readonly NodeShare[]): ClusterTotal {
   return total;
 }
 
-function clusterDelivery(shares: readonly NodeShare[]): ClusterDelivery | undefined {
+function clusterDelivery(shares: readonly NodeShare[]): DeliverySummary | undefined {
   const summaries = shares.flatMap((s) => (s.delivery ? [s.delivery] : []));
   if (summaries.length === 0) return undefined;
   const delivered = summaries.reduce((n, s) => n + s.ackedWithin.delivered, 0);

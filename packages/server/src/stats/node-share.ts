@@ -11,7 +11,7 @@ import type { ChannelState } from '../delivery/channel-state.js';
 import type { ClientConnection } from '../delivery/connection.js';
 import type { DeliveryStats } from '../api.js';
 import { yieldLoop } from '../delivery/replayer.js';
-import type { BacklogChannel, Rates } from './types.js';
+import type { ConnectionFigures, Rates } from './types.js';
 
 /** Channels listed by unacked backlog, at most. */
 export const TOP_BACKLOG = 10;
@@ -22,15 +22,6 @@ export const OTHER_TENANTS = '(other)';
 const WALK_SLICE_MS = 5;
 /** Connections walked between two looks at the clock. */
 const WALK_CHECK_EVERY = 256;
-
-export interface ConnectionFigures {
-  connections: number;
-  connectionsByTenant: Record<string, number>;
-  subscriptions: number;
-  activeChannels: number;
-  unacked: number;
-  topBacklog: BacklogChannel[];
-}
 
 /** One walk over the node's connections and active channels, in slices of a few milliseconds. */
 export async function connectionFigures(

@@ -12,9 +12,9 @@ import type { StatsCounter } from '../delivery/stats.js';
 import type { DeliverySummarySource } from '../metrics/summary.js';
 import type { StatsBoard } from '../cluster/stats-board.js';
 import type { NodeInfo } from '../cluster/node-registry.js';
-import { connectionFigures, rateCounters, ratesBetween, type ConnectionFigures } from './node-share.js';
+import { connectionFigures, rateCounters, ratesBetween } from './node-share.js';
 import { sumShares } from './cluster-sum.js';
-import type { AlertLike, NodeShare, PresenceCounts, Rates, StatsAnswer } from './types.js';
+import type { AlertLike, ConnectionFigures, NodeShare, PresenceCounts, Rates, StatsAnswer } from './types.js';
 
 /** The name of the one node when there is no cluster. */
 export const LOCAL_NODE = 'local';

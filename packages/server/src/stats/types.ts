@@ -4,7 +4,7 @@
  * have a fixed length and nothing is listed per socket.
  */
 import type { DeliveryStats } from '../api.js';
-import type { DeliverySummary, LatencySummary } from '../metrics/summary.js';
+import type { DeliverySummary } from '../metrics/summary.js';
 
 /** Counts from the presence module (e.g. `{ onlineUsers, devices }`), counted on this node. */
 export type PresenceCounts = Record<string, number>;
@@ -45,46 +45,38 @@ export interface BacklogChannel {
   behind: number;
 }
 
-export interface NodeShare {
+/** What one walk over a node's connections finds (stats/node-share.ts); the nodes' add up to the cluster's. */
+export interface ConnectionFigures {
+  connections: number;
+  /** Socket connections per tenant (the busiest tenants; the rest under `(other)`). */
+  connectionsByTenant: Record<string, number>;
+  subscriptions: number;
+  /** Channels with at least one subscriber (on the node; summed over the cluster). */
+  activeChannels: number;
+  /** Sent and not acked (nor given up on), over every subscription. */
+  unacked: number;
+  topBacklog: BacklogChannel[];
+}
+
+export interface NodeShare extends ConnectionFigures {
   nodeId: string;
   /** When the figures were read, ms since the Unix epoch. */
   at: number;
   /** The sampling window the rates cover, ms (0 before the first full window). */
   windowMs: number;
-  connections: number;
-  /** Socket connections per tenant (the busiest tenants; the rest under `(other)`). */
-  connectionsByTenant: Record<string, number>;
-  subscriptions: number;
-  /** Channels with at least one subscriber on this node. */
-  activeChannels: number;
-  /** Sent and not acked (nor given up on), over every subscription. */
-  unacked: number;
-  topBacklog: BacklogChannel[];
   counters: DeliveryStats;
   rates: Rates;
   delivery?: DeliverySummary;
   presence?: PresenceCounts;
 }
 
-/** The cluster's delivery figures: the ratio over every node's counts, each latency the worst node's. */
-export interface ClusterDelivery {
-  ackedWithin: DeliverySummary['ackedWithin'];
-  publishToSendMs: LatencySummary;
-  publishToAckMs: LatencySummary;
-}
-
-export interface ClusterTotal {
+/** The cluster's figures: the nodes' summed; the delivery ratio over every node's counts, each latency the worst node's. */
+export interface ClusterTotal extends ConnectionFigures {
   /** Nodes whose share is summed. */
   nodes: number;
-  connections: number;
-  connectionsByTenant: Record<string, number>;
-  subscriptions: number;
-  activeChannels: number;
-  unacked: number;
-  topBacklog: BacklogChannel[];
   counters: DeliveryStats;
   rates: Rates;
-  delivery?: ClusterDelivery;
+  delivery?: DeliverySummary;
   presence?: PresenceCounts;
 }
 
