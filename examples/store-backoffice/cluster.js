@@ -15,7 +15,10 @@ export async function startNode(settings, { startTimeoutMs = 20_000 } = {}) {
   child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${settings.nodeId} not ready in ${startTimeoutMs} ms`)), startTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${settings.nodeId} not ready in ${startTimeoutMs} ms`)),
+      startTimeoutMs,
+    );
     child.once('message', (message) => {
       clearTimeout(timer);
       resolve(message.url);

@@ -43,7 +43,10 @@ export async function startRedis({ timeoutMs = 10_000 } = {}) {
   let output = '';
   let pid = 0;
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server not ready in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`redis-server not ready in ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
     const read = (chunk) => {
       output += chunk;
       pid ||= Number(/redis-pid (\d+)/.exec(output)?.[1] ?? 0);

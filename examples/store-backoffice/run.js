@@ -74,9 +74,10 @@ try {
   const ann = await staffOf('ann', storeA, node1.url); // store A, on node-1
   const bob = await staffOf('bob', storeA, balancer.url); // store A, through the balancer: node-2
   const cara = await staffOf('cara', storeB, balancer.url); // store B, node-2
-  // A token minted too broadly (every store's channels): the tenant still walls it in.
+  // Tokens minted too broadly (every store's channels): the tenant still walls them in.
   const dave = await staffOf('dave', storeA, node1.url, ['store:*']);
-  const staff = [ann, bob, cara, dave];
+  const erin = await staffOf('erin', storeB, node1.url, ['store:*']);
+  const staff = [ann, bob, cara, dave, erin];
   cleanups.unshift(() => Promise.all(staff.map((member) => member.client.close())));
 
   step("last-active: the onLastActive hook writes each member's lastActiveAt to the staff directory");
@@ -87,30 +88,43 @@ try {
   );
   const backendA = storeBackend(storeA, node1.url);
   const backendB = storeBackend(storeB, node1.url);
-  const presence = {
-    annByA: await backendA.presenceOf('ann'),
-    caraByB: await backendB.presenceOf('cara'),
-    caraByA: await backendA.presenceOf('cara'), // another tenant's user: unknown here
-  };
-  for (const [who, answer] of Object.entries(presence)) {
-    const seen = answer.lastSeen ? new Date(answer.lastSeen).toISOString() : 'never';
-    console.log(`  GET /v1/presence/users (${who}): ${answer.status}, lastSeen ${seen}, ${answer.devices.length} device(s)`);
+  // Each store's key asks about ann (store A) and cara (store B): a store sees only its own staff.
+  const presence = {};
+  for (const [backend, store] of [
+    [backendA, storeA],
+    [backendB, storeB],
+  ]) {
+    presence[store.tenant] = {};
+    for (const sub of ['ann', 'cara']) {
+      const answer = (presence[store.tenant][sub] = await backend.presenceOf(sub));
+      const seen = answer.lastSeen ? new Date(answer.lastSeen).toISOString() : 'never';
+      console.log(`  GET /v1/presence/users/${sub} with store ${store.id.toUpperCase()}'s key: ${answer.status}, lastSeen ${seen}`);
+    }
   }
 
-  step("isolation: store A's staff and key try store B's feed");
-  const annOnB = await ann.watch('store:b:orders');
-  console.log(`  ann subscribes store:b:orders: ${annOnB.state} (${ann.refusals.map((r) => r.code).join(', ')})`);
-  await dave.watch('store:b:orders');
-  console.log("  dave (token allows store:*) subscribes store:b:orders: allowed, but it is store A's store:b:orders");
-  const intrusion = await backendA.tryPublishAs(storeB.tenant, 'store:b:orders');
-  console.log(`  store A's key publishes into tenant store-b: ${intrusion.status} ${intrusion.code}`);
+  step("isolation: each store's staff and key try the other store's feed");
+  const intrusions = {};
+  for (const [member, broad, backend, other] of [
+    [ann, dave, backendA, storeB],
+    [cara, erin, backendB, storeA],
+  ]) {
+    const feed = `store:${other.id}:orders`;
+    const attempt = await member.watch(feed);
+    const codes = member.refusals.map((r) => r.code).join(', ');
+    console.log(`  ${member.name} (${member.store.tenant}) subscribes ${feed}: ${attempt.state} (${codes})`);
+    await broad.watch(feed);
+    console.log(`  ${broad.name} (token allows store:*) subscribes ${feed}: allowed, but in ${broad.store.tenant}`);
+    const intrusion = await backend.tryPublishAs(other.tenant, feed);
+    intrusions[member.store.id] = intrusion;
+    console.log(`  store ${member.store.id.toUpperCase()}'s key publishes into ${other.tenant}: ${intrusion.status} ${intrusion.code}`);
+  }
 
   step('orders: both stores publish new orders and status changes');
   const published = { a: [], b: [] };
-  const placeA = async (id, total) => published.a.push({ ...(await backendA.orderPlaced(id, total)), id });
-  const moveA = async (id, status) => published.a.push({ ...(await backendA.statusChanged(id, status)), id, status });
-  const placeB = async (id, total) => published.b.push({ ...(await backendB.orderPlaced(id, total)), id });
-  const moveB = async (id, status) => published.b.push({ ...(await backendB.statusChanged(id, status)), id, status });
+  const placeA = async (id, total) => published.a.push({ ...(await backendA.orderPlaced(id, total)), orderId: id });
+  const moveA = async (id, status) => published.a.push({ ...(await backendA.statusChanged(id, status)), orderId: id, status });
+  const placeB = async (id, total) => published.b.push({ ...(await backendB.orderPlaced(id, total)), orderId: id });
+  const moveB = async (id, status) => published.b.push({ ...(await backendB.statusChanged(id, status)), orderId: id, status });
   await placeA('A-1001', 42.5);
   await placeB('B-2001', 18);
   await placeA('A-1002', 7.9);
@@ -130,7 +144,11 @@ try {
   console.log(`  alert received ${alertAfterMs} ms after the kill`);
   const forged = await fetch(backoffice.alertWebhookUrl, {
     method: 'POST',
-    headers: { 'webhook-id': 'msg_forged', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,Zm9yZ2Vk' },
+    headers: {
+      'webhook-id': 'msg_forged',
+      'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+      'webhook-signature': 'v1,Zm9yZ2Vk',
+    },
     body: JSON.stringify({ type: 'alert.node.down', data: { subject: 'node-1' } }),
   });
   console.log(`  a forged alert (wrong signature) is answered ${forged.status}`);
@@ -139,13 +157,25 @@ try {
   const wanted = (member) => (member.store === storeA ? published.a.length : published.b.length);
   await until(
     'every member to have its feed',
-    () => staff.every((member) => member.handled.filter((h) => h.channel === `store:${member.store.id}:orders`).length >= wanted(member)),
+    () =>
+      staff.every(
+        (member) =>
+          member.handled.filter((h) => h.channel === `store:${member.store.id}:orders`).length >= wanted(member),
+      ),
     15_000,
   );
   await sleep(1000); // a duplicate, or another store's order, would show up now
 
   const presenceAfter = await backendA.presenceOf('bob');
-  ({ ok, summary } = checkRun({ stores, published, staff, backoffice, presence, intrusion, forgedStatus: forged.status }));
+  ({ ok, summary } = checkRun({
+    stores,
+    published,
+    staff,
+    backoffice,
+    presence,
+    intrusions,
+    forgedStatus: forged.status,
+  }));
   summary.bobAfterFailover = { status: presenceAfter.status, devices: presenceAfter.devices.length };
   summary.alertAfterMs = alertAfterMs;
 } catch (err) {

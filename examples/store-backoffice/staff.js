@@ -28,7 +28,9 @@ export async function startStaff({ name, store, url, token, log = console.log })
       (message) => {
         const { orderId, status } = message.data;
         handled.push({ channel, offset: message.offset, type: message.type, orderId, ...(status && { status }) });
-        log(`  ${name.padEnd(11)} <- ${channel} #${message.offset} ${message.type} ${orderId}${status ? ` ${status}` : ''}`);
+        log(
+          `  ${name.padEnd(11)} <- ${channel} #${message.offset} ${message.type} ${orderId}${status ? ` ${status}` : ''}`,
+        );
       },
       { since: { offset: 0 } }, // the whole retained feed: today's open orders
     );

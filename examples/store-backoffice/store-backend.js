@@ -16,7 +16,9 @@ export function storeBackend(store, tetherUrl, { log = console.log } = {}) {
     const res = await post({ channel: feed, type, data, id });
     const answer = await res.json();
     if (!res.ok) throw new Error(`publish ${id} refused: ${res.status} ${answer.error?.code}`);
-    log(`  ${store.id} backend  -> ${feed} #${answer.offset} ${type} ${data.orderId}${data.status ? ` ${data.status}` : ''}`);
+    log(
+      `  ${store.id} backend  -> ${feed} #${answer.offset} ${type} ${data.orderId}${data.status ? ` ${data.status}` : ''}`,
+    );
     return answer;
   };
   return {
