@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global fetch */
 /**
  * The store back-office, played from start to end (about 10 s), then checked:
  *
@@ -96,9 +97,13 @@ try {
   ]) {
     presence[store.tenant] = {};
     for (const sub of ['ann', 'cara']) {
-      const answer = (presence[store.tenant][sub] = await backend.presenceOf(sub));
+      const answer = await backend.presenceOf(sub);
+      // Beside it, what the staff directory holds for this tenant's `sub` (none: another store's).
+      presence[store.tenant][sub] = { ...answer, staffDirectory: backoffice.lastActiveAt(store.tenant, sub) ?? null };
       const seen = answer.lastSeen ? new Date(answer.lastSeen).toISOString() : 'never';
-      console.log(`  GET /v1/presence/users/${sub} with store ${store.id.toUpperCase()}'s key: ${answer.status}, lastSeen ${seen}`);
+      console.log(
+        `  GET /v1/presence/users/${sub} with store ${store.id.toUpperCase()}'s key: ${answer.status}, lastSeen ${seen}`,
+      );
     }
   }
 
@@ -116,15 +121,19 @@ try {
     console.log(`  ${broad.name} (token allows store:*) subscribes ${feed}: allowed, but in ${broad.store.tenant}`);
     const intrusion = await backend.tryPublishAs(other.tenant, feed);
     intrusions[member.store.id] = intrusion;
-    console.log(`  store ${member.store.id.toUpperCase()}'s key publishes into ${other.tenant}: ${intrusion.status} ${intrusion.code}`);
+    console.log(
+      `  store ${member.store.id.toUpperCase()}'s key publishes into ${other.tenant}: ${intrusion.status} ${intrusion.code}`,
+    );
   }
 
   step('orders: both stores publish new orders and status changes');
   const published = { a: [], b: [] };
   const placeA = async (id, total) => published.a.push({ ...(await backendA.orderPlaced(id, total)), orderId: id });
-  const moveA = async (id, status) => published.a.push({ ...(await backendA.statusChanged(id, status)), orderId: id, status });
+  const moveA = async (id, status) =>
+    published.a.push({ ...(await backendA.statusChanged(id, status)), orderId: id, status });
   const placeB = async (id, total) => published.b.push({ ...(await backendB.orderPlaced(id, total)), orderId: id });
-  const moveB = async (id, status) => published.b.push({ ...(await backendB.statusChanged(id, status)), orderId: id, status });
+  const moveB = async (id, status) =>
+    published.b.push({ ...(await backendB.statusChanged(id, status)), orderId: id, status });
   await placeA('A-1001', 42.5);
   await placeB('B-2001', 18);
   await placeA('A-1002', 7.9);

@@ -1,3 +1,4 @@
+/* global fetch */
 /**
  * A store's own backend (its till, its web shop): it publishes each new order and each status
  * change to the store's orders feed over Tether's HTTP API, with the store's API key. The key is

@@ -1,3 +1,4 @@
+/* global fetch */
 /**
  * One Tether node of the back-office cluster, in its own process (so that it can really die):
  * `createTetherServer` on the shared Redis, with
