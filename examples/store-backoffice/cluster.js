@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 const NODE_SCRIPT = fileURLToPath(new URL('./tether-node.js', import.meta.url));
 
 export async function startNode(settings, { startTimeoutMs = 20_000 } = {}) {
-  const child = fork(NODE_SCRIPT, [JSON.stringify(settings)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = fork(NODE_SCRIPT, [settings.nodeId], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  child.once('message', () => child.send(settings)); // its first message asks for them
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
@@ -19,7 +20,8 @@ export async function startNode(settings, { startTimeoutMs = 20_000 } = {}) {
       () => reject(new Error(`${settings.nodeId} not ready in ${startTimeoutMs} ms`)),
       startTimeoutMs,
     );
-    child.once('message', (message) => {
+    child.on('message', (message) => {
+      if (message.url === undefined) return;
       clearTimeout(timer);
       resolve(message.url);
     });

@@ -43,6 +43,12 @@ const cleanups = [];
 const nodes = [];
 let ok = false;
 let summary = {};
+const stopNow = async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});
+  process.exit(130);
+};
+process.once('SIGINT', stopNow); // Ctrl-C: stop what was started, in order
+process.once('SIGTERM', stopNow);
 
 try {
   step('the cluster: a private redis-server, two Tether nodes, a load balancer, the back-office');
@@ -191,7 +197,7 @@ try {
   console.error(`\nFAILED: ${err.stack ?? err}`);
   summary.error = String(err.message ?? err);
 } finally {
-  for (const cleanup of cleanups) await cleanup().catch((err) => console.error(`cleanup: ${err.message}`));
+  for (const cleanup of cleanups.splice(0)) await cleanup().catch((err) => console.error(`cleanup: ${err.message}`));
 }
 if (!ok) for (const node of nodes) console.error(`\n-- ${node.nodeId}'s log --\n${node.output()}`);
 console.log(`\n${ok ? 'OK: every check holds' : 'MISMATCH: see above'}`);

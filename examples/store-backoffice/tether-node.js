@@ -7,12 +7,19 @@
  *    `lastActiveAt` to the back-office's staff directory;
  *  - alerts to the back-office's ops webhook (Standard Webhooks signed): when a node of the
  *    cluster dies, a survivor sends `node.down`, once.
- * Started by run.js with `fork`; its settings come in argv[2] as JSON; it answers with its URL
- * over IPC and exits when run.js goes away.
+ * Started by run.js with `fork`; its settings (secrets among them) come as the first IPC message,
+ * not on the command line; it answers with its URL and exits when run.js goes away.
  */
 import { createTetherServer } from '@tether/server';
 
-const settings = JSON.parse(process.argv[2]);
+const CLOSE_DEADLINE_MS = 3000; // a close that waits on a Redis already gone must not hang
+
+process.on('SIGINT', () => {}); // Ctrl-C reaches the whole group: run.js stops us in order
+process.on('disconnect', () => process.exit(0)); // run.js gone before we were up (replaced below)
+const settings = await new Promise((resolve) => {
+  process.once('message', resolve);
+  process.send({ settingsPlease: true }); // asked once listening: a message sent earlier could be lost
+});
 
 async function recordLastActive({ tenant, sub, at }) {
   // The back-office's own table of staff; a failure is logged by Tether and changes nothing else.
@@ -46,9 +53,10 @@ let closing = false;
 const close = async () => {
   if (closing) return;
   closing = true;
-  await tether.close();
+  setTimeout(() => process.exit(0), CLOSE_DEADLINE_MS).unref();
+  await tether.close().catch(() => {});
   process.exit(0);
 };
+process.removeAllListeners('disconnect');
 process.on('disconnect', close); // run.js ended (or was killed): do not outlive it
 process.on('SIGTERM', close);
-process.on('SIGINT', () => {}); // Ctrl-C reaches the whole group: run.js stops us in order
