@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const NODE_SCRIPT = fileURLToPath(new URL('./tether-node.js', import.meta.url));
 
-export async function startNode(settings, { startTimeoutMs = 20_000 } = {}) {
+export async function startNode(settings, { startTimeoutMs = 30_000 } = {}) {
   const child = fork(NODE_SCRIPT, [settings.nodeId], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   child.once('message', () => child.send(settings)); // its first message asks for them
   let output = '';

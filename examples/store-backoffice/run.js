@@ -91,7 +91,7 @@ try {
   await until(
     'the staff directory to know every member',
     () => staff.every((member) => backoffice.lastActiveAt(member.store.tenant, member.name) !== undefined),
-    10_000,
+    20_000,
   );
   const backendA = storeBackend(storeA, node1.url);
   const backendB = storeBackend(storeB, node1.url);
@@ -145,7 +145,7 @@ try {
   await placeA('A-1002', 7.9);
   await moveA('A-1001', 'accepted');
   await moveB('B-2001', 'accepted');
-  await until('the first orders on every screen', () => bob.handled.length >= 3 && cara.handled.length >= 2, 10_000);
+  await until('the first orders on every screen', () => bob.handled.length >= 3 && cara.handled.length >= 2, 20_000);
 
   step('node-2 dies (SIGKILL): bob and cara were on it');
   const killedAt = Date.now();
@@ -154,7 +154,7 @@ try {
   await moveA('A-1001', 'ready');
   await moveB('B-2001', 'ready');
   await placeA('A-1003', 15);
-  await until('the node-down alert', () => backoffice.alerts.length > 0, 15_000);
+  await until('the node-down alert', () => backoffice.alerts.length > 0, 20_000);
   const alertAfterMs = Date.now() - killedAt;
   console.log(`  alert received ${alertAfterMs} ms after the kill`);
   const forged = await fetch(backoffice.alertWebhookUrl, {
@@ -177,7 +177,7 @@ try {
         (member) =>
           member.handled.filter((h) => h.channel === `store:${member.store.id}:orders`).length >= wanted(member),
       ),
-    15_000,
+    20_000,
   );
   await sleep(1000); // a duplicate, or another store's order, would show up now
 

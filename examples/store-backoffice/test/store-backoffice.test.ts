@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const RUN_JS = fileURLToPath(new URL('../run.js', import.meta.url));
-const RUN_TIMEOUT_MS = 90_000;
+const RUN_TIMEOUT_MS = 150_000;
 
 interface Summary {
   checks: Record<string, boolean>;
