@@ -34,8 +34,8 @@ async function until(what, test, timeoutMs) {
 }
 
 const stores = [
-  { id: 'a', tenant: 'store-a', name: 'Store A (Lyon)', apiKey: `sk_a_${randomBytes(16).toString('hex')}` },
-  { id: 'b', tenant: 'store-b', name: 'Store B (Porto)', apiKey: `sk_b_${randomBytes(16).toString('hex')}` },
+  { id: 'a', tenant: 'store-a', apiKey: `sk_a_${randomBytes(16).toString('hex')}` },
+  { id: 'b', tenant: 'store-b', apiKey: `sk_b_${randomBytes(16).toString('hex')}` },
 ];
 const [storeA, storeB] = stores;
 const jwtSecret = randomBytes(32).toString('base64url');
