@@ -3,11 +3,16 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit }
 import { HttpAdapterHost } from '@nestjs/core';
 import {
   createTetherServer,
+  type ChannelPresenceResponse,
   type DeliveryStats,
+  type HistoryOptions,
+  type HistoryResponse,
   type NodeInfo,
+  type PresenceReadOptions,
   type PublishInput,
   type PublishResult,
   type TetherServer,
+  type UserPresenceResponse,
 } from '@tether/server';
 import { TETHER_MODULE_OPTIONS, type TetherModuleOptions } from './module-definition.js';
 
@@ -51,6 +56,25 @@ export class TetherService implements OnModuleInit, BeforeApplicationShutdown {
   /** Publishes in order; messages to one channel get consecutive offsets. */
   publishMany(inputs: readonly PublishInput[]): Promise<PublishResult[]> {
     return this.server.publishMany(inputs);
+  }
+
+  /**
+   * A channel's log paged backwards, newest first (as `GET /v1/history`, without a token): pass
+   * `next` as `before` for the older page. `relevant: true` leaves out what later messages made
+   * irrelevant. Tenant `default` unless `tenant` is given.
+   */
+  history(channel: string, options?: HistoryOptions): Promise<HistoryResponse> {
+    return this.server.history(channel, options);
+  }
+
+  /** A user's presence: status (the liveliest device's), devices, lastSeen. `not_found` when presence is off. */
+  userPresence(sub: string, options?: PresenceReadOptions): Promise<UserPresenceResponse> {
+    return this.server.userPresence(sub, options);
+  }
+
+  /** A presence channel's `count`, and its `members` unless the channel is counts-only. `not_found` without presence there. */
+  channelPresence(channel: string, options?: PresenceReadOptions): Promise<ChannelPresenceResponse> {
+    return this.server.channelPresence(channel, options);
   }
 
   /** Delivery counters of this process (the metrics endpoint exports the same). */

@@ -6,6 +6,7 @@ import type { NodeInfo } from './cluster/node-registry.js';
 import type { PublishPush } from './push/options.js';
 import type { DeliverySummarySource } from './metrics/summary.js';
 import type { AlertRecord } from './alerts/types.js';
+import type { InProcessReads } from './in-process-reads.js';
 
 export interface PublishInput {
   /** Tenant; default `default`. */
@@ -120,7 +121,8 @@ export interface PushStats {
   gone: Record<string, number>;
 }
 
-export interface TetherServer {
+/** The running server; its history and presence reads are `InProcessReads` (in-process-reads.ts). */
+export interface TetherServer extends InProcessReads {
   readonly httpServer: http.Server;
   readonly io: SocketIOServer;
   /** Listens (only when Tether created the HTTP server). Port 0 picks a free port. */

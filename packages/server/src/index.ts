@@ -1,5 +1,7 @@
 export { createTetherServer } from './server.js';
 export type { TetherServer, PublishInput, PublishResult, DeliveryStats, PushStats } from './api.js';
+export type { InProcessReads, HistoryOptions, PresenceReadOptions } from './in-process-reads.js';
+export type { HistoryResponse, UserPresenceResponse, ChannelPresenceResponse, Envelope } from '@tether/protocol';
 export { defaults, type TetherServerOptions, type ApiKey, type DashboardOptions } from './options.js';
 export type {
   StatsAnswer,

@@ -60,6 +60,7 @@ import { createMetrics } from './metrics/metrics.js';
 import { listenForMetrics, metricsRoute, type MetricsListener } from './metrics/http.js';
 import { Alerts } from './alerts/alerts.js';
 import { AlertChecks } from './alerts/checks.js';
+import { inProcessReads } from './in-process-reads.js';
 
 /** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
 const CHANNEL_IDLE_MS = 60_000;
@@ -478,6 +479,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     nodeId: cluster?.nodeId,
     liveNodes: async () => (cluster ? cluster.liveNodes() : []),
     recentAlerts: () => alerts.recent(),
+    ...inProcessReads(
+      { store, maxHistoryLimit: o.maxHistoryLimit, maxBatchBytes: o.maxBatchBytes, relevance, now },
+      presence,
+    ),
     ready,
     close,
   };

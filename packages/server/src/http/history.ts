@@ -50,9 +50,18 @@ export async function readHistory(
   ctx: AuthContext,
   query: HttpHistoryQuery,
 ): Promise<HistoryResponse> {
+  await deps.permissions.check(ctx, query.channel, 'subscribe');
+  return readTenantHistory(deps, ctx.tenant, query);
+}
+
+/** The page, with no permission check: for a caller already allowed (a user checked above, the app's own process). */
+export async function readTenantHistory(
+  deps: Omit<HistoryDeps, 'permissions'>,
+  tenant: string,
+  query: HttpHistoryQuery,
+): Promise<HistoryResponse> {
   const { channel } = query;
-  await deps.permissions.check(ctx, channel, 'subscribe');
-  const stream = streamOf(ctx.tenant, channel);
+  const stream = streamOf(tenant, channel);
   const limit = query.limit ?? deps.maxHistoryLimit;
   const info = await deps.store.info(stream);
   // `before` past the head means "the newest": a cursor cannot point into the future.
@@ -84,7 +93,7 @@ export async function readHistory(
  * fewer messages than `limit`, or none, and still have older ones.
  */
 async function stillRelevant(
-  deps: HistoryDeps,
+  deps: Omit<HistoryDeps, 'permissions'>,
   stream: string,
   newestFirst: StoredMessage[],
 ): Promise<StoredMessage[]> {

@@ -1,12 +1,24 @@
 /**
  * The driver's phone: the Tether SDK (`@tether/client`) on the driver's inbox, through the outage
- * proxy. Logs every event the app is handed, and every one the SDK skips as stale (expired, or superseded by
- * a message that arrived with it).
+ * proxy. Logs every event the app is handed, and every one the SDK skips as stale (expired, or
+ * superseded by a message that arrived with it).
  */
-import { TetherClient } from '@tether/client';
+import { TetherClient, type Message } from '@tether/client';
 
-export async function startDriver({ url, token, unitMs = 1000, log = console.log }) {
-  const handled = [];
+export interface Driver {
+  client: TetherClient;
+  /** What the app was handed, in order (`describe` of each message). */
+  handled: string[];
+}
+
+export async function startDriver(options: {
+  url: string;
+  token: string;
+  unitMs?: number;
+  log?: (line: string) => void;
+}): Promise<Driver> {
+  const { url, token, unitMs = 1000, log = console.log } = options;
+  const handled: string[] = [];
   const client = new TetherClient({
     url,
     token,
@@ -28,7 +40,7 @@ export async function startDriver({ url, token, unitMs = 1000, log = console.log
   return { client, handled };
 }
 
-export function describe(message) {
-  const data = message.data ?? {};
+export function describe(message: Message): string {
+  const data = (message.data ?? {}) as { tripId?: string; riderId?: string; n?: number };
   return `${message.type} ${data.tripId ?? `${data.riderId}#${data.n}`}`;
 }

@@ -6,19 +6,35 @@
  */
 import net from 'node:net';
 
-export async function startOutageProxy(targetPort) {
-  const pairs = new Set();
+export interface OutageProxy {
+  url: string;
+  drop(): void;
+  freeze(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+interface Pair {
+  phone: net.Socket;
+  backend: net.Socket;
+  held: { up: Buffer[]; down: Buffer[] };
+}
+
+export async function startOutageProxy(targetPort: number): Promise<OutageProxy> {
+  const pairs = new Set<Pair>();
   let refusing = false;
   let frozen = false;
   const server = net.createServer((phone) => {
     if (refusing) return phone.destroy();
     const backend = net.connect(targetPort, '127.0.0.1');
-    const pair = { phone, backend, held: { up: [], down: [] } };
+    const pair: Pair = { phone, backend, held: { up: [], down: [] } };
     pairs.add(pair);
-    const forward = (from, to, queue) => from.on('data', (chunk) => (frozen ? queue.push(chunk) : to.write(chunk)));
+    const forward = (from: net.Socket, to: net.Socket, queue: Buffer[]): void => {
+      from.on('data', (chunk: Buffer) => (frozen ? queue.push(chunk) : to.write(chunk)));
+    };
     forward(phone, backend, pair.held.up);
     forward(backend, phone, pair.held.down);
-    const end = () => {
+    const end = (): void => {
       pairs.delete(pair);
       phone.destroy();
       backend.destroy();
@@ -26,16 +42,17 @@ export async function startOutageProxy(targetPort) {
     phone.on('error', end).on('close', end);
     backend.on('error', end).on('close', end);
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const drop = (): void => {
+    refusing = true;
+    for (const { phone, backend } of pairs) {
+      phone.destroy();
+      backend.destroy();
+    }
+  };
   return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    drop() {
-      refusing = true;
-      for (const { phone, backend } of pairs) {
-        phone.destroy();
-        backend.destroy();
-      }
-    },
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    drop,
     freeze() {
       refusing = true;
       frozen = true;
@@ -50,8 +67,8 @@ export async function startOutageProxy(targetPort) {
       }
     },
     close() {
-      this.drop();
-      return new Promise((resolve) => server.close(() => resolve()));
+      drop();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

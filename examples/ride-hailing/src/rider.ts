@@ -1,11 +1,19 @@
-/* global fetch */
 /**
  * The other side of the market, as the backend sees it: riders request and cancel trips, move
  * (their location goes to the driver heading their way), and other drivers take trips. Everything
- * goes through the backend's HTTP routes, as an app's backend would get it.
+ * goes through the backend's HTTP routes (the trips controller), as an app's backend would get it.
  */
-export function riderSimulator(backendUrl, driverId) {
-  const post = async (path, body) => {
+export interface RiderSimulator {
+  requestTrip(tripId: string): Promise<unknown>;
+  cancelTrip(tripId: string): Promise<unknown>;
+  tripTakenByAnother(tripId: string): Promise<unknown>;
+  /** The rider's payment failed: dispatch withdraws the offer (no event to the driver). */
+  paymentFailed(tripId: string): Promise<unknown>;
+  moveRider(riderId: string, n: number): Promise<unknown>;
+}
+
+export function riderSimulator(backendUrl: string, driverId: string): RiderSimulator {
+  const post = async (path: string, body: Record<string, unknown>): Promise<unknown> => {
     const response = await fetch(`${backendUrl}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -18,6 +26,7 @@ export function riderSimulator(backendUrl, driverId) {
     requestTrip: (tripId) => post('/trips', { tripId }),
     cancelTrip: (tripId) => post('/trips/cancel', { tripId }),
     tripTakenByAnother: (tripId) => post('/trips/taken', { tripId }),
+    paymentFailed: (tripId) => post('/trips/withdraw', { tripId }),
     moveRider: (riderId, n) => post('/riders/location', { riderId, n }),
   };
 }
