@@ -18,9 +18,6 @@ import type { Harness, PageGlobals, Widget } from './page/harness-types.js';
 
 export type { Harness, Widget };
 
-/** The page's harness, inside a `page.evaluate` callback (the test's tsconfig has no DOM types). */
-export const harness = (): Harness => (globalThis as unknown as PageGlobals).__harness!;
-
 const packages = fileURLToPath(new URL('../../', import.meta.url));
 const source = (pkg: string, file: string): string => join(packages, pkg, 'src', file);
 
@@ -114,6 +111,16 @@ export async function show(page: Page, widgets: Widget[]): Promise<void> {
 /** Calls a widget's action (`typing`, `busy`…) on the page. */
 export async function act(page: Page, id: string, action: string): Promise<void> {
   await page.evaluate(([w, a]) => (globalThis as unknown as PageGlobals).__harness!.act(w, a), [id, action] as const);
+}
+
+/** How many times a widget's effects ran (2 for one mount under StrictMode). */
+export async function mountsOf(page: Page, id: string): Promise<number | undefined> {
+  return page.evaluate((w) => (globalThis as unknown as PageGlobals).__harness!.mounts[w], id);
+}
+
+/** The offsets a `channel` widget's handler got, in order. */
+export async function handledBy(page: Page, id: string): Promise<number[] | undefined> {
+  return page.evaluate((w) => (globalThis as unknown as PageGlobals).__harness!.handled[w], id);
 }
 
 /** Waits until the client on the page is connected (or `fallback`). */
