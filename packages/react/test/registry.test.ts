@@ -1,12 +1,12 @@
 /**
  * The registry under the hooks, without React, on a real client against a real server: a channel's
  * users share one entry; a failing listener gets its message again while the others do not; the
- * message store keeps the newest `limit`, history then live; a refused channel is an error the
- * hooks can render.
+ * message store keeps the newest `limit`, history then live, and starts again on a resync; a refused
+ * channel is an error the hooks can render.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, SubscriptionState, TetherClient, type Message } from '@tether/client';
-import { startServer, waitUntil, type TestServer } from '@tether/testing';
+import { startFaultProxy, startServer, waitUntil, type TestServer } from '@tether/testing';
 import { ChannelRegistry } from '../src/registry.js';
 
 let server: TestServer;
@@ -106,5 +106,34 @@ describe('ChannelRegistry', () => {
     const invalid = registry.acquire('no spaces allowed');
     expect(invalid.snapshot.error?.code).toBe(ErrorCode.InvalidChannel);
     expect(invalid.subscription).toBeUndefined();
+  });
+
+  it('after a resync (the position fell out of retention) the list starts again from history', async () => {
+    const small = await startServer({ retention: { maxMessages: 3 } });
+    const proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: small.port } });
+    const client = new TetherClient({
+      url: proxy.url,
+      token: await small.token({ sub: 'eve', channels: ['room:*'] }),
+      reconnect: { initialDelayMs: 50, maxDelayMs: 100 },
+      fallback: { enabled: false },
+    });
+    try {
+      await client.connect();
+      const store = ChannelRegistry.of(client).acquire('room:resync').messages(10)!;
+      await waitUntil(() => (store.snapshot.loading ? undefined : true), 5000, 'history read');
+      for (let n = 1; n <= 2; n++) await small.server.publish({ channel: 'room:resync', type: 'said', data: { n } });
+      await waitUntil(() => (store.snapshot.messages.length === 2 ? true : undefined), 5000, 'live');
+      proxy.block();
+      proxy.cut();
+      for (let n = 3; n <= 8; n++) await small.server.publish({ channel: 'room:resync', type: 'said', data: { n } });
+      proxy.unblock();
+      await waitUntil(() => (offsets(store.snapshot.messages)[0] === 6 ? true : undefined), 10_000, 'history again');
+      expect(offsets(store.snapshot.messages)).toEqual([6, 7, 8]);
+      expect(client.metrics().resyncs).toBe(1);
+    } finally {
+      await client.close();
+      await proxy.close();
+      await small.close();
+    }
   });
 });
