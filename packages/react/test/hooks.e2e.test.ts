@@ -267,7 +267,7 @@ describe('usePresence', () => {
 });
 
 describe('useConnectionStatus', () => {
-  it('shows fallback while the Socket.IO path is blocked (messages still come, by HTTP), then connected', async () => {
+  it('shows the quality, then fallback while the Socket.IO path is blocked (messages still come, by HTTP), then connected', async () => {
     const page = await pageOf('eve', {
       viaProxy: true,
       client: { reconnect: { initialDelayMs: 100, maxDelayMs: 300 }, fallback: { afterAttempts: 2, afterMs: 1000 } },
@@ -278,6 +278,9 @@ describe('useConnectionStatus', () => {
     ]);
     await waitAttribute(page, 's', 'data-status', 'connected');
     await waitAttribute(page, 'm', 'data-loading', 'false');
+    // The SDK probes on connecting (loopback: excellent, or good on a loaded box).
+    await page.clock.fastForward(5000); // the hook reads the quality again every 5 s
+    await expect.poll(() => attribute(page, 's', 'data-quality'), { timeout: 5000 }).toMatch(/^(excellent|good)$/);
     proxy.blockPath('/socket.io/');
     try {
       await waitAttribute(page, 's', 'data-status', 'fallback');
