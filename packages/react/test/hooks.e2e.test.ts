@@ -29,6 +29,7 @@ import {
   waitAttribute,
   waitConnected,
 } from './page-fixture.js';
+import type { PageGlobals } from './page/harness-types.js';
 
 let browser: Browser;
 let site: { origin: string; close(): Promise<void> };
@@ -36,6 +37,8 @@ let server: TestServer;
 let proxy: FaultProxy;
 /** Client frames the server received, by event, as `channel` (every connection). */
 const received: { event: string; channel: string; sub: string }[] = [];
+/** Users whose connection closed, with the reason the server saw. */
+const disconnected: { sub: string; reason: string }[] = [];
 const nodeClients: TetherClient[] = [];
 
 beforeAll(async () => {
@@ -46,6 +49,7 @@ beforeAll(async () => {
   });
   server.server.io.on('connection', (socket) => {
     const sub = String((socket.data as { ctx?: { sub?: unknown } } | undefined)?.ctx?.sub ?? '');
+    socket.on('disconnect', (reason) => disconnected.push({ sub, reason }));
     socket.onAny((event: string, frame: unknown) => {
       const channel = (frame as { channel?: unknown } | undefined)?.channel;
       if (typeof channel === 'string') received.push({ event, channel, sub });
@@ -341,6 +345,27 @@ describe('useUnread and useChannel', () => {
     expect(JSON.parse((await attribute(page, 'u', 'data-counts')) ?? '{}')).toEqual({
       'room:unread': { head: 4, read: 4, unread: 0 },
     });
+    await page.context().close();
+  });
+});
+
+describe('TetherProvider', () => {
+  it('closes the client it made from options once it has been unmounted for the release delay', async () => {
+    const page = await pageOf('hal');
+    await show(page, [{ id: 'p', kind: 'presence', channel: 'room:close' }]);
+    await waitAttribute(page, 'p', 'data-state', 'subscribed');
+    await page.evaluate(() => (globalThis as unknown as PageGlobals).__harness!.unmount());
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__harness!.client.status)).toBe(
+      'connected',
+    );
+    await page.clock.fastForward(1500);
+    await waitUntil(() => disconnected.find((d) => d.sub === 'hal'), 10_000, 'hal disconnected');
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__harness!.client.status)).toBe(
+      'disconnected',
+    );
+    expect(disconnected.filter((d) => d.sub === 'hal')).toEqual([
+      { sub: 'hal', reason: 'client namespace disconnect' },
+    ]);
     await page.context().close();
   });
 });

@@ -15,6 +15,8 @@ export interface Harness {
   show(widgets: Widget[]): void;
   /** Calls a widget's action: `typing` (useTyping), `busy` / `unbusy` (usePresence). */
   act(id: string, action: string): void;
+  /** Unmounts the whole app, provider included (its client closes after the release delay). */
+  unmount(): void;
   client: TetherClient;
   /** Offsets each `channel` widget's handler got, in order. */
   handled: Record<string, number[]>;

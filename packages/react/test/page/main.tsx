@@ -133,6 +133,7 @@ function App(): ReactNode {
         if (!run) throw new Error(`no action ${action} on ${id}`);
         run();
       },
+      unmount: () => root.unmount(),
       client,
       handled,
       mounts,
@@ -153,6 +154,5 @@ const tree = (
     <App />
   </TetherProvider>
 );
-createRoot(document.getElementById('root')!).render(
-  query.get('strict') === '1' ? <StrictMode>{tree}</StrictMode> : tree,
-);
+const root = createRoot(document.getElementById('root')!);
+root.render(query.get('strict') === '1' ? <StrictMode>{tree}</StrictMode> : tree);
