@@ -42,7 +42,7 @@ function notOpen(channel: string): ChannelSnapshot {
 }
 
 /**
- * Holds `channel`'s entry while mounted and renders its snapshot. `use` picks what to watch of the
+ * Holds `channel`'s entry while mounted and renders its snapshot. `watch` picks what to watch of the
  * entry (its snapshot, or its message store) and `read` what to render; both may change only
  * with `channel` and `key`.
  */
