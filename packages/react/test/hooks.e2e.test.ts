@@ -349,6 +349,32 @@ describe('useUnread and useChannel', () => {
   });
 });
 
+describe('useReadReceipts', () => {
+  it("shows who read how far, and marks the user's own read position (the others hear it)", async () => {
+    const bob = await watcher('bob', 'room:receipts');
+    const heard: { sub: string; offset: number }[] = [];
+    bob.subscription.on('read', ({ sub, offset }) => heard.push({ sub, offset }));
+    const page = await pageOf('ivy');
+    await show(page, [{ id: 'r', kind: 'receipts', channel: 'room:receipts' }]);
+    await waitUntil(
+      () => (bob.subscription.members().some((m) => m.sub === 'ivy') ? true : undefined),
+      10_000,
+      'ivy in',
+    );
+    await publish('room:receipts', 1, 2);
+    await waitUntil(() => (bob.subscription.position?.offset === 2 ? true : undefined), 10_000, 'bob handled 2');
+    await bob.subscription.markRead(2);
+    await waitAttribute(page, 'r', 'data-readers', JSON.stringify({ bob: 2 }));
+    // ivy's page handled 1..2 on the shared subscription: markRead() marks up to 2.
+    await act(page, 'r', 'read');
+    await waitUntil(() => heard.find((h) => h.sub === 'ivy'), 10_000, 'bob heard ivy read');
+    expect(heard.filter((h) => h.sub === 'ivy')).toEqual([{ sub: 'ivy', offset: 2 }]);
+    // The reading device gets no notice of its own read (its other devices do).
+    expect(await attribute(page, 'r', 'data-readers')).toBe(JSON.stringify({ bob: 2 }));
+    await page.context().close();
+  });
+});
+
 describe('TetherProvider', () => {
   it('closes the client it made from options once it has been unmounted for the release delay', async () => {
     const page = await pageOf('hal');
