@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^@tether\/testing$/, replacement: file('testing', 'index.ts') },
       { find: /^@tether\/client$/, replacement: file('client', 'index.ts') },
       { find: /^@tether\/nestjs$/, replacement: file('nestjs', 'index.ts') },
+      { find: /^@tether\/react$/, replacement: file('react', 'index.ts') },
     ],
   },
   test: {
