@@ -7,7 +7,7 @@
 import { useEffect, useState } from 'react';
 import { TetherProvider, useTetherClient } from '@tether/react';
 import { ROOMS, type Room } from './chat-events';
-import { createChatClient } from './chat-client';
+import { chatClientOptions } from './chat-client-options';
 import { ErrorReporting } from './errors';
 import { Header } from './Header';
 import { Members } from './Members';
@@ -15,10 +15,10 @@ import { RoomFeed } from './RoomFeed';
 import { RoomList } from './RoomList';
 
 export function ChatApp({ user, firstRoom }: { user: string; firstRoom: Room }) {
-  // One client for the page's life (a new user is a new page: the login reloads).
-  const [client] = useState(() => createChatClient(user));
+  // The provider makes the page's one client from these (read once), connects it, and closes it
+  // when the chat unmounts. A new user is a new page: the login reloads.
   return (
-    <TetherProvider client={client}>
+    <TetherProvider options={chatClientOptions(user)}>
       <ErrorReporting>
         <ChatLayout user={user} firstRoom={firstRoom} />
       </ErrorReporting>
@@ -35,7 +35,7 @@ function ChatLayout({ user, firstRoom }: { user: string; firstRoom: Room }) {
   }, [client]);
   return (
     <div id="app">
-      <Header user={user} />
+      <Header user={user} room={active} />
       <nav>
         <h2>Rooms</h2>
         <RoomList active={active} onOpen={setActive} />

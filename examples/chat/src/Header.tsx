@@ -4,16 +4,16 @@
  * devices with the busy toggle.
  */
 import { useState, useSyncExternalStore } from 'react';
-import { useConnectionStatus, useTetherClient } from '@tether/react';
+import { useConnectionStatus, usePresence, useTetherClient } from '@tether/react';
 
-export function Header({ user }: { user: string }) {
+export function Header({ user, room }: { user: string; room: string }) {
   return (
     <header>
       <strong>Tether chat</strong>
       <span id="me">you: {user}</span>
       <ConnectionIndicator />
       <span className="spacer" />
-      <MyStatus />
+      <MyStatus room={room} />
     </header>
   );
 }
@@ -55,16 +55,12 @@ function useQueued(): number {
 
 /**
  * The user's status over all devices (online, idle, away from activity; busy by hand), as the
- * server answers it. The toggle is this device's own setting: it flips at once, the status when
- * the server has it.
+ * server answers it (`usePresence`). The toggle is this device's own setting: it flips at once,
+ * the status when the server has it.
  */
-function MyStatus() {
-  const client = useTetherClient();
-  const [busy, setBusy] = useState(() => client.presence.device === 'busy');
-  const status = useSyncExternalStore(
-    (changed) => client.presence.on('status', changed),
-    () => client.presence.status,
-  );
+function MyStatus({ room }: { room: string }) {
+  const { status, setStatus } = usePresence(room);
+  const [busy, setBusy] = useState(false);
   return (
     <>
       <span id="my-status">
@@ -78,7 +74,7 @@ function MyStatus() {
           checked={busy}
           onChange={(e) => {
             setBusy(e.target.checked);
-            client.presence.set(e.target.checked ? 'busy' : null);
+            setStatus(e.target.checked ? 'busy' : null);
           }}
         />{' '}
         busy

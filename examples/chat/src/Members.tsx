@@ -11,7 +11,7 @@ export function Members({ channel }: { channel: string }) {
   return (
     <>
       <h2>
-        In this room <span id="member-count">{count === undefined ? '' : `(${count})`}</span>
+        In this room <span id="member-count">({count})</span>
       </h2>
       <ul id="members">
         {sorted.map((m) => (

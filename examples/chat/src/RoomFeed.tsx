@@ -16,7 +16,8 @@ export function RoomFeed({ channel, user, open }: { channel: string; user: strin
   const client = useTetherClient();
   const report = useReportError();
   const { messages } = useMessages<ChatEvents>(channel, { limit: 50 });
-  const subscription = useChannel(channel);
+  // The room's one subscription (shared by every hook on it): others' `read` notices come on it.
+  const { subscription } = useChannel<ChatEvents>(channel, ignoreHandled);
   const { typists, typing } = useTyping(channel);
   const [outgoing, setOutgoing] = useState<OutgoingMessage[]>([]);
   const [readers, setReaders] = useState<ReadonlyMap<string, number>>(new Map());
@@ -99,6 +100,9 @@ export function RoomFeed({ channel, user, open }: { channel: string; user: strin
     </>
   );
 }
+
+/** `useMessages` keeps the room's messages; this component needs the subscription only. */
+const ignoreHandled = (): void => {};
 
 /** "bob is typing…" (each typist expires by itself: there is no "stopped" frame). */
 function typingLine(typists: readonly string[]): string {

@@ -3,23 +3,16 @@
  * badge survives a reload and clears when the user reads the room on any device. The open room
  * shows none (it is being read).
  */
-import { useEffect } from 'react';
-import { useTetherClient, useUnread } from '@tether/react';
+import { useUnread } from '@tether/react';
 import { ROOMS, type Room } from './chat-events';
-import { describe, useReportError } from './errors';
 
 export function RoomList({ active, onOpen }: { active: Room; onOpen: (room: Room) => void }) {
-  const client = useTetherClient();
-  const report = useReportError();
-  const unread = useUnread();
-  useEffect(() => {
-    // Asks the server once; the SDK keeps these rooms' counts current from then on.
-    client.unread(ROOMS).catch((err: unknown) => report(`unread: ${describe(err)}`));
-  }, [client, report]);
+  // Asked of the server on mount and on every reconnect; kept current by the SDK in between.
+  const { counts, error } = useUnread(ROOMS);
   return (
     <ul id="rooms">
       {ROOMS.map((room) => {
-        const count = room === active ? 0 : (unread[room]?.unread ?? 0);
+        const count = room === active ? 0 : (counts[room]?.unread ?? 0);
         return (
           <li key={room} data-channel={room} className={room === active ? 'active' : ''} onClick={() => onOpen(room)}>
             <span>{room}</span>
@@ -27,6 +20,7 @@ export function RoomList({ active, onOpen }: { active: Room; onOpen: (room: Room
           </li>
         );
       })}
+      {error && <li className="error">unread: {error.code}</li>}
     </ul>
   );
 }

@@ -32,7 +32,8 @@ import {
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 const RUN = here('../run.js');
-const BUILT = [here('../../../packages/server/dist/index.js'), here('../../../packages/client/dist/index.js')];
+/** The example runs the built packages (its server) and the page imports them (Vite bundles their `dist/`). */
+const BUILT = ['server', 'client', 'react'].map((pkg) => here(`../../../packages/${pkg}/dist/index.js`));
 const SCREENSHOT = here('../../../test-artifacts/chat-example.png');
 /** The Vite build runs first: on a loaded box it takes a while. */
 const START_MS = 90_000;
