@@ -6,13 +6,13 @@
  */
 import { useEffect, useState } from 'react';
 import { TetherProvider, useTetherClient } from '@tether/react';
-import { ROOMS, type Room } from './chat-events';
-import { chatClientOptions } from './chat-client-options';
-import { ErrorReporting } from './errors';
-import { Header } from './Header';
-import { Members } from './Members';
-import { RoomFeed } from './RoomFeed';
-import { RoomList } from './RoomList';
+import { ROOMS, type Room } from './chat-events.js';
+import { chatClientOptions } from './chat-client-options.js';
+import { ErrorReporting } from './errors.js';
+import { Header } from './Header.js';
+import { Members } from './Members.js';
+import { RoomFeed } from './RoomFeed.js';
+import { RoomList } from './RoomList.js';
 
 export function ChatApp({ user, firstRoom }: { user: string; firstRoom: Room }) {
   // The provider makes the page's one client from these (read once), connects it, and closes it

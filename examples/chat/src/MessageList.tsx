@@ -4,7 +4,7 @@
  * Text goes in as React text (messages are other people's input).
  */
 import { useLayoutEffect, useRef } from 'react';
-import type { ChatEntry } from './room-fold';
+import type { ChatEntry } from './room-fold.js';
 
 interface MessageListProps {
   entries: readonly ChatEntry[];

@@ -6,11 +6,11 @@
  */
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { useChannel, useMessages, useTetherClient, useTyping } from '@tether/react';
-import type { ChatEvents } from './chat-events';
-import { Composer } from './Composer';
-import { describe, useReportError } from './errors';
-import { MessageList } from './MessageList';
-import { foldRoom, headOf, seenBy, type ChatEntry, type OutgoingMessage } from './room-fold';
+import type { ChatEvents } from './chat-events.js';
+import { Composer } from './Composer.js';
+import { describe, useReportError } from './errors.js';
+import { MessageList } from './MessageList.js';
+import { foldRoom, headOf, seenBy, type ChatEntry, type OutgoingMessage } from './room-fold.js';
 
 export function RoomFeed({ channel, user, open }: { channel: string; user: string; open: boolean }) {
   const client = useTetherClient();

@@ -4,7 +4,7 @@
  * shows none (it is being read).
  */
 import { useUnread } from '@tether/react';
-import { ROOMS, type Room } from './chat-events';
+import { ROOMS, type Room } from './chat-events.js';
 
 export function RoomList({ active, onOpen }: { active: Room; onOpen: (room: Room) => void }) {
   // Asked of the server on mount and on every reconnect; kept current by the SDK in between.

@@ -4,9 +4,9 @@
  */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { ChatApp } from './ChatApp';
-import { ROOMS, isRoom } from './chat-events';
-import { Login } from './Login';
+import { ChatApp } from './ChatApp.js';
+import { ROOMS, isRoom } from './chat-events.js';
+import { Login } from './Login.js';
 import './style.css';
 
 const params = new URLSearchParams(location.search);
