@@ -8,7 +8,7 @@ import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { useChannel, useMessages, useTetherClient, useTyping } from '@tether/react';
 import type { ChatEvents } from './chat-events.js';
 import { Composer } from './Composer.js';
-import { describe, useReportError } from './errors.js';
+import { errorText, useReportError } from './errors.js';
 import { MessageList } from './MessageList.js';
 import { foldRoom, headOf, seenBy, type ChatEntry, type OutgoingMessage } from './room-fold.js';
 
@@ -33,7 +33,7 @@ export function RoomFeed({ channel, user, open }: { channel: string; user: strin
   // notice ("seen by"), the user's other devices clear their badge.
   useEffect(() => {
     if (!open || !visible || head === 0) return;
-    client.markRead(channel, head).catch((err: unknown) => report(`read: ${describe(err)}`));
+    client.markRead(channel, head).catch((err: unknown) => report(`read: ${errorText(err)}`));
   }, [client, channel, open, visible, head, report]);
 
   // Others' read positions, from their notices (those heard before a reload are not known after it).
@@ -63,7 +63,7 @@ export function RoomFeed({ channel, user, open }: { channel: string; user: strin
       ({ offset }) => setOutgoing((mine) => mine.map((m) => (m.msgId === msgId ? { ...m, offset } : m))),
       (err: unknown) => {
         setOutgoing((mine) => mine.filter((m) => m.msgId !== msgId));
-        report(`not sent ("${text}"): ${describe(err)}`);
+        report(`not sent ("${text}"): ${errorText(err)}`);
       },
     );
   };
@@ -73,13 +73,13 @@ export function RoomFeed({ channel, user, open }: { channel: string; user: strin
     if (!text.trim() || text === entry.text || entry.at === undefined) return;
     client
       .publish<ChatEvents>(channel, 'message:edited', { id: entry.msgId, from: user, at: entry.at, text })
-      .catch((err: unknown) => report(`edit: ${describe(err)}`));
+      .catch((err: unknown) => report(`edit: ${errorText(err)}`));
   };
   const remove = (entry: ChatEntry): void => {
     if (entry.at === undefined) return;
     client
       .publish<ChatEvents>(channel, 'message:deleted', { id: entry.msgId, from: user, at: entry.at })
-      .catch((err: unknown) => report(`delete: ${describe(err)}`));
+      .catch((err: unknown) => report(`delete: ${errorText(err)}`));
   };
 
   if (!open) return null;

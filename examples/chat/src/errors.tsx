@@ -12,7 +12,7 @@ const ReportContext = createContext<Report>(() => {});
 export const useReportError = (): Report => useContext(ReportContext);
 
 /** `code: message` for a TetherError, `name: message` for anything else. */
-export function describe(err: unknown): string {
+export function errorText(err: unknown): string {
   if (err instanceof Error) return `${'code' in err ? String(err.code) : err.name}: ${err.message}`;
   return String(err);
 }
