@@ -146,7 +146,8 @@ describe('useMessages', () => {
 
   it('renders once what both history and a replay bring (a page reopened from a stored position)', async () => {
     const token = await server.token({ sub: 'ann', channels: ['room:*', 'user:ann'] });
-    const first = await openPage(browser, site.origin, { url: server.url, token });
+    const client = { storage: 'localStorage' };
+    const first = await openPage(browser, site.origin, { url: server.url, token, options: client });
     await waitConnected(first.page);
     await show(first.page, [{ id: 'm', kind: 'messages', channel: 'room:replay' }]);
     await waitAttribute(first.page, 'm', 'data-loading', 'false');
@@ -160,7 +161,12 @@ describe('useMessages', () => {
     await first.page.close();
     await publish('room:replay', 3, 5);
     // Reopened in the same context: the SDK resumes from 2 (a replay of 3..5), and history has 1..5.
-    const second = await openPage(browser, site.origin, { url: server.url, token, context: first.context });
+    const second = await openPage(browser, site.origin, {
+      url: server.url,
+      token,
+      options: client,
+      context: first.context,
+    });
     await waitConnected(second.page);
     await show(second.page, [{ id: 'm', kind: 'messages', channel: 'room:replay' }]);
     await waitRendered(second.page, 'm', 5);
