@@ -17,7 +17,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const fail =
   (what, hint = '') =>
   (err) => {
-    console.error(`chat example: ${what}: ${err.message}${hint}`);
+    console.error(`chat example: ${what}${hint}: ${err.message}`);
     process.exit(1);
   };
 console.log('chat example: building the page (vite)…');
