@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, waitUntil } from '@tether/testing';
 import {
   STEP_MS,
@@ -78,6 +78,19 @@ afterAll(async () => {
 describe('examples/chat (React + Vite) in Chromium, two users', { timeout: 60_000 }, () => {
   let alice: ChatPage;
   let bob: ChatPage;
+
+  // A failed step says what each page showed then (the steps build on each other).
+  afterEach(async ({ task }) => {
+    if (task.result?.state !== 'fail') return;
+    for (const [name, chat] of Object.entries({ alice, bob })) {
+      if (!chat || chat.page.isClosed()) continue;
+      const shown = await chat.page
+        .locator('#app, #errors')
+        .allInnerTexts()
+        .catch((err: unknown) => [String(err)]);
+      console.error(`${name}'s page after '${task.name}':\n${shown.join('\n')}`);
+    }
+  });
 
   it('serves the Vite build: the page, its hashed assets, the token endpoint; nothing else', async () => {
     const page = await fetch(`${origin}/`);

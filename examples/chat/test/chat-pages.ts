@@ -77,13 +77,26 @@ export async function badge(page: Page, channel: string, want: string): Promise<
   );
 }
 
+/** The text of the first element `selector` finds; undefined when there is none (no auto-wait). */
+async function textOf(page: Page, selector: string): Promise<string | undefined> {
+  const found = page.locator(selector).first();
+  return (await found.count()) === 0 ? undefined : ((await found.textContent()) ?? '');
+}
+
+/** Waits until `selector`'s text is `want`; a failure says what it last was. */
 export async function waitText(page: Page, selector: string, want: string, timeoutMs = STEP_MS): Promise<void> {
-  await waitUntil(
-    async () => (((await page.locator(selector).first().textContent()) ?? '') === want ? true : undefined),
-    timeoutMs,
-    `'${want}' in ${selector}`,
-    50,
-  );
+  let last: string | undefined;
+  try {
+    await waitUntil(
+      async () => ((last = await textOf(page, selector)) === want ? true : undefined),
+      timeoutMs,
+      `'${want}' in ${selector}`,
+      50,
+    );
+  } catch (err) {
+    const seen = last === undefined ? 'no such element' : `'${last}'`;
+    throw new Error(`${(err as Error).message} (last: ${seen})`, { cause: err });
+  }
 }
 
 /** The open room's member list, and its count: `['alice', 'bob']` with "(2)". */
