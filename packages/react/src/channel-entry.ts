@@ -30,6 +30,8 @@ export interface ChannelSnapshot {
   memberCount: number;
   /** Users typing now, in the order they started (this user's own devices left out). */
   typists: readonly string[];
+  /** Read positions heard since the channel opened here (`read` notices: other members, and this user on other devices). */
+  readers: ReadonlyMap<string, number>;
 }
 
 export const EMPTY_MESSAGES: MessagesSnapshot = Object.freeze({ messages: [], loading: true, error: undefined });
@@ -66,6 +68,7 @@ export class ChannelEntry {
       members: subscription?.members() ?? [],
       memberCount: subscription?.memberCount ?? 0,
       typists: subscription?.typists() ?? [],
+      readers: new Map(),
     };
     if (subscription) this.watch(subscription);
   }
@@ -161,6 +164,10 @@ export class ChannelEntry {
       subscription.on('members', ({ members, count }) => this.update({ members, memberCount: count })),
       subscription.on('typing', () => this.update({ typists: subscription.typists() })),
       subscription.on('typingStopped', () => this.update({ typists: subscription.typists() })),
+      subscription.on('read', ({ sub, offset }) => {
+        if ((this.current.readers.get(sub) ?? 0) >= offset) return;
+        this.update({ readers: new Map(this.current.readers).set(sub, offset) });
+      }),
       subscription.on('resync', () => {
         // Offsets start again: what each listener handled says nothing about the new log.
         this.handledBy.clear();

@@ -28,6 +28,7 @@ const NOT_OPEN: Omit<ChannelSnapshot, 'channel'> = Object.freeze({
   members: [],
   memberCount: 0,
   typists: [],
+  readers: new Map<string, number>(),
 });
 const initialSnapshots = new Map<string, ChannelSnapshot>();
 
@@ -42,7 +43,7 @@ function notOpen(channel: string): ChannelSnapshot {
 }
 
 /**
- * Holds `channel`'s entry while mounted and renders its snapshot. `use` picks what to watch of the
+ * Holds `channel`'s entry while mounted and renders its snapshot. `watch` picks what to watch of the
  * entry (its snapshot, or its message store) and `read` what to render; both may change only
  * with `channel` and `key`.
  */
@@ -214,4 +215,30 @@ export function useTyping(channel: string): TypingState {
   const snapshot = useChannelSnapshot(channel);
   const typing = useCallback(() => registry.peek(channel)?.subscription?.typing(), [registry, channel]);
   return useMemo(() => ({ typists: snapshot.typists, typing }), [snapshot.typists, typing]);
+}
+
+export interface ReadReceiptsState {
+  /** Read positions by user, from the `read` notices heard since the channel opened here (others, and this user's other devices). */
+  readers: ReadonlyMap<string, number>;
+  /** Marks the channel read up to `offset` (default: the last message handled) for the user, on every device. */
+  markRead: (offset?: number) => Promise<number>;
+}
+
+/**
+ * Read receipts of `channel`: who read how far ("seen by"), and `markRead` for this user. The
+ * server keeps each user's position (monotonic, all devices); notices heard before this channel
+ * opened here are not known (the user's own position: `useUnread`).
+ */
+export function useReadReceipts(channel: string): ReadReceiptsState {
+  const { client, registry } = useTether();
+  const snapshot = useChannelSnapshot(channel);
+  const markRead = useCallback(
+    (offset?: number) => {
+      const subscription = registry.peek(channel)?.subscription;
+      if (subscription) return subscription.markRead(offset);
+      return offset === undefined ? Promise.resolve(0) : client.markRead(channel, offset);
+    },
+    [client, registry, channel],
+  );
+  return useMemo(() => ({ readers: snapshot.readers, markRead }), [snapshot.readers, markRead]);
 }

@@ -15,12 +15,14 @@ export {
   useMessages,
   usePresence,
   useTyping,
+  useReadReceipts,
   DEFAULT_MESSAGES_LIMIT,
   type ChannelHandle,
   type MessagesOptions,
   type MessagesState,
   type PresenceState,
   type TypingState,
+  type ReadReceiptsState,
 } from './channel-hooks.js';
 export { DEFAULT_QUALITY_REFRESH_MS, type ConnectionSnapshot } from './client-stores.js';
 export { DEFAULT_RELEASE_DELAY_MS } from './registry.js';

@@ -29,6 +29,7 @@ import {
   waitAttribute,
   waitConnected,
 } from './page-fixture.js';
+import type { PageGlobals } from './page/harness-types.js';
 
 let browser: Browser;
 let site: { origin: string; close(): Promise<void> };
@@ -36,6 +37,8 @@ let server: TestServer;
 let proxy: FaultProxy;
 /** Client frames the server received, by event, as `channel` (every connection). */
 const received: { event: string; channel: string; sub: string }[] = [];
+/** Users whose connection closed, with the reason the server saw. */
+const disconnected: { sub: string; reason: string }[] = [];
 const nodeClients: TetherClient[] = [];
 
 beforeAll(async () => {
@@ -46,6 +49,7 @@ beforeAll(async () => {
   });
   server.server.io.on('connection', (socket) => {
     const sub = String((socket.data as { ctx?: { sub?: unknown } } | undefined)?.ctx?.sub ?? '');
+    socket.on('disconnect', (reason) => disconnected.push({ sub, reason }));
     socket.onAny((event: string, frame: unknown) => {
       const channel = (frame as { channel?: unknown } | undefined)?.channel;
       if (typeof channel === 'string') received.push({ event, channel, sub });
@@ -267,7 +271,7 @@ describe('usePresence', () => {
 });
 
 describe('useConnectionStatus', () => {
-  it('shows fallback while the Socket.IO path is blocked (messages still come, by HTTP), then connected', async () => {
+  it('shows the quality, then fallback while the Socket.IO path is blocked (messages still come, by HTTP), then connected', async () => {
     const page = await pageOf('eve', {
       viaProxy: true,
       client: { reconnect: { initialDelayMs: 100, maxDelayMs: 300 }, fallback: { afterAttempts: 2, afterMs: 1000 } },
@@ -278,6 +282,9 @@ describe('useConnectionStatus', () => {
     ]);
     await waitAttribute(page, 's', 'data-status', 'connected');
     await waitAttribute(page, 'm', 'data-loading', 'false');
+    // The SDK probes on connecting (loopback: excellent, or good on a loaded box).
+    await page.clock.fastForward(5000); // the hook reads the quality again every 5 s
+    await expect.poll(() => attribute(page, 's', 'data-quality'), { timeout: 5000 }).toMatch(/^(excellent|good)$/);
     proxy.blockPath('/socket.io/');
     try {
       await waitAttribute(page, 's', 'data-status', 'fallback');
@@ -338,6 +345,53 @@ describe('useUnread and useChannel', () => {
     expect(JSON.parse((await attribute(page, 'u', 'data-counts')) ?? '{}')).toEqual({
       'room:unread': { head: 4, read: 4, unread: 0 },
     });
+    await page.context().close();
+  });
+});
+
+describe('useReadReceipts', () => {
+  it("shows who read how far, and marks the user's own read position (the others hear it)", async () => {
+    const bob = await watcher('bob', 'room:receipts');
+    const heard: { sub: string; offset: number }[] = [];
+    bob.subscription.on('read', ({ sub, offset }) => heard.push({ sub, offset }));
+    const page = await pageOf('ivy');
+    await show(page, [{ id: 'r', kind: 'receipts', channel: 'room:receipts' }]);
+    await waitUntil(
+      () => (bob.subscription.members().some((m) => m.sub === 'ivy') ? true : undefined),
+      10_000,
+      'ivy in',
+    );
+    await publish('room:receipts', 1, 2);
+    await waitUntil(() => (bob.subscription.position?.offset === 2 ? true : undefined), 10_000, 'bob handled 2');
+    await bob.subscription.markRead(2);
+    await waitAttribute(page, 'r', 'data-readers', JSON.stringify({ bob: 2 }));
+    // ivy's page handled 1..2 on the shared subscription: markRead() marks up to 2.
+    await act(page, 'r', 'read');
+    await waitUntil(() => heard.find((h) => h.sub === 'ivy'), 10_000, 'bob heard ivy read');
+    expect(heard.filter((h) => h.sub === 'ivy')).toEqual([{ sub: 'ivy', offset: 2 }]);
+    // The reading device gets no notice of its own read (its other devices do).
+    expect(await attribute(page, 'r', 'data-readers')).toBe(JSON.stringify({ bob: 2 }));
+    await page.context().close();
+  });
+});
+
+describe('TetherProvider', () => {
+  it('closes the client it made from options once it has been unmounted for the release delay', async () => {
+    const page = await pageOf('hal');
+    await show(page, [{ id: 'p', kind: 'presence', channel: 'room:close' }]);
+    await waitAttribute(page, 'p', 'data-state', 'subscribed');
+    await page.evaluate(() => (globalThis as unknown as PageGlobals).__harness!.unmount());
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__harness!.client.status)).toBe(
+      'connected',
+    );
+    await page.clock.fastForward(1500);
+    await waitUntil(() => disconnected.find((d) => d.sub === 'hal'), 10_000, 'hal disconnected');
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__harness!.client.status)).toBe(
+      'disconnected',
+    );
+    expect(disconnected.filter((d) => d.sub === 'hal')).toEqual([
+      { sub: 'hal', reason: 'client namespace disconnect' },
+    ]);
     await page.context().close();
   });
 });

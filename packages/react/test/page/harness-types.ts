@@ -8,13 +8,16 @@ export type Widget =
   | { id: string; kind: 'presence'; channel: string }
   | { id: string; kind: 'typing'; channel: string }
   | { id: string; kind: 'unread'; channels?: string[] }
-  | { id: string; kind: 'status' };
+  | { id: string; kind: 'status' }
+  | { id: string; kind: 'receipts'; channel: string };
 
 export interface Harness {
   /** Replaces the widgets shown (committed before it returns). */
   show(widgets: Widget[]): void;
-  /** Calls a widget's action: `typing` (useTyping), `busy` / `unbusy` (usePresence). */
+  /** Calls a widget's action: `typing` (useTyping), `busy` / `unbusy` (usePresence), `read` (useReadReceipts). */
   act(id: string, action: string): void;
+  /** Unmounts the whole app, provider included (its client closes after the release delay). */
+  unmount(): void;
   client: TetherClient;
   /** Offsets each `channel` widget's handler got, in order. */
   handled: Record<string, number[]>;

@@ -15,6 +15,7 @@ import {
   useMessages,
   usePresence,
   useTetherClient,
+  useReadReceipts,
   useTyping,
   useUnread,
 } from '@tether/react';
@@ -105,6 +106,12 @@ function Status({ id }: { id: string }): ReactNode {
   );
 }
 
+function Receipts({ id, channel }: { id: string; channel: string }): ReactNode {
+  const { readers, markRead } = useReadReceipts(channel);
+  actions.set(id, { read: () => void markRead().catch((err: unknown) => errors.push(String(err))) });
+  return <div data-widget={id} data-readers={JSON.stringify(Object.fromEntries(readers))} />;
+}
+
 function Show({ widget }: { widget: Widget }): ReactNode {
   switch (widget.kind) {
     case 'messages':
@@ -119,6 +126,8 @@ function Show({ widget }: { widget: Widget }): ReactNode {
       return <Unread id={widget.id} {...(widget.channels ? { channels: widget.channels } : {})} />;
     case 'status':
       return <Status id={widget.id} />;
+    case 'receipts':
+      return <Receipts id={widget.id} channel={widget.channel} />;
   }
 }
 
@@ -133,6 +142,7 @@ function App(): ReactNode {
         if (!run) throw new Error(`no action ${action} on ${id}`);
         run();
       },
+      unmount: () => root.unmount(),
       client,
       handled,
       mounts,
@@ -153,6 +163,5 @@ const tree = (
     <App />
   </TetherProvider>
 );
-createRoot(document.getElementById('root')!).render(
-  query.get('strict') === '1' ? <StrictMode>{tree}</StrictMode> : tree,
-);
+const root = createRoot(document.getElementById('root')!);
+root.render(query.get('strict') === '1' ? <StrictMode>{tree}</StrictMode> : tree);
