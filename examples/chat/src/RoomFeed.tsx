@@ -5,7 +5,7 @@
  * open and the page visible. Mounted for every room; draws only when `open`.
  */
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
-import { useChannel, useMessages, useTetherClient, useTyping } from '@tether/react';
+import { useMessages, useReadReceipts, useTetherClient, useTyping } from '@tether/react';
 import type { ChatEvents } from './chat-events.js';
 import { Composer } from './Composer.js';
 import { errorText, useReportError } from './errors.js';
@@ -16,35 +16,28 @@ export function RoomFeed({ channel, user, open }: { channel: string; user: strin
   const client = useTetherClient();
   const report = useReportError();
   const { messages } = useMessages<ChatEvents>(channel, { limit: 50 });
-  // The room's one subscription (shared by every hook on it): others' `read` notices come on it.
-  const { subscription } = useChannel<ChatEvents>(channel, ignoreHandled);
+  // Who read how far, from the `read` notices heard since the room opened here, and marking read.
+  const { readers, markRead } = useReadReceipts(channel);
   const { typists, typing } = useTyping(channel);
   const [outgoing, setOutgoing] = useState<OutgoingMessage[]>([]);
-  const [readers, setReaders] = useState<ReadonlyMap<string, number>>(new Map());
   const [editing, setEditing] = useState<string>();
   const visible = usePageVisible();
 
   const entries = useMemo(() => foldRoom(messages, outgoing), [messages, outgoing]);
   const head = useMemo(() => headOf(messages, outgoing), [messages, outgoing]);
-  const seen = useMemo(() => seenBy(entries, readers), [entries, readers]);
+  // "Seen by" is about the others: the user's own other devices read too, and are left out.
+  const seen = useMemo(
+    () => seenBy(entries, new Map([...readers].filter(([reader]) => reader !== user))),
+    [entries, readers, user],
+  );
 
   // Read receipts: the open room, while the page is visible, is read up to its newest message. The
   // position is the user's (every device) and never moves back; the other members get a `read`
   // notice ("seen by"), the user's other devices clear their badge.
   useEffect(() => {
     if (!open || !visible || head === 0) return;
-    client.markRead(channel, head).catch((err: unknown) => report(`read: ${errorText(err)}`));
-  }, [client, channel, open, visible, head, report]);
-
-  // Others' read positions, from their notices (those heard before a reload are not known after it).
-  useEffect(
-    () =>
-      subscription?.on('read', ({ sub: reader, offset }) => {
-        if (reader === user) return;
-        setReaders((known) => new Map(known).set(reader, Math.max(offset, known.get(reader) ?? 0)));
-      }),
-    [subscription, user],
-  );
+    markRead(head).catch((err: unknown) => report(`read: ${errorText(err)}`));
+  }, [markRead, open, visible, head, report]);
 
   // An own message seen on the channel needs no outgoing entry any more.
   useEffect(() => {
@@ -100,9 +93,6 @@ export function RoomFeed({ channel, user, open }: { channel: string; user: strin
     </>
   );
 }
-
-/** `useMessages` keeps the room's messages; this component needs the subscription only. */
-const ignoreHandled = (): void => {};
 
 /** "bob is typing…" (each typist expires by itself: there is no "stopped" frame). */
 function typingLine(typists: readonly string[]): string {

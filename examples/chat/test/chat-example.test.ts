@@ -263,6 +263,10 @@ describe('examples/chat (React + Vite) in Chromium, two users', { timeout: 60_00
       await badge(alice2.page, 'room:random', '');
       await badge(alice.page, 'room:random', '');
       await waitText(bob.page, '#messages li:has-text("three") .seen', 'seen by alice');
+      // Alice's first tab heard her second tab's read too: "seen by" is about the others only.
+      await openRoom(alice.page, 'room:random');
+      await shows(alice.page, 'three');
+      expect(await alice.page.locator('#messages .seen', { hasText: 'alice' }).count()).toBe(0);
     } finally {
       await alice2.context.close();
     }
