@@ -20,6 +20,21 @@ export default tseslint.config(
     },
   },
   {
+    // The chat example's React page (DOM, JSX): typed by its own tsconfig, the same type-aware rules.
+    files: ['examples/chat/src/**/*.ts', 'examples/chat/src/**/*.tsx'],
+    languageOptions: {
+      parserOptions: { project: ['./examples/chat/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      eqeqeq: ['error', 'smart'],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: {
       globals: {

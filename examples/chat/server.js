@@ -1,7 +1,7 @@
 /**
  * The chat example's server: one HTTP server that carries Tether (`createTetherServer`, mounted on
- * it), the page's static files, the SDK's browser bundle and a demo token endpoint. Public entry
- * points only. The HS256 secret is generated at start: tokens die with the process.
+ * it), the page Vite built into `dist/` (`build.js`) and a demo token endpoint. Public entry points
+ * only. The HS256 secret is generated at start: tokens die with the process.
  *
  * The token endpoint signs a token for any name it is given: that is the demo's "login". A real app
  * issues tokens after its own login, on its own backend.
@@ -9,11 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createTetherServer, issueToken } from '@tether/server';
-
-const here = (path) => fileURLToPath(new URL(path, import.meta.url));
-const BUNDLE = fileURLToPath(import.meta.resolve('@tether/client/bundle'));
+import { PAGE_DIR } from './build.js';
 
 /** The rooms of the demo; a token may read and write `room:*`. */
 export const ROOMS = ['room:general', 'room:random'];
@@ -28,28 +26,38 @@ export const chatRules = {
   'message:edited': { supersededBy: ['message:edited', 'message:deleted'], scope: 'id' },
 };
 
-const BUNDLE_FILES = {
-  '/tether-client.browser.js': { file: BUNDLE, type: 'text/javascript' },
-  '/tether-client.browser.js.map': { file: `${BUNDLE}.map`, type: 'application/json' },
+const TYPES = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript',
+  css: 'text/css',
+  map: 'application/json',
+  svg: 'image/svg+xml',
 };
-const TYPES = { html: 'text/html; charset=utf-8', js: 'text/javascript', css: 'text/css' };
-/** `/` and the page's own files (`public/<name>.js|css`; the pattern keeps requests inside `public/`). */
-function fileFor(pathname) {
-  if (BUNDLE_FILES[pathname]) return BUNDLE_FILES[pathname];
-  const name = pathname === '/' ? 'index.html' : pathname.slice(1);
-  const match = /^[a-z-]+\.(html|js|css)$/.exec(name);
-  return match ? { file: here(`public/${name}`), type: TYPES[match[1]] } : undefined;
+/**
+ * `/` and the files Vite wrote: `dist/index.html` and `dist/assets/<name>`. The pattern keeps
+ * requests inside `dist/` (no `/`, no `..`).
+ */
+function fileFor(pathname, pageDir) {
+  if (pathname === '/' || pathname === '/index.html') return { file: join(pageDir, 'index.html'), type: TYPES.html };
+  const match = /^\/assets\/([A-Za-z0-9_-][A-Za-z0-9_.-]*\.(js|css|map|svg))$/.exec(pathname);
+  return match ? { file: join(pageDir, 'assets', match[1]), type: TYPES[match[2]] } : undefined;
 }
 const USER_NAME = /^[A-Za-z0-9_-]{1,32}$/;
 
-export async function startChatServer({ port = 0, host = '127.0.0.1', logLevel = 'warn' } = {}) {
+/**
+ * Starts Tether and the page on one HTTP server. `pageDir` is where the built page is (default:
+ * `dist/`, written by `buildChatPage()`; `run.js` builds it first).
+ */
+export async function startChatServer({ port = 0, host = '127.0.0.1', logLevel = 'warn', pageDir = PAGE_DIR } = {}) {
   const secret = randomBytes(32);
   const httpServer = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'GET' && url.pathname === '/api/token') return void sendToken(url, res);
-    const entry = req.method === 'GET' ? fileFor(url.pathname) : undefined;
+    const entry = req.method === 'GET' ? fileFor(url.pathname, pageDir) : undefined;
     if (entry) return void sendFile(entry, res);
-    // Anything else (/socket.io/, /v1/*, /healthz) is Tether's.
+    // Tether's own paths (/socket.io/, /v1/*, /healthz…) never reach this listener: Tether takes
+    // them before the app's. What is left is nobody's.
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   });
   const sendToken = async (url, res) => {
     const user = url.searchParams.get('user') ?? '';
@@ -87,7 +95,14 @@ export async function startChatServer({ port = 0, host = '127.0.0.1', logLevel =
 
 function sendFile(entry, res) {
   readFile(entry.file).then(
-    (body) => res.writeHead(200, { 'content-type': entry.type, 'cache-control': 'no-store' }).end(body),
-    () => res.writeHead(404, { 'content-type': 'text/plain' }).end('not found (the SDK bundle needs `npm run build`)'),
+    (body) => {
+      // Vite names assets by content hash: they may be cached; the page itself may not.
+      const cache = entry.type === TYPES.html ? 'no-store' : 'public, max-age=31536000, immutable';
+      res.writeHead(200, { 'content-type': entry.type, 'cache-control': cache }).end(body);
+    },
+    () =>
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('not found (the page is built by `npm run example:chat`: build.js)'),
   );
 }
