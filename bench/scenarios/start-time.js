@@ -8,11 +8,12 @@
  *       [--cli packages/server/dist/cli.js] [--cli-b packages/server/.dist-before/cli.js]
  *
  * Each run: a fresh data dir, port 0, logs silent, SIGTERM to the child (by its pid) once it
- * listens. Prints each run and the median / range per build. Bounded by `--runs`; a start that
+ * listens. Prints each run and the median / range per build of the wall time and of the child's
+ * CPU time to that moment (/proc, Linux; less at the mercy of a shared box than the wall time). Bounded by `--runs`; a start that
  * takes over 60 s fails the run.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,10 +51,11 @@ function startOnce(cli) {
       stderr += chunk;
       if (!stderr.includes('tether listening on')) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const cpuMs = cpuMsOf(child.pid);
       clearTimeout(timer);
       child.once('exit', () => {
         rmSync(dir, { recursive: true, force: true });
-        resolve(ms);
+        resolve({ ms, cpuMs });
       });
       child.kill('SIGTERM');
     });
@@ -66,13 +68,21 @@ function startOnce(cli) {
   });
 }
 
-const times = new Map(builds.map((b) => [b, []]));
+/** CPU time (user + system) the process has used so far, from /proc (10 ms ticks). */
+function cpuMsOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of the line, 12 and 13 after `pid (comm) `.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const times = new Map(builds.map((b) => [b, { wall: [], cpu: [] }]));
 for (let run = 0; run < Number(values.runs); run++) {
   const order = run % 2 === 0 ? builds : [...builds].reverse();
   for (const cli of order) {
-    const ms = await startOnce(cli);
-    times.get(cli).push(ms);
-    console.log(`run ${run + 1} ${cli}: ${ms.toFixed(0)} ms`);
+    const { ms, cpuMs } = await startOnce(cli);
+    times.get(cli).wall.push(ms);
+    times.get(cli).cpu.push(cpuMs);
+    console.log(`run ${run + 1} ${cli}: ${ms.toFixed(0)} ms, CPU ${cpuMs} ms`);
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -81,8 +91,8 @@ console.log(
     .map((x) => x.toFixed(1))
     .join(' ')}`,
 );
-for (const [cli, xs] of times) {
-  console.log(
-    `${cli}: median ${median(xs).toFixed(0)} ms, range ${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)} ms`,
-  );
+const summary = (xs) =>
+  `median ${median(xs).toFixed(0)} ms (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
+for (const [cli, { wall, cpu }] of times) {
+  console.log(`${cli}: to listening ${summary(wall)}; CPU ${summary(cpu)}`);
 }
