@@ -1,10 +1,10 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Server as SocketIOServer } from 'socket.io';
-import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import { NodeRegistry, newNodeId, type NodeInfo } from './node-registry.js';
 import { StatsBoard } from './stats-board.js';
+import { ioredis, redisAdapter } from '../store/redis-modules.js';
 
 export interface ClusterOptions {
   /** Redis shared by the nodes (the adapter's pub/sub and node liveness). */
@@ -42,8 +42,9 @@ export async function joinCluster(
   onNodeGone?: (nodeId: string) => void,
   onNodeUp?: (nodeId: string, liveNodes: number) => void,
 ): Promise<Cluster> {
+  const { Redis: RedisClient } = ioredis();
   const connect = (name: string, extra: RedisOptions = {}): Redis =>
-    new Redis(options.redisUrl, {
+    new RedisClient(options.redisUrl, {
       connectionName: `tether-${name}`,
       lazyConnect: true,
       retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
@@ -72,6 +73,7 @@ export async function joinCluster(
 
   const version = /redis_version:(\d+)/.exec(await pub.info('server'))?.[1];
   const sharded = Number(version ?? 0) >= 7;
+  const { createAdapter, createShardedAdapter } = redisAdapter();
   io.adapter(sharded ? createShardedAdapter(pub, sub, { subscriptionMode: 'static' }) : createAdapter(pub, sub));
   log.info({ sharded, redisVersion: version }, 'cluster adapter ready');
 

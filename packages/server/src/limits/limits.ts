@@ -4,7 +4,7 @@
  * publish limit, and the one client-IP rule (also handed to fastify as `trustProxy`).
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import { ErrorCode, TetherError } from '@tether/protocol';
@@ -12,6 +12,7 @@ import type { AuthContext } from '../auth/context.js';
 import type { StatsCounter } from '../delivery/stats.js';
 import type { ResolvedOptions } from '../options.js';
 import { redisStoreClientOptions } from '../store/redis-connection.js';
+import { ioredis } from '../store/redis-modules.js';
 import { TrustedProxies } from './client-ip.js';
 import { connectLimitMiddleware } from './connect-limit.js';
 import { ConnectionGate } from './connection-gate.js';
@@ -66,7 +67,7 @@ export class Limits {
     this.proxies = new TrustedProxies(o.trustedProxies);
     const redisUrl = sharedRedisUrl(o);
     if (redisUrl) {
-      this.redis = new Redis(redisUrl, {
+      this.redis = new (ioredis().Redis)(redisUrl, {
         ...redisStoreClientOptions(REDIS_COMMAND_TIMEOUT_MS),
         connectionName: 'tether-limits',
       });

@@ -7,7 +7,8 @@
  * a command either runs on a live connection or rejects within about `readyWaitMs`; the caller gets
  * `store_unavailable` and never an acknowledgement for something Redis did not take.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { ioredis } from './redis-modules.js';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import type { RedisScript } from './redis-scripts.js';
 
@@ -60,7 +61,7 @@ export class RedisConnection {
     this.readyWaitMs = options.readyWaitMs ?? 500;
     if (typeof redis === 'string') {
       this.owned = true;
-      this.redis = new Redis(redis, redisStoreClientOptions(options.commandTimeoutMs));
+      this.redis = new (ioredis().Redis)(redis, redisStoreClientOptions(options.commandTimeoutMs));
       // Without a listener ioredis logs every failed reconnect; the store reports failures itself.
       this.redis.on('error', (err: Error) => {
         this.lastError = err;
