@@ -50,8 +50,8 @@ type Packet = unknown[];
 /** Routes the socket's events to `connection` (after any middleware already installed) until `detachListeners`. */
 export function attachListeners(socket: TetherSocket, connection: ClientConnection): void {
   connectionOf.set(socket, connection);
-  // The only closure a connection holds: Socket.IO calls middleware without its socket.
-  socket.use((packet: Packet) => routeFrame(socket, packet));
+  // Socket.IO calls middleware without its socket: bound to it (smaller than a closure over it).
+  socket.use(routeFrame.bind(socket));
   socket.on('disconnect', onDisconnect);
 }
 
@@ -67,10 +67,10 @@ const connectionOf = new WeakMap<TetherSocket, ClientConnection>();
  * never called: nothing listens by name). The common ack, one valid frame and no callback, takes
  * no argument array.
  */
-function routeFrame(socket: TetherSocket, packet: Packet): void {
-  const connection = connectionOf.get(socket);
+function routeFrame(this: TetherSocket, packet: Packet): void {
+  const connection = connectionOf.get(this);
   // As Socket.IO's own dispatch: nothing is handled after the socket went.
-  if (!connection || !socket.connected) return;
+  if (!connection || !this.connected) return;
   const event = packet[0];
   if (event === 'ack' && packet.length === 2 && isAckFrame(packet[1])) return connection.onAckFrame(packet[1]);
   if (INBOUND.has(event)) return connection.onFrame(event as InboundEvent, packet.slice(1));
