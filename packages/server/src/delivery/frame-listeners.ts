@@ -1,6 +1,6 @@
 /**
  * How a client connection's frames reach it: one Socket.IO middleware (`socket.use`) per socket,
- * the last one, routes every event to the socket's `ClientConnection` and ends it there, and one
+ * the last one, routes every event to the socket's `ClientConnection`, and one
  * shared `disconnect` listener ends the connection. No listener per event name: Socket.IO keeps a
  * socket's listeners in a dictionary whose size steps up with the names (11 frame names and
  * `disconnect` cost ~670 B more per idle connection than one name), and no `onAny` array either
@@ -63,18 +63,19 @@ export function detachListeners(socket: TetherSocket): void {
 const connectionOf = new WeakMap<TetherSocket, ClientConnection>();
 
 /**
- * One event of the socket, handled here instead of Socket.IO's dispatch to listeners (`next` is
- * never called: nothing listens by name). The common ack, one valid frame and no callback, takes
- * no argument array.
+ * One event of the socket, handled here; then `next`, so that Socket.IO still dispatches it by
+ * name as before, to whatever an app listens to on the socket (`server.io`), none of it Tether's.
+ * The common ack, one valid frame and no callback, takes no argument array.
  */
-function routeFrame(this: TetherSocket, packet: Packet): void {
+function routeFrame(this: TetherSocket, packet: Packet, next: () => void): void {
   const connection = connectionOf.get(this);
   // As Socket.IO's own dispatch: nothing is handled after the socket went.
   if (!connection || !this.connected) return;
   const event = packet[0];
-  if (event === 'ack' && packet.length === 2 && isAckFrame(packet[1])) return connection.onAckFrame(packet[1]);
-  if (INBOUND.has(event)) return connection.onFrame(event as InboundEvent, packet.slice(1));
-  connection.onOtherEvent(event, packet.slice(1));
+  if (event === 'ack' && packet.length === 2 && isAckFrame(packet[1])) connection.onAckFrame(packet[1]);
+  else if (INBOUND.has(event)) connection.onFrame(event as InboundEvent, packet.slice(1));
+  else connection.onOtherEvent(event, packet.slice(1));
+  next();
 }
 
 function onDisconnect(this: TetherSocket): void {
