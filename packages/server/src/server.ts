@@ -341,7 +341,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     },
   };
   const onConnection = (socket: TetherSocket): void => {
-    const { ctx, positions } = socket.data as HandshakeData;
+    const data = socket.data as HandshakeData;
+    const { ctx, positions = {} } = data;
+    // `start` copies them: an idle socket need not hold its handshake's positions for its life.
+    data.positions = undefined;
     const eventLimit = limits.eventMiddleware(socket, ctx);
     if (eventLimit) socket.use(eventLimit);
     const connection = new ClientConnection(socket, ctx, connectionDeps);

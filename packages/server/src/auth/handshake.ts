@@ -8,7 +8,8 @@ import type { StartupGate } from '../delivery/startup-gate.js';
 /** What the handshake leaves on `socket.data` for the connection handler. */
 export interface HandshakeData {
   ctx: AuthContext;
-  positions: Positions;
+  /** Where the client resumes from; dropped once the connection took them (it keeps none on the socket). */
+  positions?: Positions | undefined;
 }
 
 export interface HandshakeDeps {

@@ -4,7 +4,10 @@
  * verifications are kept; an entry lives until the token's `exp` (never past it: after `exp` the
  * full check decides, with its clock skew) and at most `ttlMs`, which bounds how long a token
  * stays accepted after the key that signed it left the server's keys (JWKS rotation). Bounded in
- * entries and in bytes of token text; the oldest entries go first.
+ * entries and in bytes of token text; the oldest entries go first. Expired entries are swept by one
+ * unref'd timer for the whole cache (running only while it holds entries), a bounded slice of the
+ * entries per tick, so a server whose clients stay connected does not keep their token text past
+ * its time.
  */
 import type { TokenClaims, VerifyToken } from './verify-token.js';
 
@@ -25,6 +28,9 @@ interface Entry {
 }
 
 const DEFAULT_MAX_BYTES = 16 * 2 ** 20;
+/** The sweep looks at this many entries per tick at most (a few µs), resuming where it stopped. */
+const SWEEP_BATCH = 1024;
+const SWEEP_EVERY_MS = 1000;
 
 /** `verify` with a cache in front of it (or `verify` itself when `maxEntries` is 0). */
 export function cachedTokenVerifier(verify: VerifyToken, options: TokenCacheOptions): VerifyToken {
@@ -44,6 +50,9 @@ export class TokenCache {
   private bytes = 0;
   private readonly maxBytes: number;
   private readonly now: () => number;
+  /** Where the sweep resumes (a Map iterator stays valid across deletions). */
+  private cursor: IterableIterator<[string, Entry]> | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: TokenCacheOptions) {
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -76,12 +85,39 @@ export class TokenCache {
       if (this.entries.size <= this.options.maxEntries && this.bytes <= this.maxBytes) break;
       this.delete(oldest);
     }
+    this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_EVERY_MS).unref();
+  }
+
+  /**
+   * Drops the expired entries among the next `SWEEP_BATCH` (entries are not in expiry order: an
+   * early `exp` may sit behind a later one). Stops the timer once the cache is empty.
+   */
+  sweep(): void {
+    const now = this.now();
+    for (let seen = 0; seen < SWEEP_BATCH; seen++) {
+      this.cursor ??= this.entries.entries();
+      const next = this.cursor.next();
+      if (next.done) {
+        this.cursor = undefined;
+        break;
+      }
+      const [token, entry] = next.value;
+      if (now >= entry.until) this.delete(token);
+    }
+    if (this.entries.size === 0) this.stopSweeping();
   }
 
   /** Forgets every entry (the key set changed). */
   clear(): void {
     this.entries.clear();
     this.bytes = 0;
+    this.stopSweeping();
+  }
+
+  private stopSweeping(): void {
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    this.cursor = undefined;
   }
 
   private delete(token: string): void {

@@ -31,6 +31,7 @@ import { SendPacer } from './send-pacer.js';
 import { sendMsgFrame } from './encoded-packet.js';
 import type { StatsCounter } from './stats.js';
 import { Subscription } from './subscription.js';
+import { SubscriptionTable } from './subscription-table.js';
 import type { PublishDoor } from './publish-door.js';
 import { answerPresenceFrame, type PresenceTracker } from '../presence/presence-frames.js';
 import { countRefusal } from './refusals.js';
@@ -99,7 +100,7 @@ export interface ConnectionDeps {
  * through the channel rooms it joined.
  */
 export class ClientConnection implements Expiring {
-  private readonly subs = new Map<string, Subscription>();
+  private readonly subs = new SubscriptionTable();
   /** Channels whose `sub` is between its limit check and its subscription: they hold a slot (made on first use). */
   private reserved_: Map<string, number> | undefined;
   /** Place of this connection's token end in `deps.expiry` (-1: none). */
@@ -269,7 +270,7 @@ export class ClientConnection implements Expiring {
     if (raced) return this.positionOf(raced.state);
     if (!this.socket.connected) throw new TetherError(ErrorCode.BadRequest, 'connection closed');
     const sub = new Subscription(state, since?.offset ?? state.head);
-    this.subs.set(channel, sub);
+    this.subs.set(sub);
     // A resume position in this life of the log is what the device handled: acks up to it are not new.
     if (since && (since.epoch === undefined || since.epoch === state.epoch)) {
       this.deps.ackLedger.resumed(state.stream, this.ctx.sub, this.ctx.deviceId, Math.min(since.offset, state.head));
@@ -434,7 +435,7 @@ export class ClientConnection implements Expiring {
 
   /** New claims apply from now on: a subscription they no longer allow ends, with `forbidden`. */
   private async dropRefusedSubscriptions(): Promise<void> {
-    for (const channel of [...this.subs.keys()]) {
+    for (const channel of this.subs.channels()) {
       try {
         await this.deps.permissions.check(this.ctx, channel, 'subscribe');
       } catch (err) {

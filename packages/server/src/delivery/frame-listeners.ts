@@ -1,9 +1,13 @@
 /**
- * The Socket.IO listeners of a client connection, shared by every socket: Socket.IO calls a
- * listener with its socket as `this`, and the socket's `ClientConnection` is found from it, so an
- * idle connection holds no closures of its own. The frame parsers live here too: zod for most
- * frames, the hand-written guard first for `ack`, the most frequent one. The presence frames'
- * parsers are in presence/presence-frames.ts.
+ * How a client connection's frames reach it: one Socket.IO middleware (`socket.use`) per socket,
+ * the last one, routes every event to the socket's `ClientConnection`, and one
+ * shared `disconnect` listener ends the connection. No listener per event name: Socket.IO keeps a
+ * socket's listeners in a dictionary whose size steps up with the names (11 frame names and
+ * `disconnect` cost ~670 B more per idle connection than one name), and no `onAny` array either
+ * (unknown names are answered by the same middleware). Being after the event limit's middleware,
+ * every frame, a named one or not, is counted before it is handled. The frame parsers live here
+ * too: zod for most frames, the hand-written guard first for `ack`, the most frequent one. The
+ * presence frames' parsers are in presence/presence-frames.ts.
  */
 import type { Socket } from 'socket.io';
 import {
@@ -40,11 +44,14 @@ export type TetherSocket = Socket<InboundEvents, ServerToClientEvents>;
 
 const INBOUND = new Set<unknown>(INBOUND_EVENTS);
 
-/** Routes the socket's events to `connection` until `detachListeners`. */
+/** A Socket.IO packet as middleware sees it: the event name, its payloads, the ack callback last if any. */
+type Packet = unknown[];
+
+/** Routes the socket's events to `connection` (after any middleware already installed) until `detachListeners`. */
 export function attachListeners(socket: TetherSocket, connection: ClientConnection): void {
   connectionOf.set(socket, connection);
-  for (const event of INBOUND_EVENTS) socket.on(event, FRAME_LISTENERS[event]);
-  socket.onAny(onOtherEvent);
+  // Socket.IO calls middleware without its socket: bound to it (smaller than a closure over it).
+  socket.use(routeFrame.bind(socket));
   socket.on('disconnect', onDisconnect);
 }
 
@@ -55,39 +62,20 @@ export function detachListeners(socket: TetherSocket): void {
 /** Each socket's connection, for the listeners every socket shares. */
 const connectionOf = new WeakMap<TetherSocket, ClientConnection>();
 
-function frameListener(event: InboundEvent): (this: TetherSocket, ...args: unknown[]) => void {
-  return function (this: TetherSocket, ...args: unknown[]): void {
-    connectionOf.get(this)?.onFrame(event, args);
-  };
-}
-
-/** An ack of one valid frame, the most frequent event, takes no argument array and no closure. */
-function onAckEvent(this: TetherSocket, frame: unknown): void {
+/**
+ * One event of the socket, handled here; then `next`, so that Socket.IO still dispatches it by
+ * name as before, to whatever an app listens to on the socket (`server.io`), none of it Tether's.
+ * The common ack, one valid frame and no callback, takes no argument array.
+ */
+function routeFrame(this: TetherSocket, packet: Packet, next: () => void): void {
   const connection = connectionOf.get(this);
-  if (!connection) return;
-  // `arguments` is read, never copied, on the common path.
-  if (arguments.length === 1 && isAckFrame(frame)) return connection.onAckFrame(frame);
-  // eslint-disable-next-line prefer-rest-params -- the rare path: a callback, extra payloads, a refusal
-  connection.onFrame('ack', Array.prototype.slice.call(arguments) as unknown[]);
-}
-
-const FRAME_LISTENERS: Record<InboundEvent, (this: TetherSocket, ...args: unknown[]) => void> = {
-  sub: frameListener('sub'),
-  unsub: frameListener('unsub'),
-  pub: frameListener('pub'),
-  ack: onAckEvent,
-  refresh: frameListener('refresh'),
-  probe: frameListener('probe'),
-  typing: frameListener('typing'),
-  read: frameListener('read'),
-  unread: frameListener('unread'),
-  presence: frameListener('presence'),
-  members: frameListener('members'),
-};
-
-function onOtherEvent(this: TetherSocket, event: unknown, ...args: unknown[]): void {
-  if (typeof event === 'string' && INBOUND.has(event)) return;
-  connectionOf.get(this)?.onOtherEvent(event, args);
+  // As Socket.IO's own dispatch: nothing is handled after the socket went.
+  if (!connection || !this.connected) return;
+  const event = packet[0];
+  if (event === 'ack' && packet.length === 2 && isAckFrame(packet[1])) connection.onAckFrame(packet[1]);
+  else if (INBOUND.has(event)) connection.onFrame(event as InboundEvent, packet.slice(1));
+  else connection.onOtherEvent(event, packet.slice(1));
+  next();
 }
 
 function onDisconnect(this: TetherSocket): void {

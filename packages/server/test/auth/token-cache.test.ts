@@ -4,7 +4,7 @@
  * bound on how long a token stays accepted after its key left the server), refusals are never
  * kept, and the cache is bounded in entries and bytes.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TetherError } from '@tether/protocol';
 import { issueToken } from '../../src/auth/issue-token.js';
 import { createTokenVerifier, secretKey, type VerifyToken } from '../../src/auth/verify-token.js';
@@ -134,5 +134,60 @@ describe('cached token verifier', () => {
     const claims = await t.verify(tok);
     expect(() => (claims.channels as string[]).push('room:other')).toThrow(TypeError);
     expect((await t.verify(tok)).channels).toEqual(['room:*']);
+  });
+
+  describe('sweep of expired entries (fake time)', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const claimsUntil = (expSeconds: number) => ({
+      sub: 'x',
+      tenant: 'default',
+      channels: [],
+      publish: [],
+      exp: expSeconds,
+    });
+
+    it('drops entries past their time without any further use of the cache, a bounded slice per tick', () => {
+      vi.useFakeTimers({ now: T0 });
+      const cache = new TokenCache({ maxEntries: 5000, ttlMs: 60_000 });
+      // 3,000 entries that end with the TTL, and one whose token ends sooner, added last.
+      for (let i = 0; i < 3000; i++) cache.set(`token-${i}`, claimsUntil(T0 / 1000 + 3600));
+      cache.set('short', claimsUntil(T0 / 1000 + 10));
+      expect(cache.size).toBe(3001);
+      vi.advanceTimersByTime(10_000);
+      // The short one is seen on the pass that reaches it; the others are still trusted.
+      vi.advanceTimersByTime(3_000);
+      expect(cache.size).toBe(3000);
+      vi.advanceTimersByTime(60_000 - 13_000); // every entry's TTL is over; the next tick sweeps
+      // A tick looks at 1,024 entries at most, resuming where the last one stopped.
+      const afterOneTick = cache.size;
+      expect(afterOneTick).toBeLessThan(3000);
+      expect(afterOneTick).toBeGreaterThanOrEqual(3000 - 1024);
+      vi.advanceTimersByTime(1_000);
+      expect(cache.size).toBeGreaterThanOrEqual(afterOneTick - 1024);
+      vi.advanceTimersByTime(3_000); // ⌈3000 / 1024⌉ ticks after the first: all gone
+      expect(cache.size).toBe(0);
+      // Nothing left to sweep: the timer is gone (an idle server keeps none running).
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it('keeps entries still trusted, and sweeps again after new ones come', () => {
+      vi.useFakeTimers({ now: T0 });
+      const cache = new TokenCache({ maxEntries: 100, ttlMs: 5_000 });
+      cache.set('a', claimsUntil(T0 / 1000 + 3600));
+      vi.advanceTimersByTime(3_000);
+      cache.set('b', claimsUntil(T0 / 1000 + 3600));
+      vi.advanceTimersByTime(2_000); // a's 5 s are over, b has 3 s left
+      expect(cache.size).toBe(1);
+      expect(cache.get('b')).toMatchObject({ sub: 'x' });
+      vi.advanceTimersByTime(3_000);
+      expect(cache.size).toBe(0);
+      expect(vi.getTimerCount()).toBe(0);
+      cache.set('c', claimsUntil(T0 / 1000 + 3600));
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(5_000);
+      expect(cache.size).toBe(0);
+    });
   });
 });

@@ -149,6 +149,16 @@ describe('resume from a position', () => {
     await again.messages.waitForCount(4);
     expect(again.messages.offsets('user:ana')).toEqual([3, 4, 5, 6]);
   });
+
+  it('keeps no resume positions on the socket once the connection resumed from them (only who it is)', async () => {
+    server = await bed.start();
+    await server.server.publish({ channel: 'room:1', type: 't', data: 1 });
+    const client = await bed.connect({ sub: 'ana', channels: ['room:*'] }, { positions: { 'room:1': { offset: 0 } } });
+    await client.messages.waitForCount(1);
+    const [socket] = await server.server.io.fetchSockets();
+    expect(socket?.data).toMatchObject({ ctx: { sub: 'ana' } });
+    expect((socket?.data as { positions?: unknown }).positions).toBeUndefined();
+  });
 });
 
 describe('resync', () => {
