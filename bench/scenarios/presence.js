@@ -14,6 +14,7 @@ import { Child } from '../lib/rpc.js';
 import { fmtInt, fmtPct, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
 import { TENANT, quietBox, serverEnv } from '../lib/ladder.js';
+import { profArgs } from '../lib/prof.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const CHANNEL = 'bench:presence';
@@ -56,6 +57,7 @@ async function runSize(n, opts) {
   const secret = randomBytes(24).toString('hex');
   const server = new Child(here('../servers/tether-server.js'), {
     name: `presence-server-${n}`,
+    execArgv: profArgs(opts, `presence-server-${n}`),
     env: {
       ...serverEnv(secret, 'memory', CHANNEL),
       BENCH_SERVER_OPTIONS: JSON.stringify({ presence: { channels: [{ pattern: CHANNEL }] } }),
