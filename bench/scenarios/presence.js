@@ -46,6 +46,7 @@ function total(stats) {
     unknownLeaves: sum('unknownLeaves'),
     busyRetries: sum('busyRetries'),
     scanMismatches: sum('scanMismatches'),
+    loadersCpuMs: stats.reduce((a, s) => a + (s.usage?.cpuMs ?? 0), 0),
     minSize: Math.min(...stats.map((s) => s.minSize ?? Infinity)),
     maxSize: Math.max(...stats.map((s) => s.maxSize ?? -Infinity)),
   };
@@ -113,6 +114,8 @@ async function runSize(n, opts) {
     await sleep(1000);
     t = total(await Promise.all(workers.map((w) => w.call('stats', { target: m }))));
     Object.assign(result, t);
+    // CPU time is what a busy box distorts least: the server's over the whole size (process start included).
+    result.serverCpuMs = (await server.call('stats', {})).cpuMs;
     if (t.converged !== m)
       result.errors.push(`${t.converged} of ${m} member lists converged (sizes ${t.minSize}..${t.maxSize})`);
     const lists =
@@ -121,7 +124,8 @@ async function runSize(n, opts) {
       `  ${n} clients: ${m} joined in ${result.joinSeconds.toFixed(1)} s, ${lists} after ${result.convergedSeconds.toFixed(1)} s; ` +
         `${fmtInt(t.frames)} presence frames, ${(t.bytes / 2 ** 20).toFixed(1)} MiB; ${fmtInt(t.repeatedJoins)} joins of a ` +
         `member already listed (diffs overlapping the snapshot), ${t.unknownLeaves} leaves of one not listed, ` +
-        `${t.busyRetries} connects retried after server_busy`,
+        `${t.busyRetries} connects retried after server_busy; CPU: server ${(result.serverCpuMs / 1000).toFixed(1)} s, ` +
+        `loaders ${(t.loadersCpuMs / 1000).toFixed(1)} s`,
     );
   } catch (err) {
     result.errors.push(err instanceof Error ? err.message : String(err));
@@ -149,6 +153,8 @@ export async function runPresence(opts) {
         'KiB / member',
         'bytes / member / N',
         'learned / N²',
+        'server CPU s',
+        'loaders CPU s',
         'box busy',
       ],
       results.map((r) => {
@@ -163,6 +169,8 @@ export async function runPresence(opts) {
           r.bytes ? (r.bytes / m / 1024).toFixed(1) : '-',
           r.bytes ? (r.bytes / m / m).toFixed(1) : '-',
           r.learned ? (r.learned / m ** 2).toFixed(2) : '-',
+          r.serverCpuMs ? (r.serverCpuMs / 1000).toFixed(1) : '-',
+          r.loadersCpuMs ? (r.loadersCpuMs / 1000).toFixed(1) : '-',
           fmtPct(r.backgroundCpuPct),
         ];
       }),
