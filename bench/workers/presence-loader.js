@@ -40,15 +40,16 @@ const errors = [];
 let capacity = 0;
 
 const SECTIONS = ['members', 'join', 'leave', 'update'].map((name) => ({ name, needle: Buffer.from(`"${name}":[`) }));
-const SUB = Buffer.from('"sub":"bench-');
-const LEAVE_ITEM = Buffer.from('"bench-');
+/** A member entry is `"bench-<n>"` alone or `{"sub":"bench-<n>",…}`, a leave `"bench-<n>"`: this finds all three. */
+const ITEM = Buffer.from('"bench-');
 /** Frames also read with JSON.parse, to check the scan (one in CHECK_EVERY). */
 const CHECK_EVERY = 500;
 
 /**
  * Reads a presence frame's user indexes without JSON.parse (a frame of 5000 members is 250 KB, and
  * the loaders read over a GB in a run): the sections `members`, `join`, `leave`, `update` in the
- * order they appear, each up to the next, and in each the `bench-<n>` of every entry.
+ * order they appear, each up to the next, and in each the `bench-<n>` of every entry (either wire
+ * form of a member: the sub alone, or the whole member).
  * @param {Buffer} buf
  */
 function scanFrame(buf) {
@@ -59,11 +60,10 @@ function scanFrame(buf) {
   const out = { members: null, join: [], leave: [], update: [] };
   found.forEach((s, i) => {
     const end = i + 1 < found.length ? found[i + 1].at : buf.length;
-    const needle = s.name === 'leave' ? LEAVE_ITEM : SUB;
     const ids = [];
-    for (let at = buf.indexOf(needle, s.at); at >= 0 && at < end; at = buf.indexOf(needle, at + needle.length)) {
+    for (let at = buf.indexOf(ITEM, s.at); at >= 0 && at < end; at = buf.indexOf(ITEM, at + ITEM.length)) {
       let n = 0;
-      for (let k = at + needle.length; buf[k] >= 0x30 && buf[k] <= 0x39; k++) n = n * 10 + buf[k] - 0x30;
+      for (let k = at + ITEM.length; buf[k] >= 0x30 && buf[k] <= 0x39; k++) n = n * 10 + buf[k] - 0x30;
       ids.push(n);
     }
     out[s.name] = ids;
@@ -75,11 +75,12 @@ function scanFrame(buf) {
 function parseFrame(buf) {
   const [, frame] = JSON.parse(buf.toString('utf8', 2));
   const idx = (sub) => Number(sub.slice(6));
+  const entry = (m) => idx(typeof m === 'string' ? m : m.sub);
   return {
-    members: frame.members ? frame.members.map((m) => idx(m.sub)) : null,
-    join: (frame.join ?? []).map((m) => idx(m.sub)),
+    members: frame.members ? frame.members.map(entry) : null,
+    join: (frame.join ?? []).map(entry),
     leave: (frame.leave ?? []).map(idx),
-    update: (frame.update ?? []).map((m) => idx(m.sub)),
+    update: (frame.update ?? []).map(entry),
   };
 }
 

@@ -19,7 +19,7 @@
  * window's subscribers share one snapshot frame (one read, one encoding).
  */
 import type { Logger } from 'pino';
-import type { PresenceChannelFrame, PresenceMember } from '@tether/protocol';
+import { presenceEntryOf, type PresenceChannelFrame, type PresenceMember } from '@tether/protocol';
 import type { PresenceMode, ResolvedPresenceOptions } from './presence-options.js';
 import type { PresenceStore } from './types.js';
 
@@ -140,7 +140,9 @@ export class ChannelDiffs {
         const members = await this.deps.store.members(p.tenant, p.channel);
         if (this.closed) return;
         if (subscribers.length > 0) {
-          this.deps.sendSnapshot(subscribers, { channel: p.channel, count: members.length, members });
+          // Members in their short wire form: a sub alone for one `online` device (most of them).
+          const entries = members.map(presenceEntryOf);
+          this.deps.sendSnapshot(subscribers, { channel: p.channel, count: members.length, members: entries });
         }
         frame = diffOf(p.channel, members, touched);
         this.sizes.set(key, members.length);
@@ -193,8 +195,8 @@ function diffOf(
   }
   if (join.length + leave.length + update.length === 0) return undefined;
   const frame: PresenceChannelFrame = { channel, count: members.length };
-  if (join.length > 0) frame.join = join;
+  if (join.length > 0) frame.join = join.map(presenceEntryOf);
   if (leave.length > 0) frame.leave = leave;
-  if (update.length > 0) frame.update = update;
+  if (update.length > 0) frame.update = update.map(presenceEntryOf);
   return frame;
 }

@@ -15,6 +15,7 @@
  */
 import type { Logger } from 'pino';
 import type {
+  ChannelPresenceResponse,
   DeviceStatus,
   PresenceChannelFrame,
   PresenceFrame,
@@ -172,8 +173,8 @@ export class PresenceTracker {
 
   // ---- reads -----------------------------------------------------------------------------------
 
-  /** The channel's presence now: members (or only the count on a counts-only channel). */
-  async snapshot(tenant: string, channel: string, mode: PresenceMode): Promise<PresenceChannelFrame> {
+  /** The channel's presence now: whole members (or only the count on a counts-only channel). */
+  async snapshot(tenant: string, channel: string, mode: PresenceMode): Promise<ChannelPresenceResponse> {
     if (mode === 'counts') return { channel, count: await this.deps.store.count(tenant, channel) };
     const members = await this.deps.store.members(tenant, channel);
     return { channel, count: members.length, members };
