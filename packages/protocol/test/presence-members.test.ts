@@ -80,8 +80,12 @@ describe('presence member entries', () => {
       expect(isPresenceChannelFrame({ channel: 'room:1', count: 1, members: [entry] })).toBe(false);
       expect(isPresenceChannelFrame({ channel: 'room:1', count: 1, join: ['bob', entry] })).toBe(false);
     }
-    expect(isPresenceChannelFrame({ channel: 'room:1', count: 2, members: ['ann', { sub: 'bob', status: 'busy', devices: 2 }] })).toBe(
-      true,
-    );
+    expect(
+      isPresenceChannelFrame({
+        channel: 'room:1',
+        count: 2,
+        members: ['ann', { sub: 'bob', status: 'busy', devices: 2 }],
+      }),
+    ).toBe(true);
   });
 });

@@ -113,7 +113,8 @@ export class ChannelDiffs {
   private pendingOf(tenant: string, channel: string, mode: PresenceMode): PendingChannel {
     const key = keyOf(tenant, channel);
     let p = this.pending.get(key);
-    if (!p) this.pending.set(key, (p = { tenant, channel, mode, touched: new Map(), subscribers: [], timer: undefined }));
+    if (!p)
+      this.pending.set(key, (p = { tenant, channel, mode, touched: new Map(), subscribers: [], timer: undefined }));
     return p;
   }
 
@@ -172,7 +173,6 @@ export class ChannelDiffs {
   private async countsFrame(p: PendingChannel): Promise<PresenceChannelFrame> {
     return { channel: p.channel, count: await this.deps.store.count(p.tenant, p.channel) };
   }
-
 }
 
 /** The diff of one window: `touched` users (with whether they were members before) against the members now. */

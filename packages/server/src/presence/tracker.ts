@@ -17,7 +17,6 @@ import type { Logger } from 'pino';
 import type {
   ChannelPresenceResponse,
   DeviceStatus,
-  PresenceChannelFrame,
   PresenceFrame,
   PresenceReply,
   PresenceStatus,

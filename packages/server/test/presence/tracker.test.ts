@@ -104,7 +104,10 @@ describe('PresenceTracker', () => {
     sent = [];
     await join(a, 'c3', 'bob', 'tab');
     expect(snapshots).toEqual([
-      { ids: ['c3'], frame: { channel: 'room:a', count: 2, members: [{ sub: 'ann', status: 'busy', devices: 2 }, 'bob'] } },
+      {
+        ids: ['c3'],
+        frame: { channel: 'room:a', count: 2, members: [{ sub: 'ann', status: 'busy', devices: 2 }, 'bob'] },
+      },
     ]);
     expect(sent).toEqual([{ node: 'A', frame: { channel: 'room:a', count: 2, join: ['bob'] }, except: ['c3'] }]);
     a.close();
