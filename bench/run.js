@@ -153,7 +153,7 @@ presence flags:
   --sizes a,b,c        channel sizes, one fresh server each (default ${presenceDefaults.sizes.join(',')})
   --workers N          loader processes (default ${presenceDefaults.workers})
   --join-seconds S     the clients of a size join spread over S seconds (default ${presenceDefaults.joinSeconds})
-  --cpu-prof           write a V8 CPU profile of each size's server to bench/results/prof/
+  --cpu-prof           write V8 CPU profiles of each size's server and loaders to bench/results/prof/
   --max-minutes M      hard stop for the whole run (default 5)
 
 metrics flags:

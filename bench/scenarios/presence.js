@@ -68,7 +68,12 @@ async function runSize(n, opts) {
   try {
     const ready = await server.waitFor('ready', 30_000);
     for (let i = 0; i < opts.workers; i++)
-      workers.push(new Child(here('../workers/presence-loader.js'), { name: `presence-loader-${i}` }));
+      workers.push(
+        new Child(here('../workers/presence-loader.js'), {
+          name: `presence-loader-${i}`,
+          execArgv: profArgs(opts, `presence-loader-${i}-${n}`),
+        }),
+      );
     await Promise.all(workers.map((w) => w.waitFor('ready', 30_000)));
     const per = Math.ceil(n / opts.workers);
     const t0 = performance.now();
