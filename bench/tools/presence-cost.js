@@ -6,7 +6,7 @@
  * box distorts least), store reads, frames and bytes sent. Run two checkouts one after the other
  * (or alternating) for a paired before/after:
  *
- *   node bench/tools/presence-cost.js [--root DIR] [--members 5000] [--seconds 10]
+ *   node bench/tools/presence-cost.js [--root DIR] [--members 5000] [--seconds 10] [--batch-ms-per-member 0.2]
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +17,7 @@ const { values } = parseArgs({
     root: { type: 'string', default: '.' },
     members: { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '10' },
+    'batch-ms-per-member': { type: 'string' },
   },
 });
 const root = resolve(values.root);
@@ -43,7 +44,10 @@ const sent = { diffs: 0, snapshots: 0, frames: 0, bytes: 0, encodedBytes: 0 };
 const encode = (frame) => JSON.stringify(['presence', frame]).length + 2; // `42` + the Socket.IO event
 const tracker = new PresenceTracker({
   store,
-  options: resolvePresenceOptions({ channels: [{ pattern: CHANNEL }] }),
+  options: resolvePresenceOptions({
+    channels: [{ pattern: CHANNEL }],
+    ...(values['batch-ms-per-member'] ? { batchMsPerMember: Number(values['batch-ms-per-member']) } : {}),
+  }),
   nodeId: () => 'node-1',
   broadcast: (_tenant, _channel, frame, except = []) => {
     const bytes = encode(frame);
