@@ -153,6 +153,7 @@ presence flags:
   --sizes a,b,c        channel sizes, one fresh server each (default ${presenceDefaults.sizes.join(',')})
   --workers N          loader processes (default ${presenceDefaults.workers})
   --join-seconds S     the clients of a size join spread over S seconds (default ${presenceDefaults.joinSeconds})
+  --cpu-prof           write V8 CPU profiles of each size's server and loaders to bench/results/prof/
   --max-minutes M      hard stop for the whole run (default 5)
 
 metrics flags:
@@ -456,9 +457,9 @@ async function runDeflateCli(argv) {
 }
 
 async function runPresenceCli(argv) {
-  const values = parseFlags(argv, ['sizes', 'workers', 'join-seconds'], []);
+  const values = parseFlags(argv, ['sizes', 'workers', 'join-seconds'], ['cpu-prof']);
   if (values === null) return 0;
-  const opts = { ...presenceDefaults };
+  const opts = { ...presenceDefaults, cpuProf: values['cpu-prof'] ?? false };
   if (values.sizes) opts.sizes = values.sizes.split(',').map((s) => int(s.trim(), 'sizes'));
   if (values.workers) opts.workers = int(values.workers, 'workers');
   if (values['join-seconds']) opts.joinSeconds = int(values['join-seconds'], 'join-seconds');
@@ -468,7 +469,7 @@ async function runPresenceCli(argv) {
     `presence: sizes ${opts.sizes.join(', ')}, clients over ${opts.workers} loader processes, joining over ${opts.joinSeconds} s`,
   );
   const out = await timedRun('presence', { opts, m, stamp, maxMinutes }, () =>
-    runPresence({ ...opts, cores: m.cores }),
+    runPresence({ ...opts, cores: m.cores, stamp }),
   );
   return out.ok ? 0 : 1;
 }

@@ -14,6 +14,7 @@ import { Child } from '../lib/rpc.js';
 import { fmtInt, fmtPct, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
 import { TENANT, quietBox, serverEnv } from '../lib/ladder.js';
+import { profArgs } from '../lib/prof.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const CHANNEL = 'bench:presence';
@@ -45,6 +46,7 @@ function total(stats) {
     unknownLeaves: sum('unknownLeaves'),
     busyRetries: sum('busyRetries'),
     scanMismatches: sum('scanMismatches'),
+    loadersCpuMs: stats.reduce((a, s) => a + (s.usage?.cpuMs ?? 0), 0),
     minSize: Math.min(...stats.map((s) => s.minSize ?? Infinity)),
     maxSize: Math.max(...stats.map((s) => s.maxSize ?? -Infinity)),
   };
@@ -56,6 +58,7 @@ async function runSize(n, opts) {
   const secret = randomBytes(24).toString('hex');
   const server = new Child(here('../servers/tether-server.js'), {
     name: `presence-server-${n}`,
+    execArgv: profArgs(opts, `presence-server-${n}`),
     env: {
       ...serverEnv(secret, 'memory', CHANNEL),
       BENCH_SERVER_OPTIONS: JSON.stringify({ presence: { channels: [{ pattern: CHANNEL }] } }),
@@ -65,7 +68,12 @@ async function runSize(n, opts) {
   try {
     const ready = await server.waitFor('ready', 30_000);
     for (let i = 0; i < opts.workers; i++)
-      workers.push(new Child(here('../workers/presence-loader.js'), { name: `presence-loader-${i}` }));
+      workers.push(
+        new Child(here('../workers/presence-loader.js'), {
+          name: `presence-loader-${i}`,
+          execArgv: profArgs(opts, `presence-loader-${i}-${n}`),
+        }),
+      );
     await Promise.all(workers.map((w) => w.waitFor('ready', 30_000)));
     const per = Math.ceil(n / opts.workers);
     const t0 = performance.now();
@@ -111,6 +119,8 @@ async function runSize(n, opts) {
     await sleep(1000);
     t = total(await Promise.all(workers.map((w) => w.call('stats', { target: m }))));
     Object.assign(result, t);
+    // CPU time is what a busy box distorts least: the server's over the whole size (process start included).
+    result.serverCpuMs = (await server.call('stats', {})).cpuMs;
     if (t.converged !== m)
       result.errors.push(`${t.converged} of ${m} member lists converged (sizes ${t.minSize}..${t.maxSize})`);
     const lists =
@@ -119,7 +129,8 @@ async function runSize(n, opts) {
       `  ${n} clients: ${m} joined in ${result.joinSeconds.toFixed(1)} s, ${lists} after ${result.convergedSeconds.toFixed(1)} s; ` +
         `${fmtInt(t.frames)} presence frames, ${(t.bytes / 2 ** 20).toFixed(1)} MiB; ${fmtInt(t.repeatedJoins)} joins of a ` +
         `member already listed (diffs overlapping the snapshot), ${t.unknownLeaves} leaves of one not listed, ` +
-        `${t.busyRetries} connects retried after server_busy`,
+        `${t.busyRetries} connects retried after server_busy; CPU: server ${(result.serverCpuMs / 1000).toFixed(1)} s, ` +
+        `loaders ${(t.loadersCpuMs / 1000).toFixed(1)} s`,
     );
   } catch (err) {
     result.errors.push(err instanceof Error ? err.message : String(err));
@@ -147,6 +158,8 @@ export async function runPresence(opts) {
         'KiB / member',
         'bytes / member / N',
         'learned / N²',
+        'server CPU s',
+        'loaders CPU s',
         'box busy',
       ],
       results.map((r) => {
@@ -161,6 +174,8 @@ export async function runPresence(opts) {
           r.bytes ? (r.bytes / m / 1024).toFixed(1) : '-',
           r.bytes ? (r.bytes / m / m).toFixed(1) : '-',
           r.learned ? (r.learned / m ** 2).toFixed(2) : '-',
+          r.serverCpuMs ? (r.serverCpuMs / 1000).toFixed(1) : '-',
+          r.loadersCpuMs ? (r.loadersCpuMs / 1000).toFixed(1) : '-',
           fmtPct(r.backgroundCpuPct),
         ];
       }),

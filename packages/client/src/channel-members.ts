@@ -2,9 +2,10 @@
  * A subscription's view of its channel's presence: the member list from the server's snapshot
  * (sent after every (re)subscribe), kept current by the diffs that follow (joins, leaves and
  * status updates of one server window in one frame). Diffs before the first snapshot are skipped:
- * the snapshot that follows has them. A counts-only channel has a count and no members.
+ * the snapshot that follows has them. A counts-only channel has a count and no members. Entries
+ * come in their wire form (a sub alone for one `online` device) and are handed on as members.
  */
-import type { PresenceChannelFrame, PresenceMember } from '@tether/protocol/wire';
+import { presenceMemberOf, type PresenceChannelFrame, type PresenceMember } from '@tether/protocol/wire';
 
 export interface PresenceJoinContext {
   channel: string;
@@ -54,20 +55,26 @@ export class ChannelMembers {
     const { channel } = frame;
     if (frame.members !== undefined || (this.list === undefined && isCountOnly(frame))) {
       // A snapshot (or a counts-only channel's count): it replaces whatever was held.
-      this.list = new Map((frame.members ?? []).map((m) => [m.sub, { ...m }]));
+      this.list = new Map();
+      for (const entry of frame.members ?? []) {
+        const member = presenceMemberOf(entry);
+        this.list.set(member.sub, member);
+      }
     } else if (this.list === undefined) {
       return; // a diff before the first snapshot: the snapshot has it
     } else {
-      for (const member of frame.join ?? []) {
-        this.list.set(member.sub, { ...member });
+      for (const entry of frame.join ?? []) {
+        const member = presenceMemberOf(entry);
+        this.list.set(member.sub, member);
         emit('join', { channel, member: { ...member } });
       }
       for (const sub of frame.leave ?? []) {
         this.list.delete(sub);
         emit('leave', { channel, sub });
       }
-      for (const member of frame.update ?? []) {
-        this.list.set(member.sub, { ...member });
+      for (const entry of frame.update ?? []) {
+        const member = presenceMemberOf(entry);
+        this.list.set(member.sub, member);
         emit('update', { channel, member: { ...member } });
       }
     }

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PresenceChannelFrame } from '@tether/protocol';
+import { presenceMemberOf, type PresenceChannelFrame } from '@tether/protocol';
 import {
   connectClient,
   launchChromium,
@@ -60,7 +60,7 @@ afterAll(async () => {
 const statusOfAnn = (): string | undefined => {
   let status: string | undefined;
   for (const f of frames) {
-    for (const m of [...(f.members ?? []), ...(f.join ?? []), ...(f.update ?? [])])
+    for (const m of [...(f.members ?? []), ...(f.join ?? []), ...(f.update ?? [])].map(presenceMemberOf))
       if (m.sub === 'ann') status = m.status;
   }
   return status;

@@ -3,7 +3,13 @@
  * the client SDK validates them without zod.
  */
 import { CHANNEL_PATTERN } from './names.js';
-import type { PresenceChannelFrame, PresenceMember, ReadNotice, TypingNotice } from './presence.js';
+import type {
+  PresenceChannelFrame,
+  PresenceMember,
+  PresenceMemberEntry,
+  ReadNotice,
+  TypingNotice,
+} from './presence.js';
 
 type Plain = Record<string, unknown>;
 
@@ -37,17 +43,31 @@ export function isPresenceMember(value: unknown): value is PresenceMember {
   );
 }
 
+/** A member in either wire form: a sub alone (`online`, one device) or the whole member. */
+export const isPresenceMemberEntry = (value: unknown): value is PresenceMemberEntry =>
+  isSub(value) || isPresenceMember(value);
+
 export function isPresenceChannelFrame(value: unknown): value is PresenceChannelFrame {
   return (
     isPlain(value) &&
     onlyKeys(value, ['channel', 'count', 'members', 'join', 'leave', 'update']) &&
     isChannel(value.channel) &&
     isCount(value.count) &&
-    isOptional(value.members, (v) => isListOf(v, isPresenceMember)) &&
-    isOptional(value.join, (v) => isListOf(v, isPresenceMember)) &&
+    isOptional(value.members, (v) => isListOf(v, isPresenceMemberEntry)) &&
+    isOptional(value.join, (v) => isListOf(v, isPresenceMemberEntry)) &&
     isOptional(value.leave, (v) => isListOf(v, isSub)) &&
-    isOptional(value.update, (v) => isListOf(v, isPresenceMember))
+    isOptional(value.update, (v) => isListOf(v, isPresenceMemberEntry))
   );
+}
+
+/** The member an entry stands for (a sub alone: `online` on one device). */
+export function presenceMemberOf(entry: PresenceMemberEntry): PresenceMember {
+  return typeof entry === 'string' ? { sub: entry, status: 'online', devices: 1 } : { ...entry };
+}
+
+/** A member's entry on the wire: the sub alone when it is `online` on one device, else the member. */
+export function presenceEntryOf(member: PresenceMember): PresenceMemberEntry {
+  return member.status === 'online' && member.devices === 1 ? member.sub : member;
 }
 
 export function isTypingNotice(value: unknown): value is TypingNotice {

@@ -63,20 +63,27 @@ export interface PresenceMember {
 }
 
 /**
+ * A member as a presence frame carries it: the sub alone for a member `online` on one device (the
+ * common case, a quarter of the bytes in a channel of thousands), else the whole member.
+ * `presenceMemberOf` reads either; `presenceEntryOf` writes the short form where it can.
+ */
+export type PresenceMemberEntry = string | PresenceMember;
+
+/**
  * `presence` (server → client): a channel's membership. After a (re)subscribe, first a snapshot
  * (`members`, replacing whatever the client held; on a counts-only channel just `count`), then
  * diffs: the joins, leaves and status updates of one tick in one frame. `count` (users) is on every
- * frame.
+ * frame. Entries of `members`, `join` and `update` are `PresenceMemberEntry`s (either form).
  */
 export interface PresenceChannelFrame {
   channel: string;
   count: number;
   /** A full snapshot: replaces the member list. */
-  members?: PresenceMember[];
-  join?: PresenceMember[];
+  members?: PresenceMemberEntry[];
+  join?: PresenceMemberEntry[];
   /** Subs whose last device left (after the grace period). */
   leave?: string[];
-  update?: PresenceMember[];
+  update?: PresenceMemberEntry[];
 }
 
 /** `typing` (server → client): `sub` is typing in `channel`; it expires by itself (≈ 5 s). */

@@ -32,7 +32,11 @@ export function buildPresenceTracker(
     store: resolved.store ?? new MemoryPresenceStore(),
     options: resolved,
     nodeId: deps.nodeId,
-    broadcast: (tenant, channel, frame) => deps.io.to(streamOf(tenant, channel)).emit('presence', frame),
+    // Socket.IO encodes a broadcast once (and builds its websocket frame once) for all its sockets.
+    broadcast: (tenant, channel, frame, except) => {
+      const room = deps.io.to(streamOf(tenant, channel));
+      (except.length > 0 ? room.except([...except]) : room).emit('presence', frame);
+    },
     // Each socket is in a room of its own id; `local`: they are all on this node.
     sendSnapshot: (socketIds, frame) => deps.io.local.to([...socketIds]).emit('presence', frame),
     lastSeen: deps.readState ?? new LocalLastSeen(),

@@ -10,6 +10,7 @@ import {
   membersFrameSchema,
   parseFrame,
   presenceFrameSchema,
+  type ChannelPresenceResponse,
   type PresenceChannelFrame,
   type PresenceReply,
 } from '@tether/protocol';
@@ -49,7 +50,7 @@ export async function channelSnapshot(
   permissions: Permissions,
   ctx: AuthContext,
   channel: string,
-): Promise<PresenceChannelFrame> {
+): Promise<ChannelPresenceResponse> {
   await permissions.check(ctx, channel, 'subscribe');
   const mode = tracker.modeOf(channel);
   if (!mode) throw new TetherError(ErrorCode.NotFound, `no presence on ${channel}`);

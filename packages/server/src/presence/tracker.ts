@@ -15,14 +15,14 @@
  */
 import type { Logger } from 'pino';
 import type {
+  ChannelPresenceResponse,
   DeviceStatus,
-  PresenceChannelFrame,
   PresenceFrame,
   PresenceReply,
   PresenceStatus,
   UserPresenceResponse,
 } from '@tether/protocol';
-import { ChannelDiffs, type PresenceBroadcast } from './channel-diffs.js';
+import { ChannelDiffs, type PresenceBroadcast, type SnapshotSend } from './channel-diffs.js';
 import { LastActive, type LastSeenStore } from './last-active.js';
 import { presenceModeOf, type PresenceMode, type ResolvedPresenceOptions } from './presence-options.js';
 import type { DeviceEntry, MembershipKey, PresenceStore, PurgedUser } from './types.js';
@@ -34,13 +34,11 @@ export interface PresenceCaller {
   deviceId: string;
 }
 
-/** Sends one snapshot frame to these sockets of this node (encoded once). */
-export type SnapshotSend = (socketIds: readonly string[], frame: PresenceChannelFrame) => void;
+export type { PresenceBroadcast, SnapshotSend };
 
 interface PendingSnapshots {
   readonly tenant: string;
   readonly channel: string;
-  readonly mode: PresenceMode;
   readonly connIds: string[];
 }
 
@@ -66,13 +64,13 @@ export class PresenceTracker {
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly diffs: ChannelDiffs;
   private readonly lastActive: LastActive;
-  /** Subscribers waiting for their snapshot, by channel: one read serves all of them. */
+  /** Subscribers of counts-only channels waiting for their count, by channel: one read serves all of them. */
   private readonly snapshots = new Map<string, PendingSnapshots>();
   private closed = false;
 
   constructor(private readonly deps: PresenceTrackerDeps) {
     const { store, options, log, now } = deps;
-    this.diffs = new ChannelDiffs({ store, options, broadcast: deps.broadcast, log });
+    this.diffs = new ChannelDiffs({ store, options, broadcast: deps.broadcast, sendSnapshot: deps.sendSnapshot, log });
     this.lastActive = new LastActive({
       lastSeen: deps.lastSeen,
       throttleMs: options.lastActiveThrottleMs,
@@ -119,9 +117,10 @@ export class PresenceTracker {
   }
 
   /**
-   * A subscription began: its membership, then the subscriber's snapshot (members, or the count).
-   * Snapshots wait up to `batchMs` (so, always after the `sub` reply) and go out together: when
-   * thousands join, one read and one encoding serve every subscriber of that moment, not one each.
+   * A subscription began: its membership, then the subscriber's snapshot (members, or the count),
+   * always after the `sub` reply. On a members channel the snapshot comes with the flush of the
+   * diff window that holds the subscription (channel-diffs.ts: no overlap with the diffs, one frame
+   * for all of that window's subscribers); a count waits `batchMs`, shared the same way.
    */
   subscribed(connId: string, caller: PresenceCaller, channel: string): void {
     const mode = this.modeOf(channel);
@@ -133,7 +132,8 @@ export class PresenceTracker {
     this.queue(connId, async () => {
       const { first } = await this.deps.store.join(key);
       if (first) this.diffs.joined(caller.tenant, channel, mode, caller.sub);
-      this.snapshotLater(caller.tenant, channel, mode, connId);
+      if (mode === 'members') this.diffs.subscribed(caller.tenant, channel, connId);
+      else this.countLater(caller.tenant, channel, connId);
     });
   }
 
@@ -172,8 +172,8 @@ export class PresenceTracker {
 
   // ---- reads -----------------------------------------------------------------------------------
 
-  /** The channel's presence now: members (or only the count on a counts-only channel). */
-  async snapshot(tenant: string, channel: string, mode: PresenceMode): Promise<PresenceChannelFrame> {
+  /** The channel's presence now: whole members (or only the count on a counts-only channel). */
+  async snapshot(tenant: string, channel: string, mode: PresenceMode): Promise<ChannelPresenceResponse> {
     if (mode === 'counts') return { channel, count: await this.deps.store.count(tenant, channel) };
     const members = await this.deps.store.members(tenant, channel);
     return { channel, count: members.length, members };
@@ -225,16 +225,16 @@ export class PresenceTracker {
     return { devices: [...this.devices.values()].map((d) => ({ ...d })), memberships };
   }
 
-  private snapshotLater(tenant: string, channel: string, mode: PresenceMode, connId: string): void {
+  private countLater(tenant: string, channel: string, connId: string): void {
     const key = `${tenant}\0${channel}`;
     const pending = this.snapshots.get(key);
     if (pending) return void pending.connIds.push(connId);
-    const batch: PendingSnapshots = { tenant, channel, mode, connIds: [connId] };
+    const batch: PendingSnapshots = { tenant, channel, connIds: [connId] };
     this.snapshots.set(key, batch);
     const timer = setTimeout(() => {
       this.snapshots.delete(key);
       if (this.closed) return;
-      this.snapshot(tenant, channel, mode).then(
+      this.snapshot(tenant, channel, 'counts').then(
         (frame) => this.deps.sendSnapshot(batch.connIds, frame),
         (err: unknown) => this.deps.log.warn({ err, channel }, 'presence snapshot failed'),
       );

@@ -17,7 +17,12 @@ import {
   type ServerProcess,
   type TestClient,
 } from '@tether/testing';
-import type { ChannelPresenceResponse, PresenceChannelFrame, PresenceMember } from '@tether/protocol';
+import {
+  presenceMemberOf,
+  type ChannelPresenceResponse,
+  type PresenceChannelFrame,
+  type PresenceMember,
+} from '@tether/protocol';
 
 const LEASE_MS = 1500;
 const GRACE_MS = 1000;
@@ -35,13 +40,13 @@ class Watcher {
       const at = Date.now();
       if (frame.members) {
         this.members.clear();
-        for (const m of frame.members) this.members.set(m.sub, m);
+        for (const m of frame.members.map(presenceMemberOf)) this.members.set(m.sub, m);
       }
-      for (const m of frame.join ?? []) {
+      for (const m of (frame.join ?? []).map(presenceMemberOf)) {
         this.joins.push({ sub: m.sub, at });
         this.members.set(m.sub, m);
       }
-      for (const m of frame.update ?? []) this.members.set(m.sub, m);
+      for (const m of (frame.update ?? []).map(presenceMemberOf)) this.members.set(m.sub, m);
       for (const sub of frame.leave ?? []) {
         this.leaves.push({ sub, at });
         this.members.delete(sub);

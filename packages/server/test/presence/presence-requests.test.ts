@@ -62,7 +62,8 @@ describe('presence and members frames', () => {
     const ann = await user('ann');
     expect(isErrorReply(await ann.sub('room:bad'))).toBe(false);
     expect(await ann.status({ status: 'busy' })).toEqual({ status: 'busy' });
-    await ann.frame((f) => [...(f.join ?? []), ...(f.update ?? [])].some((m) => m.status === 'busy'));
+    // Its busy has gone out: in its snapshot, or in an update after it.
+    await ann.frame((f) => [...(f.members ?? []), ...(f.update ?? [])].some((m) => m.status === 'busy'));
     const from = ann.frames.length;
     const bad: unknown[] = [
       null,

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
-import type { PresenceChannelFrame } from '@tether/protocol';
+import { presenceMemberOf, type PresenceChannelFrame } from '@tether/protocol';
 import { MemoryPresenceStore } from '../../src/presence/memory-presence-store.js';
 import { LocalLastSeen } from '../../src/presence/last-active.js';
 import { resolvePresenceOptions } from '../../src/presence/presence-options.js';
@@ -13,7 +13,7 @@ import { PresenceTracker } from '../../src/presence/tracker.js';
 import type { PresenceStore } from '../../src/presence/types.js';
 
 const GRACE = 10_000;
-let sent: { node: string; frame: PresenceChannelFrame }[];
+let sent: { node: string; frame: PresenceChannelFrame; except: string[] }[];
 let snapshots: { ids: string[]; frame: PresenceChannelFrame }[];
 
 function node(nodeId: string, store: PresenceStore): PresenceTracker {
@@ -21,7 +21,7 @@ function node(nodeId: string, store: PresenceStore): PresenceTracker {
     store,
     options: resolvePresenceOptions({ channels: [{ pattern: 'room:*' }], graceMs: GRACE, batchMs: 10 })!,
     nodeId: () => nodeId,
-    broadcast: (_tenant, _channel, frame) => sent.push({ node: nodeId, frame }),
+    broadcast: (_tenant, _channel, frame, except) => sent.push({ node: nodeId, frame, except: [...except] }),
     sendSnapshot: (ids, frame) => snapshots.push({ ids: [...ids], frame }),
     lastSeen: new LocalLastSeen(),
     log: pino({ level: 'silent' }),
@@ -54,7 +54,7 @@ describe('PresenceTracker', () => {
     const store = new MemoryPresenceStore();
     const a = node('A', store);
     await join(a, 'c1', 'ann', 'phone');
-    expect(sent.map((s) => s.frame.join?.map((m) => m.sub))).toEqual([['ann']]);
+    expect(sent.map((s) => s.frame.join?.map((m) => presenceMemberOf(m).sub))).toEqual([['ann']]);
     a.disconnected('c1');
     await vi.advanceTimersByTimeAsync(GRACE - 100);
     await join(a, 'c2', 'ann', 'phone'); // the reload
@@ -87,9 +87,29 @@ describe('PresenceTracker', () => {
     expect(snapshots).toHaveLength(1);
     expect(snapshots[0]!.ids).toEqual(['c1', 'c2', 'c3']);
     expect(snapshots[0]!.frame.count).toBe(3);
-    expect(snapshots[0]!.frame.members?.map((m) => m.sub).sort()).toEqual(['ann', 'bob', 'cat']);
-    // And one diff frame with the three joins.
-    expect(sent.map((s) => s.frame.join?.length)).toEqual([3]);
+    expect([...(snapshots[0]!.frame.members ?? [])].sort()).toEqual(['ann', 'bob', 'cat']);
+    // And one diff frame with the three joins, for the others in the room: not these three.
+    expect(sent.map((s) => [s.frame.join?.length, s.except])).toEqual([[3, ['c1', 'c2', 'c3']]]);
+    a.close();
+  });
+
+  it('a later subscriber: its own window’s snapshot, left out of that diff; entries in their short wire form', async () => {
+    const store = new MemoryPresenceStore();
+    const a = node('A', store);
+    await join(a, 'c1', 'ann', 'phone');
+    await join(a, 'c2', 'ann', 'laptop');
+    await a.setStatus('c1', caller('ann', 'phone'), { status: 'busy' });
+    await vi.advanceTimersByTimeAsync(50);
+    snapshots = [];
+    sent = [];
+    await join(a, 'c3', 'bob', 'tab');
+    expect(snapshots).toEqual([
+      {
+        ids: ['c3'],
+        frame: { channel: 'room:a', count: 2, members: [{ sub: 'ann', status: 'busy', devices: 2 }, 'bob'] },
+      },
+    ]);
+    expect(sent).toEqual([{ node: 'A', frame: { channel: 'room:a', count: 2, join: ['bob'] }, except: ['c3'] }]);
     a.close();
   });
 
