@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import {
+  DEFAULT_TENANT,
   ErrorCode,
   TetherError,
   channelName,
@@ -17,7 +18,7 @@ import {
   type UserPresenceResponse,
 } from '@tether/protocol';
 import { readTenantHistory, type HistoryDeps } from './http/history.js';
-import { presenceOn } from './presence/presence-frames.js';
+import { presenceOn, tenantChannelSnapshot } from './presence/presence-frames.js';
 import type { PresenceTracker } from './presence/tracker.js';
 
 /** What `history(channel, options)` takes; every field optional. */
@@ -76,22 +77,17 @@ export function inProcessReads(
           `invalid history options at limit: at most ${history.maxHistoryLimit}`,
         );
       }
-      return readTenantHistory(history, tenant ?? 'default', query);
+      return readTenantHistory(history, tenant ?? DEFAULT_TENANT, query);
     },
     async userPresence(sub, options = {}) {
       const { tenant } = parseFrame(presenceInput, options, 'presence options');
       parseFrame(userName, sub, 'presence user');
-      return presenceOn(presence).userPresence(tenant ?? 'default', sub);
+      return presenceOn(presence).userPresence(tenant ?? DEFAULT_TENANT, sub);
     },
     async channelPresence(channel, options = {}) {
       const { tenant } = parseFrame(presenceInput, options, 'presence options');
       parseFrame(channelName, channel, 'presence channel');
-      const tracker = presenceOn(presence);
-      const mode = tracker.modeOf(channel);
-      if (!mode) throw new TetherError(ErrorCode.NotFound, `no presence on ${channel}`);
-      // A snapshot without the diff fields: the same shape as GET /v1/presence/channels/{channel}.
-      const { count, members } = await tracker.snapshot(tenant ?? 'default', channel, mode);
-      return members === undefined ? { channel, count } : { channel, count, members };
+      return tenantChannelSnapshot(presenceOn(presence), tenant ?? DEFAULT_TENANT, channel);
     },
   };
 }

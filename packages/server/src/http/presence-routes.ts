@@ -8,6 +8,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
+  DEFAULT_TENANT,
   ErrorCode,
   TetherError,
   channelName,
@@ -19,7 +20,7 @@ import {
 import type { AuthContext } from '../auth/context.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { TokenClaims } from '../auth/verify-token.js';
-import { channelSnapshot, presenceOn } from '../presence/presence-frames.js';
+import { channelSnapshot, presenceOn, tenantChannelSnapshot } from '../presence/presence-frames.js';
 import type { PresenceTracker } from '../presence/tracker.js';
 import { bearerOf, type ApiKeyRing } from './credentials.js';
 
@@ -43,7 +44,7 @@ export function registerPresenceRoutes(app: FastifyInstance, deps: PresenceRoute
     const { tenant } = parseFrame(querySchema, request.query, 'presence query');
     const key = findKey(deps.keys, presented);
     if (key) {
-      if (key.tenant === '*') return { kind: 'key', tenant: tenant ?? 'default' };
+      if (key.tenant === '*') return { kind: 'key', tenant: tenant ?? DEFAULT_TENANT };
       if (tenant !== undefined && tenant !== key.tenant) {
         throw new TetherError(ErrorCode.Forbidden, 'this API key may not read that tenant');
       }
@@ -72,9 +73,7 @@ export function registerPresenceRoutes(app: FastifyInstance, deps: PresenceRoute
     const reader = await readerOf(request);
     const tracker = presenceOn(deps.presence);
     if (reader.kind === 'user') return channelSnapshot(tracker, deps.permissions, reader.ctx, channel);
-    const mode = tracker.modeOf(channel);
-    if (!mode) throw new TetherError(ErrorCode.NotFound, `no presence on ${channel}`);
-    return tracker.snapshot(reader.tenant, channel, mode);
+    return tenantChannelSnapshot(tracker, reader.tenant, channel);
   });
 }
 

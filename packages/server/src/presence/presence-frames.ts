@@ -52,9 +52,18 @@ export async function channelSnapshot(
   channel: string,
 ): Promise<ChannelPresenceResponse> {
   await permissions.check(ctx, channel, 'subscribe');
+  return tenantChannelSnapshot(tracker, ctx.tenant, channel);
+}
+
+/** The channel's presence with no permission check: for a caller already allowed (a tenant's API key, the app's own process). */
+export function tenantChannelSnapshot(
+  tracker: PresenceTracker,
+  tenant: string,
+  channel: string,
+): Promise<ChannelPresenceResponse> {
   const mode = tracker.modeOf(channel);
   if (!mode) throw new TetherError(ErrorCode.NotFound, `no presence on ${channel}`);
-  return tracker.snapshot(ctx.tenant, channel, mode);
+  return tracker.snapshot(tenant, channel, mode);
 }
 
 export function presenceOn(tracker: PresenceTracker | undefined): PresenceTracker {
