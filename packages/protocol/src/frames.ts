@@ -26,6 +26,9 @@ export const offsetNumber = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 export const epochId = z.string().min(1).max(64);
 export const messageId = z.string().min(1).max(128);
 export const messageType = z.string().min(1).max(100);
+/** Longest user token accepted anywhere (handshake, `refresh`, the token verifier). */
+export const MAX_TOKEN_LENGTH = 8192;
+export const tokenText = z.string().min(1).max(MAX_TOKEN_LENGTH);
 /** Milliseconds. */
 export const ttlMs = z
   .number()
@@ -100,7 +103,7 @@ export interface Message extends Envelope {
 // ---- handshake ---------------------------------------------------------------------------------
 
 export const handshakeAuthSchema = z.object({
-  token: z.string().min(1).max(8192),
+  token: tokenText,
   deviceId: z.string().min(1).max(128).optional(),
   positions: positionsSchema.optional(),
 });
@@ -142,7 +145,7 @@ export type PubFrame = z.infer<typeof pubFrameSchema>;
 export const ackFrameSchema = z.strictObject({ acks: channelRecord(offsetNumber) });
 export type AckFrame = z.infer<typeof ackFrameSchema>;
 
-export const refreshFrameSchema = z.strictObject({ token: z.string().min(1).max(8192) });
+export const refreshFrameSchema = z.strictObject({ token: tokenText });
 export type RefreshFrame = z.infer<typeof refreshFrameSchema>;
 
 /** The SDK's RTT probe: the server answers at once with its clock, so the client measures the round trip. */

@@ -12,7 +12,7 @@
  * segment (RFC 7515; jose lets padding, whitespace and stray bits through) and ≤ 8192 characters.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ErrorCode, TetherError } from '@tether/protocol';
+import { ErrorCode, MAX_TOKEN_LENGTH, TetherError } from '@tether/protocol';
 import type { JWTPayload } from 'jose';
 
 export interface Hs256Rules {
@@ -25,9 +25,6 @@ export interface Hs256Rules {
 
 /** The header of a compact JWS. */
 export type ParsedHeader = Record<string, unknown>;
-
-/** Longest token accepted, as the handshake and `refresh` frames bound it. */
-export const MAX_TOKEN_LENGTH = 8192;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Header members the fast path understands; any other sends the token to jose, unchanged. */
