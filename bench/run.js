@@ -417,7 +417,7 @@ async function runStormCli(argv) {
       `${opts.roomRate} msg/s on room:all over HTTP, kill -9 after ${opts.warmSeconds} s`,
   );
   const out = await timedRun('storm', { opts, m, stamp, maxMinutes }, () => runStorm({ ...opts, stamp }));
-  const met = out.allCaughtUpMs !== null && out.allCaughtUpMs < 20_000 && (out.healthzStorm.p99 ?? Infinity) < 1000;
+  const met = out.allCaughtUpMs !== null && out.allCaughtUpMs < 20_000 && (out.probesStorm.p99 ?? Infinity) < 1000;
   return met && out.lost === 0 && out.dupOffsets === 0 && out.resyncs === 0 ? 0 : 1;
 }
 

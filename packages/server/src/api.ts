@@ -136,6 +136,8 @@ export interface TetherServer extends InProcessReads {
    * the URL of `metrics.port` when they are served there. Undefined when metrics are off.
    */
   readonly metrics: { summary: DeliverySummarySource; url: string | undefined } | undefined;
+  /** `http://host:port` of the probes' own listener (`probePort`: `/healthz`, `/readyz`), or undefined. */
+  readonly probeUrl: string | undefined;
   /** This node's id in a cluster; undefined on a single node. */
   readonly nodeId: string | undefined;
   /** The cluster's live nodes (heartbeat in Redis); empty on a single node. */

@@ -260,6 +260,15 @@ export interface TetherServerOptions {
    */
   listenBacklog?: number;
   /**
+   * Also serve `GET /healthz` and `GET /readyz` on this port, a listener of their own, for an
+   * orchestrator's probes: on the main port a probe queues behind every WebSocket connect in its
+   * accept queue, seconds during a resume storm (docs/operations.md §2). 0: any free port. Default
+   * none (the main port only).
+   */
+  probePort?: number;
+  /** The interface of `probePort`. Default `127.0.0.1`. */
+  probeHost?: string;
+  /**
    * Bytes of recent store reads shared by the readers of a channel (thousands of clients resuming
    * `room:all` after a restart read its rows once, not once each); 0: off. Default 8 MiB.
    */
@@ -298,12 +307,12 @@ export interface TetherServerOptions {
   perMessageDeflate?: boolean | { threshold?: number };
 }
 
-/** Auth options that stay undefined unless given. */
-type AuthOptionsWithoutDefault = 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'jwtAudience';
+/** Options that stay undefined unless given. */
+type OptionsWithoutDefault = 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'jwtAudience' | 'probePort';
 
 export type ResolvedOptions = Required<
   Omit<
-    Omit<TetherServerOptions, AuthOptionsWithoutDefault>,
+    Omit<TetherServerOptions, OptionsWithoutDefault>,
     | 'httpServer'
     | 'authorize'
     | 'push'
@@ -320,7 +329,7 @@ export type ResolvedOptions = Required<
     | 'dashboard'
   >
 > &
-  Pick<TetherServerOptions, AuthOptionsWithoutDefault> &
+  Pick<TetherServerOptions, OptionsWithoutDefault> &
   Pick<
     TetherServerOptions,
     'httpServer' | 'authorize' | 'push' | 'presence' | 'alerts' | 'relay' | 'cluster' | 'onConnection' | 'loopLag'
@@ -392,6 +401,7 @@ export const defaults = {
   allowPollingTransport: false,
   connectTimeoutMs: 10_000,
   listenBacklog: 4096,
+  probeHost: '127.0.0.1',
   replayCacheBytes: 8_388_608,
   tokenCacheSize: 10_000,
   tokenCacheTtlMs: 60_000,

@@ -48,6 +48,10 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
     const value = resolved[name];
     if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive number, got ${value}`);
   }
+  const { probePort } = resolved;
+  if (probePort !== undefined && !(Number.isInteger(probePort) && probePort >= 0 && probePort <= 65_535)) {
+    throw new TypeError(`probePort must be a port number (0–65535), got ${probePort}`);
+  }
   if (!Number.isInteger(resolved.maxRetries) || resolved.maxRetries < 0) {
     throw new TypeError(`maxRetries must be a whole number ≥ 0, got ${resolved.maxRetries}`);
   }

@@ -58,6 +58,8 @@ import { makeLogger } from './log/logger.js';
 import { logConnection } from './log/connection-log.js';
 import { createMetrics } from './metrics/metrics.js';
 import { listenForMetrics, metricsRoute, type MetricsListener } from './metrics/http.js';
+import { listenForProbes } from './http/probes.js';
+import type { SideListener } from './http/side-listener.js';
 import { Alerts } from './alerts/alerts.js';
 import { AlertChecks } from './alerts/checks.js';
 import { inProcessReads } from './in-process-reads.js';
@@ -401,6 +403,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   let app: FastifyInstance | undefined;
   let clusterPresence: ClusterPresence | undefined;
   let metricsListener: MetricsListener | undefined;
+  let probeListener: SideListener | undefined;
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
@@ -430,6 +433,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       await app?.close();
       await clusterPresence?.stop();
       await metricsListener?.close();
+      await probeListener?.close();
       await cluster?.close();
       await presenceStore?.close();
       await limits.close();
@@ -446,6 +450,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     if (cluster) statsService.joined(cluster);
     if (metrics && o.metrics.port !== undefined)
       metricsListener = await listenForMetrics(metrics, o.metrics.path, o.metrics.port, o.metrics.host);
+    if (o.probePort !== undefined) probeListener = await listenForProbes(ready, o.probePort, o.probeHost);
     if (cluster) {
       joinedNodeId = cluster.nodeId;
       const { liveNodes } = cluster;
@@ -479,6 +484,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     publishMany: (inputs) => door.publishMany(inputs),
     stats: () => stats.snapshot(),
     metrics: metrics && { summary: metrics.summary, url: metricsListener?.url },
+    probeUrl: probeListener?.url,
     nodeId: cluster?.nodeId,
     liveNodes: async () => (cluster ? cluster.liveNodes() : []),
     recentAlerts: () => alerts.recent(),

@@ -2,12 +2,11 @@
  * Where Prometheus scrapes: `GET <path>` on the server's own port for an admin key
  * (`Authorization: Bearer`), or on a port of its own with no key (metrics.port).
  */
-import http from 'node:http';
+import type http from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { ErrorCode, TetherError } from '@tether/protocol';
 import { bearerOf } from '../http/credentials.js';
 import { AdminKeyRing } from '../http/admin-keys.js';
-import { listenOn } from '../http/listen.js';
+import { listenOnSide } from '../http/side-listener.js';
 import type { TetherMetrics } from './metrics.js';
 
 export function metricsRoute(
@@ -37,25 +36,12 @@ export async function listenForMetrics(
   port: number,
   host: string,
 ): Promise<MetricsListener> {
-  const server = http.createServer((req, res) => {
-    const url = (req.url ?? '').split('?')[0];
-    if (req.method !== 'GET' || url !== path) {
-      const err = new TetherError(ErrorCode.NotFound, `no route ${req.method ?? ''} ${url ?? ''}`);
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(err.toJSON()));
-      return;
-    }
+  const scrape = (res: http.ServerResponse): void => {
     metrics.scrape().then(
       ({ text, contentType }) => res.writeHead(200, { 'content-type': contentType }).end(text),
       () => res.writeHead(500).end(),
     );
-  });
-  const bound = await listenOn(server, port, host, 511);
-  return {
-    url: bound.url + path,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
   };
+  const side = await listenOnSide(new Map([[path, scrape]]), port, host);
+  return { url: side.url + path, close: () => side.close() };
 }
