@@ -1,6 +1,7 @@
 /** Shared pieces of the client tests: fast timings, a recording handler, the clients to close. */
+import { afterEach } from 'vitest';
 import type { Message } from '@tether/protocol';
-import type { TestServer } from '@tether/testing';
+import { TestBed, startFaultProxy, type FaultProxy, type TestServer } from '@tether/testing';
 import { TetherClient, type ClientOptions, type StatusChange } from '@tether/client';
 
 /** Timings scaled down so that a test takes seconds, not minutes; behaviour is the same. */
@@ -25,6 +26,40 @@ export class Clients {
   async closeAll(): Promise<void> {
     await Promise.all(this.all.splice(0).map((c) => c.close()));
   }
+}
+
+/** A test's server, its clients and a fault proxy in front of the server. */
+export class FaultBed {
+  readonly bed = new TestBed();
+  readonly clients = new Clients();
+  private current: FaultProxy | undefined;
+
+  /** A fault proxy in front of `server` (one per test), closed after the test. */
+  async proxyTo(server: TestServer): Promise<FaultProxy> {
+    this.current = await startFaultProxy({ target: { host: '127.0.0.1', port: server.port } });
+    return this.current;
+  }
+
+  /** The proxy `proxyTo` made for this test. */
+  get proxy(): FaultProxy {
+    if (!this.current) throw new Error('FaultBed: call proxyTo() first');
+    return this.current;
+  }
+
+  /** Clients first (they would reconnect through the proxy), then the proxy, then the server. */
+  async close(): Promise<void> {
+    await this.clients.closeAll();
+    await this.current?.close();
+    this.current = undefined;
+    await this.bed.close();
+  }
+}
+
+/** A `FaultBed` for the calling test file, closed after each of its tests. */
+export function useFaultBed(): FaultBed {
+  const faults = new FaultBed();
+  afterEach(() => faults.close());
+  return faults;
 }
 
 /** A handler that records what it handled, per channel, in order. */

@@ -4,25 +4,18 @@
  * a socket path that cannot connect falls back to HTTP long-polling and comes back. No message is
  * lost or handled twice either way.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { TestBed, startFaultProxy, waitUntil, type FaultProxy } from '@tether/testing';
+import { describe, expect, it } from 'vitest';
+import { waitUntil } from '@tether/testing';
 import { ClientState, StatusReason } from '@tether/client';
-import { Clients, Recorder, fast, range, sleep, statusLog } from './helpers.js';
+import { useFaultBed, Recorder, fast, range, sleep, statusLog } from './helpers.js';
 
-const bed = new TestBed();
-const clients = new Clients();
-let proxy: FaultProxy | undefined;
-afterEach(async () => {
-  await clients.closeAll();
-  await proxy?.close();
-  proxy = undefined;
-  await bed.close();
-});
+const faults = useFaultBed();
+const { bed, clients } = faults;
 
 describe('network faults', () => {
   it('a stalled (half-open) connection is found by the probe and replaced, with no loss and no duplicate', async () => {
     const server = await bed.start();
-    proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: server.port } });
+    const proxy = await faults.proxyTo(server);
     const client = clients.make({
       url: proxy.url,
       token: await server.token({ sub: 'u1', channels: ['feed:*'] }),
@@ -61,7 +54,7 @@ describe('network faults', () => {
 
   it('with the socket path blocked it goes to fallback, receives over HTTP, and returns to connected; each message once', async () => {
     const server = await bed.start();
-    proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: server.port } });
+    const proxy = await faults.proxyTo(server);
     const client = clients.make({
       url: proxy.url,
       token: await server.token({ sub: 'ana', channels: ['feed:*'] }),

@@ -3,20 +3,13 @@
  * channels gets the channel with the highest priority pending first; order within each channel
  * never changes. And `history()` through the SDK pages back through a channel with typed messages.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { TestBed, startFaultProxy, waitUntil, type FaultProxy } from '@tether/testing';
+import { describe, expect, it } from 'vitest';
+import { waitUntil } from '@tether/testing';
 import type { Message } from '@tether/client';
-import { Clients, Recorder, fast, range } from './helpers.js';
+import { useFaultBed, Recorder, fast, range } from './helpers.js';
 
-const bed = new TestBed();
-const clients = new Clients();
-let proxy: FaultProxy | undefined;
-afterEach(async () => {
-  await clients.closeAll();
-  await proxy?.close();
-  proxy = undefined;
-  await bed.close();
-});
+const faults = useFaultBed();
+const { bed, clients } = faults;
 
 /** The channels in the order their first message was handled, and whether each channel's run was unbroken. */
 function runsOf(handled: readonly Message[]): string[] {
@@ -63,7 +56,7 @@ describe('resume replays channels highest priority first', () => {
 
   it('in HTTP fallback too: the poll answers the high channel first, each channel in order', async () => {
     const server = await bed.start();
-    proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: server.port } });
+    const proxy = await faults.proxyTo(server);
     proxy.blockPath('/socket.io/'); // no socket at all: the SDK polls from the start
     const token = await server.token({ sub: 'driver-2', channels: ['chat:*', 'trip:*'] });
     await server.server.publishMany(

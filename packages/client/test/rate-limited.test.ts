@@ -10,21 +10,16 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Server, type Socket } from 'socket.io';
 import { issueToken } from '@tether/server';
-import { TestBed, startFaultProxy, waitUntil, type FaultProxy } from '@tether/testing';
-import { Clients, fast, sleep } from './helpers.js';
+import { waitUntil } from '@tether/testing';
+import { useFaultBed, fast, sleep } from './helpers.js';
 
 const RETRY_AFTER_MS = 1500;
-const bed = new TestBed();
-const clients = new Clients();
+const faults = useFaultBed();
+const { bed, clients } = faults;
 let closeServer: (() => Promise<void>) | undefined;
-let proxy: FaultProxy | undefined;
 afterEach(async () => {
-  await clients.closeAll();
-  await proxy?.close();
-  proxy = undefined;
   await closeServer?.();
   closeServer = undefined;
-  await bed.close();
 });
 
 const refusal = { code: 'rate_limited', message: 'slow down', retryAfterMs: RETRY_AFTER_MS };
@@ -108,7 +103,7 @@ describe('rate_limited', () => {
 
   it('in HTTP fallback: a poll over the per-user budget waits out retryAfterMs, no polling loop', async () => {
     const server = await bed.start({ limits: { httpRequestsPerMinutePerUser: 2 } });
-    proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: server.port } });
+    const proxy = await faults.proxyTo(server);
     proxy.blockPath('/socket.io/'); // no socket: the SDK polls
     const client = clients.make({
       url: proxy.url,

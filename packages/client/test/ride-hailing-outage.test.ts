@@ -7,11 +7,11 @@
  * cancellation), the cancellation of the trip whose offer it had, the latest location only while
  * within its ttl; never an expired or superseded one.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { TestBed, startFaultProxy, waitUntil, type FaultProxy, type TestServer } from '@tether/testing';
+import { describe, expect, it } from 'vitest';
+import { waitUntil, type TestServer } from '@tether/testing';
 import type { RelevanceRules } from '@tether/server';
 import type { TetherClient } from '@tether/client';
-import { Clients, Recorder, fast, sleep } from './helpers.js';
+import { useFaultBed, Recorder, fast, sleep } from './helpers.js';
 
 /** One "second" of the scenario. */
 const UNIT_MS = 100;
@@ -24,15 +24,8 @@ const rules: RelevanceRules = {
   'rider:location': { ttl: 8 * UNIT_MS, collapseKey: 'riderId' },
 };
 
-const bed = new TestBed();
-const clients = new Clients();
-let proxy: FaultProxy | undefined;
-afterEach(async () => {
-  await clients.closeAll();
-  await proxy?.close();
-  proxy = undefined;
-  await bed.close();
-});
+const faults = useFaultBed();
+const { bed, clients } = faults;
 
 const INBOX = 'user:driver-7';
 
@@ -49,7 +42,7 @@ function seen(recorder: Recorder): string[] {
 }
 
 async function driverOnline(server: TestServer, probe?: { intervalMs: number; timeoutMs: number }) {
-  proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: server.port } });
+  const proxy = await faults.proxyTo(server);
   const driver: TetherClient = clients.make({
     url: proxy.url,
     token: await server.token({ sub: 'driver-7', channels: [] }),
@@ -91,10 +84,10 @@ describe('ride-hailing: a 20 s outage gives the driver exactly the relevant even
     const server = await bed.start({ relevance: rules });
     const { recorder } = await driverOnline(server);
 
-    proxy!.block(); // the phone is gone: reconnects are refused meanwhile
-    proxy!.cut();
+    faults.proxy.block(); // the phone is gone: reconnects are refused meanwhile
+    faults.proxy.cut();
     await duringOutage(server);
-    proxy!.unblock();
+    faults.proxy.unblock();
 
     await waitUntil(() => (recorder.handled.length >= 5 ? true : undefined), 5000, 'relevant events');
     await sleep(3 * UNIT_MS); // nothing else follows
@@ -108,13 +101,13 @@ describe('ride-hailing: a 20 s outage gives the driver exactly the relevant even
     const server = await bed.start({ relevance: rules });
     const { driver, recorder } = await driverOnline(server, { intervalMs: 2 * UNIT_MS, timeoutMs: 3 * UNIT_MS });
 
-    proxy!.stall(); // frames go into the pipe; neither end is told
-    proxy!.block();
+    faults.proxy.stall(); // frames go into the pipe; neither end is told
+    faults.proxy.block();
     await duringOutage(server);
-    proxy!.unblock();
+    faults.proxy.unblock();
 
     await waitUntil(() => (recorder.handled.length >= 5 ? true : undefined), 5000, 'relevant events');
-    proxy!.resume(); // what the frozen pipe held goes to a socket the client has let go
+    faults.proxy.resume(); // what the frozen pipe held goes to a socket the client has let go
     await sleep(3 * UNIT_MS);
     expect(seen(recorder).slice(2)).toEqual(RELEVANT);
     expect(driver.metrics().connects).toBe(2);
@@ -130,9 +123,9 @@ describe('ride-hailing: a 20 s outage gives the driver exactly the relevant even
     driver.on('stale', ({ message, reason }) =>
       stale.push(`${reason}: ${seen({ handled: [message] } as Recorder)[0]}`),
     );
-    proxy!.stall();
+    faults.proxy.stall();
     await duringOutage(server);
-    proxy!.resume();
+    faults.proxy.resume();
 
     await waitUntil(() => (recorder.handled.length >= 5 ? true : undefined), 5000, 'relevant events');
     await sleep(3 * UNIT_MS);

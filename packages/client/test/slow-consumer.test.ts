@@ -5,26 +5,19 @@
  * and the handler sees every message once, in order. The reason reaches the app as an `error`
  * event once the device is connected again.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { TestBed, startFaultProxy, waitUntil, type FaultProxy } from '@tether/testing';
+import { describe, expect, it } from 'vitest';
+import { waitUntil } from '@tether/testing';
 import { ClientState, StatusReason, type ClientErrorContext } from '@tether/client';
 import { ErrorCode } from '@tether/protocol';
-import { Clients, Recorder, fast, range, statusLog } from './helpers.js';
+import { useFaultBed, Recorder, fast, range, statusLog } from './helpers.js';
 
-const bed = new TestBed();
-const clients = new Clients();
-let proxy: FaultProxy | undefined;
-afterEach(async () => {
-  await clients.closeAll();
-  await proxy?.close();
-  proxy = undefined;
-  await bed.close();
-});
+const faults = useFaultBed();
+const { bed, clients } = faults;
 
 describe('a slow consumer', () => {
   it('is cut by the server, reconnects, resumes, and handles every message once', async () => {
     const server = await bed.start({ retention: { maxMessages: 5000 } });
-    proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: server.port } });
+    const proxy = await faults.proxyTo(server);
     const client = clients.make({
       url: proxy.url,
       token: await server.token({ sub: 'u1', channels: ['feed:*'] }),

@@ -4,22 +4,15 @@
  * to it once, in order, with no resync — live over the socket, after a reconnect, and over the
  * HTTP fallback alone.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { TestBed, startFaultProxy, waitUntil, type FaultProxy } from '@tether/testing';
+import { describe, expect, it } from 'vitest';
+import { waitUntil } from '@tether/testing';
 import { ClientState } from '@tether/client';
 import { UNWRITTEN_EPOCH, type Message } from '@tether/protocol';
 import { MemoryLogStore } from '@tether/server';
-import { Clients, Recorder, dropConnections, fast, range, sleep } from './helpers.js';
+import { useFaultBed, Recorder, dropConnections, fast, range, sleep } from './helpers.js';
 
-const bed = new TestBed();
-const clients = new Clients();
-let proxy: FaultProxy | undefined;
-afterEach(async () => {
-  await clients.closeAll();
-  await proxy?.close();
-  proxy = undefined;
-  await bed.close();
-});
+const faults = useFaultBed();
+const { bed, clients } = faults;
 
 const publish = (from: number, to: number, channel = 'feed:new') =>
   bed.server.server.publishMany(range(from, to).map((n) => ({ channel, type: 't', data: n })));
@@ -84,7 +77,7 @@ describe('a never-written channel, SDK', () => {
   it('over the HTTP fallback alone: the first messages arrive once, in order, no resync', async () => {
     const store = new MemoryLogStore();
     const server = await bed.start({ store });
-    proxy = await startFaultProxy({ target: { host: '127.0.0.1', port: server.port } });
+    const proxy = await faults.proxyTo(server);
     proxy.blockPath('/socket.io/'); // no socket at all: every message comes over POST /v1/poll
     const client = clients.make({
       url: proxy.url,
