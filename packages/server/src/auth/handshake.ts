@@ -1,6 +1,6 @@
 import type { ExtendedError, Socket } from 'socket.io';
 import { ErrorCode, TetherError, handshakeAuthSchema, parseFrame, type Positions } from '@tether/protocol';
-import type { AuthContext } from './context.js';
+import { contextOf, type AuthContext } from './context.js';
 import type { TokenClaims } from './verify-token.js';
 import type { Guard } from '../guard/guard.js';
 import type { StartupGate } from '../delivery/startup-gate.js';
@@ -64,5 +64,5 @@ async function authenticate(socket: Socket, deps: HandshakeDeps): Promise<Handsh
     throw new TetherError(ErrorCode.TooManyChannels, `at most ${deps.maxChannelsPerConnection} channels`);
   }
   const claims = await deps.verifyToken(auth.token);
-  return { ctx: { ...claims, deviceId: auth.deviceId ?? socket.id }, positions };
+  return { ctx: contextOf(claims, auth.deviceId ?? socket.id), positions };
 }
