@@ -3,6 +3,7 @@
  * every child the bench starts is killed by PID when the bench ends (normally, on error, on SIGINT).
  */
 import v8 from 'node:v8';
+import { readFileSync } from 'node:fs';
 import { fork } from 'node:child_process';
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
@@ -169,6 +170,27 @@ const builtIns = {
     const gc = /** @type {any} */ (globalThis).gc;
     if (typeof gc === 'function') gc();
     return { heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage.rss() };
+  },
+  /**
+   * Where the RSS is (call after `gc`): the process's anonymous and file-backed resident memory
+   * (/proc/self/status, Linux), V8's committed heap by space, and memory outside the V8 heap.
+   */
+  memoryDetail() {
+    const { heapTotal, external, arrayBuffers } = process.memoryUsage();
+    const spaces = Object.fromEntries(
+      v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]),
+    );
+    /** @type {Record<string, number>} */
+    const status = {};
+    try {
+      for (const line of readFileSync('/proc/self/status', 'utf8').split('\n')) {
+        const m = /^(RssAnon|RssFile|RssShmem|VmRSS|VmHWM):\s+(\d+) kB/.exec(line);
+        if (m) status[m[1]] = Number(m[2]) * 1024;
+      }
+    } catch {
+      // not Linux: V8's figures only
+    }
+    return { heapTotal, external, arrayBuffers, spaces, status };
   },
   /** @param {{file: string}} args */
   heapSnapshot(args) {

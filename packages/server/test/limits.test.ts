@@ -5,7 +5,8 @@
  * trusted proxy; a flooding socket gets `rate_limited` while a bystander is served; HTTP publishes
  * per API key get 429 + `Retry-After`; with the Redis store the per-user limit holds across nodes.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -29,6 +30,11 @@ import { redisStoreClientOptions } from '../src/store/redis-connection.js';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { errorOf, pollingHandshake, upgradeAttempt, type Attempt } from './limits-helpers.js';
+
+/** A refused namespace connect's `44` payload. */
+interface ConnectData {
+  data: { code: string };
+}
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -138,6 +144,47 @@ describe('connection attempts per IP, before auth', () => {
     expect(second.data.code).toBe('rate_limited');
     expect(second.data.retryAfterMs).toBeGreaterThan(0);
     expect(srv.server.stats().authFailures).toBe(1); // the refused connect never reached the token check
+  });
+
+  it('with connection attempts unlimited, a second namespace connect over one transport reaches the token check', async () => {
+    const srv = await server(); // test servers run with every limit off
+    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/socket.io/?EIO=4&transport=websocket`);
+    cleanups.push(() => ws.close());
+    const frames: string[] = [];
+    ws.on('message', (data: Buffer) => frames.push(data.toString()));
+    await waitUntil(() => (frames.some((f) => f.startsWith('0{')) ? true : undefined), 2000, 'engine open');
+    ws.send('40{"token":"not-a-token"}');
+    ws.send('40{"token":"not-a-token"}');
+    await waitUntil(() => (frames.filter((f) => f.startsWith('44')).length === 2 ? true : undefined), 2000, 'refusals');
+    const codes = frames
+      .filter((f) => f.startsWith('44'))
+      .map((f) => (JSON.parse(f.slice(2)) as ConnectData).data.code);
+    expect(codes).toEqual(['unauthorized', 'unauthorized']);
+    expect(srv.server.stats().authFailures).toBe(2);
+  });
+
+  it('a peer that resets its socket right after the upgrade leaves the server serving, with caps or without', async () => {
+    for (const limits of [{}, { maxConnectionsPerIp: 1 }]) {
+      const srv = await server({ limits });
+      const raw = net.connect(srv.port, '127.0.0.1');
+      raw.on('error', () => undefined);
+      raw.write(
+        'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n' +
+          `Upgrade: websocket\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      const answer = await new Promise<string>((resolve) =>
+        raw.once('data', (data: Buffer) => resolve(data.toString())),
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 101/);
+      raw.resetAndDestroy();
+      // With the cap of 1, a new upgrade passes once the reset connection's place is free again.
+      await waitUntil(
+        async () => ((await upgradeAttempt(srv.port).then(keep)).status === 101 ? true : undefined),
+        5000,
+        'served after the reset',
+      );
+      if (limits.maxConnectionsPerIp === undefined) expect((await client(srv)).socket.connected).toBe(true);
+    }
   });
 
   it('dryRun counts what it would refuse and refuses nothing', async () => {

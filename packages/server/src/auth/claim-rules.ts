@@ -8,6 +8,9 @@ import type { AuthContext } from './context.js';
 
 export type TokenClaims = Omit<AuthContext, 'deviceId'>;
 
+/** The claims' empty list, shared (frozen) by every token without channels or publish rights: +32 B a list otherwise. */
+const NO_PATTERNS: readonly string[] = Object.freeze([]);
+
 export interface TimeRules {
   /** Longest accepted `exp - iat` (or `exp - now` without `iat`), seconds. */
   maxLifetimeSeconds: number;
@@ -42,7 +45,13 @@ export function readTetherClaims(payload: JWTPayload): TokenClaims {
   if (!isStringList(channels) || !isStringList(publish)) {
     throw new TetherError(ErrorCode.Unauthorized, '`channels` and `publish` claims must be lists of strings');
   }
-  return { sub, tenant, channels, publish, exp: typeof exp === 'number' ? exp : undefined };
+  return {
+    sub,
+    tenant,
+    channels: channels.length === 0 ? NO_PATTERNS : channels,
+    publish: publish.length === 0 ? NO_PATTERNS : publish,
+    exp: typeof exp === 'number' ? exp : undefined,
+  };
 }
 
 function isStringList(value: unknown): value is string[] {

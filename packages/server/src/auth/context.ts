@@ -13,6 +13,21 @@ export interface AuthContext {
   exp: number | undefined;
 }
 
+/**
+ * The context of a verified token for one device. A literal of its six fields, not a spread of the
+ * claims: a spread leaves the sixth property in a separate property array, +40 B per connection.
+ */
+export function contextOf(claims: Omit<AuthContext, 'deviceId'>, deviceId: string): AuthContext {
+  return {
+    tenant: claims.tenant,
+    sub: claims.sub,
+    deviceId,
+    channels: claims.channels,
+    publish: claims.publish,
+    exp: claims.exp,
+  };
+}
+
 export type ChannelAction = 'subscribe' | 'publish';
 
 /**

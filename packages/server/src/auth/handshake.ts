@@ -1,15 +1,22 @@
 import type { ExtendedError, Socket } from 'socket.io';
 import { ErrorCode, TetherError, handshakeAuthSchema, parseFrame, type Positions } from '@tether/protocol';
-import type { AuthContext } from './context.js';
+import { contextOf, type AuthContext } from './context.js';
 import type { TokenClaims } from './verify-token.js';
 import type { Guard } from '../guard/guard.js';
 import type { StartupGate } from '../delivery/startup-gate.js';
+import type { ClientConnection } from '../delivery/connection.js';
 
 /** What the handshake leaves on `socket.data` for the connection handler. */
 export interface HandshakeData {
   ctx: AuthContext;
   /** Where the client resumes from; dropped once the connection took them (it keeps none on the socket). */
   positions?: Positions | undefined;
+  /**
+   * The socket's connection while its frames are routed to it (delivery/frame-listeners.ts). A
+   * field from the start: added later it would take a property array, and a WeakMap entry from
+   * socket to connection costs more (~30 B).
+   */
+  connection: ClientConnection | undefined;
 }
 
 export interface HandshakeDeps {
@@ -64,5 +71,5 @@ async function authenticate(socket: Socket, deps: HandshakeDeps): Promise<Handsh
     throw new TetherError(ErrorCode.TooManyChannels, `at most ${deps.maxChannelsPerConnection} channels`);
   }
   const claims = await deps.verifyToken(auth.token);
-  return { ctx: { ...claims, deviceId: auth.deviceId ?? socket.id }, positions };
+  return { ctx: contextOf(claims, auth.deviceId ?? socket.id), positions, connection: undefined };
 }

@@ -28,7 +28,11 @@ export class ChannelState implements EnvelopeCache {
   head: number;
   /** Local subscriptions (joined or joining); the registry evicts idle states with none. */
   subscribers = 0;
-  lastActiveAt = Date.now();
+  /**
+   * When it last fanned a message out (or was made), in whole seconds: a small integer, where ms
+   * would be a boxed number (+16 B) in every state, an idle inbox's too. Eviction waits a minute.
+   */
+  private lastActiveSecond = Math.floor(Date.now() / 1000);
   /**
    * Grows from a few slots to `capacity`: most channels (inboxes) stay small. None until the
    * first message (an idle inbox shares the empty one).
@@ -46,6 +50,11 @@ export class ChannelState implements EnvelopeCache {
     this.epoch = info.epoch;
     this.head = info.head;
     this.capacity = Math.max(INITIAL_SLOTS, capacity);
+  }
+
+  /** When it last fanned a message out (or was made), ms since the epoch, rounded down to the second. */
+  get lastActiveAt(): number {
+    return this.lastActiveSecond * 1000;
   }
 
   /** The Socket.IO room of this channel: one per tenant and channel. */
@@ -66,7 +75,7 @@ export class ChannelState implements EnvelopeCache {
     const kept = json !== undefined && json.length <= MAX_KEPT_ENVELOPE ? json : undefined;
     this.ring[message.offset % this.ring.length] = { message, sentAt, json: kept };
     if (message.offset > this.head) this.head = message.offset;
-    this.lastActiveAt = sentAt;
+    this.lastActiveSecond = Math.floor(sentAt / 1000);
   }
 
   recent(offset: number): RecentEntry | undefined {

@@ -13,7 +13,7 @@ import {
   type RefreshReply,
   type SubReply,
 } from '@tether/protocol';
-import type { AuthContext } from '../auth/context.js';
+import { contextOf, type AuthContext } from '../auth/context.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { TokenClaims } from '../auth/verify-token.js';
 import type { Expiring, ExpiryTimers } from '../auth/expiry-timers.js';
@@ -319,7 +319,7 @@ export class ClientConnection implements Expiring {
       }
       void this.socket.join(state.room);
       sub.joined = true;
-      sub.joinedAt = sub.ackMovedAt = this.deps.now();
+      sub.ackMovedAt = this.deps.now();
       return;
     }
     throw new TetherError(ErrorCode.StoreUnavailable, `could not catch up with ${state.channel}; subscribe again`);
@@ -427,7 +427,7 @@ export class ClientConnection implements Expiring {
     if (claims.sub !== this.ctx.sub || claims.tenant !== this.ctx.tenant) {
       throw new TetherError(ErrorCode.Forbidden, 'a refreshed token must have the same sub and tenant');
     }
-    this.ctx = { ...claims, deviceId: this.ctx.deviceId };
+    this.ctx = contextOf(claims, this.ctx.deviceId);
     this.armExpiry();
     await this.dropRefusedSubscriptions();
     return claims.exp === undefined ? {} : { exp: claims.exp };

@@ -24,6 +24,7 @@ import {
 } from '@tether/protocol';
 import type { z } from 'zod';
 import type { ClientConnection } from './connection.js';
+import type { HandshakeData } from '../auth/handshake.js';
 import { READ_STATE_EVENTS } from '../presence/read-state-frames.js';
 
 const INBOUND_EVENTS = [
@@ -49,18 +50,20 @@ type Packet = unknown[];
 
 /** Routes the socket's events to `connection` (after any middleware already installed) until `detachListeners`. */
 export function attachListeners(socket: TetherSocket, connection: ClientConnection): void {
-  connectionOf.set(socket, connection);
+  (socket.data as HandshakeData).connection = connection;
   // Socket.IO calls middleware without its socket: bound to it (smaller than a closure over it).
   socket.use(routeFrame.bind(socket));
   socket.on('disconnect', onDisconnect);
 }
 
 export function detachListeners(socket: TetherSocket): void {
-  connectionOf.delete(socket);
+  (socket.data as HandshakeData).connection = undefined;
 }
 
-/** Each socket's connection, for the listeners every socket shares. */
-const connectionOf = new WeakMap<TetherSocket, ClientConnection>();
+/** The socket's connection, for the listeners every socket shares (kept on the handshake's data). */
+function connectionOf(socket: TetherSocket): ClientConnection | undefined {
+  return (socket.data as HandshakeData).connection;
+}
 
 /**
  * One event of the socket, handled here; then `next`, so that Socket.IO still dispatches it by
@@ -68,7 +71,7 @@ const connectionOf = new WeakMap<TetherSocket, ClientConnection>();
  * The common ack, one valid frame and no callback, takes no argument array.
  */
 function routeFrame(this: TetherSocket, packet: Packet, next: () => void): void {
-  const connection = connectionOf.get(this);
+  const connection = connectionOf(this);
   // As Socket.IO's own dispatch: nothing is handled after the socket went.
   if (!connection || !this.connected) return;
   const event = packet[0];
@@ -79,7 +82,7 @@ function routeFrame(this: TetherSocket, packet: Packet, next: () => void): void 
 }
 
 function onDisconnect(this: TetherSocket): void {
-  connectionOf.get(this)?.stop();
+  connectionOf(this)?.stop();
 }
 
 /** A frame parser from its zod schema; a failure is the documented refusal (`parseFrame`). */

@@ -23,9 +23,10 @@ export class Subscription {
   lastResendAt = 0;
   /** Offsets up to here were given up on (counted missed) for this connection. */
   missedUpTo = 0;
-  /** When the subscription joined the room (replayed messages count as sent then). */
-  joinedAt = 0;
-  /** When the ack last moved forward (or the subscription joined). */
+  /**
+   * When the ack last moved forward, or the subscription joined the room if it has not since
+   * (replayed messages count as sent then). One time for both: it only moves forward.
+   */
   ackMovedAt = 0;
   joined = false;
   /** This subscription's device entry in the AckLedger (`recordFor`): slot and generation, -1 until its first ack. */
@@ -65,7 +66,7 @@ export class Subscription {
     if (this.attempts === 0) {
       // Out of the ring (a busy channel) the send time is unknown: the ack's last move stands for it.
       const sentAt = this.state.recent(base + 1)?.sentAt ?? 0;
-      const progressAt = Math.max(sentAt, this.ackMovedAt, this.joinedAt);
+      const progressAt = Math.max(sentAt, this.ackMovedAt);
       if (now - progressAt < policy.ackTimeoutMs) return { kind: 'none' };
     } else {
       const wait = policy.retryAckTimeoutMs * policy.redeliveryBackoff ** (this.attempts - 1);

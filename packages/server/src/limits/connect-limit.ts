@@ -8,7 +8,7 @@ import type { ExtendedError, Socket } from 'socket.io';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import type { StatsCounter } from '../delivery/stats.js';
 import type { TrustedProxies } from './client-ip.js';
-import type { RateLimit } from './rate-limit.js';
+import { isUnlimited, type RateLimit } from './rate-limit.js';
 
 export interface ConnectLimitDeps {
   proxies: TrustedProxies;
@@ -18,6 +18,8 @@ export interface ConnectLimitDeps {
 }
 
 export function connectLimitMiddleware(deps: ConnectLimitDeps) {
+  // No attempt limit: nothing to pay, and no connection to remember (a WeakSet entry each).
+  if (isUnlimited(deps.attempts)) return (_socket: Socket, next: (err?: ExtendedError) => void): void => next();
   const paid = new WeakSet<object>();
   return (socket: Socket, next: (err?: ExtendedError) => void): void => {
     const conn = socket.conn as object;

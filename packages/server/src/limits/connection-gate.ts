@@ -55,7 +55,15 @@ export class ConnectionGate {
   /** Polling handshakes admitted whose Engine.IO session is not known yet: its release. */
   private readonly pending = new WeakMap<http.IncomingMessage, () => void>();
 
-  constructor(private readonly deps: ConnectionGateDeps) {}
+  /**
+   * Open connections are counted only when a cap needs them: uncounting an upgraded socket takes a
+   * third `close` listener on it, which grows its listener array by 144 B for the socket's life.
+   */
+  private readonly counting: boolean;
+
+  constructor(private readonly deps: ConnectionGateDeps) {
+    this.counting = deps.limits.maxConnections > 0 || deps.limits.maxConnectionsPerIp > 0;
+  }
 
   /**
    * Puts the gate in front of the listeners Socket.IO attached to `server` (call after creating
@@ -78,11 +86,16 @@ export class ConnectionGate {
       socket.on('error', ignoreError);
       void this.admit(req).then((refusal) => {
         if (refusal) return refuseUpgrade(socket, refusal);
-        const ip = this.deps.proxies.clientIpOf(req);
-        this.count(ip);
-        (socket as HeldSocket)[HELD_IP] = ip;
-        socket.on('close', this.releaseSocket);
+        if (this.counting) {
+          const ip = this.deps.proxies.clientIpOf(req);
+          this.count(ip);
+          (socket as HeldSocket)[HELD_IP] = ip;
+          socket.on('close', this.releaseSocket);
+        }
         forward();
+        // Engine.IO's WebSocket server guards the socket now (it listens for `error` at once): ours
+        // would keep a two-listener array on every socket for its life.
+        if (socket.listenerCount('error') > 1) socket.removeListener('error', ignoreError);
       });
     });
 
@@ -95,6 +108,7 @@ export class ConnectionGate {
       if (!this.isNewSession(req)) return forward();
       void this.admit(req).then((refusal) => {
         if (refusal) return refuseRequest(res, refusal);
+        if (!this.counting) return forward();
         const release = this.hold(this.deps.proxies.clientIpOf(req));
         this.pending.set(req, release);
         // No session came of it (refused by Engine.IO, bad transport): release when the answer is done.

@@ -38,6 +38,11 @@ export interface RateLimit {
 /** No limit (configured as 0): never refuses. */
 const unlimited: RateLimit = { consume: async () => undefined };
 
+/** True for a limit configured as 0 (it never refuses): what it would guard need not be tracked. */
+export function isUnlimited(limit: RateLimit): boolean {
+  return limit === unlimited;
+}
+
 interface Consumer {
   consume(key: string, points?: number): Promise<RateLimiterRes>;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ChannelRegistry } from '../../src/delivery/channel-registry.js';
 import { ChannelState } from '../../src/delivery/channel-state.js';
+import { MemoryLogStore } from '@tether/server';
 import type { StoredMessage } from '../../src/store/types.js';
 
 const message = (offset: number): StoredMessage => ({ id: `m${offset}`, offset, type: 't', data: offset, ts: 0 });
@@ -15,6 +17,23 @@ describe('ChannelState ring', () => {
     expect(state.recent(150)).toBeUndefined();
     expect(state.recent(250)).toEqual({ message: message(250), sentAt: 250 });
     expect(state.recentRange(250, 250)).toEqual([]);
+  });
+
+  it('keeps when it was last active to the second, and the registry evicts it a full idle time after', async () => {
+    const state = new ChannelState('t/c', 't', 'c', { epoch: 'e', head: 0, first: 1 }, 8);
+    state.record(message(1), 1_700_000_012_345);
+    expect(state.lastActiveAt).toBe(1_700_000_012_000);
+    state.record(message(2), 1_700_000_013_999);
+    expect(state.lastActiveAt).toBe(1_700_000_013_000);
+    const store = new MemoryLogStore();
+    await store.append('t/c', [{ id: 'a', type: 't', data: 1, ts: 0 }]);
+    const registry = new ChannelRegistry(store, 8);
+    const written = await registry.get('t', 'c');
+    written.record(message(1), 1_700_000_012_345);
+    registry.evictIdle(1_700_000_071_999, 60_000, () => false);
+    expect(registry.peek('t/c')).toBe(written);
+    registry.evictIdle(1_700_000_072_000, 60_000, () => false);
+    expect(registry.peek('t/c')).toBeUndefined();
   });
 
   it('forgets everything on a new epoch', () => {
