@@ -25,14 +25,17 @@ function commonPublish(input: unknown): HttpPublishBody | undefined {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
   const fields = input as Record<string, unknown>;
   let hasData = false;
+  let hasTenant = false;
   for (const key in fields) {
     if (key === 'data') hasData = true;
-    else if (key !== 'channel' && key !== 'type' && key !== 'tenant') return undefined;
+    else if (key === 'tenant') hasTenant = true;
+    else if (key !== 'channel' && key !== 'type') return undefined;
   }
   const { channel, type, tenant } = fields;
   if (!hasData || typeof channel !== 'string' || !CHANNEL_PATTERN.test(channel)) return undefined;
   if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) return undefined;
-  if (tenant === undefined) return { channel, type, data: fields.data };
+  if (!hasTenant) return { channel, type, data: fields.data };
+  // (`tenant: undefined` is the schema's: its answer keeps the key.)
   if (typeof tenant !== 'string' || !TENANT_PATTERN.test(tenant)) return undefined;
   return { channel, type, data: fields.data, tenant };
 }
