@@ -1,10 +1,4 @@
-import {
-  CHANNEL_PATTERN,
-  TENANT_PATTERN,
-  httpPublishSchema,
-  parseFrame,
-  type HttpPublishBody,
-} from '@tether/protocol';
+import { CHANNEL_PATTERN, TENANT_PATTERN, httpPublishSchema, parseFrame, type HttpPublishBody } from '@tether/protocol';
 
 /** The longest `type` `httpPublishSchema` takes (`messageType`). */
 const MAX_TYPE_LENGTH = 100;
