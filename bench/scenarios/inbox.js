@@ -23,7 +23,7 @@ export const inboxDefaults = {
   clients: 5000,
   workers: 4,
   /** Messages per second, each to one random user; delivered = rate (not × clients). */
-  rates: [1000, 2000, 4000, 6000, 8000, 12000, 16000, 24000, 32000],
+  rates: [1000, 2000, 4000, 6000, 8000, 12000, 16000, 24000, 32000, 40000, 48000],
   stepSeconds: 5,
   maxFails: 2,
   drainSeconds: 10,

@@ -20,7 +20,7 @@ export const ingressDefaults = {
   clients: 1000,
   workers: 2,
   /** Publishes per second offered by the load process, each to one random user. */
-  rates: [1000, 2000, 3000, 4000, 6000, 8000, 10000, 12000, 16000],
+  rates: [1000, 2000, 3000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 18000, 20000, 24000],
   /** Concurrent HTTP publishers (keep-alive connections, one request in flight each). */
   connections: 50,
   stepSeconds: 5,

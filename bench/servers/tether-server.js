@@ -2,15 +2,21 @@
  * Tether under test, in its own process: `createTetherServer` from the built workspace package,
  * memory store by default (`BENCH_STORE=sqlite` for a fresh SQLite file, `BENCH_STORE=redis://…` for
  * a cluster node), listening on 127.0.0.1:0.
- * Messages are published in-process with `server.publish`, as an app would.
+ * Messages are published in-process with `server.publish`, as an app would. `BENCH_TETHER_MODULE=<path
+ * to an index.js>` runs another build instead (an A/B of a change, both built in one tree).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createTetherServer, noLimits } from '@tether/server';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { collect, runStep } from '../lib/publisher.js';
 import { runInboxStep } from '../lib/inbox-publisher.js';
 import { serve, usage } from '../lib/rpc.js';
+
+// `BENCH_TETHER_MODULE`: another build of the server (e.g. one compiled before a change) for an A/B on one box.
+const { createTetherServer, noLimits } = process.env.BENCH_TETHER_MODULE
+  ? await import(pathToFileURL(resolve(process.env.BENCH_TETHER_MODULE)).href)
+  : await import('@tether/server');
 
 const CHANNEL = process.env.BENCH_CHANNEL ?? 'bench:fanout';
 const TENANT = process.env.BENCH_TENANT ?? 'bench';

@@ -11,7 +11,7 @@ const MAX_KEPT_ENVELOPE = 4096;
 export interface RecentEntry {
   message: StoredMessage;
   sentAt: number;
-  /** The message's envelope as JSON (`envelopeJson`), encoded once for the live frame and reused by ring replay and redelivery; only for small envelopes. */
+  /** The message's envelope as JSON (`envelopeJson`), kept once a ring replay or redelivery first encodes it, and reused by the next; only for small envelopes. */
   json: string | undefined;
 }
 

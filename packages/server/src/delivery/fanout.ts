@@ -219,20 +219,21 @@ export class Fanout {
 
   /**
    * The one place a batch reaches the room: drops what the room already had, records the rest in
-   * the ring (with each envelope's text, encoded once here) and hands it to the room sender, which
+   * the ring (without the envelope's text: see below) and hands it to the room sender, which
    * writes one frame (or queues it behind the channel's broadcast still being written). What the
    * relevance rules drop by the batch alone (expired already: a gap read, a late relay batch; or
    * superseded by a later message of the batch) is recorded in the ring but not sent: the frame
    * then carries `from`/`upTo`, so the room's clients move past it (counted once, path `live`).
    */
   private deliver(state: ChannelState, messages: readonly StoredMessage[]): void {
-    const fresh = messages.filter((m) => m.offset > state.head);
+    // In offset order: when the first is new, all are (no copy on the common path).
+    const fresh = (messages[0]?.offset ?? 0) > state.head ? messages : messages.filter((m) => m.offset > state.head);
     if (fresh.length === 0) return;
     const now = this.now();
     // Nobody here to spare a stale message: nothing to decide, nothing to count.
     const members = this.roomSize(state);
     const drops = members > 0 ? this.relevance?.liveDrops(fresh, state.channel, now) : undefined;
-    const sent: StoredMessage[] = drops ? [] : fresh;
+    const kept: StoredMessage[] | undefined = drops ? [] : undefined; // what is sent, when the rules dropped some
     const envelopes: string[] = [];
     for (const message of fresh) {
       const reason = drops?.get(message.offset);
@@ -241,15 +242,18 @@ export class Fanout {
         countDrop(this.stats, 'live', reason);
         continue;
       }
-      // The ring keeps the plain envelope (replays answer as the store would); the live frame names what it supersedes.
+      // The ring does not keep this text: kept, it would survive (be copied by the scavenger and
+      // promoted) for every message, while most are never sent again; a replay or redelivery
+      // encodes the plain envelope once and the ring keeps that (ChannelState.envelopeJsonOf).
+      // The live frame names what the message supersedes.
       const json = envelopeJson(message);
-      state.record(message, now, json);
+      state.record(message, now);
       if (members > 0) this.stats.observer?.sent(now - message.ts);
       envelopes.push(this.annotated(state, message, json));
-      if (drops) sent.push(message);
+      kept?.push(message);
     }
     const range = drops ? { from: fresh[0]!.offset, upTo: fresh.at(-1)!.offset } : undefined;
-    this.sender.send(state, sent, envelopes, range);
+    this.sender.send(state, kept ?? fresh, envelopes, range);
     this.signal.notify(state.stream);
   }
 

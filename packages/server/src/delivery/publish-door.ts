@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, TetherError, DEFAULT_TENANT, httpPublishSchema, parseFrame } from '@tether/protocol';
+import { ErrorCode, TetherError, DEFAULT_TENANT } from '@tether/protocol';
 import type { PublishInput, PublishResult } from '../api.js';
 import { checkDataShape } from '../guard/data-shape.js';
 import type { AppendInput, AppendResult } from '../store/types.js';
 import type { PublishPush } from '../push/options.js';
 import { rememberDataJson } from '../store/message-json.js';
 import { payloadJson } from './payload.js';
+import { parsePublishInput } from './publish-input.js';
 import type { Publisher } from './publisher.js';
 import type { StartupGate } from './startup-gate.js';
 
@@ -43,20 +44,29 @@ export class PublishDoor {
   constructor(private readonly deps: PublishDoorDeps) {}
 
   /** An input its path has already parsed (socket frame, HTTP body). */
-  async publish(input: AcceptedPublish): Promise<PublishResult> {
-    const dataJson = this.check(input);
-    return this.admit(input, dataJson);
+  publish(input: AcceptedPublish): Promise<PublishResult> {
+    // Not async (one promise per publish less); a refusal still arrives as a rejection.
+    try {
+      return this.admit(input, this.check(input));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   /** The library's `publish`: the input parsed (as an HTTP body is), then published. */
-  async publishInput(input: PublishInput): Promise<PublishResult> {
-    return this.publish(parseFrame(httpPublishSchema, input, 'publish input'));
+  publishInput(input: PublishInput): Promise<PublishResult> {
+    try {
+      const body = parsePublishInput(input, 'publish input');
+      return this.admit(body, this.check(body));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   /** The library's `publishMany`: every input parsed and checked (as an HTTP body is) before any is published. */
   async publishMany(inputs: readonly PublishInput[]): Promise<PublishResult[]> {
     const accepted = inputs.map((input) => {
-      const body = parseFrame(httpPublishSchema, input, 'publish input');
+      const body = parsePublishInput(input, 'publish input');
       return { body, dataJson: this.check(body) };
     });
     return Promise.all(accepted.map(({ body, dataJson }) => this.admit(body, dataJson)));
@@ -73,17 +83,19 @@ export class PublishDoor {
     const { deps } = this;
     const starting = deps.gate.pass();
     if (starting) await starting;
-    const { tenant = DEFAULT_TENANT, channel, id, push, priority, ...fields } = input;
-    // `normal` is the default: left off so that it is absent in the store and on the wire.
-    const rest = priority === undefined || priority === 'normal' ? fields : { ...fields, priority };
-    const ttl = deps.ttlFor ? deps.ttlFor(rest.type, rest.ttl) : rest.ttl;
-    if (ttl === undefined) delete rest.ttl;
-    else rest.ttl = ttl;
-    // An id the server makes up cannot be repeated by anyone: it needs no idempotency entry.
+    const { tenant = DEFAULT_TENANT, channel, id, push } = input;
+    // Built field by field (no rest or spread copies): one object per publish. An id the server
+    // makes up cannot be repeated by anyone: it needs no idempotency entry.
     const message: AppendInput =
       id === undefined
-        ? { ...rest, id: randomUUID(), ts: deps.now(), idempotent: false }
-        : { ...rest, id, ts: deps.now() };
+        ? { id: randomUUID(), type: input.type, data: input.data, ts: deps.now(), idempotent: false }
+        : { id, type: input.type, data: input.data, ts: deps.now() };
+    const ttl = deps.ttlFor ? deps.ttlFor(input.type, input.ttl) : input.ttl;
+    if (ttl !== undefined) message.ttl = ttl;
+    if (input.critical !== undefined) message.critical = input.critical;
+    if (input.collapseKey !== undefined) message.collapseKey = input.collapseKey;
+    // `normal` is the default: left off so that it is absent in the store and on the wire.
+    if (input.priority !== undefined && input.priority !== 'normal') message.priority = input.priority;
     rememberDataJson(message, dataJson);
     const result = await deps.publisher.publish(tenant, channel, message);
     if (!result.duplicate) deps.onAppended?.(tenant, channel, result, push);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ErrorCode, TetherError } from '@tether/protocol';
-import type { AppendInput, AppendResult, LogStore } from '../store/types.js';
+import type { AppendInput, AppendResult, LogStore, StoredMessage } from '../store/types.js';
 import { streamOf, type ChannelRegistry } from './channel-registry.js';
 import type { ChannelState } from './channel-state.js';
 import type { Fanout } from './fanout.js';
@@ -55,20 +55,28 @@ export class Publisher {
     this.log = deps.log;
   }
 
-  async publish(tenant: string, channel: string, input: AppendInput): Promise<AppendResult> {
+  publish(tenant: string, channel: string, input: AppendInput): Promise<AppendResult> {
     this.inFlight++;
-    try {
-      // A known channel is queued in this very call: no promise to wait for (one per publish).
-      const state = this.registry.peek(streamOf(tenant, channel)) ?? (await this.registry.get(tenant, channel));
-      return await new Promise<AppendResult>((resolve, reject) => {
-        let queue = this.queues.get(state);
-        if (!queue) this.queues.set(state, (queue = []));
-        queue.push({ input, resolve, reject });
-        this.schedule();
-      });
-    } finally {
-      if (--this.inFlight === 0) this.wakeIdle();
-    }
+    // A known channel is queued in this very call: no promise to wait for, none made but the answer's.
+    const known = this.registry.peek(streamOf(tenant, channel));
+    if (known) return this.enqueue(known, input);
+    return this.registry.get(tenant, channel).then(
+      (state) => this.enqueue(state, input),
+      (err: unknown) => {
+        this.settled();
+        throw err;
+      },
+    );
+  }
+
+  /** Queues `input` for the turn's flush; its promise settles when its batch is appended (and fanned out) or failed. */
+  private enqueue(state: ChannelState, input: AppendInput): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      let queue = this.queues.get(state);
+      if (!queue) this.queues.set(state, (queue = []));
+      queue.push({ input, resolve, reject });
+      this.schedule();
+    });
   }
 
   isBusy(state: ChannelState): boolean {
@@ -103,12 +111,13 @@ export class Publisher {
         batch.map((p) => p.input),
       );
       this.fanOut(state, results);
-      batch.forEach((p, i) => p.resolve(results[i]!));
+      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
     } catch (err) {
       const error = TetherError.from(err, ErrorCode.StoreUnavailable);
       this.log.error({ err, stream: state.stream }, 'append failed; publishes rejected');
       for (const p of batch) p.reject(error);
     } finally {
+      for (let i = 0; i < batch.length; i++) this.settled();
       this.flushing.delete(state);
       // What queued meanwhile (or beyond MAX_BATCH) goes with the next turn's flush.
       if (this.queues.has(state)) this.schedule();
@@ -116,15 +125,20 @@ export class Publisher {
   }
 
   private fanOut(state: ChannelState, results: readonly AppendResult[]): void {
-    const fresh = results.filter((r) => !r.duplicate);
+    const fresh: StoredMessage[] = [];
+    let epoch: string | undefined;
+    for (const result of results) {
+      if (result.duplicate) continue;
+      epoch ??= result.epoch;
+      fresh.push(result.message);
+    }
     this.stats.values.duplicatesIgnored += results.length - fresh.length;
-    const first = fresh[0];
-    if (first)
-      this.fanout.appended(
-        state,
-        first.epoch,
-        fresh.map((r) => r.message),
-      );
+    if (epoch !== undefined) this.fanout.appended(state, epoch, fresh);
+  }
+
+  /** One accepted publish settled (appended and fanned out, or failed). */
+  private settled(): void {
+    if (--this.inFlight === 0) this.wakeIdle();
   }
 
   private wakeIdle(): void {

@@ -6,7 +6,6 @@ import {
   TetherError,
   httpAckSchema,
   httpPollSchema,
-  httpPublishSchema,
   inboxOf,
   parseFrame,
   type PollChannelMessages,
@@ -17,6 +16,7 @@ import {
 import type { PublishResult } from '../api.js';
 import type { AcceptedPublish } from '../delivery/publish-door.js';
 import { countRefusal } from '../delivery/refusals.js';
+import { parsePublishInput } from '../delivery/publish-input.js';
 import type { TokenClaims } from '../auth/verify-token.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { AuthContext } from '../auth/context.js';
@@ -146,7 +146,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   app.post('/v1/publish', async (request) => {
     const key = keys.find(bearerOf(request));
     await deps.limitHttpPublish?.(key.key);
-    const body = parseFrame(httpPublishSchema, request.body, 'publish body');
+    const body = parsePublishInput(request.body, 'publish body');
     if (key.tenant !== '*' && body.tenant !== undefined && body.tenant !== key.tenant) {
       throw new TetherError(ErrorCode.Forbidden, 'this API key may not publish to that tenant');
     }

@@ -41,6 +41,9 @@ type LimitsOptions = Pick<
   | 'maxHandshakesInProgress'
 >;
 
+/** API keys whose digest is remembered at most (more than any deployment configures). */
+const MAX_REMEMBERED_API_KEYS = 1024;
+
 export class Limits {
   readonly proxies: TrustedProxies;
   readonly gate: ConnectionGate;
@@ -56,6 +59,8 @@ export class Limits {
   private readonly httpPublishes: RateLimit;
   private readonly httpRequests: RateLimit;
   private readonly cutUsers = new CutUsers();
+  /** The rate-limit key of each API key seen (its digest): one SHA-256 per key, not per publish. */
+  private readonly apiKeyDigests = new Map<string, string>();
   /** Shared by every socket's event-limit middleware. */
   private eventLimitDeps: EventLimitDeps | undefined;
 
@@ -168,8 +173,7 @@ export class Limits {
 
   /** Takes one HTTP publish of this API key; throws `rate_limited` over the limit. */
   async httpPublish(apiKey: string): Promise<void> {
-    // A digest, so that no API key is written to Redis.
-    const key = createHash('sha256').update(apiKey).digest('base64url').slice(0, 22);
+    const key = this.apiKeyDigestOf(apiKey);
     const refusal = await this.httpPublishes.consume(key);
     if (!refusal) return;
     this.stats.values.rateLimited.httpPublishes++;
@@ -177,6 +181,21 @@ export class Limits {
     throw new TetherError(ErrorCode.RateLimited, 'too many publishes with this API key', {
       retryAfterMs: refusal.retryAfterMs,
     });
+  }
+
+  /**
+   * A digest, so that no API key is written to Redis. Remembered: only configured keys get here (the
+   * HTTP route found the key first), so the map holds at most one entry per key; it starts over past
+   * a bound all the same.
+   */
+  private apiKeyDigestOf(apiKey: string): string {
+    let digest = this.apiKeyDigests.get(apiKey);
+    if (digest === undefined) {
+      digest = createHash('sha256').update(apiKey).digest('base64url').slice(0, 22);
+      if (this.apiKeyDigests.size >= MAX_REMEMBERED_API_KEYS) this.apiKeyDigests.clear();
+      this.apiKeyDigests.set(apiKey, digest);
+    }
+    return digest;
   }
 
   /** Takes one request of this user (tenant + sub) with a user token; throws `rate_limited` over the limit. */

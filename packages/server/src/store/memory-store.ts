@@ -16,7 +16,7 @@ import {
   type StoredMessage,
   type StreamInfo,
 } from './types.js';
-import { newEpoch, optionalFieldsOf, resolveRetention, storeClosedError, storedMessage } from './store-support.js';
+import { newEpoch, resolveRetention, storeClosedError, storedPriorityOf } from './store-support.js';
 import { RetentionByChannel } from './channel-retention.js';
 import { dataJsonOf, rememberDataJson } from './message-json.js';
 
@@ -60,7 +60,8 @@ export class MemoryLogStore implements LogStore {
     // Server-made ids leave no key: an inbox published to without ids gets no key map at all.
     const keys = inputs.some((input) => input.idempotent !== false) ? this.keysOf(stream) : undefined;
     const results: AppendResult[] = [];
-    for (const [i, message] of prepared.entries()) {
+    for (let i = 0; i < prepared.length; i++) {
+      const message = prepared[i]!;
       const keyed = inputs[i]?.idempotent !== false;
       const firstOffset = keyed ? keys?.get(message.id) : undefined;
       if (firstOffset !== undefined) {
@@ -193,11 +194,13 @@ function messageAt(log: MemoryStream, offset: number): StoredMessage | undefined
  */
 function normalise(input: AppendInput): StoredMessage {
   const json = dataJsonOf(input);
-  const data: unknown = JSON.parse(json);
-  const message = storedMessage(
-    { id: input.id, type: input.type, data, ts: input.ts, offset: 0 },
-    optionalFieldsOf(input),
-  );
+  // storedMessage's normal form, built in place (one object per message, not three).
+  const message: StoredMessage = { id: input.id, type: input.type, data: JSON.parse(json), ts: input.ts, offset: 0 };
+  if (typeof input.ttl === 'number') message.ttl = input.ttl;
+  if (typeof input.critical === 'boolean') message.critical = input.critical;
+  if (typeof input.collapseKey === 'string') message.collapseKey = input.collapseKey;
+  const priority = storedPriorityOf(input.priority);
+  if (priority !== null) message.priority = priority;
   rememberDataJson(message, json);
   return message;
 }

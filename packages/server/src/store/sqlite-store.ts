@@ -21,7 +21,6 @@ import {
 } from './types.js';
 import {
   newEpoch,
-  optionalFieldsOf,
   resolveRetention,
   storeClosedError,
   storedMessage,
@@ -378,9 +377,19 @@ export class SqliteLogStore implements LogStore {
     return { id: stored.id, epoch: stored.epoch, head, first: low ?? head + 1 };
   }
 
-  /** Exact, since only this store writes the file; bounded (beyond the bound the cache starts over). */
+  /**
+   * Exact, since only this store writes the file; bounded (beyond the bound the cache starts over).
+   * A row already cached for the same stream life is updated in place: a long-lived object is not
+   * replaced by a new one per append (each would be promoted, and the old one left to the full GC).
+   */
   private cacheRow(stream: string, row: StreamRow): void {
-    if (this.streamRows.size >= MAX_CACHED_STREAMS && !this.streamRows.has(stream)) this.streamRows.clear();
+    const cached = this.streamRows.get(stream);
+    if (cached !== undefined && cached.id === row.id && cached.epoch === row.epoch) {
+      cached.head = row.head;
+      cached.first = row.first;
+      return;
+    }
+    if (this.streamRows.size >= MAX_CACHED_STREAMS && cached === undefined) this.streamRows.clear();
     this.streamRows.set(stream, row);
   }
 
@@ -399,13 +408,17 @@ const UNWRITTEN: StreamInfo = Object.freeze({ epoch: UNWRITTEN_EPOCH, head: 0, f
 
 /** The data's JSON is the input's (the publish door's) when it has one: serialized once per publish. */
 function prepareInput(input: AppendInput): PreparedInput {
+  // optionalFieldsOf's columns, written out: one object per input, no spread of a second one.
   return {
     id: input.id,
     keyed: input.idempotent !== false,
     type: input.type,
     data: dataJsonOf(input),
     ts: input.ts,
-    ...optionalFieldsOf(input),
+    ttl: typeof input.ttl === 'number' ? input.ttl : null,
+    critical: typeof input.critical === 'boolean' ? input.critical : null,
+    collapseKey: typeof input.collapseKey === 'string' ? input.collapseKey : null,
+    priority: storedPriorityOf(input.priority),
   };
 }
 
