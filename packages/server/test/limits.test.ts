@@ -33,7 +33,7 @@ import { errorOf, pollingHandshake, upgradeAttempt, type Attempt } from './limit
 
 /** A refused namespace connect's `44` payload. */
 interface ConnectData {
-  data: { code: string };
+  data: { code: string; retryAfterMs?: number };
 }
 
 const cleanups: (() => unknown)[] = [];
@@ -57,6 +57,21 @@ async function client(srv: TestServer, sub = 'u1'): Promise<TestClient> {
 function keep(attempt: Attempt): Attempt {
   cleanups.push(() => attempt.close());
   return attempt;
+}
+
+/** A raw WebSocket on Engine.IO's path, open (its `0{…}` seen), and every frame it got (closed after the test). */
+async function openRawSocket(srv: TestServer): Promise<{ ws: WebSocket; frames: string[] }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/socket.io/?EIO=4&transport=websocket`);
+  cleanups.push(() => ws.close());
+  const frames: string[] = [];
+  ws.on('message', (data: Buffer) => frames.push(data.toString()));
+  await waitUntil(() => (frames.some((f) => f.startsWith('0{')) ? true : undefined), 2000, 'engine open');
+  return { ws, frames };
+}
+
+/** The payloads of the `connect_error` (`44`) frames among `frames`, in order. */
+function connectErrors(frames: readonly string[]): ConnectData[] {
+  return frames.filter((f) => f.startsWith('44')).map((f) => JSON.parse(f.slice(2)) as ConnectData);
 }
 
 async function connectRefusal(srv: TestServer, token: string): Promise<ConnectError> {
@@ -125,22 +140,16 @@ describe('connection attempts per IP, before auth', () => {
 
   it('counts a second namespace connect over one transport: connect_error with data {code: rate_limited, retryAfterMs}', async () => {
     const srv = await server({ limits: { connectionAttemptsPerSecondPerIp: 1, connectionAttemptBurstPerIp: 1 } });
-    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/socket.io/?EIO=4&transport=websocket`);
-    cleanups.push(() => ws.close());
-    const frames: string[] = [];
-    ws.on('message', (data: Buffer) => frames.push(data.toString()));
-    await waitUntil(() => (frames.some((f) => f.startsWith('0{')) ? true : undefined), 2000, 'engine open');
+    const { ws, frames } = await openRawSocket(srv);
 
     ws.send('40{"token":"not-a-token"}');
-    await waitUntil(() => (frames.some((f) => f.startsWith('44')) ? true : undefined), 2000, 'first refusal');
-    const first = JSON.parse(frames.find((f) => f.startsWith('44'))!.slice(2)) as { data: { code: string } };
+    await waitUntil(() => (connectErrors(frames).length === 1 ? true : undefined), 2000, 'first refusal');
+    const first = connectErrors(frames)[0]!;
     expect(first.data.code).toBe('unauthorized'); // the first connect was paid for by the handshake
 
     ws.send('40{"token":"not-a-token"}');
-    await waitUntil(() => (frames.filter((f) => f.startsWith('44')).length === 2 ? true : undefined), 2000, 'second');
-    const second = JSON.parse(frames.filter((f) => f.startsWith('44'))[1]!.slice(2)) as {
-      data: { code: string; retryAfterMs: number };
-    };
+    await waitUntil(() => (connectErrors(frames).length === 2 ? true : undefined), 2000, 'second');
+    const second = connectErrors(frames)[1]!;
     expect(second.data.code).toBe('rate_limited');
     expect(second.data.retryAfterMs).toBeGreaterThan(0);
     expect(srv.server.stats().authFailures).toBe(1); // the refused connect never reached the token check
@@ -148,17 +157,11 @@ describe('connection attempts per IP, before auth', () => {
 
   it('with connection attempts unlimited, a second namespace connect over one transport reaches the token check', async () => {
     const srv = await server(); // test servers run with every limit off
-    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/socket.io/?EIO=4&transport=websocket`);
-    cleanups.push(() => ws.close());
-    const frames: string[] = [];
-    ws.on('message', (data: Buffer) => frames.push(data.toString()));
-    await waitUntil(() => (frames.some((f) => f.startsWith('0{')) ? true : undefined), 2000, 'engine open');
+    const { ws, frames } = await openRawSocket(srv);
     ws.send('40{"token":"not-a-token"}');
     ws.send('40{"token":"not-a-token"}');
-    await waitUntil(() => (frames.filter((f) => f.startsWith('44')).length === 2 ? true : undefined), 2000, 'refusals');
-    const codes = frames
-      .filter((f) => f.startsWith('44'))
-      .map((f) => (JSON.parse(f.slice(2)) as ConnectData).data.code);
+    await waitUntil(() => (connectErrors(frames).length === 2 ? true : undefined), 2000, 'refusals');
+    const codes = connectErrors(frames).map((c) => c.data.code);
     expect(codes).toEqual(['unauthorized', 'unauthorized']);
     expect(srv.server.stats().authFailures).toBe(2);
   });

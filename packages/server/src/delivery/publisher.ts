@@ -117,7 +117,7 @@ export class Publisher {
       this.log.error({ err, stream: state.stream }, 'append failed; publishes rejected');
       for (const p of batch) p.reject(error);
     } finally {
-      for (let i = 0; i < batch.length; i++) this.settled();
+      this.settled(batch.length);
       this.flushing.delete(state);
       // What queued meanwhile (or beyond MAX_BATCH) goes with the next turn's flush.
       if (this.queues.has(state)) this.schedule();
@@ -136,9 +136,10 @@ export class Publisher {
     if (epoch !== undefined) this.fanout.appended(state, epoch, fresh);
   }
 
-  /** One accepted publish settled (appended and fanned out, or failed). */
-  private settled(): void {
-    if (--this.inFlight === 0) this.wakeIdle();
+  /** `count` accepted publishes settled (appended and fanned out, or failed). */
+  private settled(count = 1): void {
+    this.inFlight -= count;
+    if (this.inFlight === 0) this.wakeIdle();
   }
 
   private wakeIdle(): void {

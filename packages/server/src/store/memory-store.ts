@@ -16,7 +16,7 @@ import {
   type StoredMessage,
   type StreamInfo,
 } from './types.js';
-import { newEpoch, resolveRetention, storeClosedError, storedPriorityOf } from './store-support.js';
+import { newEpoch, resolveRetention, setOptionalFields, storeClosedError } from './store-support.js';
 import { RetentionByChannel } from './channel-retention.js';
 import { dataJsonOf, rememberDataJson } from './message-json.js';
 
@@ -196,11 +196,7 @@ function normalise(input: AppendInput): StoredMessage {
   const json = dataJsonOf(input);
   // storedMessage's normal form, built in place (one object per message, not three).
   const message: StoredMessage = { id: input.id, type: input.type, data: JSON.parse(json), ts: input.ts, offset: 0 };
-  if (typeof input.ttl === 'number') message.ttl = input.ttl;
-  if (typeof input.critical === 'boolean') message.critical = input.critical;
-  if (typeof input.collapseKey === 'string') message.collapseKey = input.collapseKey;
-  const priority = storedPriorityOf(input.priority);
-  if (priority !== null) message.priority = priority;
+  setOptionalFields(message, input);
   rememberDataJson(message, json);
   return message;
 }

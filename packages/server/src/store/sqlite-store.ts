@@ -22,6 +22,7 @@ import {
 import {
   newEpoch,
   resolveRetention,
+  setOptionalColumns,
   storeClosedError,
   storedMessage,
   storedPriorityOf,
@@ -408,18 +409,19 @@ const UNWRITTEN: StreamInfo = Object.freeze({ epoch: UNWRITTEN_EPOCH, head: 0, f
 
 /** The data's JSON is the input's (the publish door's) when it has one: serialized once per publish. */
 function prepareInput(input: AppendInput): PreparedInput {
-  // optionalFieldsOf's columns, written out: one object per input, no spread of a second one.
-  return {
+  const prepared: PreparedInput = {
     id: input.id,
     keyed: input.idempotent !== false,
     type: input.type,
     data: dataJsonOf(input),
     ts: input.ts,
-    ttl: typeof input.ttl === 'number' ? input.ttl : null,
-    critical: typeof input.critical === 'boolean' ? input.critical : null,
-    collapseKey: typeof input.collapseKey === 'string' ? input.collapseKey : null,
-    priority: storedPriorityOf(input.priority),
+    ttl: null,
+    critical: null,
+    collapseKey: null,
+    priority: null,
   };
+  setOptionalColumns(prepared, input);
+  return prepared;
 }
 
 /** A failure as callers see it: a TetherError stays, anything else is `store_unavailable`. */

@@ -63,13 +63,33 @@ export function storedPriorityOf(value: unknown): StoredPriority | null {
   return value === 'high' || value === 'low' ? value : null;
 }
 
+/**
+ * The input's optional fields as columns (null when absent), written onto `target`, which has them
+ * already (a prepared row builds them in its own literal: one object per input, no copy).
+ */
+export function setOptionalColumns(target: OptionalFields, input: AppendInput): void {
+  target.ttl = typeof input.ttl === 'number' ? input.ttl : null;
+  target.critical = typeof input.critical === 'boolean' ? input.critical : null;
+  target.collapseKey = typeof input.collapseKey === 'string' ? input.collapseKey : null;
+  target.priority = storedPriorityOf(input.priority);
+}
+
 export function optionalFieldsOf(input: AppendInput): OptionalFields {
-  return {
-    ttl: typeof input.ttl === 'number' ? input.ttl : null,
-    critical: typeof input.critical === 'boolean' ? input.critical : null,
-    collapseKey: typeof input.collapseKey === 'string' ? input.collapseKey : null,
-    priority: storedPriorityOf(input.priority),
-  };
+  const fields: OptionalFields = { ttl: null, critical: null, collapseKey: null, priority: null };
+  setOptionalColumns(fields, input);
+  return fields;
+}
+
+/**
+ * The input's optional fields in `storedMessage`'s normal form (absent stays absent), written onto
+ * `message`: a store that keeps the message itself builds it in one object.
+ */
+export function setOptionalFields(message: StoredMessage, input: AppendInput): void {
+  if (typeof input.ttl === 'number') message.ttl = input.ttl;
+  if (typeof input.critical === 'boolean') message.critical = input.critical;
+  if (typeof input.collapseKey === 'string') message.collapseKey = input.collapseKey;
+  const priority = storedPriorityOf(input.priority);
+  if (priority !== null) message.priority = priority;
 }
 
 /**
