@@ -112,11 +112,10 @@ export class RoomSender {
     const nsp = this.io.sockets;
     if (members.size <= SMALL_ROOM && members.size <= this.chunkSize) {
       const packet = new EncodedPacket(msgPacketText(nsp.name, frameOf([batch]), envelopes));
-      const shared = members.size > 1;
       let written = 0;
       for (const id of members) {
         const socket = nsp.sockets.get(id);
-        if (socket && packet.writeTo(socket, shared)) written++;
+        if (socket && packet.writeTo(socket)) written++;
       }
       this.stats.values.delivered.live += written * messages.length;
       return;
@@ -185,7 +184,7 @@ export class RoomSender {
             if (!socket) continue;
             const joinedAt = broadcast.joined.get(id);
             if (joinedAt === undefined) {
-              if (packet.writeTo(socket, true)) this.stats.values.delivered.live += count;
+              if (packet.writeTo(socket)) this.stats.values.delivered.live += count;
             } else this.writeAfterJoin(socket, nsp, round, joinedAt);
             if (performance.now() - started >= this.sliceMs) break;
           }

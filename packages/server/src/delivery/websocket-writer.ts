@@ -1,0 +1,85 @@
+/**
+ * Writing an already built websocket frame straight to a socket's `ws` sender, past Engine.IO's
+ * per-packet machinery (a packet object, four events, a send callback per write whose chain —
+ * transport `drain`, `ready`, the socket's flush — runs again for every socket). That chain costs
+ * about a fifth of the server's CPU per socket written in a broadcast, and in a broadcast written
+ * in slices it runs between the slices, delaying the rest of the room (bench/README.md, "fan-out
+ * p50 at low rates").
+ *
+ * It is only done when it cannot overtake or bypass anything: the Engine.IO socket is open and
+ * holds no packet of its own (`writeBuffer` empty: all it accepted has been handed to `ws`), its
+ * transport is the websocket one without permessage-deflate, and `ws` is open with nothing queued
+ * in its sender (it queues only while compressing). Then the frame lands in the TCP socket behind
+ * every earlier packet, which is all Engine.IO's path would have done. Otherwise the caller writes
+ * through Engine.IO as before. None of these fields are in Engine.IO's or ws's typings: they are
+ * read through checked views, and a field that is missing or of another type means "not now" —
+ * another version of either library loses the shortcut, never a frame. Engine.IO's public
+ * `packetCreate` event is still emitted for each packet written this way, when anyone listens.
+ */
+import type { Socket } from 'socket.io';
+
+/** A websocket frame as ws's `Sender.frame` builds it: header and payload buffers. */
+export type WebSocketFrame = readonly Buffer[];
+
+type FrameBuilder = (data: Buffer, options: Record<string, boolean | number>) => unknown;
+
+interface EngineView {
+  readyState?: unknown;
+  writeBuffer?: unknown;
+  transport?: { name?: unknown; perMessageDeflate?: unknown; socket?: unknown };
+}
+
+interface SenderView {
+  _state?: unknown;
+  _queue?: unknown;
+  sendFrame?: unknown;
+}
+
+/** ws's `WebSocket.OPEN` and the sender's idle state (`DEFAULT` in ws 8's sender.js). */
+const WS_OPEN = 1;
+const SENDER_IDLE = 0;
+
+const TEXT_FRAME = { readOnly: false, mask: false, rsv1: false, opcode: 1, fin: true };
+
+function senderOf(socket: Socket): SenderView | undefined {
+  const wire = (socket.conn as unknown as EngineView).transport?.socket;
+  if (typeof wire !== 'object' || wire === null) return undefined;
+  const sender = (wire as { _sender?: unknown })._sender;
+  return typeof sender === 'object' && sender !== null ? (sender as SenderView) : undefined;
+}
+
+/**
+ * The websocket frame of Engine.IO message `4<text>`, built with the socket's own `ws` (its static
+ * `Sender.frame`); undefined when the socket is not (yet) on a `ws` websocket.
+ */
+export function buildTextFrame(socket: Socket, text: string): WebSocketFrame | undefined {
+  const sender = senderOf(socket);
+  const build = (sender?.constructor as { frame?: unknown } | undefined)?.frame;
+  if (typeof build !== 'function') return undefined;
+  const frame = (build as FrameBuilder).call(sender!.constructor, Buffer.from(`4${text}`), TEXT_FRAME);
+  return Array.isArray(frame) && frame.every((part) => Buffer.isBuffer(part)) ? (frame as Buffer[]) : undefined;
+}
+
+/**
+ * Writes `frame` (Engine.IO message `4<text>`) to the socket's `ws` sender when nothing of
+ * Engine.IO's can be overtaken (see above); false when it cannot now, and the packet must go
+ * through Engine.IO.
+ */
+export function writeFrameDirect(socket: Socket, frame: WebSocketFrame, text: string): boolean {
+  const engine = socket.conn as unknown as EngineView;
+  if (engine.readyState !== 'open') return false;
+  const buffered = engine.writeBuffer;
+  if (!Array.isArray(buffered) || buffered.length !== 0) return false;
+  const transport = engine.transport;
+  if (transport?.name !== 'websocket' || transport.perMessageDeflate) return false;
+  const wire = transport.socket as { readyState?: unknown } | undefined;
+  if (wire?.readyState !== WS_OPEN) return false;
+  const sender = senderOf(socket);
+  if (sender?._state !== SENDER_IDLE || !Array.isArray(sender._queue) || sender._queue.length !== 0) return false;
+  if (typeof sender.sendFrame !== 'function') return false;
+  if (socket.conn.listenerCount('packetCreate') > 0) {
+    socket.conn.emit('packetCreate', { type: 'message', data: text, options: { compress: false } });
+  }
+  (sender.sendFrame as (list: WebSocketFrame) => void).call(sender, frame);
+  return true;
+}
