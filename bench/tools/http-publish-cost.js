@@ -9,7 +9,7 @@
  * the HTTP and publish code decide. The load process runs beside it and takes a core of its own.
  *
  *   node bench/tools/http-publish-cost.js [--store memory|sqlite] [--requests 60000] [--users 1000]
- *       [--connections 50] [--runs 2] [--module packages/server/dist/index.js]
+ *       [--connections 50] [--runs 2] [--module packages/server/dist/index.js[,another/dist/index.js]]
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -87,46 +87,70 @@ async function load(port) {
 }
 
 async function measure() {
-  // `--module`: another build of the server (e.g. main's, compiled beside this one) for an A/B on one box.
-  const { createTetherServer, noLimits } = await import(pathToFileURL(resolve(values.module)).href);
+  // `--module a,b`: other builds of the server (e.g. main's, compiled beside this one), measured in
+  // turns in this one process (a, b, a, b, …), so that a busy box weighs on both alike.
+  const builds = [];
+  for (const path of values.module.split(','))
+    builds.push({ path, ...(await import(pathToFileURL(resolve(path)).href)), figures: [] });
   for (let run = 1; run <= Number(values.runs); run += 1) {
-    const dir = mkdtempSync(join(tmpdir(), 'tether-http-publish-cost-'));
-    const store = values.store === 'sqlite' ? `sqlite:${join(dir, 'bench.db')}` : 'memory';
-    const server = await createTetherServer({
-      store,
-      jwtSecret: 'x'.repeat(32),
-      logger: false,
-      limits: noLimits,
-      apiKeys: [{ key: API_KEY, tenant: 'bench' }],
-    });
-    try {
-      const { port } = await server.listen(0, '127.0.0.1');
-      // A first, untimed pass writes every inbox once and warms the code; the second is timed.
-      for (const timed of [false, true]) {
-        const started = process.hrtime.bigint();
-        const cpuStarted = process.cpuUsage();
-        const requests = timed ? values.requests : values.users;
-        const child = fork(fileURLToPath(import.meta.url), [
-          ...['--load', String(port), '--requests', requests],
-          ...['--users', values.users, '--connections', values.connections],
-        ]);
-        const answer = await new Promise((resolve, reject) => {
-          child.once('message', resolve);
-          child.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
-        });
-        if (!timed) continue;
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        const cpu = process.cpuUsage(cpuStarted);
-        const n = answer.sent;
-        console.log(
-          `${values.store} run ${run}: ${n} HTTP publishes (${answer.failed} failed) over ${values.connections} connections: ` +
-            `server CPU ${((cpu.user + cpu.system) / n).toFixed(1)} µs/publish (user ${(cpu.user / n).toFixed(1)}, ` +
-            `system ${(cpu.system / n).toFixed(1)}), ${Math.round(n / seconds)} publishes/s`,
-        );
-      }
-    } finally {
-      await server.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    for (const build of builds) build.figures.push(await measureOnce(build, run));
   }
+  if (builds.length < 2 && Number(values.runs) < 2) return;
+  for (const { path, figures } of builds) {
+    const sorted = [...figures].sort((x, y) => x - y);
+    console.log(
+      `${path}: median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} µs/publish over ${figures.length} runs (${figures.map((f) => f.toFixed(1)).join(', ')})`,
+    );
+  }
+  if (builds.length === 2) {
+    const deltas = builds[1].figures.map((f, i) => f - builds[0].figures[i]).sort((x, y) => x - y);
+    console.log(
+      `second − first, per run: median ${deltas[Math.floor(deltas.length / 2)].toFixed(1)} µs (${deltas.map((d) => d.toFixed(1)).join(', ')})`,
+    );
+  }
+}
+
+/** One run of one build: a fresh server, an untimed pass over every inbox, then the timed requests. */
+async function measureOnce({ path, createTetherServer, noLimits }, run) {
+  const dir = mkdtempSync(join(tmpdir(), 'tether-http-publish-cost-'));
+  const store = values.store === 'sqlite' ? `sqlite:${join(dir, 'bench.db')}` : 'memory';
+  const server = await createTetherServer({
+    store,
+    jwtSecret: 'x'.repeat(32),
+    logger: false,
+    limits: noLimits,
+    apiKeys: [{ key: API_KEY, tenant: 'bench' }],
+  });
+  try {
+    const { port } = await server.listen(0, '127.0.0.1');
+    await sendAll(port, values.users);
+    const started = process.hrtime.bigint();
+    const cpuStarted = process.cpuUsage();
+    const answer = await sendAll(port, values.requests);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpuStarted);
+    const n = answer.sent;
+    const perPublish = (cpu.user + cpu.system) / n;
+    console.log(
+      `${path} ${values.store} run ${run}: ${n} HTTP publishes (${answer.failed} failed) over ${values.connections} connections: ` +
+        `server CPU ${perPublish.toFixed(1)} µs/publish (user ${(cpu.user / n).toFixed(1)}, ` +
+        `system ${(cpu.system / n).toFixed(1)}), ${Math.round(n / seconds)} publishes/s`,
+    );
+    return perPublish;
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a load process for `requests` publishes to `port`; resolves its answer. */
+function sendAll(port, requests) {
+  const child = fork(fileURLToPath(import.meta.url), [
+    ...['--load', String(port), '--requests', String(requests)],
+    ...['--users', values.users, '--connections', values.connections],
+  ]);
+  return new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
+  });
 }

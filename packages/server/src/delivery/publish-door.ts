@@ -109,9 +109,18 @@ export class PublishDoor {
     // `normal` is the default: left off so that it is absent in the store and on the wire.
     if (input.priority !== undefined && input.priority !== 'normal') message.priority = input.priority;
     rememberDataJson(message, dataJson);
-    return deps.publisher.publish(tenant, channel, message).then((result) => {
-      if (!result.duplicate) deps.onAppended?.(tenant, channel, result, push);
-      return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
+    const appended = deps.publisher.publish(tenant, channel, message);
+    // With no one to tell (no push fallback), one shared answer function: no closure per publish.
+    if (!deps.onAppended) return appended.then(answerOf);
+    const tell = deps.onAppended;
+    return appended.then((result) => {
+      if (!result.duplicate) tell(tenant, channel, result, push);
+      return answerOf(result);
     });
   }
+}
+
+/** What the publisher is answered: where the message is (or was, for a duplicate). */
+function answerOf(result: AppendResult): PublishResult {
+  return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
 }
