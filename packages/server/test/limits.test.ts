@@ -416,6 +416,36 @@ describe('HTTP publishes per API key', () => {
   });
 });
 
+describe('HTTP publishes per API key, refusals of another kind', () => {
+  it('with the limit on, a bad body, a foreign tenant and an unknown key keep their own codes and append nothing', async () => {
+    const tenantKey = 'tk_limits_tenant_a_0123456789';
+    const srv = await server({
+      limits: { httpPublishesPerSecondPerApiKey: 100 },
+      apiKeys: [{ key: tenantKey, tenant: 'A' }],
+    });
+    const publish = async (key: string, body: unknown) => {
+      const res = await fetch(`${srv.url}/v1/publish`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { error?: { code: string }; offset?: number } };
+    };
+    const bad = await publish(tenantKey, { channel: 'room:h', type: 't' }); // no `data`
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+    const foreign = await publish(tenantKey, { channel: 'room:h', type: 't', data: 1, tenant: 'B' });
+    expect(foreign).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    const unknown = await publish('tk_nobody_0123456789', { channel: 'room:h', type: 't', data: 1 });
+    expect(unknown).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
+    expect(srv.server.stats().published).toBe(0);
+
+    const ok = await publish(tenantKey, { channel: 'room:h', type: 't', data: 1 });
+    expect(ok).toMatchObject({ status: 200, body: { offset: 1 } });
+    expect(srv.server.stats().published).toBe(1);
+    expect(srv.server.stats().rateLimited.httpPublishes).toBe(0);
+  });
+});
+
 describe('options', () => {
   it('fails fast on nonsense limits and proxies', async () => {
     const base = { jwtSecret: 'a-secret-of-sixteen-or-more', logger: false } as const;

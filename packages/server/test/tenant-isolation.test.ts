@@ -221,6 +221,27 @@ describe('tenant-scoped API keys', () => {
     expect((await logOf('default', channel)).upTo).toBe(0);
   });
 
+  it('a scoped key’s body with more fields (id, ttl, critical) goes to the key’s tenant with every field, once', async () => {
+    const channel = `room:${randomUUID().slice(0, 8)}`;
+    const id = randomUUID();
+    const body = publishBody(channel, { tenant: 'A' }, { id, ttl: 60_000, critical: true });
+    const first = await httpPost('/v1/publish', KEY_A, body);
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body).toEqual({ offset: 1, epoch: expect.any(String), duplicate: false });
+    // The same id again, naming the key's own tenant: the first offset, nothing appended.
+    const again = await httpPost('/v1/publish', KEY_A, { ...body, tenant: 'A' });
+    expect(again.body).toMatchObject({ offset: 1, duplicate: true });
+    // Another tenant in the same fuller body: refused, nothing appended anywhere.
+    const foreign = await httpPost('/v1/publish', KEY_A, { ...body, id: randomUUID(), tenant: 'B' });
+    expect(foreign.body).toMatchObject({ error: { code: 'forbidden' } });
+
+    const log = await logOf('A', channel);
+    expect(log.upTo).toBe(1);
+    expect(log.messages[0]).toMatchObject({ id, critical: true, ttl: 60_000, data: { tenant: 'A' } });
+    expect((await logOf('B', channel)).upTo).toBe(0);
+    expect((await logOf('default', channel)).upTo).toBe(0);
+  });
+
   it('a `*` key publishes to the body’s tenant, `default` when none is given', async () => {
     const channel = `room:${randomUUID().slice(0, 8)}`;
     for (const tenant of ['B', 'A', undefined]) {

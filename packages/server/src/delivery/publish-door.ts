@@ -79,10 +79,22 @@ export class PublishDoor {
     return payloadJson(input.data, this.deps.maxPayloadBytes);
   }
 
-  private async admit(input: AcceptedPublish, dataJson: string): Promise<PublishResult> {
+  /**
+   * Not async (no promise of its own around the publisher's, and none while the gate is open): the
+   * answer is the publisher's promise mapped once. A throw still arrives as a rejection.
+   */
+  private admit(input: AcceptedPublish, dataJson: string): Promise<PublishResult> {
+    try {
+      const starting = this.deps.gate.pass();
+      if (starting) return starting.then(() => this.append(input, dataJson));
+      return this.append(input, dataJson);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  private append(input: AcceptedPublish, dataJson: string): Promise<PublishResult> {
     const { deps } = this;
-    const starting = deps.gate.pass();
-    if (starting) await starting;
     const { tenant = DEFAULT_TENANT, channel, id, push } = input;
     // Built field by field (no rest or spread copies): one object per publish. An id the server
     // makes up cannot be repeated by anyone: it needs no idempotency entry.
@@ -97,8 +109,18 @@ export class PublishDoor {
     // `normal` is the default: left off so that it is absent in the store and on the wire.
     if (input.priority !== undefined && input.priority !== 'normal') message.priority = input.priority;
     rememberDataJson(message, dataJson);
-    const result = await deps.publisher.publish(tenant, channel, message);
-    if (!result.duplicate) deps.onAppended?.(tenant, channel, result, push);
-    return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
+    const appended = deps.publisher.publish(tenant, channel, message);
+    // With no one to tell (no push fallback), one shared answer function: no closure per publish.
+    if (!deps.onAppended) return appended.then(answerOf);
+    const tell = deps.onAppended;
+    return appended.then((result) => {
+      if (!result.duplicate) tell(tenant, channel, result, push);
+      return answerOf(result);
+    });
   }
+}
+
+/** What the publisher is answered: where the message is (or was, for a duplicate). */
+function answerOf(result: AppendResult): PublishResult {
+  return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
 }

@@ -75,8 +75,11 @@ export interface HttpApiDeps {
   maxDataDepth: number;
   /** Whether a peer is a trusted proxy (its `X-Forwarded-For` then names the client); the socket path's rule. */
   trustProxy?: (address: string) => boolean;
-  /** Takes one publish of this API key; throws `rate_limited` over the limit. */
-  limitHttpPublish?: (apiKey: string) => Promise<void>;
+  /**
+   * Takes one publish of this API key; rejects with `rate_limited` over the limit. Undefined (from
+   * the function or as the function) when no limit applies.
+   */
+  limitHttpPublish?: (apiKey: string) => Promise<void> | undefined;
   /** Takes one request of a user with a verified token; throws `rate_limited` over the limit. */
   limitHttpUser?: (tenant: string, sub: string) => Promise<void>;
   /** Push-target registration (`/v1/push/devices`). */
@@ -143,15 +146,24 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     return sendError(new TetherError(ErrorCode.StoreUnavailable, 'store unreachable'), request, reply);
   });
 
-  app.post('/v1/publish', async (request) => {
-    const key = keys.find(bearerOf(request));
-    await deps.limitHttpPublish?.(key.key);
-    const body = parsePublishInput(request.body, 'publish body');
-    if (key.tenant !== '*' && body.tenant !== undefined && body.tenant !== key.tenant) {
-      throw new TetherError(ErrorCode.Forbidden, 'this API key may not publish to that tenant');
-    }
+  // A publish body, once its key has passed: parsed, its tenant checked, handed to the door.
+  const publishBody = (key: ApiKey, raw: unknown): Promise<PublishResult> => {
+    const body = parsePublishInput(raw, 'publish body');
     // A tenant-wide key publishes to the body's tenant (the door defaults it), a scoped key to its own.
-    return deps.publish(key.tenant === '*' ? body : { ...body, tenant: key.tenant });
+    if (key.tenant !== '*') {
+      if (body.tenant !== undefined && body.tenant !== key.tenant) {
+        throw new TetherError(ErrorCode.Forbidden, 'this API key may not publish to that tenant');
+      }
+      body.tenant = key.tenant; // the parse's own new object: set in place, not spread into a copy
+    }
+    return deps.publish(body);
+  };
+  // Not async: the door's promise is the answer, with no promise of the route's around it (a throw
+  // here reaches the error handler as a rejection would). With no limit configured, no promise waits for it.
+  app.post('/v1/publish', (request) => {
+    const key = keys.find(bearerOf(request));
+    const limited = deps.limitHttpPublish?.(key.key);
+    return limited ? limited.then(() => publishBody(key, request.body)) : publishBody(key, request.body);
   });
 
   app.post('/v1/poll', async (request, reply): Promise<PollResponse> => {

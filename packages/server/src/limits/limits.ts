@@ -17,7 +17,7 @@ import { TrustedProxies } from './client-ip.js';
 import { connectLimitMiddleware } from './connect-limit.js';
 import { ConnectionGate } from './connection-gate.js';
 import { eventLimitMiddleware, type EventLimitDeps } from './event-limit.js';
-import { RateLimitFactory, type RateLimit } from './rate-limit.js';
+import { RateLimitFactory, isUnlimited, type RateLimit } from './rate-limit.js';
 import { CutUsers } from './cut-users.js';
 import { BusySignal } from './busy.js';
 import { HandshakeAdmission } from './handshakes.js';
@@ -171,8 +171,15 @@ export class Limits {
     return this.cutUsers.middleware(this.stats, this.attempts, this.proxies);
   }
 
-  /** Takes one HTTP publish of this API key; throws `rate_limited` over the limit. */
-  async httpPublish(apiKey: string): Promise<void> {
+  /**
+   * Takes one HTTP publish of this API key; rejects with `rate_limited` over the limit. Undefined
+   * when the limit is off (0): nothing to count, and no promise per publish to wait for.
+   */
+  httpPublish(apiKey: string): Promise<void> | undefined {
+    return isUnlimited(this.httpPublishes) ? undefined : this.takeHttpPublish(apiKey);
+  }
+
+  private async takeHttpPublish(apiKey: string): Promise<void> {
     const key = this.apiKeyDigestOf(apiKey);
     const refusal = await this.httpPublishes.consume(key);
     if (!refusal) return;
