@@ -140,6 +140,7 @@ idle flags:
   --heap-snapshot      write each server's V8 heap snapshot to bench/results/idle-<system>.heapsnapshot
   --deflate            Tether with perMessageDeflate on (what compression adds to an idle connection)
   --stats              then time GET /v1/stats (Tether, with an admin key) at that many sockets, and its size
+  --halves             connect in two halves; also print what the second half added per connection
   --max-minutes M      hard stop for the whole run (default 5)
 
 deflate flags:
@@ -425,7 +426,7 @@ async function runIdleCli(argv) {
   const values = parseFlags(
     argv,
     ['clients', 'workers', 'settle-seconds', 'only'],
-    ['heap-snapshot', 'deflate', 'stats'],
+    ['heap-snapshot', 'deflate', 'stats', 'halves'],
   );
   if (values === null) return 0;
   const opts = { ...idleDefaults, only: null };
@@ -435,6 +436,7 @@ async function runIdleCli(argv) {
   if (values['heap-snapshot']) opts.heapSnapshot = true;
   if (values.deflate) opts.deflate = true;
   if (values.stats) opts.stats = true;
+  if (values.halves) opts.halves = true;
   opts.only = onlyOf(values.only, IDLE_SYSTEMS);
   checkClientCaps(opts);
   const { m, stamp, maxMinutes } = begin(values, 5);

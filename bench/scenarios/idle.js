@@ -7,6 +7,9 @@
  * `--heap-snapshot` also writes a V8 heap snapshot of each server before any client and once its
  * clients are in (bench/results/idle-<system>-before.heapsnapshot, idle-<system>.heapsnapshot);
  * `node bench/tools/heap-by-constructor.js` turns them into bytes per connection by constructor.
+ * `--halves` connects the clients in two halves and also reads the memory between them: what the
+ * second half added per connection (the marginal cost at N/2..N, without what the first connect
+ * burst leaves once: JIT code, the allocator's arenas, grown tables), beside the usual figure.
  */
 /* global fetch */
 import { randomBytes } from 'node:crypto';
@@ -33,6 +36,8 @@ export const idleDefaults = {
   deflate: false,
   /** After the memory: time `GET /v1/stats` at this many sockets (`--stats`; Tether only). */
   stats: false,
+  /** Connect in two halves and report what the second half added per connection (`--halves`). */
+  halves: false,
   resultsDir: here('../results/'),
 };
 
@@ -110,24 +115,38 @@ async function runSystem(name, opts) {
       // The baseline of bench/tools/heap-by-constructor.js: what is there before any client.
       await server.call('heapSnapshot', { file: `${opts.resultsDir}idle-${name}-before.heapsnapshot` }, 120_000);
     }
-    const per = Math.ceil(opts.clients / opts.workers);
-    const t0 = performance.now();
-    const conn = await Promise.all(
-      workers.map((w, i) =>
-        connectClients(
-          w,
-          {
-            url: socketUrl('127.0.0.1', ready.port),
-            channel: 'bench:inbox',
-            secret,
-            startIndex: i * per,
-            count: Math.max(0, Math.min(per, opts.clients - i * per)),
-            inbox: true,
-          },
-          opts,
+    /** Connects users `from` .. `to` − 1, spread over the loaders; resolves every loader's answer. */
+    const connectRange = (from, to) => {
+      const per = Math.ceil((to - from) / opts.workers);
+      return Promise.all(
+        workers.map((w, i) =>
+          connectClients(
+            w,
+            {
+              url: socketUrl('127.0.0.1', ready.port),
+              channel: 'bench:inbox',
+              secret,
+              startIndex: from + i * per,
+              count: Math.max(0, Math.min(per, to - from - i * per)),
+              inbox: true,
+            },
+            opts,
+          ),
         ),
-      ),
-    );
+      );
+    };
+    const t0 = performance.now();
+    let mid = null;
+    let conn;
+    if (opts.halves) {
+      const half = Math.floor(opts.clients / 2);
+      const first = await connectRange(0, half);
+      await sleep(opts.settleSeconds * 1000);
+      mid = { ...(await memory(server)), connected: first.reduce((a, c) => a + c.connected, 0) };
+      conn = await connectRange(half, opts.clients); // each loader answers with all it holds
+    } else {
+      conn = await connectRange(0, opts.clients);
+    }
     const connected = conn.reduce((a, c) => a + c.connected, 0);
     result.connect = connectResult(connected, conn, t0);
     console.log(
@@ -151,6 +170,20 @@ async function runSystem(name, opts) {
       `  per connection: RSS ${(result.rss.perConnection / 1024).toFixed(1)} KB` +
         (result.heap ? `, heap ${(result.heap.perConnection / 1024).toFixed(1)} KB` : ''),
     );
+    if (mid) {
+      const added = connected - mid.connected;
+      result.secondHalf = {
+        connected: added,
+        rss: (after.rss - mid.rss) / added,
+        heap: (after.heapUsed - mid.heapUsed) / added,
+        rssParts: rssParts(mid.detail, after.detail, added),
+      };
+      const h = result.secondHalf;
+      console.log(
+        `  second half (${added} connections): RSS ${kb(h.rss)}, heap ${kb(h.heap)}, new space ${kb(h.rssParts['committed.new_space'])}, ` +
+          `outside the V8 heap ${kb(h.rssParts.rssAnon - h.rssParts.heapCommitted)} per connection`,
+      );
+    }
     const p = result.rssParts;
     const spaces = Object.entries(p)
       .filter(([key, bytes]) => key.startsWith('committed.') && Math.abs(bytes) >= 10)
@@ -252,6 +285,15 @@ export async function runIdle(opts) {
     console.log(
       `tether / plain RSS per connection without V8's new space: ${kb(steady(tether))} / ${kb(steady(plain))} = ` +
         `${withoutNewSpace.toFixed(2)}× (goal ≤ 1.05×: ${withoutNewSpace <= 1.05 ? 'met' : 'not met'})`,
+    );
+  }
+  if (plain?.secondHalf && tether?.secondHalf) {
+    const steady = (h) => h.rss - (h.rssParts['committed.new_space'] ?? 0);
+    const [t, p] = [tether.secondHalf, plain.secondHalf];
+    console.log(
+      `second half, tether / plain per connection: RSS ${(t.rss / p.rss).toFixed(2)}×, ` +
+        `without V8's new space ${kb(steady(t))} / ${kb(steady(p))} = ${(steady(t) / steady(p)).toFixed(2)}×, ` +
+        `heap ${(t.heap / p.heap).toFixed(2)}×`,
     );
   }
   return { results, ratio, withoutNewSpace };

@@ -124,6 +124,10 @@ export interface PushStats {
 /** The running server; its history and presence reads are `InProcessReads` (in-process-reads.ts). */
 export interface TetherServer extends InProcessReads {
   readonly httpServer: http.Server;
+  /**
+   * The Socket.IO server. A socket's `request` is let go once it is connected (null from the
+   * `connection` event on; `handshake` stays): docs/operations.md, "An idle connection".
+   */
   readonly io: SocketIOServer;
   /** Listens (only when Tether created the HTTP server). Port 0 picks a free port. */
   listen(port?: number, host?: string): Promise<{ port: number; host: string; url: string }>;

@@ -358,6 +358,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     slowConsumers.greet(connection);
     logConnection(log, socket.id, ctx, 'opened');
     connection.start(positions, () => limits.handshakes.done(socket));
+    // Connected: the HTTP request that opened it is not needed any more (~1.1 KB an idle connection).
+    limits.firstRequests.release(socket);
     // The app's hook failing is logged as `internal`; the connection stays.
     const noop = (): void => undefined;
     guard.run(

@@ -41,9 +41,14 @@ export class TrustedProxies {
     return this.list.check(plain, family === 4 ? 'ipv4' : 'ipv6');
   }
 
+  /** A TCP peer's address as a client key (`::ffff:` taken off a v4 address). */
+  peerIpOf(address: string | undefined): string {
+    return unmapped(address ?? 'unknown');
+  }
+
   /** The client IP of a request (upgrade or plain HTTP). */
   clientIpOf(req: http.IncomingMessage): string {
-    const peer = unmapped(req.socket.remoteAddress ?? 'unknown');
+    const peer = this.peerIpOf(req.socket.remoteAddress);
     if (!this.trusts(peer)) return peer;
     const header = req.headers['x-forwarded-for'];
     const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))

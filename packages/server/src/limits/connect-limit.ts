@@ -7,11 +7,12 @@
 import type { ExtendedError, Socket } from 'socket.io';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import type { StatsCounter } from '../delivery/stats.js';
-import type { TrustedProxies } from './client-ip.js';
+import type { FirstRequests } from './first-request.js';
 import { isUnlimited, type RateLimit } from './rate-limit.js';
 
 export interface ConnectLimitDeps {
-  proxies: TrustedProxies;
+  /** The client IP of a socket, also once its connection let go of its first request. */
+  requests: FirstRequests;
   attempts: RateLimit;
   stats: StatsCounter;
   dryRun: boolean;
@@ -27,7 +28,7 @@ export function connectLimitMiddleware(deps: ConnectLimitDeps) {
       paid.add(conn);
       return next();
     }
-    const ip = deps.proxies.clientIpOf(socket.request);
+    const ip = deps.requests.clientIpOf(socket);
     deps.attempts.consume(ip).then(
       (refusal) => {
         if (!refusal) return next();

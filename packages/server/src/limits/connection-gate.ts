@@ -17,6 +17,7 @@ import type { StatsCounter } from '../delivery/stats.js';
 import type { TrustedProxies } from './client-ip.js';
 import type { LimitOptions } from './limit-options.js';
 import type { RateLimit } from './rate-limit.js';
+import { forgetUpgradeResponse } from './first-request.js';
 
 /** The retry hint when a cap (not a rate) refused: connections come and go at about this pace. */
 const CAP_RETRY_MS = 5000;
@@ -76,10 +77,14 @@ export class ConnectionGate {
     const upgrades = server.listeners('upgrade').slice() as Listener[];
     server.removeAllListeners('upgrade');
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      const onPath = this.isOnPath(req);
       const forward = (): void => {
+        const closeListeners = socket.listenerCount('close');
         for (const listener of upgrades) listener.call(server, req, socket, head);
+        // Engine.IO's upgrade response would hold the request for the socket's life (first-request.ts).
+        if (onPath) forgetUpgradeResponse(socket, closeListeners);
       };
-      if (!this.isNewSession(req)) return forward();
+      if (!onPath || !this.isNewSession(req)) return forward();
       // A peer gone during the check must not throw. Shared listeners that capture nothing: they
       // stay on the socket for its life, and a closure here would keep the upgrade's request and
       // head buffer with them.
@@ -128,10 +133,15 @@ export class ConnectionGate {
     });
   }
 
+  /** A request on the Socket.IO path. */
+  private isOnPath(req: http.IncomingMessage): boolean {
+    return (req.url ?? '').startsWith(this.deps.path);
+  }
+
   /** A request on the Socket.IO path that would start a new Engine.IO session. */
   private isNewSession(req: http.IncomingMessage): boolean {
+    if (!this.isOnPath(req)) return false;
     const url = req.url ?? '';
-    if (!url.startsWith(this.deps.path)) return false;
     const query = url.indexOf('?');
     return query < 0 || !new URLSearchParams(url.slice(query + 1)).has('sid');
   }

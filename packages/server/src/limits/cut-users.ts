@@ -9,7 +9,7 @@ import type { ExtendedError, Socket } from 'socket.io';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import type { HandshakeData } from '../auth/handshake.js';
 import type { StatsCounter } from '../delivery/stats.js';
-import type { TrustedProxies } from './client-ip.js';
+import type { FirstRequests } from './first-request.js';
 import type { RateLimit } from './rate-limit.js';
 
 /**
@@ -41,13 +41,13 @@ export class CutUsers {
   }
 
   /** Socket.IO middleware, after the token check (it needs the user). */
-  middleware(stats: StatsCounter, attempts: RateLimit, proxies: TrustedProxies) {
+  middleware(stats: StatsCounter, attempts: RateLimit, requests: FirstRequests) {
     return (socket: Socket, next: (err?: ExtendedError) => void): void => {
       const { ctx } = socket.data as HandshakeData;
       const wait = this.waitOf(userKey(ctx.tenant, ctx.sub));
       if (wait === undefined) return next();
       stats.values.rateLimited.connectionAttempts++;
-      void attempts.consume(proxies.clientIpOf(socket.request), REFUSED_RECONNECT_COST);
+      void attempts.consume(requests.clientIpOf(socket), REFUSED_RECONNECT_COST);
       const error = new TetherError(ErrorCode.RateLimited, 'this user was cut off for ignoring rate limits', {
         retryAfterMs: wait,
       });

@@ -47,7 +47,12 @@ export function eventLimitMiddleware(socket: Socket, ctx: AuthContext, deps: Eve
     if (typeof event === 'string' && NOT_COUNTED.has(event)) return next();
     const key = (user ??= userKey(ctx.tenant, ctx.sub));
     const checked = (previous ?? Promise.resolve()).then(() => check(socket.id, key, deps));
-    previous = checked.catch(() => undefined);
+    const settled = checked.catch(() => undefined);
+    previous = settled;
+    // Once nothing waits on it, an idle connection need not hold the last check's promise.
+    void settled.then(() => {
+      if (previous === settled) previous = undefined;
+    });
     checked.then(
       (refusal) => {
         if (!refusal) return next();

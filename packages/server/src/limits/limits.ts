@@ -14,6 +14,7 @@ import type { ResolvedOptions } from '../options.js';
 import { redisStoreClientOptions } from '../store/redis-connection.js';
 import { ioredis } from '../store/redis-modules.js';
 import { TrustedProxies } from './client-ip.js';
+import { FirstRequests } from './first-request.js';
 import { connectLimitMiddleware } from './connect-limit.js';
 import { ConnectionGate } from './connection-gate.js';
 import { eventLimitMiddleware, type EventLimitDeps } from './event-limit.js';
@@ -46,6 +47,8 @@ const MAX_REMEMBERED_API_KEYS = 1024;
 
 export class Limits {
   readonly proxies: TrustedProxies;
+  /** Each connection's first request, let go once it is connected; the client IP without it. */
+  readonly firstRequests: FirstRequests;
   readonly gate: ConnectionGate;
   /** `server_busy` while the event loop lags: at the gate and, for handshakes already past it, in the middleware. */
   readonly busy: BusySignal;
@@ -70,6 +73,7 @@ export class Limits {
     private readonly log: Logger,
   ) {
     this.proxies = new TrustedProxies(o.trustedProxies);
+    this.firstRequests = new FirstRequests(this.proxies);
     const redisUrl = sharedRedisUrl(o);
     if (redisUrl) {
       this.redis = new (ioredis().Redis)(redisUrl, {
@@ -140,7 +144,7 @@ export class Limits {
 
   connectMiddleware() {
     return connectLimitMiddleware({
-      proxies: this.proxies,
+      requests: this.firstRequests,
       attempts: this.attempts,
       stats: this.stats,
       dryRun: this.o.limits.dryRun,
@@ -168,7 +172,7 @@ export class Limits {
 
   /** After the token check: a user cut off for ignoring its limits waits for the window to end. */
   cutUserMiddleware() {
-    return this.cutUsers.middleware(this.stats, this.attempts, this.proxies);
+    return this.cutUsers.middleware(this.stats, this.attempts, this.firstRequests);
   }
 
   /**

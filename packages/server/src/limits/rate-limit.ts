@@ -1,5 +1,6 @@
 /**
- * One rate limit, built on rate-limiter-flexible: in memory on one node, in Redis when the nodes
+ * One rate limit: in memory on one node (window-counts.ts; rate-limiter-flexible's memory limiter
+ * for the limits with a burst), built on rate-limiter-flexible in Redis when the nodes
  * share one (so a user's budget holds cluster-wide), with an in-memory insurance limiter that
  * takes over while Redis fails and `inMemoryBlockOnConsumed` so that a key over its limit is
  * refused locally until its window ends, without a Redis round trip per refused event.
@@ -13,6 +14,7 @@ import {
   RateLimiterRes,
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
+import { WindowCounts } from './window-counts.js';
 
 export interface RateLimitSpec {
   /** Names the limit in Redis keys and logs. */
@@ -57,6 +59,10 @@ export class RateLimitFactory {
 
   create(spec: RateLimitSpec): RateLimit {
     if (spec.points <= 0) return unlimited;
+    // Counted on this node alone: a map entry per key, not a record and a timer (window-counts.ts).
+    if (!spec.burst && (!spec.shared || !this.redis)) {
+      return new WindowCounts({ points: spec.points, durationMs: spec.durationSeconds * 1000 });
+    }
     const main = this.limiter(spec.name, spec.points, spec.durationSeconds, spec.shared);
     const consumer: Consumer = spec.burst
       ? new BurstyRateLimiter(
