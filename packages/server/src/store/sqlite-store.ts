@@ -24,13 +24,12 @@ import {
   resolveRetention,
   setOptionalColumns,
   storeClosedError,
-  storedMessage,
   storedPriorityOf,
   type StoredPriority,
 } from './store-support.js';
 import { RetentionByChannel } from './channel-retention.js';
 import { SqliteWriteHealth } from './sqlite-health.js';
-import { dataJsonOf, rememberDataJson } from './message-json.js';
+import { dataJsonOf, frozenMessageOfJson } from './message-json.js';
 import { GroupCommit } from './sqlite-group-commit.js';
 import { SqlitePushStore } from './sqlite-push.js';
 import type { PushStore } from './push-types.js';
@@ -440,37 +439,22 @@ function infoOf(row: StreamRow): StreamInfo {
   return { epoch: row.epoch, head: row.head, first: row.first };
 }
 
-/** Frozen, like the memory engine's shared messages: every engine hands out read-only messages. */
+/**
+ * Frozen, like the memory engine's shared messages: every engine hands out read-only messages. The
+ * message carries the JSON text of its data (message-json.ts), which the wire reuses; `data` itself
+ * is parsed from it only if something reads it.
+ */
 function messageOf(row: MessageRow): StoredMessage {
-  return frozenMessage(
-    { id: row.id, type: row.type, data: JSON.parse(row.data), ts: row.ts, offset: row.msg_offset },
-    {
-      ttl: row.ttl,
-      critical: row.critical === null ? null : row.critical !== 0,
-      collapseKey: row.collapse_key,
-      priority: storedPriorityOf(row.priority),
-    },
-    row.data,
-  );
+  return frozenMessageOfJson({ id: row.id, type: row.type, ts: row.ts, offset: row.msg_offset }, row.data, {
+    ttl: row.ttl,
+    critical: row.critical === null ? null : row.critical !== 0,
+    collapseKey: row.collapse_key,
+    priority: storedPriorityOf(row.priority),
+  });
 }
 
 function messageOfInput(input: PreparedInput, offset: number): StoredMessage {
-  return frozenMessage(
-    { id: input.id, type: input.type, data: JSON.parse(input.data), ts: input.ts, offset },
-    input,
-    input.data,
-  );
-}
-
-/** The message carries the JSON text of its data (message-json.ts): the wire reuses it. */
-function frozenMessage(
-  base: Parameters<typeof storedMessage>[0],
-  optional: Parameters<typeof storedMessage>[1],
-  dataJson: string,
-): StoredMessage {
-  const message = storedMessage(base, optional);
-  rememberDataJson(message, dataJson);
-  return Object.freeze(message);
+  return frozenMessageOfJson({ id: input.id, type: input.type, ts: input.ts, offset }, input.data, input);
 }
 
 function yieldToEventLoop(): Promise<void> {
