@@ -10,6 +10,7 @@
 import type Database from 'better-sqlite3';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import {
+  DEFAULT_CHECKPOINT_PAGES,
   UNWRITTEN_EPOCH,
   type AppendInput,
   type AppendResult,
@@ -63,6 +64,12 @@ export interface SqliteGroupCommitOptions {
 }
 
 const defaultGroupCommit: SqliteGroupCommitOptions = { maxInputs: 2000 };
+
+/** How the data file is kept (the server's `sqliteCheckpointPages`). */
+export interface SqliteFileOptions {
+  /** Pages of write-ahead log after which a commit checkpoints it (`DEFAULT_CHECKPOINT_PAGES`). */
+  checkpointPages: number;
+}
 
 /** Above this many cached stream rows the cache starts over (a bound on memory, not on correctness). */
 const MAX_CACHED_STREAMS = 100_000;
@@ -132,12 +139,17 @@ export class SqliteLogStore implements LogStore {
     retention: Partial<RetentionOptions> = {},
     pruneChunks: Partial<SqlitePruneChunks> = {},
     groupCommit: Partial<SqliteGroupCommitOptions> = {},
+    file: Partial<SqliteFileOptions> = {},
   ) {
+    const checkpointPages = file.checkpointPages ?? DEFAULT_CHECKPOINT_PAGES;
+    if (!Number.isSafeInteger(checkpointPages) || checkpointPages < 1) {
+      throw new RangeError(`sqliteCheckpointPages must be a whole number >= 1, got ${checkpointPages}`);
+    }
     this.path = path;
     this.retention = resolveRetention(retention);
     this.byChannel = new RetentionByChannel(this.retention);
     this.pruneChunks = { ...defaultPruneChunks, ...pruneChunks };
-    this.db = openDatabase(path);
+    this.db = openDatabase(path, checkpointPages);
     try {
       this.statements = prepareStatements(this.db);
       this.push = new SqlitePushStore(this.db);
