@@ -18,7 +18,8 @@ const REDIS_URL = /^rediss?:\/\/./i;
 /**
  * Opens a store from its spec: `memory`, `sqlite:PATH` (relative paths resolve against the
  * working directory; the parent directory is created), or a `redis://` / `rediss://` URL (the store
- * connects in the background; see RedisLogStore). `sqlite` applies to a `sqlite:` store only. Throws a `TypeError` for anything else.
+ * connects in the background; see RedisLogStore). `sqlite` applies to a `sqlite:` store only.
+ * Throws a `TypeError` for anything else.
  */
 export function openStore(
   spec: string,
