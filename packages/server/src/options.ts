@@ -3,7 +3,7 @@
  * Durations are milliseconds unless the name says otherwise.
  */
 import type http from 'node:http';
-import { defaultRetention, type LogStore, type RetentionOptions } from './store/types.js';
+import { DEFAULT_CHECKPOINT_PAGES, defaultRetention, type LogStore, type RetentionOptions } from './store/types.js';
 import type { RelevanceRules } from './delivery/relevance.js';
 import type { AuthContext, AuthorizeHook } from './auth/context.js';
 import { pushDefaults, type PushOptions } from './push/options.js';
@@ -182,6 +182,13 @@ export interface TetherServerOptions {
   retention?: Partial<RetentionOptions>;
   /** How often age retention runs. Default 60_000. */
   pruneIntervalMs?: number;
+  /**
+   * With a `sqlite:` store (a spec string): pages of write-ahead log (4 KiB each) after which a
+   * commit checkpoints it into the data file. Fewer: a smaller log file and less committed since
+   * the last fsync (what a power loss can take), but the checkpoint's copy and fsyncs, which run
+   * on the event loop, come more often. Default 10_000 (SQLite's own is 1000).
+   */
+  sqliteCheckpointPages?: number;
 
   // limits
   /** Max JSON size of one message's `data`, and of one frame. Default 65_536. */
@@ -359,6 +366,7 @@ export const defaults = {
   redeliveryMaxLoopLagMs: 200,
   retention: defaultRetention,
   pruneIntervalMs: 60_000,
+  sqliteCheckpointPages: DEFAULT_CHECKPOINT_PAGES,
   headCheckIntervalMs: 5000,
   presenceLeaseMs: 15_000,
   maxPayloadBytes: 65_536,

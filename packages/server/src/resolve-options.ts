@@ -58,7 +58,13 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   if (!Number.isFinite(resolved.redeliveryBackoff) || resolved.redeliveryBackoff < 1) {
     throw new TypeError(`redeliveryBackoff must be a number ≥ 1, got ${resolved.redeliveryBackoff}`);
   }
-  for (const name of ['maxDataDepth', 'maxInvalidFramesPerMinute', 'priorityLookahead', 'maxHistoryLimit'] as const) {
+  for (const name of [
+    'maxDataDepth',
+    'maxInvalidFramesPerMinute',
+    'priorityLookahead',
+    'maxHistoryLimit',
+    'sqliteCheckpointPages',
+  ] as const) {
     const value = resolved[name];
     if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a whole number ≥ 1, got ${value}`);
   }

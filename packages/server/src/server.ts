@@ -81,7 +81,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const alerts = new Alerts({ options: o.alerts, log, now, nodeName: () => joinedNodeId ?? os.hostname() });
 
   // 1. The core, before anything can receive a request or anything is awaited.
-  const openedStore: LogStore = typeof o.store === 'string' ? openStore(o.store, o.retention) : o.store;
+  const openedStore: LogStore =
+    typeof o.store === 'string'
+      ? openStore(o.store, o.retention, { checkpointPages: o.sqliteCheckpointPages })
+      : o.store;
   const store = metrics ? metrics.timeStore(openedStore) : openedStore;
   const ownsStore = typeof o.store === 'string';
   const httpServer = o.httpServer ?? http.createServer();

@@ -88,6 +88,7 @@ export function generateConfig(): string {
       maxBatchBytes: defaults.maxBatchBytes,
       maxRedeliveryBytesPerSweep: defaults.maxRedeliveryBytesPerSweep,
       replayCacheBytes: defaults.replayCacheBytes,
+      sqliteCheckpointPages: defaults.sqliteCheckpointPages,
       priorityLookahead: defaults.priorityLookahead,
       maxHistoryLimit: defaults.maxHistoryLimit,
       busyLoopLagMs: defaults.busyLoopLagMs,

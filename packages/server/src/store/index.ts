@@ -3,6 +3,7 @@ import { MemoryLogStore } from './memory-store.js';
 import { SqliteLogStore } from './sqlite-store.js';
 import { RedisLogStore } from './redis-store.js';
 import type { LogStore, RetentionOptions } from './types.js';
+import type { SqliteFileOptions } from './sqlite-store.js';
 
 export * from './types.js';
 export * from './push-types.js';
@@ -17,14 +18,19 @@ const REDIS_URL = /^rediss?:\/\/./i;
 /**
  * Opens a store from its spec: `memory`, `sqlite:PATH` (relative paths resolve against the
  * working directory; the parent directory is created), or a `redis://` / `rediss://` URL (the store
- * connects in the background; see RedisLogStore). Throws a `TypeError` for anything else.
+ * connects in the background; see RedisLogStore). `sqlite` applies to a `sqlite:` store only.
+ * Throws a `TypeError` for anything else.
  */
-export function openStore(spec: string, retention?: Partial<RetentionOptions>): LogStore {
+export function openStore(
+  spec: string,
+  retention?: Partial<RetentionOptions>,
+  sqlite: Partial<SqliteFileOptions> = {},
+): LogStore {
   if (spec === 'memory') return new MemoryLogStore(retention);
   if (spec.startsWith(SQLITE_PREFIX)) {
     const path = spec.slice(SQLITE_PREFIX.length);
     if (path === '') throw new TypeError(`store spec "${spec}" names no file; expected sqlite:PATH`);
-    return new SqliteLogStore(path, retention);
+    return new SqliteLogStore(path, retention, {}, {}, sqlite);
   }
   if (REDIS_URL.test(spec)) return new RedisLogStore(spec, retention);
   throw new TypeError(

@@ -1,4 +1,5 @@
-import { serializeData } from './store-support.js';
+import type { StoredMessage } from './types.js';
+import { serializeData, setNonNullFields, type OptionalFields } from './store-support.js';
 
 /**
  * The JSON text of a message's `data`, computed once per message and handed along with it: the
@@ -51,4 +52,51 @@ export function rememberDataJson(message: { readonly data: unknown }, text: stri
 export function carryDataJson(from: { readonly data: unknown }, to: { readonly data: unknown }): void {
   const text = knownDataJsonOf(from);
   if (text !== undefined) rememberDataJson(to, text);
+}
+
+/** `data` parsed from its kept text, for the messages that were asked for it (most never are). */
+const parsedData = new WeakMap<object, unknown>();
+
+/** The getter of a lazy `data`: parses the kept text once per message, then answers the same value. */
+function lazyData(this: WithDataJson): unknown {
+  if (parsedData.has(this)) return parsedData.get(this);
+  const value: unknown = JSON.parse(this[DATA_JSON] ?? 'null');
+  parsedData.set(this, value);
+  return value;
+}
+
+/** One descriptor for every lazy `data` (enumerable like a field; never redefined). */
+const LAZY_DATA: PropertyDescriptor = { get: lazyData, enumerable: true };
+
+/** A message's fields other than `data` and the optional ones, in the normal form's order. */
+interface MessageHead {
+  id: string;
+  type: string;
+  ts: number;
+  offset: number;
+}
+
+/**
+ * A frozen stored message whose `data` is its JSON text, parsed only when something reads `data`
+ * (relevance rules, push notices, HTTP reads); the wire uses the text. An inbox message is sent once
+ * and then only waits in a ring, so it never pays for a parse nor keeps a second, parsed copy of its
+ * data (which the scavenger copied and promoted with it). `data` is an own enumerable accessor put
+ * between `type` and `ts`, so keys, spreads, `JSON.stringify` and equality see `storedMessage`'s
+ * normal form; a text too long to be kept beside its message (`MAX_KEPT_DATA_JSON`) is parsed at
+ * once instead.
+ */
+export function frozenMessageOfJson(head: MessageHead, dataJson: string, optional: OptionalFields): StoredMessage {
+  let message: StoredMessage;
+  if (dataJson.length > MAX_KEPT_DATA_JSON) {
+    message = { id: head.id, type: head.type, data: JSON.parse(dataJson), ts: head.ts, offset: head.offset };
+  } else {
+    // Built key by key, so that `data` keeps its place in the key order (the envelope's order).
+    message = { id: head.id, type: head.type } as StoredMessage;
+    Object.defineProperty(message, 'data', LAZY_DATA);
+    message.ts = head.ts;
+    message.offset = head.offset;
+    Object.defineProperty(message, DATA_JSON, { value: dataJson });
+  }
+  setNonNullFields(message, optional);
+  return Object.freeze(message);
 }

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import { READ_STATE_SCHEMA } from './sqlite-read-state.js';
+import { DEFAULT_CHECKPOINT_PAGES } from './types.js';
 
 /**
  * Bumped when the schema or the meaning of a column changes; a file from a newer Tether is refused,
@@ -181,12 +182,12 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
  * Opens (creating the parent directory and the schema if needed) and configures the database.
  * Throws `store_unavailable` when the file cannot be used.
  */
-export function openDatabase(path: string): Database.Database {
+export function openDatabase(path: string, checkpointPages: number = DEFAULT_CHECKPOINT_PAGES): Database.Database {
   let db: Database.Database | undefined;
   try {
     if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
     db = new Database(path);
-    configure(db);
+    configure(db, checkpointPages);
     migrate(db);
     return db;
   } catch (err) {
@@ -198,13 +199,14 @@ export function openDatabase(path: string): Database.Database {
   }
 }
 
-function configure(db: Database.Database): void {
+function configure(db: Database.Database, checkpointPages: number): void {
   const journalMode = db.pragma('journal_mode = WAL', { simple: true });
   if (journalMode !== 'wal' && !db.memory) throw new Error(`WAL journal mode unavailable (got ${String(journalMode)})`);
   // NORMAL is enough under WAL for our promise: a commit is written to the WAL file before the
   // append resolves, so a killed *process* loses nothing (the OS holds the pages). Only a power
   // loss or kernel crash can drop the last commits, since NORMAL fsyncs at checkpoints, not commits.
   db.pragma('synchronous = NORMAL');
+  db.pragma(`wal_autocheckpoint = ${checkpointPages}`);
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = OFF');
 }

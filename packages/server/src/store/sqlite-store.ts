@@ -10,6 +10,7 @@
 import type Database from 'better-sqlite3';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import {
+  DEFAULT_CHECKPOINT_PAGES,
   UNWRITTEN_EPOCH,
   type AppendInput,
   type AppendResult,
@@ -24,13 +25,12 @@ import {
   resolveRetention,
   setOptionalColumns,
   storeClosedError,
-  storedMessage,
   storedPriorityOf,
   type StoredPriority,
 } from './store-support.js';
 import { RetentionByChannel } from './channel-retention.js';
 import { SqliteWriteHealth } from './sqlite-health.js';
-import { dataJsonOf, rememberDataJson } from './message-json.js';
+import { dataJsonOf, frozenMessageOfJson } from './message-json.js';
 import { GroupCommit } from './sqlite-group-commit.js';
 import { SqlitePushStore } from './sqlite-push.js';
 import type { PushStore } from './push-types.js';
@@ -64,6 +64,12 @@ export interface SqliteGroupCommitOptions {
 }
 
 const defaultGroupCommit: SqliteGroupCommitOptions = { maxInputs: 2000 };
+
+/** How the data file is kept (the server's `sqliteCheckpointPages`). */
+export interface SqliteFileOptions {
+  /** Pages of write-ahead log after which a commit checkpoints it (`DEFAULT_CHECKPOINT_PAGES`). */
+  checkpointPages: number;
+}
 
 /** Above this many cached stream rows the cache starts over (a bound on memory, not on correctness). */
 const MAX_CACHED_STREAMS = 100_000;
@@ -133,12 +139,17 @@ export class SqliteLogStore implements LogStore {
     retention: Partial<RetentionOptions> = {},
     pruneChunks: Partial<SqlitePruneChunks> = {},
     groupCommit: Partial<SqliteGroupCommitOptions> = {},
+    file: Partial<SqliteFileOptions> = {},
   ) {
+    const checkpointPages = file.checkpointPages ?? DEFAULT_CHECKPOINT_PAGES;
+    if (!Number.isSafeInteger(checkpointPages) || checkpointPages < 1) {
+      throw new RangeError(`sqliteCheckpointPages must be a whole number >= 1, got ${checkpointPages}`);
+    }
     this.path = path;
     this.retention = resolveRetention(retention);
     this.byChannel = new RetentionByChannel(this.retention);
     this.pruneChunks = { ...defaultPruneChunks, ...pruneChunks };
-    this.db = openDatabase(path);
+    this.db = openDatabase(path, checkpointPages);
     try {
       this.statements = prepareStatements(this.db);
       this.push = new SqlitePushStore(this.db);
@@ -440,37 +451,22 @@ function infoOf(row: StreamRow): StreamInfo {
   return { epoch: row.epoch, head: row.head, first: row.first };
 }
 
-/** Frozen, like the memory engine's shared messages: every engine hands out read-only messages. */
+/**
+ * Frozen, like the memory engine's shared messages: every engine hands out read-only messages. The
+ * message carries the JSON text of its data (message-json.ts), which the wire reuses; `data` itself
+ * is parsed from it only if something reads it.
+ */
 function messageOf(row: MessageRow): StoredMessage {
-  return frozenMessage(
-    { id: row.id, type: row.type, data: JSON.parse(row.data), ts: row.ts, offset: row.msg_offset },
-    {
-      ttl: row.ttl,
-      critical: row.critical === null ? null : row.critical !== 0,
-      collapseKey: row.collapse_key,
-      priority: storedPriorityOf(row.priority),
-    },
-    row.data,
-  );
+  return frozenMessageOfJson({ id: row.id, type: row.type, ts: row.ts, offset: row.msg_offset }, row.data, {
+    ttl: row.ttl,
+    critical: row.critical === null ? null : row.critical !== 0,
+    collapseKey: row.collapse_key,
+    priority: storedPriorityOf(row.priority),
+  });
 }
 
 function messageOfInput(input: PreparedInput, offset: number): StoredMessage {
-  return frozenMessage(
-    { id: input.id, type: input.type, data: JSON.parse(input.data), ts: input.ts, offset },
-    input,
-    input.data,
-  );
-}
-
-/** The message carries the JSON text of its data (message-json.ts): the wire reuses it. */
-function frozenMessage(
-  base: Parameters<typeof storedMessage>[0],
-  optional: Parameters<typeof storedMessage>[1],
-  dataJson: string,
-): StoredMessage {
-  const message = storedMessage(base, optional);
-  rememberDataJson(message, dataJson);
-  return Object.freeze(message);
+  return frozenMessageOfJson({ id: input.id, type: input.type, ts: input.ts, offset }, input.data, input);
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -101,11 +101,16 @@ export function storedMessage(
   optional: OptionalFields,
 ): StoredMessage {
   const message: StoredMessage = { id: base.id, type: base.type, data: base.data, ts: base.ts, offset: base.offset };
+  setNonNullFields(message, optional);
+  return message;
+}
+
+/** The optional fields that are not null, written onto `message` in the normal form's order. */
+export function setNonNullFields(message: StoredMessage, optional: OptionalFields): void {
   if (optional.ttl !== null) message.ttl = optional.ttl;
   if (optional.critical !== null) message.critical = optional.critical;
   if (optional.collapseKey !== null) message.collapseKey = optional.collapseKey;
   if (optional.priority !== null) message.priority = optional.priority;
-  return message;
 }
 
 export function storeClosedError(engine: string): TetherError {

@@ -1,9 +1,11 @@
 /** The JSON of a message's data, serialized once and kept beside the message (store/message-json.ts). */
 import { describe, expect, it } from 'vitest';
+import { storedMessage } from '../../src/store/store-support.js';
 import {
   MAX_KEPT_DATA_JSON,
   carryDataJson,
   dataJsonOf,
+  frozenMessageOfJson,
   knownDataJsonOf,
   rememberDataJson,
 } from '../../src/store/message-json.js';
@@ -75,6 +77,29 @@ describe('message-json', () => {
     dataJsonOf(atBound);
     dataJsonOf(atBound);
     expect(edgeCalls()).toBe(1);
+  });
+
+  it('builds a stored message from its data text that reads like the parsed normal form', () => {
+    const head = { id: 'a', type: 't', ts: 5, offset: 7 };
+    const optional = { ttl: 1000, critical: null, collapseKey: 'k', priority: 'high' as const };
+    const text = '{"n":1,"list":[1,2]}';
+    const message = frozenMessageOfJson(head, text, optional);
+    const parsed = storedMessage({ ...head, data: { n: 1, list: [1, 2] } }, optional);
+    expect(Object.isFrozen(message)).toBe(true);
+    expect(Object.keys(message)).toEqual(Object.keys(parsed));
+    expect(JSON.stringify(message)).toBe(JSON.stringify(parsed));
+    expect({ ...message }).toStrictEqual(parsed);
+    expect(message).toStrictEqual(parsed);
+    expect(knownDataJsonOf(message)).toBe(text);
+    // Parsed once: every read answers the same value.
+    expect(message.data).toBe(message.data);
+    // `undefined` data was stored as null; a text too long to keep is parsed at once, not kept.
+    expect(frozenMessageOfJson(head, 'null', optional).data).toBeNull();
+    const long = `"${'x'.repeat(MAX_KEPT_DATA_JSON)}"`;
+    const big = frozenMessageOfJson(head, long, optional);
+    expect(big.data).toBe('x'.repeat(MAX_KEPT_DATA_JSON));
+    expect(knownDataJsonOf(big)).toBeUndefined();
+    expect(big).toStrictEqual(storedMessage({ ...head, data: 'x'.repeat(MAX_KEPT_DATA_JSON) }, optional));
   });
 
   it('refuses data JSON cannot carry with bad_request', () => {

@@ -115,6 +115,33 @@ describe('SqliteLogStore', () => {
     raw.close();
   });
 
+  it('checkpoints the WAL into the data file once it holds checkpointPages pages, not before', async () => {
+    // What the data file alone holds (a copy without its WAL): only what a checkpoint moved there.
+    let copies = 0;
+    const messagesInDataFile = (path: string): number => {
+      copies += 1;
+      const copy = join(dir, `copy-${copies}.db`);
+      copyFileSync(path, copy);
+      const raw = new Database(copy, { readonly: true });
+      try {
+        const table = raw.prepare("SELECT name FROM sqlite_master WHERE name = 'messages'").get();
+        return table === undefined ? 0 : (raw.prepare<[], number>('SELECT count(*) FROM messages').pluck().get() ?? 0);
+      } finally {
+        raw.close();
+      }
+    };
+    const often = open(join(dir, 'often.db'), {}, {}, {}, { checkpointPages: 20 });
+    const rarely = open(join(dir, 'rarely.db'), {}, {}, {}, { checkpointPages: 1_000_000 });
+    for (let i = 0; i < 200; i += 1) {
+      await often.append(`s${i}`, inputs(`m${i}-`, 5));
+      await rarely.append(`s${i}`, inputs(`m${i}-`, 5));
+    }
+    expect(messagesInDataFile(often.path)).toBeGreaterThan(500);
+    expect(messagesInDataFile(rarely.path)).toBe(0);
+    expect(() => new SqliteLogStore(join(dir, 'bad.db'), {}, {}, {}, { checkpointPages: 0 })).toThrow(RangeError);
+    expect(() => new SqliteLogStore(join(dir, 'bad.db'), {}, {}, {}, { checkpointPages: 1.5 })).toThrow(RangeError);
+  });
+
   it('loses no accepted message when the process dies without closing', async () => {
     // What a SIGKILLed process leaves behind: the database and WAL files as written, no checkpoint.
     const path = join(dir, 'live.db');

@@ -18,6 +18,8 @@ export const limitsSection = z.strictObject({
   maxHistoryLimit: positive.optional(),
   recentPerChannel: positive.optional(),
   replayCacheBytes: count.optional(),
+  /** Pages of SQLite write-ahead log after which a commit checkpoints it. Default 10_000. */
+  sqliteCheckpointPages: positive.optional(),
   // overload: new connections refused with `server_busy` while the event loop lags or too many handshakes are in progress (0: never)
   busyLoopLagMs: count.optional(),
   busyRetryAfterMs: positive.optional(),
