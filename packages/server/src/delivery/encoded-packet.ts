@@ -9,7 +9,7 @@
 import type { Socket } from 'socket.io';
 import type { MsgFrame } from '@tether/protocol';
 import { envelopesOf, msgPacketText, type EnvelopeCache } from './msg-frame.js';
-import { buildTextFrame, writeFrameDirect, type WebSocketFrame } from './websocket-writer.js';
+import { buildTextFrame, textFrameOnce, writeFrameDirect, type WebSocketFrame } from './websocket-writer.js';
 
 /** What Engine.IO 6's `Socket.write` accepts beyond its typed `compress`. */
 interface PacketOptions {
@@ -27,14 +27,20 @@ export class EncodedPacket {
   /** Tried to build the websocket frame (it stays undefined until a socket is on a `ws` websocket). */
   private frame: WebSocketFrame | undefined;
 
-  /** `text`: the Socket.IO packet (`2["msg",…]`); Engine.IO adds its `4`. */
-  constructor(readonly text: string) {}
+  /**
+   * `text`: the Socket.IO packet (`2["msg",…]`); Engine.IO adds its `4`. `once`: it goes to one
+   * socket only (its frame keeps the text as it is instead of encoding it into a shared buffer).
+   */
+  constructor(
+    readonly text: string,
+    private readonly once = false,
+  ) {}
 
   /** Queues the packet for one socket; false when the socket is gone. */
   writeTo(socket: Socket): boolean {
     if (!socket.connected) return false;
     if (this.frame === undefined) {
-      this.frame = buildTextFrame(socket, this.text);
+      this.frame = this.once ? textFrameOnce(this.text) : buildTextFrame(socket, this.text);
       this.options.wsPreEncodedFrame = this.frame;
     }
     if (this.frame !== undefined && writeFrameDirect(socket, this.frame, this.text)) return true;
@@ -50,5 +56,5 @@ export class EncodedPacket {
  */
 export function sendMsgFrame(socket: Socket, frame: MsgFrame, cache?: EnvelopeCache): boolean {
   const text = msgPacketText(socket.nsp.name, frame, envelopesOf(frame.messages, cache));
-  return new EncodedPacket(text).writeTo(socket);
+  return new EncodedPacket(text, true).writeTo(socket);
 }

@@ -111,7 +111,7 @@ export class RoomSender {
     if (!members || members.size === 0) return;
     const nsp = this.io.sockets;
     if (members.size <= SMALL_ROOM && members.size <= this.chunkSize) {
-      const packet = new EncodedPacket(msgPacketText(nsp.name, frameOf([batch]), envelopes));
+      const packet = new EncodedPacket(msgPacketText(nsp.name, frameOf([batch]), envelopes), members.size === 1);
       let written = 0;
       for (const id of members) {
         const socket = nsp.sockets.get(id);
@@ -202,7 +202,7 @@ export class RoomSender {
     const later = round.filter((b) => b.seq > joinedAt);
     if (later.length === 0) return;
     const envelopes = later.flatMap((b) => b.envelopes);
-    if (new EncodedPacket(msgPacketText(nsp.name, frameOf(later), envelopes)).writeTo(socket)) {
+    if (new EncodedPacket(msgPacketText(nsp.name, frameOf(later), envelopes), true).writeTo(socket)) {
       this.stats.values.delivered.live += envelopes.length;
     }
   }

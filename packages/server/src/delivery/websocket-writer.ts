@@ -18,8 +18,11 @@
  */
 import type { Socket } from 'socket.io';
 
-/** A websocket frame as ws's `Sender.frame` builds it: header and payload buffers. */
-export type WebSocketFrame = readonly Buffer[];
+/**
+ * A websocket frame as ws's `Sender.frame` builds it: a header buffer and the payload, a buffer or
+ * (as ws's own `send` of a string leaves it) a string the TCP socket encodes as it writes it.
+ */
+export type WebSocketFrame = readonly (Buffer | string)[];
 
 type FrameBuilder = (data: Buffer, options: Record<string, boolean | number>) => unknown;
 
@@ -49,8 +52,9 @@ function senderOf(socket: Socket): SenderView | undefined {
 }
 
 /**
- * The websocket frame of Engine.IO message `4<text>`, built with the socket's own `ws` (its static
- * `Sender.frame`); undefined when the socket is not (yet) on a `ws` websocket.
+ * The websocket frame of Engine.IO message `4<text>` for many sockets, built with the socket's own
+ * `ws` (its static `Sender.frame`): the payload encoded once into a buffer that every write shares.
+ * Undefined when the socket is not (yet) on a `ws` websocket.
  */
 export function buildTextFrame(socket: Socket, text: string): WebSocketFrame | undefined {
   const sender = senderOf(socket);
@@ -58,6 +62,33 @@ export function buildTextFrame(socket: Socket, text: string): WebSocketFrame | u
   if (typeof build !== 'function') return undefined;
   const frame = (build as FrameBuilder).call(sender!.constructor, Buffer.from(`4${text}`), TEXT_FRAME);
   return Array.isArray(frame) && frame.every((part) => Buffer.isBuffer(part)) ? (frame as Buffer[]) : undefined;
+}
+
+/**
+ * The websocket frame of Engine.IO message `4<text>` for one socket: the header (RFC 6455 §5.2:
+ * FIN, text opcode, the payload's UTF-8 length, unmasked from a server) and the text as it is, which
+ * the TCP socket encodes as it writes it — what ws's own `send` does with a string. Encoding it into
+ * a buffer first, as for a broadcast, would copy it once more for a single write.
+ */
+export function textFrameOnce(text: string): WebSocketFrame {
+  const payload = `4${text}`;
+  const length = Buffer.byteLength(payload);
+  let header: Buffer;
+  if (length < 126) {
+    header = Buffer.allocUnsafe(2);
+    header[1] = length;
+  } else if (length < 65_536) {
+    header = Buffer.allocUnsafe(4);
+    header[1] = 126;
+    header.writeUInt16BE(length, 2);
+  } else {
+    header = Buffer.allocUnsafe(10);
+    header[1] = 127;
+    header.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    header.writeUInt32BE(length >>> 0, 6);
+  }
+  header[0] = 0x81; // FIN + text
+  return [header, payload];
 }
 
 /**

@@ -70,6 +70,31 @@ describe('pre-encoded packets on a websocket', () => {
     ]);
   });
 
+  it('to one socket: the frame carries the text as it is, any length (7-, 16- and 64-bit lengths) and any UTF-8', async () => {
+    const server = await bed.start();
+    const client = await bed.connect({ sub: 'u1' });
+    const socket = serverSocketOf(server, client);
+    const seen = probesOf(client);
+    const engine = watchEngine(socket);
+    // Payloads of 14 bytes (`4` + `2["probe","` + `"]`) plus the value: 125 and 126 bytes, 65,535 and
+    // 65,536 (each header form's limits), and values whose UTF-8 length is not their string length
+    // (é is 2 bytes, the emoji 4: 74 characters but 134 bytes must not get a 7-bit length).
+    const values = [
+      'a',
+      'x'.repeat(111),
+      'y'.repeat(112),
+      'é'.repeat(60),
+      '😀'.repeat(40),
+      'z'.repeat(65_521),
+      'w'.repeat(65_522),
+      'é'.repeat(70_000),
+    ];
+    for (const value of values) expect(new EncodedPacket(probe(value), true).writeTo(socket)).toBe(true);
+    await waitUntil(() => seen.length === values.length || undefined, 5000, 'every probe');
+    expect(seen).toEqual(values);
+    expect(engine.flushed.filter((t) => t.startsWith('2["probe"'))).toEqual([]);
+  });
+
   it('a broadcast to a room goes past Engine.IO to every member, each message once, in order', async () => {
     const server = await bed.start();
     const clients = [
