@@ -350,8 +350,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     const { ctx, positions = {} } = data;
     // `start` copies them: an idle socket need not hold its handshake's positions for its life.
     data.positions = undefined;
-    const eventLimit = limits.eventMiddleware(socket, ctx);
-    if (eventLimit) socket.use(eventLimit);
+    limits.connected(socket, ctx);
     const connection = new ClientConnection(socket, ctx, connectionDeps);
     connections.add(connection);
     liveUsers.add(ctx.tenant, ctx.sub);
@@ -361,8 +360,6 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     slowConsumers.greet(connection);
     logConnection(log, socket.id, ctx, 'opened');
     connection.start(positions, () => limits.handshakes.done(socket));
-    // Connected: the HTTP request that opened it is not needed any more (~1.1 KB an idle connection).
-    limits.firstRequests.release(socket);
     // The app's hook failing is logged as `internal`; the connection stays.
     const noop = (): void => undefined;
     guard.run(

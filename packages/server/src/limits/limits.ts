@@ -152,10 +152,18 @@ export class Limits {
   }
 
   /**
-   * The event limits of one socket, or undefined when both are off (0): then the socket carries no
-   * middleware at all.
+   * A socket just connected, before its connection routes its events: its event limits (no
+   * middleware at all when both are off), and the HTTP request that opened it let go (~1.1 KB an
+   * idle connection; its client IP is kept: first-request.ts).
    */
-  eventMiddleware(socket: Socket, ctx: AuthContext) {
+  connected(socket: Socket, ctx: AuthContext): void {
+    const eventLimit = this.eventMiddleware(socket, ctx);
+    if (eventLimit) socket.use(eventLimit);
+    this.firstRequests.release(socket);
+  }
+
+  /** The event limits of one socket, or undefined when both are off (0). */
+  private eventMiddleware(socket: Socket, ctx: AuthContext) {
     const l = this.o.limits;
     if (l.eventsPerMinutePerConnection <= 0 && l.eventsPerMinutePerUser <= 0) return undefined;
     this.eventLimitDeps ??= {
