@@ -7,31 +7,15 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { IncomingMessage } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket, type RawData } from 'ws';
-import {
-  connectClient,
-  startServer,
-  waitFor,
-  waitUntil,
-  type StartServerOptions,
-  type TestServer,
-} from '@tether/testing';
-import { upgradeAttempt } from './limits-helpers.js';
+import { connectClient, waitFor, waitUntil, type TestServer } from '@tether/testing';
+import { closedAfterEach, upgradeAttempt } from './limits-helpers.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function server(options: StartServerOptions = {}): Promise<TestServer> {
-  const srv = await startServer(options);
-  cleanups.push(() => srv.close());
-  return srv;
-}
+const { cleanups, server } = closedAfterEach();
 
 interface RawClient {
   /** Every text frame received, in order. */

@@ -4,6 +4,8 @@
  * socket kept open when it was accepted, so that caps can be filled.
  */
 import http from 'node:http';
+import { afterEach } from 'vitest';
+import { startServer, type StartServerOptions, type TestServer } from '@tether/testing';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
@@ -69,4 +71,24 @@ export async function pollingHandshake(url: string): Promise<{ status: number; b
 
 export function errorOf(body: string): { code?: string; retryAfterMs?: number } {
   return (JSON.parse(body) as { error: { code?: string; retryAfterMs?: number } }).error;
+}
+
+/**
+ * What a test opened, closed after it, last first: `const { cleanups, server } = closedAfterEach()`
+ * at the top of a test file (it registers the `afterEach`).
+ */
+export function closedAfterEach(): {
+  cleanups: (() => unknown)[];
+  server(options?: StartServerOptions): Promise<TestServer>;
+} {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const server = async (options: StartServerOptions = {}): Promise<TestServer> => {
+    const srv = await startServer(options);
+    cleanups.push(() => srv.close());
+    return srv;
+  };
+  return { cleanups, server };
 }

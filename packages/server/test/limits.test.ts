@@ -8,18 +8,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTetherServer, defaults } from '@tether/server';
 import {
   connectClient,
   isErrorReply,
   startRedis,
-  startServer,
   waitFor,
   waitUntil,
   type ConnectError,
-  type StartServerOptions,
   type TestClient,
   type TestServer,
 } from '@tether/testing';
@@ -29,23 +27,14 @@ import { RateLimitFactory } from '../src/limits/rate-limit.js';
 import { redisStoreClientOptions } from '../src/store/redis-connection.js';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { errorOf, pollingHandshake, upgradeAttempt, type Attempt } from './limits-helpers.js';
+import { closedAfterEach, errorOf, pollingHandshake, upgradeAttempt, type Attempt } from './limits-helpers.js';
 
 /** A refused namespace connect's `44` payload. */
 interface ConnectData {
   data: { code: string; retryAfterMs?: number };
 }
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function server(options: StartServerOptions = {}): Promise<TestServer> {
-  const srv = await startServer(options);
-  cleanups.push(() => srv.close());
-  return srv;
-}
+const { cleanups, server } = closedAfterEach();
 
 async function client(srv: TestServer, sub = 'u1'): Promise<TestClient> {
   const token = await srv.token({ sub, channels: ['room:*'], publish: ['room:*'] });
