@@ -103,9 +103,9 @@ export function writeFrameDirect(socket: Socket, frame: WebSocketFrame, text: st
   if (!Array.isArray(buffered) || buffered.length !== 0) return false;
   const transport = engine.transport;
   if (transport?.name !== 'websocket' || transport.perMessageDeflate) return false;
-  const wire = transport.socket as { readyState?: unknown } | undefined;
+  const wire = transport.socket as { readyState?: unknown; _sender?: SenderView } | undefined;
   if (wire?.readyState !== WS_OPEN) return false;
-  const sender = senderOf(socket);
+  const sender = wire._sender;
   if (sender?._state !== SENDER_IDLE || !Array.isArray(sender._queue) || sender._queue.length !== 0) return false;
   if (typeof sender.sendFrame !== 'function') return false;
   if (socket.conn.listenerCount('packetCreate') > 0) {
