@@ -120,6 +120,8 @@ async function measureOnce({ path, createTetherServer, noLimits }, run) {
     logger: false,
     limits: noLimits,
     apiKeys: [{ key: API_KEY, tenant: 'bench' }],
+    // More options as JSON, as the bench servers take them (e.g. `{"sqliteCheckpointPages":1000}`).
+    ...(process.env.BENCH_SERVER_OPTIONS ? JSON.parse(process.env.BENCH_SERVER_OPTIONS) : {}),
   });
   try {
     const { port } = await server.listen(0, '127.0.0.1');
