@@ -27,7 +27,7 @@ import { floodDefaults, runFlood } from './scenarios/flood.js';
 import { INBOX_SYSTEMS, inboxDefaults, runInbox } from './scenarios/inbox.js';
 import { INGRESS_SYSTEMS, ingressDefaults, runIngress } from './scenarios/ingress.js';
 import { runStorm, stormDefaults } from './scenarios/storm.js';
-import { IDLE_SYSTEMS, idleDefaults, runIdle } from './scenarios/idle.js';
+import { IDLE_DEFAULT_SYSTEMS, IDLE_SYSTEMS, idleDefaults, runIdle } from './scenarios/idle.js';
 import { DEFLATE_SETTINGS, deflateDefaults, runDeflate } from './scenarios/deflate.js';
 import { presenceDefaults, runPresence } from './scenarios/presence.js';
 import { METRICS_PARTS, metricsDefaults, runMetrics } from './scenarios/metrics.js';
@@ -136,7 +136,7 @@ idle flags:
   --clients N          connected users, each its own token and inbox (default ${idleDefaults.clients})
   --workers N          loader processes (default ${idleDefaults.workers})
   --settle-seconds S   idle time after the last connect, before measuring (default ${idleDefaults.settleSeconds})
-  --only LIST          systems, in order, from: ${Object.keys(IDLE_SYSTEMS).join(', ')} (default all)
+  --only LIST          systems, in order, from: ${Object.keys(IDLE_SYSTEMS).join(', ')} (default ${IDLE_DEFAULT_SYSTEMS.join(',')})
   --heap-snapshot      write each server's V8 heap snapshot to bench/results/idle-<system>.heapsnapshot
   --deflate            Tether with perMessageDeflate on (what compression adds to an idle connection)
   --stats              then time GET /v1/stats (Tether, with an admin key) at that many sockets, and its size

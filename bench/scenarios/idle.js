@@ -1,9 +1,11 @@
 /**
  * Scenario `idle`: what a connection costs the server while nothing happens. C clients connect,
  * each a different authenticated user on its own inbox (the loaders' inbox mode), then sit idle;
- * the server's RSS and V8 heap after a full GC, minus the same before any client came, per
- * connection. Plain Socket.IO with a room per user (`BENCH_MODE=inbox`) against Tether with the
- * memory store, each in its own server process, in one run.
+ * the server's V8 heap after a full GC and its RSS after V8's memory-reducing GC (which also
+ * shrinks the young generation to its minimum: see `memory`), minus the same before any client
+ * came, per connection. Plain Socket.IO with a room per user (`BENCH_MODE=inbox`) against Tether
+ * with the memory store (`--only plain,tether-sqlite`: the SQLite store), each in its own server
+ * process, in one run.
  * `--heap-snapshot` also writes a V8 heap snapshot of each server before any client and once its
  * clients are in (bench/results/idle-<system>-before.heapsnapshot, idle-<system>.heapsnapshot);
  * `node bench/tools/heap-by-constructor.js` turns them into bytes per connection by constructor.
@@ -52,31 +54,56 @@ export const IDLE_SYSTEMS = {
     script: here('../servers/tether-server.js'),
     env: { BENCH_MODE: 'inbox' },
   },
+  // Not in the default run (the issue's goal is read on the memory store); `--only plain,tether-sqlite`.
+  'tether-sqlite': {
+    label: 'tether, SQLite store',
+    script: here('../servers/tether-server.js'),
+    env: { BENCH_MODE: 'inbox' },
+    store: 'sqlite',
+  },
 };
 
+/** The systems of a run without `--only`. */
+export const IDLE_DEFAULT_SYSTEMS = ['plain', 'tether-memory'];
+
+/**
+ * The heap in use after `gc()`; then the RSS and its parts after V8's memory-reducing GC
+ * (`reduceMemory`, as on a low-memory notification), which also shrinks V8's young generation to
+ * its minimum. After `gc()` alone that area (up to 2 × 16 MB, empty after a full GC) keeps the
+ * size and resident pages V8's heuristics last gave it: grown during Tether's start-up and made
+ * resident by the connect burst, grown or shrunk during plain Socket.IO's burst and settle. That
+ * moved either RSS by up to 2.5 KB "per connection" at 10,000 between runs of the same code, while
+ * no connection holds any of it. Both servers are read the same way, before and after alike.
+ */
 async function memory(server) {
-  const { rss } = await server.call('gc');
+  await server.call('gc');
   const { heapUsed } = await server.call('heapUsed');
+  const { rss } = await server.call('reduceMemory');
   const detail = await server.call('memoryDetail');
   return { rss, heapUsed, detail };
 }
 
 /**
  * The RSS per connection taken apart (after − before, per connection): anonymous and file-backed
- * resident memory, V8's committed heap by space (committed, not used: what a connect burst grew
- * stays counted until V8 gives it back), and memory outside the V8 heap.
+ * resident memory, V8's heap by space — committed, and resident (`physical`: what of the committed
+ * pages is in RSS; the two differ when committed pages were never touched) — and memory outside
+ * the V8 heap (anonymous RSS − V8's resident pages).
  */
 function rssParts(before, after, connected) {
   const per = (a, b) => ((a ?? 0) - (b ?? 0)) / connected;
+  const resident = (d) => Object.values(d.spaces).reduce((sum, s) => sum + (s.physical ?? 0), 0);
   const parts = {
     rssAnon: per(after.status.RssAnon, before.status.RssAnon),
     rssFile: per(after.status.RssFile, before.status.RssFile),
     heapCommitted: per(after.heapTotal, before.heapTotal),
+    heapResident: per(resident(after), resident(before)),
     external: per(after.external, before.external),
     peakRss: after.status.VmHWM ?? null,
   };
-  for (const [space, { size }] of Object.entries(after.spaces)) {
+  parts.outsideHeap = parts.rssAnon - parts.heapResident;
+  for (const [space, { size, physical }] of Object.entries(after.spaces)) {
     parts[`committed.${space}`] = per(size, before.spaces[space]?.size);
+    parts[`resident.${space}`] = per(physical, before.spaces[space]?.physical);
   }
   return parts;
 }
@@ -98,7 +125,7 @@ async function runSystem(name, opts) {
     name: `${name}-server`,
     execArgv: ['--expose-gc'],
     env: {
-      ...serverEnv(secret, 'memory', 'bench:inbox'),
+      ...serverEnv(secret, sys.store ?? 'memory', 'bench:inbox'),
       ...sys.env,
       BENCH_USERS: String(opts.clients),
       ...(options && Object.keys(options).length > 0 ? { BENCH_SERVER_OPTIONS: JSON.stringify(options) } : {}),
@@ -143,6 +170,9 @@ async function runSystem(name, opts) {
       const first = await connectRange(0, half);
       await sleep(opts.settleSeconds * 1000);
       mid = { ...(await memory(server)), connected: first.reduce((a, c) => a + c.connected, 0) };
+      // The reading holds the loop for a second or more (full GCs); Tether refuses handshakes
+      // `server_busy` while its loop lag of the last second is over `busyLoopLagMs` (500 ms).
+      await sleep(2000);
       conn = await connectRange(half, opts.clients); // each loader answers with all it holds
     } else {
       conn = await connectRange(0, opts.clients);
@@ -180,18 +210,19 @@ async function runSystem(name, opts) {
       };
       const h = result.secondHalf;
       console.log(
-        `  second half (${added} connections): RSS ${kb(h.rss)}, heap ${kb(h.heap)}, new space ${kb(h.rssParts['committed.new_space'])}, ` +
-          `outside the V8 heap ${kb(h.rssParts.rssAnon - h.rssParts.heapCommitted)} per connection`,
+        `  second half (${added} connections): RSS ${kb(h.rss)}, heap ${kb(h.heap)}, new space ${kb(h.rssParts['resident.new_space'])}, ` +
+          `outside the V8 heap ${kb(h.rssParts.outsideHeap)} per connection`,
       );
     }
     const p = result.rssParts;
     const spaces = Object.entries(p)
-      .filter(([key, bytes]) => key.startsWith('committed.') && Math.abs(bytes) >= 10)
-      .map(([key, bytes]) => `${key.slice('committed.'.length)} ${(bytes / 1024).toFixed(2)}`)
+      .filter(([key, bytes]) => key.startsWith('resident.') && Math.abs(bytes) >= 10)
+      .map(([key, bytes]) => `${key.slice('resident.'.length)} ${(bytes / 1024).toFixed(2)}`)
       .join(', ');
     console.log(
       `  RSS parts per connection: anon ${(p.rssAnon / 1024).toFixed(1)} KB, file ${(p.rssFile / 1024).toFixed(1)} KB; ` +
-        `V8 committed ${(p.heapCommitted / 1024).toFixed(1)} KB (${spaces}); external ${(p.external / 1024).toFixed(2)} KB; ` +
+        `V8 resident ${(p.heapResident / 1024).toFixed(1)} KB (${spaces}; committed ${(p.heapCommitted / 1024).toFixed(1)} KB); ` +
+        `outside the V8 heap ${(p.outsideHeap / 1024).toFixed(2)} KB; external ${(p.external / 1024).toFixed(2)} KB; ` +
         `peak RSS ${p.peakRss === null ? '-' : `${(p.peakRss / 2 ** 20).toFixed(0)} MB`}`,
     );
     if (opts.stats && name !== 'plain') {
@@ -251,9 +282,11 @@ const kb = (bytes) => (bytes === undefined || bytes === null ? '-' : `${(bytes /
 /** @param {typeof idleDefaults & {only: string[] | null}} opts */
 export async function runIdle(opts) {
   const results = [];
-  for (const name of opts.only ?? Object.keys(IDLE_SYSTEMS)) results.push(await runSystem(name, opts));
+  for (const name of opts.only ?? IDLE_DEFAULT_SYSTEMS) results.push(await runSystem(name, opts));
   const plain = results.find((r) => r.system === 'plain');
-  console.log(`\nidle: ${opts.clients} authenticated clients, each on its inbox, after GC, loopback`);
+  console.log(
+    `\nidle: ${opts.clients} authenticated clients, each on its inbox, heap after GC, RSS after a memory-reducing GC, loopback`,
+  );
   console.log(
     table(
       ['system', 'connected', 'RSS per conn', 'heap per conn', 'RSS vs plain', 'heap vs plain'],
@@ -267,7 +300,7 @@ export async function runIdle(opts) {
       ]),
     ),
   );
-  const tether = results.find((r) => r.system === 'tether-memory');
+  const tether = results.find((r) => r.system === 'tether-memory') ?? results.find((r) => r.system === 'tether-sqlite');
   let ratio = null;
   if (plain?.rss && tether?.rss) {
     ratio = tether.rss.perConnection / plain.rss.perConnection;
@@ -275,12 +308,13 @@ export async function runIdle(opts) {
       `tether / plain RSS per connection: ${ratio.toFixed(2)}× (goal ≤ 1.05×: ${ratio <= 1.05 ? 'met' : 'not met'})`,
     );
   }
-  // V8's new space is an allocation area of at most 2 × 16 MB whose size follows the allocation
-  // rate: it grows during whatever runs first (Tether's start-up, or the connect burst for plain
-  // Socket.IO) and is not held by the connections. Taken out of both, before and after alike.
+  // V8's new space (at most 2 × 16 MB, sized by the allocation rate, empty after a full GC) is
+  // not held by the connections. `memory` shrinks it in both servers; what is still resident of
+  // it is taken out here as well, before and after alike (sessions 7–8 took out its committed
+  // size, which missed pages that became resident within an unchanged committed size).
   let withoutNewSpace = null;
   if (plain?.rssParts && tether?.rssParts) {
-    const steady = (r) => r.rss.perConnection - (r.rssParts['committed.new_space'] ?? 0);
+    const steady = (r) => r.rss.perConnection - (r.rssParts['resident.new_space'] ?? 0);
     withoutNewSpace = steady(tether) / steady(plain);
     console.log(
       `tether / plain RSS per connection without V8's new space: ${kb(steady(tether))} / ${kb(steady(plain))} = ` +
@@ -288,7 +322,7 @@ export async function runIdle(opts) {
     );
   }
   if (plain?.secondHalf && tether?.secondHalf) {
-    const steady = (h) => h.rss - (h.rssParts['committed.new_space'] ?? 0);
+    const steady = (h) => h.rss - (h.rssParts['resident.new_space'] ?? 0);
     const [t, p] = [tether.secondHalf, plain.secondHalf];
     console.log(
       `second half, tether / plain per connection: RSS ${(t.rss / p.rss).toFixed(2)}×, ` +
