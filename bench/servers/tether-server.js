@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { collect, runStep } from '../lib/publisher.js';
 import { runInboxStep } from '../lib/inbox-publisher.js';
 import { serve, usage } from '../lib/rpc.js';
+import { startAllocSampling, stopAllocSampling } from '../lib/alloc-sample.js';
 
 // `BENCH_TETHER_MODULE`: another build of the server (e.g. one compiled before a change) for an A/B on one box.
 const { createTetherServer, noLimits } = process.env.BENCH_TETHER_MODULE
@@ -69,6 +70,8 @@ serve({
     return usage();
   },
   step(args) {
+    // `BENCH_ALLOC_PROFILE=<file>`: the bytes allocated from the first step on (written at exit).
+    if (process.env.BENCH_ALLOC_PROFILE) startAllocSampling();
     if (INBOX) {
       return runInboxStep(args, USERS, async (user, data) => {
         const r = await server.publish({ tenant: TENANT, channel: `user:bench-${user}`, type: 'tick', data });
@@ -83,6 +86,7 @@ serve({
   async exit() {
     await Promise.race([server.close(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
     cleanup();
+    if (process.env.BENCH_ALLOC_PROFILE) stopAllocSampling(process.env.BENCH_ALLOC_PROFILE);
   },
 });
 

@@ -23,7 +23,8 @@ interface EngineWriter {
 }
 
 export class EncodedPacket {
-  private readonly options: PacketOptions = { preEncoded: true };
+  /** Engine.IO's write options, made when a write first goes through Engine.IO (most never do). */
+  private options: PacketOptions | undefined;
   /** Tried to build the websocket frame (it stays undefined until a socket is on a `ws` websocket). */
   private frame: WebSocketFrame | undefined;
 
@@ -39,11 +40,10 @@ export class EncodedPacket {
   /** Queues the packet for one socket; false when the socket is gone. */
   writeTo(socket: Socket): boolean {
     if (!socket.connected) return false;
-    if (this.frame === undefined) {
-      this.frame = this.once ? textFrameOnce(this.text) : buildTextFrame(socket, this.text);
-      this.options.wsPreEncodedFrame = this.frame;
-    }
+    this.frame ??= this.once ? textFrameOnce(this.text) : buildTextFrame(socket, this.text);
     if (this.frame !== undefined && writeFrameDirect(socket, this.frame, this.text)) return true;
+    this.options ??= { preEncoded: true };
+    if (this.frame !== undefined) this.options.wsPreEncodedFrame = this.frame;
     (socket.conn as unknown as EngineWriter).write(this.text, this.options);
     return true;
   }

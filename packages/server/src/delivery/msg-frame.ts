@@ -68,7 +68,8 @@ export function msgPacketText(
   const from = frame.from === undefined ? '' : `,"from":${JSON.stringify(frame.from)}`;
   return (
     `${head}["msg",{"channel":${JSON.stringify(frame.channel)},"epoch":${JSON.stringify(frame.epoch)},` +
-    `"messages":[${envelopes.join(',')}]${upTo}${from}}]`
+    // One envelope (an inbox message) as it is: `join` would copy it into a new string first.
+    `"messages":[${envelopes.length === 1 ? envelopes[0] : envelopes.join(',')}]${upTo}${from}}]`
   );
 }
 

@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { ErrorCode, TetherError, DEFAULT_TENANT } from '@tether/protocol';
 import type { PublishInput, PublishResult } from '../api.js';
 import { checkDataShape } from '../guard/data-shape.js';
 import type { AppendInput, AppendResult } from '../store/types.js';
 import type { PublishPush } from '../push/options.js';
 import { rememberDataJson } from '../store/message-json.js';
+import { newMessageId } from './message-id.js';
 import { payloadJson } from './payload.js';
 import { parsePublishInput } from './publish-input.js';
-import type { Publisher } from './publisher.js';
+import { answerOf, type Publisher } from './publisher.js';
 import type { StartupGate } from './startup-gate.js';
 
 /**
@@ -100,7 +100,7 @@ export class PublishDoor {
     // makes up cannot be repeated by anyone: it needs no idempotency entry.
     const message: AppendInput =
       id === undefined
-        ? { id: randomUUID(), type: input.type, data: input.data, ts: deps.now(), idempotent: false }
+        ? { id: newMessageId(), type: input.type, data: input.data, ts: deps.now(), idempotent: false }
         : { id, type: input.type, data: input.data, ts: deps.now() };
     const ttl = deps.ttlFor ? deps.ttlFor(input.type, input.ttl) : input.ttl;
     if (ttl !== undefined) message.ttl = ttl;
@@ -109,18 +109,13 @@ export class PublishDoor {
     // `normal` is the default: left off so that it is absent in the store and on the wire.
     if (input.priority !== undefined && input.priority !== 'normal') message.priority = input.priority;
     rememberDataJson(message, dataJson);
+    // With no one to tell (no push fallback), the publisher's promise is the answer: no second one.
+    if (!deps.onAppended) return deps.publisher.publishForAnswer(tenant, channel, message);
     const appended = deps.publisher.publish(tenant, channel, message);
-    // With no one to tell (no push fallback), one shared answer function: no closure per publish.
-    if (!deps.onAppended) return appended.then(answerOf);
     const tell = deps.onAppended;
     return appended.then((result) => {
       if (!result.duplicate) tell(tenant, channel, result, push);
       return answerOf(result);
     });
   }
-}
-
-/** What the publisher is answered: where the message is (or was, for a duplicate). */
-function answerOf(result: AppendResult): PublishResult {
-  return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
 }

@@ -5,11 +5,14 @@ import { streamOf, type ChannelRegistry } from './channel-registry.js';
 import type { ChannelState } from './channel-state.js';
 import type { Fanout } from './fanout.js';
 import type { StatsCounter } from './stats.js';
+import type { PublishResult } from '../api.js';
 
 interface PendingPublish {
   input: AppendInput;
-  resolve: (result: AppendResult) => void;
+  /** Settled with the append's result, or (`answer`) with the publisher's answer made of it. */
+  resolve: (result: AppendResult | PublishResult) => void;
   reject: (err: TetherError) => void;
+  answer: boolean;
 }
 
 /** Inputs appended in one store call at most; bounds a transaction and a frame. */
@@ -56,12 +59,29 @@ export class Publisher {
   }
 
   publish(tenant: string, channel: string, input: AppendInput): Promise<AppendResult> {
+    return this.submit(tenant, channel, input, false) as Promise<AppendResult>;
+  }
+
+  /**
+   * `publish`, settled with the answer a publisher gets (`answerOf` the result): the one promise
+   * of the publish, where mapping `publish`'s would make a second per message.
+   */
+  publishForAnswer(tenant: string, channel: string, input: AppendInput): Promise<PublishResult> {
+    return this.submit(tenant, channel, input, true) as Promise<PublishResult>;
+  }
+
+  private submit(
+    tenant: string,
+    channel: string,
+    input: AppendInput,
+    answer: boolean,
+  ): Promise<AppendResult | PublishResult> {
     this.inFlight++;
     // A known channel is queued in this very call: no promise to wait for, none made but the answer's.
     const known = this.registry.peek(streamOf(tenant, channel));
-    if (known) return this.enqueue(known, input);
+    if (known) return this.enqueue(known, input, answer);
     return this.registry.get(tenant, channel).then(
-      (state) => this.enqueue(state, input),
+      (state) => this.enqueue(state, input, answer),
       (err: unknown) => {
         this.settled();
         throw err;
@@ -70,11 +90,11 @@ export class Publisher {
   }
 
   /** Queues `input` for the turn's flush; its promise settles when its batch is appended (and fanned out) or failed. */
-  private enqueue(state: ChannelState, input: AppendInput): Promise<AppendResult> {
-    return new Promise<AppendResult>((resolve, reject) => {
+  private enqueue(state: ChannelState, input: AppendInput, answer: boolean): Promise<AppendResult | PublishResult> {
+    return new Promise<AppendResult | PublishResult>((resolve, reject) => {
       let queue = this.queues.get(state);
       if (!queue) this.queues.set(state, (queue = []));
-      queue.push({ input, resolve, reject });
+      queue.push({ input, resolve, reject, answer });
       this.schedule();
     });
   }
@@ -95,33 +115,62 @@ export class Publisher {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      for (const state of this.queues.keys()) if (!this.flushing.has(state)) void this.flush(state);
+      for (const state of this.queues.keys()) if (!this.flushing.has(state)) this.flush(state);
     });
   }
 
-  private async flush(state: ChannelState): Promise<void> {
+  private flush(state: ChannelState): void {
     const queue = this.queues.get(state);
     if (!queue) return;
-    const batch = queue.splice(0, MAX_BATCH);
-    if (queue.length === 0) this.queues.delete(state);
+    // The whole queue when it fits (most turns: no copy of it), else its first MAX_BATCH.
+    const batch = queue.length <= MAX_BATCH ? queue : queue.splice(0, MAX_BATCH);
+    if (batch === queue) this.queues.delete(state);
     this.flushing.add(state);
+    // A store that writes synchronously (memory) is flushed within this call: no promise per channel.
+    if (this.store.appendNow) this.flushNow(state, batch);
+    else void this.flushAsync(state, batch);
+  }
+
+  private flushNow(state: ChannelState, batch: PendingPublish[]): void {
     try {
-      const results = await this.store.append(
-        state.stream,
-        batch.map((p) => p.input),
-      );
-      this.fanOut(state, results);
-      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+      this.appended(state, batch, this.store.appendNow!(state.stream, inputsOf(batch)));
     } catch (err) {
-      const error = TetherError.from(err, ErrorCode.StoreUnavailable);
-      this.log.error({ err, stream: state.stream }, 'append failed; publishes rejected');
-      for (const p of batch) p.reject(error);
+      this.failed(state, batch, err);
     } finally {
-      this.settled(batch.length);
-      this.flushing.delete(state);
-      // What queued meanwhile (or beyond MAX_BATCH) goes with the next turn's flush.
-      if (this.queues.has(state)) this.schedule();
+      this.flushed(state, batch.length);
     }
+  }
+
+  private async flushAsync(state: ChannelState, batch: PendingPublish[]): Promise<void> {
+    try {
+      this.appended(state, batch, await this.store.append(state.stream, inputsOf(batch)));
+    } catch (err) {
+      this.failed(state, batch, err);
+    } finally {
+      this.flushed(state, batch.length);
+    }
+  }
+
+  /** The batch is written: fanned out, then each publish answered. */
+  private appended(state: ChannelState, batch: readonly PendingPublish[], results: readonly AppendResult[]): void {
+    this.fanOut(state, results);
+    for (let i = 0; i < batch.length; i++) {
+      const pending = batch[i]!;
+      pending.resolve(pending.answer ? answerOf(results[i]!) : results[i]!);
+    }
+  }
+
+  private failed(state: ChannelState, batch: readonly PendingPublish[], err: unknown): void {
+    const error = TetherError.from(err, ErrorCode.StoreUnavailable);
+    this.log.error({ err, stream: state.stream }, 'append failed; publishes rejected');
+    for (const p of batch) p.reject(error);
+  }
+
+  private flushed(state: ChannelState, count: number): void {
+    this.settled(count);
+    this.flushing.delete(state);
+    // What queued meanwhile (or beyond MAX_BATCH) goes with the next turn's flush.
+    if (this.queues.has(state)) this.schedule();
   }
 
   private fanOut(state: ChannelState, results: readonly AppendResult[]): void {
@@ -147,4 +196,15 @@ export class Publisher {
     this.idle.clear();
     for (const wake of waiters) wake();
   }
+}
+
+/** What the publisher is answered: where the message is (or was, for a duplicate). */
+export function answerOf(result: AppendResult): PublishResult {
+  return { offset: result.offset, epoch: result.epoch, duplicate: result.duplicate };
+}
+
+function inputsOf(batch: readonly PendingPublish[]): AppendInput[] {
+  const inputs = new Array<AppendInput>(batch.length);
+  for (let i = 0; i < batch.length; i++) inputs[i] = batch[i]!.input;
+  return inputs;
 }

@@ -27,6 +27,11 @@ export function checkDataShape(data: unknown, maxDepth: number, maxValues: numbe
     if (visited + stack.length + children.length > maxValues) {
       throw new TetherError(ErrorCode.PayloadTooLarge, `data has more than ${maxValues} values`);
     }
-    for (const child of children) stack.push({ value: child, depth: inner });
+    // A scalar is visited here (it has nothing to check): only objects and arrays are stacked,
+    // which spares one entry per value of the common flat `data`. The count is the same.
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: inner });
+      else visited++;
+    }
   }
 }

@@ -25,6 +25,9 @@ export class TimedStore implements LogStore {
     STORE_BUCKETS,
   );
 
+  /** The store's `appendNow` (when it has one), timed the same way. */
+  readonly appendNow?: (stream: string, inputs: readonly AppendInput[]) => AppendResult[];
+
   constructor(private readonly store: LogStore) {
     const timer = (op: string): Observe => {
       const series = this.histogram.series({ op, engine: store.engine });
@@ -35,6 +38,17 @@ export class TimedStore implements LogStore {
     this.timeInfo = timer('info');
     this.timePrune = timer('prune');
     this.timePing = timer('ping');
+    const appendNow = store.appendNow?.bind(store);
+    if (appendNow) {
+      this.appendNow = (stream, inputs) => {
+        const started = performance.now();
+        try {
+          return appendNow(stream, inputs);
+        } finally {
+          this.timeAppend((performance.now() - started) / 1000);
+        }
+      };
+    }
   }
 
   get engine(): string {

@@ -18,7 +18,7 @@ import {
 } from './types.js';
 import { newEpoch, resolveRetention, setOptionalFields, storeClosedError } from './store-support.js';
 import { RetentionByChannel } from './channel-retention.js';
-import { dataJsonOf, rememberDataJson } from './message-json.js';
+import { dataJsonOf, messageOfJson } from './message-json.js';
 
 interface MemoryStream {
   readonly epoch: string;
@@ -52,28 +52,30 @@ export class MemoryLogStore implements LogStore {
   }
 
   async append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]> {
+    return this.appendNow(stream, inputs);
+  }
+
+  appendNow(stream: string, inputs: readonly AppendInput[]): AppendResult[] {
     this.assertOpen();
-    // Normalise every input before touching state: a bad one rejects the whole call, unapplied.
-    const prepared = inputs.map(normalise);
-    if (prepared.length === 0) return [];
+    // Every input's text before touching state: data JSON cannot hold rejects the whole call, unapplied.
+    const texts = inputs.map((input) => dataJsonOf(input));
+    if (inputs.length === 0) return [];
     const log = this.streamOf(stream);
     // Server-made ids leave no key: an inbox published to without ids gets no key map at all.
-    const keys = inputs.some((input) => input.idempotent !== false) ? this.keysOf(stream) : undefined;
+    let keys: Map<string, number> | undefined;
+    for (const input of inputs) if (input.idempotent !== false) keys ??= this.keysOf(stream);
     const results: AppendResult[] = [];
-    for (let i = 0; i < prepared.length; i++) {
-      const message = prepared[i]!;
-      const keyed = inputs[i]?.idempotent !== false;
-      const firstOffset = keyed ? keys?.get(message.id) : undefined;
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!;
+      const keyed = input.idempotent !== false;
+      const firstOffset = keyed ? keys?.get(input.id) : undefined;
       if (firstOffset !== undefined) {
-        message.offset = firstOffset;
-        const first = messageAt(log, firstOffset) ?? Object.freeze(message);
+        const first = messageAt(log, firstOffset) ?? storedOf(input, firstOffset, texts[i]!);
         results.push({ offset: firstOffset, epoch: log.epoch, duplicate: true, message: first });
         continue;
       }
       log.head += 1;
-      message.offset = log.head;
-      // Frozen: readers share these objects, and none may change the log.
-      const stored = Object.freeze(message);
+      const stored = storedOf(input, log.head, texts[i]!);
       log.messages.push(stored);
       if (keys && keyed) {
         keys.set(stored.id, stored.offset);
@@ -188,15 +190,15 @@ function messageAt(log: MemoryStream, offset: number): StoredMessage | undefined
 }
 
 /**
- * The stored form, its offset still to be assigned: data goes through JSON (as every engine stores
- * it), so later changes to the caller's object cannot reach the log. The JSON is the input's (the
- * publish door's) if it has one, and the stored message carries it on.
+ * The stored form: data goes through JSON (as every engine stores it), so later changes to the
+ * caller's object cannot reach the log. As the SQLite engine's, `data` is its JSON text (the
+ * door's), parsed only if something reads it (message-json.ts): an inbox message is written to the
+ * wire from the text and then only waits here, so it keeps no parsed copy (which the scavenger
+ * copied and promoted with every message). Frozen: readers share these objects, and none may
+ * change the log.
  */
-function normalise(input: AppendInput): StoredMessage {
-  const json = dataJsonOf(input);
-  // storedMessage's normal form, built in place (one object per message, not three).
-  const message: StoredMessage = { id: input.id, type: input.type, data: JSON.parse(json), ts: input.ts, offset: 0 };
+function storedOf(input: AppendInput, offset: number, json: string): StoredMessage {
+  const message = messageOfJson(input.id, input.type, input.ts, offset, json);
   setOptionalFields(message, input);
-  rememberDataJson(message, json);
-  return message;
+  return Object.freeze(message);
 }

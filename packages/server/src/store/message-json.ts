@@ -44,8 +44,18 @@ export function knownDataJsonOf(message: { readonly data: unknown }): string | u
 /** Records `text` as the JSON of `message.data` (the publish door's, or a store that read it from its row). */
 export function rememberDataJson(message: { readonly data: unknown }, text: string): void {
   if (text.length > MAX_KEPT_DATA_JSON) return;
-  if (Object.isExtensible(message)) Object.defineProperty(message, DATA_JSON, { value: text, writable: true });
+  if (Object.isExtensible(message)) defineDataJson(message, text, true);
   else textsOfSealed.set(message, text);
+}
+
+/** One descriptor object for every definition (its value set for the call): none made per message. */
+const DATA_JSON_DESCRIPTOR: PropertyDescriptor = { value: undefined, writable: false };
+
+function defineDataJson(message: object, text: string, writable: boolean): void {
+  DATA_JSON_DESCRIPTOR.value = text;
+  DATA_JSON_DESCRIPTOR.writable = writable;
+  Object.defineProperty(message, DATA_JSON, DATA_JSON_DESCRIPTOR);
+  DATA_JSON_DESCRIPTOR.value = undefined;
 }
 
 /** `to` is a copy of `from` with the same `data` (the stored message made from its input): it shares the text. */
@@ -86,17 +96,22 @@ interface MessageHead {
  * once instead.
  */
 export function frozenMessageOfJson(head: MessageHead, dataJson: string, optional: OptionalFields): StoredMessage {
-  let message: StoredMessage;
-  if (dataJson.length > MAX_KEPT_DATA_JSON) {
-    message = { id: head.id, type: head.type, data: JSON.parse(dataJson), ts: head.ts, offset: head.offset };
-  } else {
-    // Built key by key, so that `data` keeps its place in the key order (the envelope's order).
-    message = { id: head.id, type: head.type } as StoredMessage;
-    Object.defineProperty(message, 'data', LAZY_DATA);
-    message.ts = head.ts;
-    message.offset = head.offset;
-    Object.defineProperty(message, DATA_JSON, { value: dataJson });
-  }
+  const message = messageOfJson(head.id, head.type, head.ts, head.offset, dataJson);
   setNonNullFields(message, optional);
   return Object.freeze(message);
+}
+
+/**
+ * `frozenMessageOfJson`'s message before its optional fields and its freeze: a store that has them
+ * in another form (the memory engine, from the input itself) sets them, then freezes it.
+ */
+export function messageOfJson(id: string, type: string, ts: number, offset: number, dataJson: string): StoredMessage {
+  if (dataJson.length > MAX_KEPT_DATA_JSON) return { id, type, data: JSON.parse(dataJson), ts, offset };
+  // Built key by key, so that `data` keeps its place in the key order (the envelope's order).
+  const message = { id, type } as StoredMessage;
+  Object.defineProperty(message, 'data', LAZY_DATA);
+  message.ts = ts;
+  message.offset = offset;
+  defineDataJson(message, dataJson, false);
+  return message;
 }

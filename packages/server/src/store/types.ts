@@ -112,6 +112,11 @@ export interface LogStore {
    */
   append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]>;
   /**
+   * `append` done within the call, for an engine whose writes are synchronous (the memory one):
+   * the same results, its errors thrown. The publisher's flush then makes no promise per channel.
+   */
+  appendNow?(stream: string, inputs: readonly AppendInput[]): AppendResult[];
+  /**
    * Reads messages with offset > `after`, oldest first, at most `limit`. Stores nothing: a stream
    * that was never written reads as `UNWRITTEN_EPOCH`, head 0, no messages (any name a client may
    * read must not cost the store a row).

@@ -9,14 +9,17 @@ import { TestBed, isErrorReply } from '@tether/testing';
 import { MemoryLogStore } from '../../src/store/memory-store.js';
 import type { AppendInput, AppendResult } from '../../src/store/types.js';
 
-/** A real memory store that notes which appends were called in the same synchronous run. */
+/**
+ * A real memory store that notes which appends were called in the same synchronous run (its
+ * `append` goes through `appendNow`, which the publisher calls directly: both are seen).
+ */
 class RunRecordingStore extends MemoryLogStore {
   /** Per synchronous run that appended: the streams, in call order. */
   readonly runs: string[][] = [];
   readonly inputs: AppendInput[] = [];
   private current: string[] | undefined;
 
-  override async append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]> {
+  override appendNow(stream: string, inputs: readonly AppendInput[]): AppendResult[] {
     if (this.current === undefined) {
       const run: string[] = [];
       this.current = run;
@@ -25,7 +28,7 @@ class RunRecordingStore extends MemoryLogStore {
     }
     this.current.push(stream);
     this.inputs.push(...inputs);
-    return super.append(stream, inputs);
+    return super.appendNow(stream, inputs);
   }
 }
 
