@@ -75,7 +75,8 @@ export function connectClients(loader, to, opts) {
       startIndex: to.startIndex,
       count: to.count,
       concurrency: opts.connectConcurrency,
-      ackIntervalMs: 1000,
+      // The SDK's default (`ackIntervalMs`); `BENCH_ACK_INTERVAL_MS` for another (e.g. 1000, the default before session 9).
+      ackIntervalMs: Number(process.env.BENCH_ACK_INTERVAL_MS ?? 2000),
       inbox: to.inbox ?? false,
       parse: opts.parse,
       timeoutMs: 20_000,

@@ -40,7 +40,7 @@ let ackTimer = null;
  * The server's ack timeout: a client whose ack moved within it is "acking", and a message it gets
  * again then is a redelivery the server should not have sent (see `wireDupsAcking`).
  */
-let ackTimeoutMs = 3000;
+let ackTimeoutMs = 4000;
 const startedAt = Date.now();
 /** Unique receipts per 10 ms bucket since `startedAt`. */
 const buckets = new Uint32Array((30 * 60_000) / BUCKET_MS);

@@ -115,7 +115,7 @@ export interface ClientOptions {
    * the server is down (`serverDown`), once per outage, within 5 s, never throwing. Default none.
    */
   reportUrl?: string;
-  /** Acks are batched: at most one ack frame per interval. Default 1000. */
+  /** Acks are batched: at most one ack frame per interval. Default 2000. */
   ackIntervalMs?: number;
   /** RTT probe period. Default 30_000. */
   probeIntervalMs?: number;
@@ -196,7 +196,7 @@ export const defaults = {
     maxAttempts: Infinity,
   },
   serverDownAfterAttempts: 5,
-  ackIntervalMs: 1000,
+  ackIntervalMs: 2000,
   probeIntervalMs: 30_000,
   probeTimeoutMs: 10_000,
   tokenRefreshMarginMs: 60_000,

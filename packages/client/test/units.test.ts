@@ -155,7 +155,7 @@ describe('options', () => {
 
   it('defaults match docs/architecture.md §6 and are exported', () => {
     expect(defaults).toMatchObject({
-      ackIntervalMs: 1000,
+      ackIntervalMs: 2000,
       probeIntervalMs: 30_000,
       reconnect: { initialDelayMs: 1000, maxDelayMs: 30_000, factor: 2, jitter: 'full', maxAttempts: Infinity },
       fallback: { pollIntervalMs: 10_000, maxPollIntervalMs: 60_000 },

@@ -159,9 +159,9 @@ export interface TetherServerOptions {
   corsOrigins?: string[];
 
   // delivery timing (docs/architecture.md §6)
-  /** Unacked time after the first send before a redelivery. Default 3000. */
+  /** Unacked time after the first send before a redelivery (the SDK acks every 2 s at most). Default 4000. */
   ackTimeoutMs?: number;
-  /** Unacked time after a redelivery before the next one. Default 2000. */
+  /** Unacked time after a redelivery before the next one. Default 3000. */
   retryAckTimeoutMs?: number;
   /** Sweeper period: how often unacked subscriptions are checked. Default 500. */
   retryDelayMs?: number;
@@ -358,8 +358,8 @@ export const defaults = {
   relevance: {} as RelevanceRules,
   socketPath: '/socket.io',
   corsOrigins: [] as string[],
-  ackTimeoutMs: 3000,
-  retryAckTimeoutMs: 2000,
+  ackTimeoutMs: 4000,
+  retryAckTimeoutMs: 3000,
   retryDelayMs: 500,
   maxRetries: 2,
   redeliveryBackoff: 2,

@@ -97,8 +97,8 @@ describe('docs/architecture.md §6 Defaults', () => {
 
   it('its figures are the code defaults', () => {
     expect(serverDefaults).toMatchObject({
-      ackTimeoutMs: 3000,
-      retryAckTimeoutMs: 2000,
+      ackTimeoutMs: 4000,
+      retryAckTimeoutMs: 3000,
       retryDelayMs: 500,
       maxRetries: 2,
       retention: { maxMessages: 1000, maxAgeMs: 3_600_000, idempotencyWindowMs: 300_000 },
@@ -128,7 +128,7 @@ describe('docs/architecture.md §6 Defaults', () => {
       },
     });
     expect(clientDefaults).toMatchObject({
-      ackIntervalMs: 1000,
+      ackIntervalMs: 2000,
       reconnect: { initialDelayMs: 1000, factor: 2, maxDelayMs: 30_000, jitter: 'full' },
       fallback: { pollIntervalMs: 10_000, maxPollIntervalMs: 60_000, pollWaitSeconds: 25 },
       probeIntervalMs: 30_000,
@@ -140,7 +140,7 @@ describe('docs/architecture.md §6 Defaults', () => {
       typingThrottleMs: 2000,
     });
     // The same figures as the table says them.
-    for (const figure of ['1000 ms', '3000 ms / 2000 ms', '500 ms, 2', '1000 messages, 1 h', '5 min', '64 KiB']) {
+    for (const figure of ['2000 ms', '4000 ms / 3000 ms', '500 ms, 2', '1000 messages, 1 h', '5 min', '64 KiB']) {
       expect(table).toContain(figure);
     }
   });
