@@ -4,9 +4,15 @@
  * production limits (`BENCH_LIMITS`, JSON merged over the defaults: the storm lifts only the
  * per-IP caps that 10,000 clients from 127.0.0.1 would hit), on `BENCH_PORT` (0 the first time,
  * the same port after the restart). Extra server options as JSON in `BENCH_OPTIONS`.
+ * `BENCH_TETHER_MODULE=<path to an index.js>` runs another build (an A/B), as in tether-server.js.
  */
-import { createTetherServer } from '@tether/server';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { serve, usage } from '../lib/rpc.js';
+
+const { createTetherServer } = process.env.BENCH_TETHER_MODULE
+  ? await import(pathToFileURL(resolve(process.env.BENCH_TETHER_MODULE)).href)
+  : await import('@tether/server');
 
 const secret = process.env.BENCH_JWT_SECRET;
 const apiKey = process.env.BENCH_API_KEY;
