@@ -30,7 +30,8 @@ export class EncodedPacket {
 
   /**
    * `text`: the Socket.IO packet (`2["msg",…]`); Engine.IO adds its `4`. `once`: it goes to one
-   * socket only (its frame keeps the text as it is instead of encoding it into a shared buffer).
+   * socket only (its frame is one buffer built here, `textFrameOnce`, not ws's header and payload
+   * shared by every write).
    */
   constructor(
     readonly text: string,

@@ -18,11 +18,8 @@
  */
 import type { Socket } from 'socket.io';
 
-/**
- * A websocket frame as ws's `Sender.frame` builds it: a header buffer and the payload, a buffer or
- * (as ws's own `send` of a string leaves it) a string the TCP socket encodes as it writes it.
- */
-export type WebSocketFrame = readonly (Buffer | string)[];
+/** A websocket frame as ws's `Sender.frame` builds it: its buffers (header and payload, or one of both). */
+export type WebSocketFrame = readonly Buffer[];
 
 type FrameBuilder = (data: Buffer, options: Record<string, boolean | number>) => unknown;
 

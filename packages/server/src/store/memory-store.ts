@@ -63,7 +63,11 @@ export class MemoryLogStore implements LogStore {
     const log = this.streamOf(stream);
     // Server-made ids leave no key: an inbox published to without ids gets no key map at all.
     let keys: Map<string, number> | undefined;
-    for (const input of inputs) if (input.idempotent !== false) keys ??= this.keysOf(stream);
+    for (const input of inputs) {
+      if (input.idempotent === false) continue;
+      keys = this.keysOf(stream);
+      break;
+    }
     const results: AppendResult[] = [];
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i]!;

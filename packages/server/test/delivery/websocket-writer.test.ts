@@ -42,13 +42,17 @@ function watchEngine(socket: Socket): { flushed: string[]; created: string[] } {
 
 const probe = (value: string): string => `2["probe","${value}"]`;
 
+/** A server with one client: the client's socket on the server, the probes it saw, Engine.IO's view. */
+async function oneClient(): Promise<{ socket: Socket; seen: string[]; engine: ReturnType<typeof watchEngine> }> {
+  const server = await bed.start();
+  const client = await bed.connect({ sub: 'u1' });
+  const socket = serverSocketOf(server, client);
+  return { socket, seen: probesOf(client), engine: watchEngine(socket) };
+}
+
 describe('pre-encoded packets on a websocket', () => {
   it('go past an idle Engine.IO, queue behind what it holds, and reach the client in the order written', async () => {
-    const server = await bed.start();
-    const client = await bed.connect({ sub: 'u1' });
-    const socket = serverSocketOf(server, client);
-    const seen = probesOf(client);
-    const engine = watchEngine(socket);
+    const { socket, seen, engine } = await oneClient();
 
     // One synchronous step: Engine.IO's own packet first (its transport is then busy until ws calls
     // back), a pre-encoded one (Engine.IO holds nothing: straight to ws), Engine.IO's second (held
@@ -71,11 +75,7 @@ describe('pre-encoded packets on a websocket', () => {
   });
 
   it('to one socket: the frame carries the text as it is, any length (7-, 16- and 64-bit lengths) and any UTF-8', async () => {
-    const server = await bed.start();
-    const client = await bed.connect({ sub: 'u1' });
-    const socket = serverSocketOf(server, client);
-    const seen = probesOf(client);
-    const engine = watchEngine(socket);
+    const { socket, seen, engine } = await oneClient();
     // Payloads of 14 bytes (`4` + `2["probe","` + `"]`) plus the value: 125 and 126 bytes, 65,535 and
     // 65,536 (each header form's limits), and values whose UTF-8 length is not their string length
     // (é is 2 bytes, the emoji 4: 74 characters but 134 bytes must not get a 7-bit length).
