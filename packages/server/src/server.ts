@@ -160,7 +160,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
     log,
     now,
   });
-  const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log);
+  const slowConsumers = new SlowConsumerGuard(connections, o.maxQueuedBytes, stats, log, fanout);
   // User status and channel presence (docs/presence.md); undefined unless `presence` is given.
   // In a cluster, presence lives in Redis: any node reads it, survivors purge a dead node's entries.
   const presenceStore = clusterPresenceStore(clusterOptions, options.presence);

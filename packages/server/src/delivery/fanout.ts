@@ -8,6 +8,7 @@ import { envelopeJson } from './msg-frame.js';
 import type { RelevanceFilter } from './relevance.js';
 import { countDrop } from './relevance-counts.js';
 import { RoomSender } from './room-sender.js';
+import type { BroadcastBytes } from './slow-consumers.js';
 import { SupersedeIndex, withSupersedes } from './supersede-index.js';
 
 /** Offsets back that a live message may still name as superseded (about a channel's ring). */
@@ -59,7 +60,7 @@ export interface FanoutDeps {
  * node's batch still on its way) has its gap read from the store first; a batch at or below the
  * head is already delivered. The common case — contiguous, same epoch — is synchronous.
  */
-export class Fanout {
+export class Fanout implements BroadcastBytes {
   /** Channels with ordered async work underway (gap fills, epoch checks); later batches queue behind it. */
   private readonly pending = new Map<ChannelState, Promise<void>>();
 
@@ -104,6 +105,11 @@ export class Fanout {
     this.stats.observer?.published(state.channel, messages.length);
     this.offer(state, epoch, messages);
     this.relay?.share({ stream: state.stream, tenant: state.tenant, channel: state.channel, epoch, messages });
+  }
+
+  /** Bytes of the frames written to rooms since start, once per frame (the slow-consumer guard's bound). */
+  get broadcastBytes(): number {
+    return this.sender.broadcastBytes;
   }
 
   /** Resolves when every queued batch has been delivered or dropped. */

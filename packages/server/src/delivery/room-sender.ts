@@ -70,6 +70,8 @@ export class RoomSender {
   private readonly chunkSize: number;
   /** Longest a slice writes before it yields, ms (`broadcastSliceMs`). */
   private readonly sliceMs: number;
+  /** Bytes of the frames written to rooms, once per frame (the slow-consumer guard's bound). */
+  broadcastBytes = 0;
 
   constructor(
     private readonly io: SocketIOServer,
@@ -111,12 +113,13 @@ export class RoomSender {
     if (!members || members.size === 0) return;
     const nsp = this.io.sockets;
     if (members.size <= SMALL_ROOM && members.size <= this.chunkSize) {
-      const packet = new EncodedPacket(msgPacketText(nsp.name, frameOf([batch]), envelopes), members.size === 1);
+      const packet = new EncodedPacket(msgPacketText(nsp.name, frameOf([batch]), envelopes));
       let written = 0;
       for (const id of members) {
         const socket = nsp.sockets.get(id);
         if (socket && packet.writeTo(socket)) written++;
       }
+      this.broadcastBytes += packet.bytes;
       this.stats.values.delivered.live += written * messages.length;
       return;
     }
@@ -189,6 +192,7 @@ export class RoomSender {
             if (performance.now() - started >= this.sliceMs) break;
           }
         }
+        this.broadcastBytes += packet.bytes;
         // Redelivery judges acks from the send time: it is when the last member was written.
         broadcast.state.markSent(round[0]!.first, round.at(-1)!.last, this.now());
       }
@@ -202,9 +206,9 @@ export class RoomSender {
     const later = round.filter((b) => b.seq > joinedAt);
     if (later.length === 0) return;
     const envelopes = later.flatMap((b) => b.envelopes);
-    if (new EncodedPacket(msgPacketText(nsp.name, frameOf(later), envelopes), true).writeTo(socket)) {
-      this.stats.values.delivered.live += envelopes.length;
-    }
+    const packet = new EncodedPacket(msgPacketText(nsp.name, frameOf(later), envelopes));
+    if (packet.writeTo(socket)) this.stats.values.delivered.live += envelopes.length;
+    this.broadcastBytes += packet.bytes;
   }
 
   /** The namespace's adapter now (a cluster replaces it at start), watched for joins. */

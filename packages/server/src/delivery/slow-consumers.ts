@@ -5,8 +5,15 @@ import type { AuthContext } from '../auth/context.js';
 import type { StatsCounter } from './stats.js';
 import { dropTransport, queuedBytes } from './socket-queue.js';
 
-/** How often every socket's queue is measured. Live fan-out is one room broadcast per batch with no per-socket work, so between two checks a socket's queue can grow by what its channels publish in this time. */
+/** How often the guard checks. Live fan-out is one room broadcast per batch with no per-socket work, so between two checks a socket's queue can grow by what its channels publish in this time. */
 export const QUEUE_CHECK_MS = 250;
+/** Every socket is measured at least this many checks apart (2 s), whatever was broadcast. */
+const WALK_EVERY_CHECKS = 8;
+
+/** Bytes of the frames written to many sockets at once (the room sender's), counted once per frame since start. */
+export interface BroadcastBytes {
+  readonly broadcastBytes: number;
+}
 /** How long a device that was cut is told so when it connects again. */
 const NOTICE_TTL_MS = 10 * 60_000;
 /** Devices remembered for that notice; the oldest is forgotten first. */
@@ -19,8 +26,18 @@ export interface Consumer {
 }
 
 /**
- * Cuts sockets that do not read (docs/architecture.md §6: `maxQueuedBytes`, 4 MiB): a periodic check of every
- * socket's queue, plus `admit` before anything sent to one socket alone. A cut drops the transport
+ * Cuts sockets that do not read (docs/architecture.md §6: `maxQueuedBytes`, 4 MiB): a periodic check
+ * of the sockets' queues, plus `admit` before anything sent to one socket alone.
+ *
+ * The check costs in proportion to the sockets that may be behind, not to all of them (measuring
+ * 10,000 queues held the loop ~8 ms, 4 times a second: bench/README.md, "the slow-consumer check").
+ * A walk measures every socket and watches those over a quarter of the limit; until the next walk
+ * any other socket's queue can grow by at most the frames broadcast since (every socket of a room
+ * gets the same frame) plus what it was sent alone, which goes through `admit` and has it watched.
+ * So a check measures only the watched sockets, and walks again once a quarter of the limit has
+ * been broadcast since the last walk (or after `WALK_EVERY_CHECKS`, for the small frames sent
+ * outside both: replies, presence diffs): a socket is still cut at the first check after it passes
+ * the limit, as when every check measured everyone. A cut drops the transport
  * (an `error` frame queued behind megabytes would never arrive), so the client reconnects and
  * resumes from its positions; the reason reaches it as an `error {code: 'slow_consumer'}` frame
  * when that device connects again, and is counted (`slowConsumers`) and logged.
@@ -29,12 +46,18 @@ export class SlowConsumerGuard {
   private timer: NodeJS.Timeout | undefined;
   /** Device key → when the notice expires. */
   private readonly notices = new Map<string, number>();
+  /** Sockets measured at every check: over a quarter of the limit at the last walk, or sent something alone since. */
+  private readonly watched = new Set<Consumer>();
+  /** `broadcastBytes` at the last walk (NaN: no walk yet). */
+  private broadcastAtWalk = Number.NaN;
+  private checksSinceWalk = 0;
 
   constructor(
     private readonly consumers: Iterable<Consumer>,
     private readonly maxQueuedBytes: number,
     private readonly stats: StatsCounter,
     private readonly log: Logger,
+    private readonly broadcast: BroadcastBytes,
   ) {}
 
   start(): void {
@@ -46,12 +69,27 @@ export class SlowConsumerGuard {
     clearInterval(this.timer);
   }
 
-  /** Measures every socket once; cuts those over the limit. */
+  /** Measures the sockets that may be over the limit (all of them when due); cuts those that are. */
   check(): void {
-    for (const consumer of this.consumers) {
-      const queued = queuedBytes(consumer.socket);
-      if (queued > this.maxQueuedBytes) this.cut(consumer, queued);
-    }
+    const broadcast = this.broadcast.broadcastBytes - this.broadcastAtWalk; // NaN before the first walk
+    if (!(broadcast < this.maxQueuedBytes / 4) || ++this.checksSinceWalk >= WALK_EVERY_CHECKS) return this.walk();
+    for (const consumer of this.watched) this.measure(consumer);
+  }
+
+  /** Measures every socket; watches those over a quarter of the limit until the next walk. */
+  private walk(): void {
+    this.broadcastAtWalk = this.broadcast.broadcastBytes;
+    this.checksSinceWalk = 0;
+    this.watched.clear();
+    for (const consumer of this.consumers) this.measure(consumer);
+  }
+
+  /** Cuts the socket when it is over the limit; keeps it watched while over a quarter of it. */
+  private measure(consumer: Consumer): void {
+    const queued = consumer.socket.connected ? queuedBytes(consumer.socket) : 0;
+    if (queued > this.maxQueuedBytes) this.cut(consumer, queued);
+    if (queued > this.maxQueuedBytes / 4 && consumer.socket.connected) this.watched.add(consumer);
+    else this.watched.delete(consumer);
   }
 
   /**
@@ -61,7 +99,10 @@ export class SlowConsumerGuard {
   admit(consumer: Consumer, bytes: number): boolean {
     if (!consumer.socket.connected) return false;
     const queued = queuedBytes(consumer.socket);
-    if (queued + bytes <= this.maxQueuedBytes) return true;
+    if (queued + bytes <= this.maxQueuedBytes) {
+      this.watched.add(consumer); // its queue grows by these bytes, beyond what the walks account for
+      return true;
+    }
     this.cut(consumer, queued);
     return false;
   }

@@ -18,10 +18,8 @@
  */
 import type { Socket } from 'socket.io';
 
-/** A websocket frame as ws's `Sender.frame` builds it: its buffers (header and payload, or one of both). */
+/** A websocket frame as ws's `Sender.sendFrame` takes it: its buffers (here always one: header and payload). */
 export type WebSocketFrame = readonly Buffer[];
-
-type FrameBuilder = (data: Buffer, options: Record<string, boolean | number>) => unknown;
 
 interface EngineView {
   readyState?: unknown;
@@ -39,36 +37,15 @@ interface SenderView {
 const WS_OPEN = 1;
 const SENDER_IDLE = 0;
 
-const TEXT_FRAME = { readOnly: false, mask: false, rsv1: false, opcode: 1, fin: true };
-
-function senderOf(socket: Socket): SenderView | undefined {
-  const wire = (socket.conn as unknown as EngineView).transport?.socket;
-  if (typeof wire !== 'object' || wire === null) return undefined;
-  const sender = (wire as { _sender?: unknown })._sender;
-  return typeof sender === 'object' && sender !== null ? (sender as SenderView) : undefined;
-}
-
 /**
- * The websocket frame of Engine.IO message `4<text>` for many sockets, built with the socket's own
- * `ws` (its static `Sender.frame`): the payload encoded once into a buffer that every write shares.
- * Undefined when the socket is not (yet) on a `ws` websocket.
- */
-export function buildTextFrame(socket: Socket, text: string): WebSocketFrame | undefined {
-  const sender = senderOf(socket);
-  const build = (sender?.constructor as { frame?: unknown } | undefined)?.frame;
-  if (typeof build !== 'function') return undefined;
-  const frame = (build as FrameBuilder).call(sender!.constructor, Buffer.from(`4${text}`), TEXT_FRAME);
-  return Array.isArray(frame) && frame.every((part) => Buffer.isBuffer(part)) ? (frame as Buffer[]) : undefined;
-}
-
-/**
- * The websocket frame of Engine.IO message `4<text>` for one socket, in ONE buffer: the header
+ * The websocket frame of Engine.IO message `4<text>`, in ONE buffer, for one socket or shared by
+ * every socket of a broadcast: the header
  * (RFC 6455 §5.2: FIN, text opcode, the payload's UTF-8 length, unmasked from a server), `4` and
  * the text encoded behind it. One part is one `write` of the TCP socket, where a header and a
  * string are two, corked, and a `writev` that encodes the string into a buffer of its own anyway;
  * and `4` + text is never built as a string.
  */
-export function textFrameOnce(text: string): WebSocketFrame {
+export function textFrame(text: string): WebSocketFrame {
   const length = Buffer.byteLength(text) + 1;
   const head = length < 126 ? 2 : length < 65_536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(head + length);

@@ -60,6 +60,29 @@ describe('slow consumers', () => {
     expect(server.server.stats().slowConsumers).toBe(1);
   });
 
+  // The check measures only the sockets that may be behind (what was broadcast since its last walk
+  // of every socket bounds the rest): a room written in slices (chunks of one socket here) must
+  // still have its reader that stops reading cut, and never the one beside it that reads.
+  it('in a room written in slices, cuts the socket that stops reading and not the one that reads', async () => {
+    server = await bed.start({ retention: { maxMessages: 5000 }, broadcastChunkSize: 1 });
+    const channel = 'feed:3';
+    const slow = await reader('dev-behind', { [channel]: { offset: 0 } });
+    const fast = await reader('dev-reading', { [channel]: { offset: 0 } });
+    await waitUntil(() => (server.server.stats().connections === 2 ? true : undefined));
+    slow.stopReading();
+
+    await publishBig(channel, 400);
+    await waitUntil(() => (server.server.stats().slowConsumers === 1 ? true : undefined), 5000, 'the cut');
+    await waitUntil(() => (fast.positions.get(channel)?.offset === 400 ? true : undefined), 10_000, 'the reader');
+    // Past several of the guard's walks (every 2 s at most): the reader is still not cut.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(server.server.stats().slowConsumers).toBe(1);
+    expect(server.server.stats().connections).toBe(1);
+    expect(fast.handled.get(channel)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    expect(fast.violations).toEqual([]);
+    expect(fast.errors).toEqual([]);
+  });
+
   it('paces a replay to a resuming socket that does not read: never cut, and every batch within maxBatchBytes', async () => {
     server = await bed.start({ retention: { maxMessages: 5000 } });
     const channel = 'feed:2';

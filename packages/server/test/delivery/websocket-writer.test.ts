@@ -89,7 +89,7 @@ describe('pre-encoded packets on a websocket', () => {
       'w'.repeat(65_522),
       'é'.repeat(70_000),
     ];
-    for (const value of values) expect(new EncodedPacket(probe(value), true).writeTo(socket)).toBe(true);
+    for (const value of values) expect(new EncodedPacket(probe(value)).writeTo(socket)).toBe(true);
     await waitUntil(() => seen.length === values.length || undefined, 5000, 'every probe');
     expect(seen).toEqual(values);
     expect(engine.flushed.filter((t) => t.startsWith('2["probe"'))).toEqual([]);
