@@ -66,6 +66,12 @@ function int(v, name) {
   return n;
 }
 
+function nonNegative(v, name) {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new TypeError(`--${name} must be 0 or a positive integer, got ${v}`);
+  return n;
+}
+
 /** parseArgs options every load scenario takes (read by `applyLoadFlags`, plus help and the time limit). */
 const LOAD_OPTIONS = {
   clients: { type: 'string' },
@@ -74,6 +80,7 @@ const LOAD_OPTIONS = {
   steps: { type: 'string' },
   'step-seconds': { type: 'string' },
   'max-fails': { type: 'string' },
+  'warmup-seconds': { type: 'string' },
   parse: { type: 'string' },
 };
 
@@ -219,6 +226,7 @@ async function runIngressCli(argv) {
   const { values, opts } = parsed;
   opts.only = onlyOf(values.only, INGRESS_SYSTEMS);
   if (values.connections) opts.connections = int(values.connections, 'connections');
+  if (opts.warmupSeconds) throw new TypeError('--warmup-seconds: ingress has no warm-up step');
   opts.cpuProf = values['cpu-prof'] ?? false;
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
   const { m, stamp, maxMinutes } = begin(values, 10);
@@ -386,6 +394,8 @@ function applyLoadFlags(opts, values) {
   if (values.steps) opts.rates = opts.rates.slice(0, int(values.steps, 'steps'));
   if (values['step-seconds']) opts.stepSeconds = int(values['step-seconds'], 'step-seconds');
   if (values['max-fails']) opts.maxFails = int(values['max-fails'], 'max-fails');
+  if (values['warmup-seconds'] !== undefined)
+    opts.warmupSeconds = nonNegative(values['warmup-seconds'], 'warmup-seconds');
   if (values.parse) {
     if (!['scan', 'json'].includes(values.parse)) throw new TypeError('--parse must be scan or json');
     opts.parse = values.parse;

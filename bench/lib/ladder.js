@@ -133,9 +133,19 @@ const reportAll = (workers, args) => Promise.all(workers.map((w) => w.call('repo
  */
 
 /**
+ * Step id of the warm-up (`opts.warmupSeconds`): its messages carry it in their payload, so that the
+ * loaders count them apart from the measured steps (whose ids are their indexes).
+ */
+export const WARMUP_STEP = 999;
+
+/**
  * Runs the rate ladder: per rate, a reading of every process, the publish window, another reading,
  * the drain, the loaders' reports and the server counters after the drain; stops after
  * `opts.maxFails` failed steps in a row or when nothing could be published.
+ * With `opts.warmupSeconds` > 0, a warm-up step at the first rate runs first, measured the same way
+ * but kept apart (`result.warmup`, never the kept-up step): the ladder is about the steady state,
+ * and the first seconds after thousands of connects (code not yet optimised in the server and the
+ * loaders, the first acks) are the storm's subject, not the ladder's. Every system gets it.
  * @template S, D
  * @template {{keptUp: boolean}} R
  * @param {object} a
@@ -145,35 +155,27 @@ const reportAll = (workers, args) => Promise.all(workers.map((w) => w.call('repo
  * @param {() => Promise<D>} a.drained the server counters once the step has drained
  * @param {(d: StepData<S, D>) => R} a.row builds the step's result row
  * @param {(row: R) => void} a.print
- * @param {{steps: R[], errors: string[]}} a.result steps and errors are appended here
+ * @param {{steps: R[], errors: string[], warmup?: R}} a.result steps and errors are appended here
  * @param {(pub: StepPublish, i: number) => Promise<unknown>} [a.afterPublish] before the drain (inbox: each
  *   loader is told its clients' expected offsets)
- * @param {{rates: number[], stepSeconds: number, drainSeconds: number, maxFails: number}} opts
+ * @param {{rates: number[], stepSeconds: number, drainSeconds: number, maxFails: number, warmupSeconds?: number}} opts
  */
-export async function runLadder({ workers, publisher, snapshot, drained, row, print, result, afterPublish }, opts) {
+export async function runLadder(a, opts) {
+  const { result } = a;
+  if (opts.warmupSeconds && opts.rates.length > 0) {
+    console.log(`  warm-up: ${opts.warmupSeconds} s at ${opts.rates[0]}/s, not counted`);
+    const r = await runStep(a, WARMUP_STEP, opts.rates[0], opts.warmupSeconds, opts);
+    if (r === null) return;
+    result.warmup = r;
+    a.print(r);
+    await sleep(1000);
+  }
   let fails = 0;
   for (let i = 0; i < opts.rates.length; i++) {
-    const rate = opts.rates[i];
-    const before = await snapshot();
-    /** @type {StepPublish} */
-    const pub = await publisher.call(
-      'step',
-      { step: i, rate, seconds: opts.stepSeconds },
-      (opts.stepSeconds + 60) * 1000,
-    );
-    const after = await snapshot();
-    // `first` and `last` are null together: nothing published in the window.
-    if (pub.first === null) {
-      result.errors.push(`step ${i}: nothing published (${pub.errors} errors: ${pub.firstError})`);
-      console.log(`  rate ${rate}: nothing published: ${pub.firstError}`);
-      break;
-    }
-    if (afterPublish) await afterPublish(pub, i);
-    const drainMs = await drain(workers, /** @type {number} */ (pub.last), opts.drainSeconds, i);
-    const reports = await reportAll(workers, { step: i, first: pub.first, last: pub.last, t0: pub.t0, t1: pub.t1 });
-    const r = row({ i, rate, pub, before, after, reports, drainMs, drained: await drained() });
+    const r = await runStep(a, i, opts.rates[i], opts.stepSeconds, opts);
+    if (r === null) break;
     result.steps.push(r);
-    print(r);
+    a.print(r);
     fails = r.keptUp ? 0 : fails + 1;
     if (fails >= opts.maxFails) break;
     // Let the last acks of the step land before the next one starts.
@@ -182,17 +184,48 @@ export async function runLadder({ workers, publisher, snapshot, drained, row, pr
 }
 
 /**
+ * One step of the ladder (step id `i`): readings, publish window, readings, drain, reports; null
+ * when nothing could be published (the error is in `result.errors`).
+ * @template S, D
+ * @template {{keptUp: boolean}} R
+ * @param {Parameters<typeof runLadder>[0]} a
+ * @param {number} i
+ * @param {number} rate
+ * @param {number} seconds
+ * @param {{drainSeconds: number}} opts
+ * @returns {Promise<R | null>}
+ */
+async function runStep({ workers, publisher, snapshot, drained, row, result, afterPublish }, i, rate, seconds, opts) {
+  const before = await snapshot();
+  /** @type {StepPublish} */
+  const pub = await publisher.call('step', { step: i, rate, seconds }, (seconds + 60) * 1000);
+  const after = await snapshot();
+  // `first` and `last` are null together: nothing published in the window.
+  if (pub.first === null) {
+    result.errors.push(`step ${i}: nothing published (${pub.errors} errors: ${pub.firstError})`);
+    console.log(`  rate ${rate}: nothing published: ${pub.firstError}`);
+    return null;
+  }
+  if (afterPublish) await afterPublish(pub, i);
+  const drainMs = await drain(workers, /** @type {number} */ (pub.last), opts.drainSeconds, i);
+  const reports = await reportAll(workers, { step: i, first: pub.first, last: pub.last, t0: pub.t0, t1: pub.t1 });
+  return row({ i, rate, pub, before, after, reports, drainMs, drained: await drained() });
+}
+
+/**
  * Late redeliveries would land after a step's report: counts losses and duplicates of every step
- * once more, at the end of the run, into `lostFinal` and `dupOffsetsFinal` (and `dupsSeenFinal`,
- * the extra receipts, with `dupsSeenAckingFinal` and `appDupsFinal`, when asked for).
+ * (the warm-up's too) once more, at the end of the run, into `lostFinal` and `dupOffsetsFinal`
+ * (and `dupsSeenFinal`, the extra receipts, with `dupsSeenAckingFinal` and `appDupsFinal`, when
+ * asked for).
  * @param {Child[]} workers
- * @param {Array<{offsets: Array<number | null>, lostFinal?: number, dupOffsetsFinal?: number, dupsSeenFinal?: number,
- *   dupsSeenAckingFinal?: number, appDupsFinal?: number}>} steps
+ * @param {{steps: RecountRow[], warmup?: RecountRow}} result
  * @param {{dupsSeen?: boolean}} [what]
  */
-export async function recountFinal(workers, steps, what = {}) {
+export async function recountFinal(workers, result, what = {}) {
   await sleep(1500);
-  for (const [i, row] of steps.entries()) {
+  const rows = [...result.steps.entries()];
+  if (result.warmup) rows.push([WARMUP_STEP, result.warmup]);
+  for (const [i, row] of rows) {
     const reports = await reportAll(workers, { step: i, first: row.offsets[0], last: row.offsets[1], t0: 0, t1: 0 });
     row.lostFinal = reports.reduce((a, r) => a + r.lost, 0);
     row.dupOffsetsFinal = reports.reduce((a, r) => a + r.dupOffsets, 0);
@@ -203,6 +236,11 @@ export async function recountFinal(workers, steps, what = {}) {
     }
   }
 }
+
+/**
+ * @typedef {{offsets: Array<number | null>, lostFinal?: number, dupOffsetsFinal?: number, dupsSeenFinal?: number,
+ *   dupsSeenAckingFinal?: number, appDupsFinal?: number}} RecountRow
+ */
 
 /**
  * The kept-up step with the most delivered msg/s (null when none kept up).
@@ -233,13 +271,13 @@ export function lastCommonKeptUp(a, b) {
  * recount, the end readings, the loaders' figures and the kept-up step.
  * @template {{workers: Array<{rss: number, counters: unknown}>}} E
  * @param {Child[]} workers
- * @param {{steps: any[], loader?: unknown, keptUp?: unknown}} result
+ * @param {{steps: any[], warmup?: any, loader?: unknown, keptUp?: unknown}} result
  * @param {() => Promise<E>} endSnapshot readings of every process
  * @param {{dupsSeen?: boolean}} [what] as `recountFinal`
  * @returns {Promise<E>} the end readings, for the scenario's own server figures
  */
 export async function finishLadder(workers, result, endSnapshot, what = {}) {
-  await recountFinal(workers, result.steps, what);
+  await recountFinal(workers, result, what);
   const end = await endSnapshot();
   result.loader = end.workers.map((w) => ({ rss: w.rss, counters: w.counters }));
   result.keptUp = bestKeptUp(result.steps);

@@ -35,6 +35,8 @@ fanout flags:
   --steps N            the first N rates of the default ladder
   --step-seconds S     length of each step (default ${fanoutDefaults.stepSeconds})
   --max-fails N        stop after N failed steps in a row (default ${fanoutDefaults.maxFails})
+  --warmup-seconds S   a step at the first rate before the measured ones, reported apart and never
+                       the kept-up step, for every system (default ${fanoutDefaults.warmupSeconds}; 0 = none)
   --store memory|sqlite   Tether's store (default ${fanoutDefaults.store})
   --only LIST          systems to run, in order, from: ${Object.keys(SYSTEMS).join(', ')}
                        (default ${DEFAULT_SYSTEMS.join(',')}; socketio-batched = plain Socket.IO
@@ -52,6 +54,7 @@ cluster flags:
   --steps N            the first N rates of the default ladder
   --step-seconds S     length of each step (default ${clusterDefaults.stepSeconds})
   --max-fails N        stop a layout after N failed steps in a row (default ${clusterDefaults.maxFails})
+  --warmup-seconds S   a step at the first rate before the measured ones, as fanout (default 0)
   --parse scan|json    how loaders read msg frames (default scan)
   --max-minutes M      hard stop for the whole run (default 5)
 
@@ -80,6 +83,7 @@ inbox flags:
   --steps N            the first N rates of the default ladder
   --step-seconds S     length of each step (default ${inboxDefaults.stepSeconds})
   --max-fails N        stop a system after N failed steps in a row (default ${inboxDefaults.maxFails})
+  --warmup-seconds S   a step at the first rate before the measured ones, as fanout (default 0)
   --only LIST          systems to run, in order, from: ${Object.keys(INBOX_SYSTEMS).join(', ')} (default all)
   --ack-timeout-ms MS  the emitWithAck design's timeout before a retry (default ${inboxDefaults.ackTimeoutMs})
   --cpu-prof           write V8 CPU profiles of the servers to bench/results/prof/

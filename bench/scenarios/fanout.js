@@ -32,6 +32,11 @@ export const fanoutDefaults = {
   /** Messages per second published to the channel; delivered = rate × clients. */
   rates: [5, 10, 20, 30, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960, 1280],
   stepSeconds: 5,
+  /**
+   * A warm-up step at the first rate before the measured ones, for every system (lib/ladder.js):
+   * the ladder measures the steady state, not the first broadcasts after thousands of connects.
+   */
+  warmupSeconds: 5,
   /** Stop the ladder after this many failed steps in a row. */
   maxFails: 2,
   /** Longest wait after a step for every client to have every offset. */
