@@ -102,9 +102,10 @@ function parseLoadCli(argv, defaults, strings = [], booleans = []) {
 }
 
 async function runFanoutCli(argv) {
-  const parsed = parseLoadCli(argv, fanoutDefaults, ['store', 'only'], ['cpu-prof']);
+  const parsed = parseLoadCli(argv, fanoutDefaults, ['store', 'only', 'rounds'], ['cpu-prof']);
   if (parsed === null) return 0;
   const { values, opts } = parsed;
+  if (values.rounds) opts.rounds = int(values.rounds, 'rounds');
   if (values.store) {
     if (!['memory', 'sqlite'].includes(values.store)) throw new TypeError('--store must be memory or sqlite');
     opts.store = values.store;
@@ -115,7 +116,8 @@ async function runFanoutCli(argv) {
   const { m, stamp, maxMinutes } = begin(values, 10);
   console.log(
     `fanout: ${opts.clients} clients over ${opts.workers} loader processes, rates ${opts.rates.join(', ')} msg/s, ` +
-      `${opts.stepSeconds} s per step, tether store ${opts.store}`,
+      `${opts.stepSeconds} s per step, tether store ${opts.store}` +
+      (opts.rounds > 1 ? `, ${opts.rounds} rounds` : ''),
   );
   const out = await timedRun('fanout', { opts, m, stamp, maxMinutes }, () =>
     runFanout({ ...opts, stamp, cores: m.cores }),

@@ -37,6 +37,8 @@ fanout flags:
   --max-fails N        stop after N failed steps in a row (default ${fanoutDefaults.maxFails})
   --warmup-seconds S   a step at the first rate before the measured ones, reported apart and never
                        the kept-up step, for every system (default ${fanoutDefaults.warmupSeconds}; 0 = none)
+  --rounds N           run every system N times, taking turns (ABBA), and give the ratios per round
+                       and as their median (default ${fanoutDefaults.rounds})
   --store memory|sqlite   Tether's store (default ${fanoutDefaults.store})
   --only LIST          systems to run, in order, from: ${Object.keys(SYSTEMS).join(', ')}
                        (default ${DEFAULT_SYSTEMS.join(',')}; socketio-batched = plain Socket.IO

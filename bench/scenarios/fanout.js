@@ -37,6 +37,8 @@ export const fanoutDefaults = {
    * the ladder measures the steady state, not the first broadcasts after thousands of connects.
    */
   warmupSeconds: 5,
+  /** Runs of every system, taking turns in ABBA order; ratios are then the median over the rounds. */
+  rounds: 1,
   /** Stop the ladder after this many failed steps in a row. */
   maxFails: 2,
   /** Longest wait after a step for every client to have every offset. */
@@ -298,10 +300,44 @@ export function compare(tether, plain) {
   return out;
 }
 
-/** @param {typeof fanoutDefaults & {stamp: string, cores: number}} opts */
+/**
+ * Runs every system once per round and reports each round; with `opts.rounds` > 1 the systems take
+ * turns in ABBA order (plain, Tether, Tether, plain, …), so a box that grows busier over the run
+ * weighs on both alike, and the ratios are given per round and as the median over the rounds.
+ * @param {typeof fanoutDefaults & {stamp: string, cores: number}} opts
+ */
 export async function runFanout(opts) {
-  const results = [];
-  for (const name of opts.only ?? DEFAULT_SYSTEMS) results.push(await runSystem(name, opts));
+  const names = opts.only ?? DEFAULT_SYSTEMS;
+  const rounds = [];
+  for (let k = 0; k < opts.rounds; k++) {
+    if (opts.rounds > 1) console.log(`\nround ${k + 1} of ${opts.rounds}`);
+    const order = k % 2 === 1 ? [...names].reverse() : names;
+    const results = [];
+    for (const name of order) results.push(await runSystem(name, opts));
+    rounds.push(
+      reportRound(
+        names.map((n) => results.find((r) => r.system === n)),
+        opts,
+      ),
+    );
+  }
+  if (rounds.length === 1) return rounds[0];
+  const median = medianRatios(rounds.map((r) => r.ratio));
+  console.log(`\nover ${rounds.length} rounds, tether / socket.io (median of the rounds' ratios):`);
+  console.log(
+    `  kept-up delivered ${fmtRatio(median.deliveredRatio)} (${rounds.map((r) => fmtRatio(r.ratio?.deliveredRatio)).join(', ')})`,
+  );
+  for (const [rate, m] of Object.entries(median.latency)) {
+    console.log(
+      `  at ${rate}/s (both kept up): p50 ${fmtRatio(m.p50Ratio)}, p99 ${fmtRatio(m.p99Ratio)} ` +
+        `(p50 per round: ${m.rounds.map((x) => `${x.tether} / ${x.socketio} ms`).join(', ')})`,
+    );
+  }
+  return { results: rounds.flatMap((r) => r.results), rounds, ratio: median };
+}
+
+/** One round's summary on the console: the table, each system's kept-up step, the ratios. */
+function reportRound(results, opts) {
   const plain = results.find((r) => r.system === 'socketio');
   const batched = results.find((r) => r.system === 'socketio-batched');
   const tether = results.find((r) => r.system === 'tether');
@@ -330,5 +366,57 @@ export async function runFanout(opts) {
           : ''),
     );
   }
+  if (ratio && tether && plain) ratio.latencyByRate = latencyByRate(tether, plain);
   return { results, ratio, ratioBatched };
 }
+
+/**
+ * Tether's p50 and p99 over plain's at every rate both kept up with (the first step of a rate).
+ * @returns {Record<string, {p50Ratio: number | null, p99Ratio: number | null, tether: number, socketio: number}>}
+ */
+function latencyByRate(tether, plain) {
+  const out = {};
+  for (const t of tether.steps) {
+    const p = plain.steps.find((x) => x.rate === t.rate);
+    if (!t.keptUp || !p?.keptUp || String(t.rate) in out) continue;
+    out[t.rate] = {
+      p50Ratio: p.p50 ? t.p50 / p.p50 : null,
+      p99Ratio: p.p99 ? t.p99 / p.p99 : null,
+      tether: t.p50,
+      socketio: p.p50,
+    };
+  }
+  return out;
+}
+
+/** Medians over rounds of the kept-up ratio and, per rate that every round kept up, the latency ratios. */
+function medianRatios(ratios) {
+  const all = ratios.filter((r) => r !== null);
+  const rates = Object.keys(all[0]?.latencyByRate ?? {}).filter((rate) =>
+    all.every((r) => rate in (r.latencyByRate ?? {})),
+  );
+  const latency = {};
+  for (const rate of rates) {
+    const per = all.map((r) => r.latencyByRate[rate]);
+    latency[rate] = {
+      p50Ratio: median(per.map((x) => x.p50Ratio)),
+      p99Ratio: median(per.map((x) => x.p99Ratio)),
+      rounds: per.map((x) => ({ tether: x.tether, socketio: x.socketio })),
+    };
+  }
+  return {
+    rounds: ratios.length,
+    roundsCompared: all.length,
+    deliveredRatio: all.length === ratios.length ? median(all.map((r) => r.deliveredRatio)) : null,
+    latency,
+  };
+}
+
+function median(values) {
+  const v = values.filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+const fmtRatio = (x) => (x === null || x === undefined ? '-' : `${x.toFixed(2)}×`);
