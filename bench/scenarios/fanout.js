@@ -22,6 +22,7 @@ import {
   sumReports,
 } from '../lib/step.js';
 import * as ladder from '../lib/ladder.js';
+import { latencyByRate, medianRatios } from '../lib/rounds.js';
 import { errorsText, keptUpText, printContendedNote, printStepLine, stepRows } from '../lib/report.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -323,7 +324,8 @@ export async function runFanout(opts) {
   }
   if (rounds.length === 1) return rounds[0];
   const median = medianRatios(rounds.map((r) => r.ratio));
-  console.log(`\nover ${rounds.length} rounds, tether / socket.io (median of the rounds' ratios):`);
+  const compared = median.roundsCompared < rounds.length ? `, ${median.roundsCompared} of them compared` : '';
+  console.log(`\nover ${rounds.length} rounds${compared}, tether / socket.io (median of the rounds' ratios):`);
   console.log(
     `  kept-up delivered ${fmtRatio(median.deliveredRatio)} (${rounds.map((r) => fmtRatio(r.ratio?.deliveredRatio)).join(', ')})`,
   );
@@ -368,55 +370,6 @@ function reportRound(results, opts) {
   }
   if (ratio && tether && plain) ratio.latencyByRate = latencyByRate(tether, plain);
   return { results, ratio, ratioBatched };
-}
-
-/**
- * Tether's p50 and p99 over plain's at every rate both kept up with (the first step of a rate).
- * @returns {Record<string, {p50Ratio: number | null, p99Ratio: number | null, tether: number, socketio: number}>}
- */
-function latencyByRate(tether, plain) {
-  const out = {};
-  for (const t of tether.steps) {
-    const p = plain.steps.find((x) => x.rate === t.rate);
-    if (!t.keptUp || !p?.keptUp || String(t.rate) in out) continue;
-    out[t.rate] = {
-      p50Ratio: p.p50 ? t.p50 / p.p50 : null,
-      p99Ratio: p.p99 ? t.p99 / p.p99 : null,
-      tether: t.p50,
-      socketio: p.p50,
-    };
-  }
-  return out;
-}
-
-/** Medians over rounds of the kept-up ratio and, per rate that every round kept up, the latency ratios. */
-function medianRatios(ratios) {
-  const all = ratios.filter((r) => r !== null);
-  const rates = Object.keys(all[0]?.latencyByRate ?? {}).filter((rate) =>
-    all.every((r) => rate in (r.latencyByRate ?? {})),
-  );
-  const latency = {};
-  for (const rate of rates) {
-    const per = all.map((r) => r.latencyByRate[rate]);
-    latency[rate] = {
-      p50Ratio: median(per.map((x) => x.p50Ratio)),
-      p99Ratio: median(per.map((x) => x.p99Ratio)),
-      rounds: per.map((x) => ({ tether: x.tether, socketio: x.socketio })),
-    };
-  }
-  return {
-    rounds: ratios.length,
-    roundsCompared: all.length,
-    deliveredRatio: all.length === ratios.length ? median(all.map((r) => r.deliveredRatio)) : null,
-    latency,
-  };
-}
-
-function median(values) {
-  const v = values.filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const mid = v.length >> 1;
-  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 const fmtRatio = (x) => (x === null || x === undefined ? '-' : `${x.toFixed(2)}×`);

@@ -1,0 +1,70 @@
+/**
+ * Ratios over rounds (`fanout --rounds N`): each round compares Tether with plain Socket.IO once;
+ * the figures that decide a goal are the medians of the rounds' ratios, so one round on a box that
+ * was busier for one of the two does not decide it.
+ */
+
+/**
+ * Tether's p50 and p99 over plain's at every rate both kept up with (the first step of a rate).
+ * @param {{steps: Array<{rate: number, keptUp: boolean, p50: number, p99: number}>}} tether
+ * @param {{steps: Array<{rate: number, keptUp: boolean, p50: number, p99: number}>}} plain
+ * @returns {Record<string, {p50Ratio: number | null, p99Ratio: number | null, tether: number, socketio: number}>}
+ */
+export function latencyByRate(tether, plain) {
+  /** @type {Record<string, {p50Ratio: number | null, p99Ratio: number | null, tether: number, socketio: number}>} */
+  const out = {};
+  for (const t of tether.steps) {
+    const p = plain.steps.find((x) => x.rate === t.rate);
+    if (!t.keptUp || !p?.keptUp || String(t.rate) in out) continue;
+    out[t.rate] = {
+      p50Ratio: p.p50 ? t.p50 / p.p50 : null,
+      p99Ratio: p.p99 ? t.p99 / p.p99 : null,
+      tether: t.p50,
+      socketio: p.p50,
+    };
+  }
+  return out;
+}
+
+/**
+ * Medians over rounds: of the kept-up ratio (null unless every round has one), and, per rate both
+ * systems kept up with in every compared round, of the p50 and p99 ratios. A round is compared
+ * when both systems kept up some step (its ratio is not null).
+ * @param {Array<{deliveredRatio: number, latencyByRate?: ReturnType<typeof latencyByRate>} | null>} ratios
+ */
+export function medianRatios(ratios) {
+  const all = /** @type {Array<{deliveredRatio: number, latencyByRate?: ReturnType<typeof latencyByRate>}>} */ (
+    ratios.filter((r) => r !== null)
+  );
+  const rates = Object.keys(all[0]?.latencyByRate ?? {}).filter((rate) =>
+    all.every((r) => rate in (r.latencyByRate ?? {})),
+  );
+  /** @type {Record<string, {p50Ratio: number | null, p99Ratio: number | null, rounds: Array<{tether: number, socketio: number}>}>} */
+  const latency = {};
+  for (const rate of rates) {
+    const per = all.map((r) => /** @type {ReturnType<typeof latencyByRate>} */ (r.latencyByRate)[rate]);
+    latency[rate] = {
+      p50Ratio: median(per.map((x) => x.p50Ratio)),
+      p99Ratio: median(per.map((x) => x.p99Ratio)),
+      rounds: per.map((x) => ({ tether: x.tether, socketio: x.socketio })),
+    };
+  }
+  return {
+    rounds: ratios.length,
+    roundsCompared: all.length,
+    deliveredRatio: all.length === ratios.length ? median(all.map((r) => r.deliveredRatio)) : null,
+    latency,
+  };
+}
+
+/**
+ * The median of the finite values (the mean of the middle two for an even count); null for none.
+ * @param {Array<number | null>} values
+ * @returns {number | null}
+ */
+export function median(values) {
+  const v = /** @type {number[]} */ (values.filter((x) => x !== null && Number.isFinite(x))).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
