@@ -223,9 +223,10 @@ async function runInboxCli(argv) {
 }
 
 async function runIngressCli(argv) {
-  const parsed = parseLoadCli(argv, ingressDefaults, ['only', 'connections'], ['cpu-prof']);
+  const parsed = parseLoadCli(argv, ingressDefaults, ['only', 'connections', 'rounds'], ['cpu-prof']);
   if (parsed === null) return 0;
   const { values, opts } = parsed;
+  if (values.rounds) opts.rounds = int(values.rounds, 'rounds');
   opts.only = onlyOf(values.only, INGRESS_SYSTEMS);
   if (values.connections) opts.connections = int(values.connections, 'connections');
   if (opts.warmupSeconds) throw new TypeError('--warmup-seconds: ingress has no warm-up step');
@@ -234,7 +235,8 @@ async function runIngressCli(argv) {
   const { m, stamp, maxMinutes } = begin(values, 10);
   console.log(
     `ingress: ${opts.clients} users over ${opts.workers} loader processes, ${opts.connections} HTTP publishers, ` +
-      `rates ${opts.rates.join(', ')} publishes/s (each to one random user), ${opts.stepSeconds} s per step`,
+      `rates ${opts.rates.join(', ')} publishes/s (each to one random user), ${opts.stepSeconds} s per step` +
+      (opts.rounds > 1 ? `, ${opts.rounds} rounds` : ''),
   );
   const out = await timedRun('ingress', { opts, m, stamp, maxMinutes }, () =>
     runIngress({ ...opts, stamp, cores: m.cores }),

@@ -21,3 +21,8 @@ export function medianRatios(
   >;
 };
 export function median(values: Array<number | null>): number | null;
+export function medianTargets<T extends { system: string; baseline: string; goal: number }>(
+  goals: T[],
+  perRound: Array<Array<T & { ratio: number }>>,
+  keptUp?: Array<Set<string>>,
+): Array<T & { ratios: Array<number | null>; ratio: number | null; met: boolean }>;

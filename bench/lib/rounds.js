@@ -68,3 +68,25 @@ export function median(values) {
   const mid = v.length >> 1;
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
+
+/**
+ * Each goal's median over rounds (scenario `ingress --rounds N`): `perRound[k]` holds round k's
+ * targets that could be computed (both systems kept up some step). A round where the system kept
+ * up nothing while its baseline did counts as 0; a round whose baseline kept up nothing gives no
+ * ratio (null) and is left out of the median.
+ * @template {{system: string, baseline: string, goal: number}} T
+ * @param {T[]} goals
+ * @param {Array<Array<T & {ratio: number}>>} perRound
+ * @param {Array<Set<string>>} [keptUp] per round, the systems that kept up some step
+ */
+export function medianTargets(goals, perRound, keptUp) {
+  return goals.map((g) => {
+    const ratios = perRound.map((targets, k) => {
+      const t = targets.find((x) => x.system === g.system && x.baseline === g.baseline);
+      if (t) return t.ratio;
+      return keptUp?.[k]?.has(g.baseline) && !keptUp[k].has(g.system) ? 0 : null;
+    });
+    const ratio = median(ratios);
+    return { ...g, ratios, ratio, met: ratio !== null && ratio >= g.goal };
+  });
+}

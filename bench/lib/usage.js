@@ -100,6 +100,8 @@ ingress flags:
   --steps N            the first N rates of the default ladder
   --step-seconds S     length of each step (default ${ingressDefaults.stepSeconds})
   --max-fails N        stop a system after N failed steps in a row (default ${ingressDefaults.maxFails})
+  --rounds N           run every system N times, taking turns (ABBA); each goal's ratio is then
+                       the median of the rounds' (default ${ingressDefaults.rounds})
   --only LIST          systems to run, in order, from: ${Object.keys(INGRESS_SYSTEMS).join(', ')} (default all)
   --parse scan|json    how loaders read msg frames (default scan)
   --cpu-prof           write V8 CPU profiles of the servers and the HTTP load process to bench/results/prof/

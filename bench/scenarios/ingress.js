@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Child } from '../lib/rpc.js';
 import { inboxDefaults, reportInboxFamily, runInboxSystem } from './inbox.js';
 import { profArgs } from '../lib/prof.js';
+import { medianTargets } from '../lib/rounds.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -24,6 +25,8 @@ export const ingressDefaults = {
   /** Concurrent HTTP publishers (keep-alive connections, one request in flight each). */
   connections: 50,
   stepSeconds: 5,
+  /** Runs of every system, taking turns (ABBA); the goals' ratios are then the medians over the rounds. */
+  rounds: 1,
   cpuProf: false,
 };
 
@@ -48,36 +51,68 @@ const TARGETS = [
   { system: 'tether-sqlite', baseline: 'baseline', goal: 0.8 },
 ];
 
-/** @param {typeof ingressDefaults & {stamp: string, cores: number, only: string[] | null}} opts */
+/**
+ * Runs every system once per round and reports each round; with `opts.rounds` > 1 the systems take
+ * turns in ABBA order, and each goal's ratio is the median of the rounds' (lib/rounds.js): the
+ * cost of one publish moves between runs by more than the goals' margins, for every system.
+ * @param {typeof ingressDefaults & {stamp: string, cores: number, only: string[] | null}} opts
+ */
 export async function runIngress(opts) {
-  const results = [];
-  for (const name of opts.only ?? Object.keys(INGRESS_SYSTEMS)) {
-    const apiKey = `bench_${randomBytes(18).toString('base64url')}`;
-    const variant = {
-      env: { BENCH_API_KEY: apiKey },
-      execArgv: profArgs(opts, `ingress-${name}`),
-      /** @param {number} port */
-      publisher: async (port) => {
-        const load = new Child(here('../workers/http-publisher.js'), {
-          name: 'http-publisher',
-          execArgv: profArgs(opts, `ingress-http-${name}`),
-          env: {
-            ...process.env,
-            BENCH_URL: `http://127.0.0.1:${port}`,
-            BENCH_API_KEY: apiKey,
-            BENCH_USERS: String(opts.clients),
-            BENCH_CONNECTIONS: String(opts.connections),
-          },
-        });
-        await load.waitFor('ready', 30_000);
-        console.log(`  HTTP load process pid ${load.pid}: ${opts.connections} keep-alive connections (autocannon)`);
-        return load;
-      },
-    };
-    results.push(await runInboxSystem(name, INGRESS_SYSTEMS[name], opts, variant));
+  const names = opts.only ?? Object.keys(INGRESS_SYSTEMS);
+  const rounds = [];
+  for (let k = 0; k < opts.rounds; k++) {
+    if (opts.rounds > 1) console.log(`\nround ${k + 1} of ${opts.rounds}`);
+    const order = k % 2 === 1 ? [...names].reverse() : names;
+    const results = [];
+    for (const name of order) results.push(await runIngressSystem(name, opts));
+    const title =
+      `ingress: ${opts.clients} users, ${opts.connections} HTTP publishers (POST /v1/publish to one random ` +
+      `user's inbox), ${opts.stepSeconds} s steps, loopback; msg/s = accepted publishes delivered`;
+    results.sort((a, b) => names.indexOf(a.system) - names.indexOf(b.system));
+    rounds.push(reportInboxFamily(title, results, 'baseline', TARGETS));
   }
-  const title =
-    `ingress: ${opts.clients} users, ${opts.connections} HTTP publishers (POST /v1/publish to one random ` +
-    `user's inbox), ${opts.stepSeconds} s steps, loopback; msg/s = accepted publishes delivered`;
-  return reportInboxFamily(title, results, 'baseline', TARGETS);
+  if (rounds.length === 1) return rounds[0];
+  const targets = medianTargets(
+    TARGETS,
+    rounds.map((r) => r.targets),
+    rounds.map((r) => new Set(r.results.filter((x) => x.keptUp).map((x) => x.system))),
+  );
+  console.log(`\nover ${rounds.length} rounds (median of the rounds' ratios):`);
+  for (const t of targets) {
+    const per = t.ratios.map((x) => (x === null ? '-' : `${x.toFixed(2)}×`)).join(', ');
+    const ratio = t.ratio === null ? '-' : `${t.ratio.toFixed(2)}×`;
+    console.log(`  ${t.system} / ${t.baseline}: ${ratio} (${per}) (goal ≥ ${t.goal}×: ${t.met ? 'met' : 'not met'})`);
+  }
+  return { results: rounds.flatMap((r) => r.results), rounds, targets };
+}
+
+/**
+ * One system's ladder: its server, the HTTP load process and the loaders (scenario `inbox`'s).
+ * @param {string} name
+ * @param {typeof ingressDefaults & {stamp: string, cores: number}} opts
+ */
+function runIngressSystem(name, opts) {
+  const apiKey = `bench_${randomBytes(18).toString('base64url')}`;
+  const variant = {
+    env: { BENCH_API_KEY: apiKey },
+    execArgv: profArgs(opts, `ingress-${name}`),
+    /** @param {number} port */
+    publisher: async (port) => {
+      const load = new Child(here('../workers/http-publisher.js'), {
+        name: 'http-publisher',
+        execArgv: profArgs(opts, `ingress-http-${name}`),
+        env: {
+          ...process.env,
+          BENCH_URL: `http://127.0.0.1:${port}`,
+          BENCH_API_KEY: apiKey,
+          BENCH_USERS: String(opts.clients),
+          BENCH_CONNECTIONS: String(opts.connections),
+        },
+      });
+      await load.waitFor('ready', 30_000);
+      console.log(`  HTTP load process pid ${load.pid}: ${opts.connections} keep-alive connections (autocannon)`);
+      return load;
+    },
+  };
+  return runInboxSystem(name, INGRESS_SYSTEMS[name], opts, variant);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { latencyByRate, median, medianRatios } from '../lib/rounds.js';
+import { latencyByRate, median, medianRatios, medianTargets } from '../lib/rounds.js';
 
 const step = (rate: number, keptUp: boolean, p50: number, p99: number) => ({ rate, keptUp, p50, p99 });
 
@@ -45,5 +45,20 @@ describe('bench ratios over rounds', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([null, Number.NaN])).toBeNull();
+  });
+
+  it('ingress goals: the median of the rounds, 0 where the system kept nothing, none where the baseline kept nothing', () => {
+    const goal = { system: 'tether-sqlite', baseline: 'baseline', goal: 0.8 };
+    const round = (ratio: number) => [{ ...goal, ratio }];
+    const all = new Set(['baseline', 'tether-sqlite']);
+    const [met] = medianTargets([goal], [round(0.65), round(1.08), round(0.89)], [all, all, all]);
+    expect(met?.ratio).toBe(0.89);
+    expect(met?.met).toBe(true);
+    const [zero] = medianTargets([goal], [round(0.9), [], []], [all, new Set(['baseline']), new Set(['baseline'])]);
+    expect(zero?.ratios).toEqual([0.9, 0, 0]);
+    expect(zero?.met).toBe(false);
+    const [none] = medianTargets([goal], [round(0.9), [], round(0.7)], [all, new Set(['tether-sqlite']), all]);
+    expect(none?.ratios).toEqual([0.9, null, 0.7]);
+    expect(none?.ratio).toBeCloseTo(0.8, 10);
   });
 });
