@@ -26,3 +26,9 @@ export function medianTargets<T extends { system: string; baseline: string; goal
   perRound: Array<Array<T & { ratio: number }>>,
   keptUp?: Array<Set<string>>,
 ): Array<T & { ratios: Array<number | null>; ratio: number | null; met: boolean }>;
+export function runRounds<R extends { system: string }, O>(
+  count: number,
+  names: string[],
+  runOne: (name: string) => Promise<R>,
+  report: (results: R[]) => O,
+): Promise<O[]>;

@@ -5,6 +5,30 @@
  */
 
 /**
+ * Runs `count` rounds of every system in `names`, in ABBA order (the list, then reversed, …), so a
+ * box that grows busier over the run weighs on every system alike; each round's results come back
+ * in the order of `names`, to `report`, whose outcome is collected per round.
+ * @template {{system: string}} R, O
+ * @param {number} count
+ * @param {string[]} names
+ * @param {(name: string) => Promise<R>} runOne
+ * @param {(results: R[]) => O} report
+ * @returns {Promise<O[]>}
+ */
+export async function runRounds(count, names, runOne, report) {
+  const rounds = [];
+  for (let k = 0; k < count; k++) {
+    if (count > 1) console.log(`\nround ${k + 1} of ${count}`);
+    const order = k % 2 === 1 ? [...names].reverse() : names;
+    const results = [];
+    for (const name of order) results.push(await runOne(name));
+    results.sort((a, b) => names.indexOf(a.system) - names.indexOf(b.system));
+    rounds.push(report(results));
+  }
+  return rounds;
+}
+
+/**
  * Tether's p50 and p99 over plain's at every rate both kept up with (the first step of a rate).
  * @param {{steps: Array<{rate: number, keptUp: boolean, p50: number, p99: number}>}} tether
  * @param {{steps: Array<{rate: number, keptUp: boolean, p50: number, p99: number}>}} plain

@@ -22,7 +22,7 @@ import {
   sumReports,
 } from '../lib/step.js';
 import * as ladder from '../lib/ladder.js';
-import { latencyByRate, medianRatios } from '../lib/rounds.js';
+import { latencyByRate, medianRatios, runRounds } from '../lib/rounds.js';
 import { errorsText, keptUpText, printContendedNote, printStepLine, stepRows } from '../lib/report.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -308,20 +308,12 @@ export function compare(tether, plain) {
  * @param {typeof fanoutDefaults & {stamp: string, cores: number}} opts
  */
 export async function runFanout(opts) {
-  const names = opts.only ?? DEFAULT_SYSTEMS;
-  const rounds = [];
-  for (let k = 0; k < opts.rounds; k++) {
-    if (opts.rounds > 1) console.log(`\nround ${k + 1} of ${opts.rounds}`);
-    const order = k % 2 === 1 ? [...names].reverse() : names;
-    const results = [];
-    for (const name of order) results.push(await runSystem(name, opts));
-    rounds.push(
-      reportRound(
-        names.map((n) => results.find((r) => r.system === n)),
-        opts,
-      ),
-    );
-  }
+  const rounds = await runRounds(
+    opts.rounds,
+    opts.only ?? DEFAULT_SYSTEMS,
+    (name) => runSystem(name, opts),
+    (results) => reportRound(results, opts),
+  );
   if (rounds.length === 1) return rounds[0];
   const median = medianRatios(rounds.map((r) => r.ratio));
   const compared = median.roundsCompared < rounds.length ? `, ${median.roundsCompared} of them compared` : '';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Child } from '../lib/rpc.js';
 import { inboxDefaults, reportInboxFamily, runInboxSystem } from './inbox.js';
 import { profArgs } from '../lib/prof.js';
-import { medianTargets } from '../lib/rounds.js';
+import { medianTargets, runRounds } from '../lib/rounds.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -58,19 +58,15 @@ const TARGETS = [
  * @param {typeof ingressDefaults & {stamp: string, cores: number, only: string[] | null}} opts
  */
 export async function runIngress(opts) {
-  const names = opts.only ?? Object.keys(INGRESS_SYSTEMS);
-  const rounds = [];
-  for (let k = 0; k < opts.rounds; k++) {
-    if (opts.rounds > 1) console.log(`\nround ${k + 1} of ${opts.rounds}`);
-    const order = k % 2 === 1 ? [...names].reverse() : names;
-    const results = [];
-    for (const name of order) results.push(await runIngressSystem(name, opts));
-    const title =
-      `ingress: ${opts.clients} users, ${opts.connections} HTTP publishers (POST /v1/publish to one random ` +
-      `user's inbox), ${opts.stepSeconds} s steps, loopback; msg/s = accepted publishes delivered`;
-    results.sort((a, b) => names.indexOf(a.system) - names.indexOf(b.system));
-    rounds.push(reportInboxFamily(title, results, 'baseline', TARGETS));
-  }
+  const title =
+    `ingress: ${opts.clients} users, ${opts.connections} HTTP publishers (POST /v1/publish to one random ` +
+    `user's inbox), ${opts.stepSeconds} s steps, loopback; msg/s = accepted publishes delivered`;
+  const rounds = await runRounds(
+    opts.rounds,
+    opts.only ?? Object.keys(INGRESS_SYSTEMS),
+    (name) => runIngressSystem(name, opts),
+    (results) => reportInboxFamily(title, results, 'baseline', TARGETS),
+  );
   if (rounds.length === 1) return rounds[0];
   const targets = medianTargets(
     TARGETS,

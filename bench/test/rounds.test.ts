@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { latencyByRate, median, medianRatios, medianTargets } from '../lib/rounds.js';
+import { latencyByRate, median, medianRatios, medianTargets, runRounds } from '../lib/rounds.js';
 
 const step = (rate: number, keptUp: boolean, p50: number, p99: number) => ({ rate, keptUp, p50, p99 });
 
@@ -60,5 +60,29 @@ describe('bench ratios over rounds', () => {
     const [none] = medianTargets([goal], [round(0.9), [], round(0.7)], [all, new Set(['tether-sqlite']), all]);
     expect(none?.ratios).toEqual([0.9, null, 0.7]);
     expect(none?.ratio).toBeCloseTo(0.8, 10);
+  });
+
+  it('runs the systems in ABBA order and reports each round in the order of the names', async () => {
+    const ran: string[] = [];
+    const reported: string[][] = [];
+    const rounds = await runRounds(
+      3,
+      ['plain', 'tether'],
+      async (name) => {
+        ran.push(name);
+        return { system: name };
+      },
+      (results) => {
+        reported.push(results.map((r) => r.system));
+        return reported.length;
+      },
+    );
+    expect(ran).toEqual(['plain', 'tether', 'tether', 'plain', 'plain', 'tether']);
+    expect(reported).toEqual([
+      ['plain', 'tether'],
+      ['plain', 'tether'],
+      ['plain', 'tether'],
+    ]);
+    expect(rounds).toEqual([1, 2, 3]);
   });
 });
