@@ -60,15 +60,12 @@ function machine() {
   };
 }
 
-function int(v, name) {
+/** A flag's integer value, at least `min` (1 unless the flag allows 0). */
+function int(v, name, min = 1) {
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new TypeError(`--${name} must be a positive integer, got ${v}`);
-  return n;
-}
-
-function nonNegative(v, name) {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new TypeError(`--${name} must be 0 or a positive integer, got ${v}`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new TypeError(`--${name} must be ${min === 0 ? '0 or ' : ''}a positive integer, got ${v}`);
+  }
   return n;
 }
 
@@ -398,8 +395,7 @@ function applyLoadFlags(opts, values) {
   if (values.steps) opts.rates = opts.rates.slice(0, int(values.steps, 'steps'));
   if (values['step-seconds']) opts.stepSeconds = int(values['step-seconds'], 'step-seconds');
   if (values['max-fails']) opts.maxFails = int(values['max-fails'], 'max-fails');
-  if (values['warmup-seconds'] !== undefined)
-    opts.warmupSeconds = nonNegative(values['warmup-seconds'], 'warmup-seconds');
+  if (values['warmup-seconds'] !== undefined) opts.warmupSeconds = int(values['warmup-seconds'], 'warmup-seconds', 0);
   if (values.parse) {
     if (!['scan', 'json'].includes(values.parse)) throw new TypeError('--parse must be scan or json');
     opts.parse = values.parse;

@@ -14,4 +14,5 @@ export function table(header, rows) {
 export const fmtInt = (n) => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
 export const fmtPct = (n) => (n === null || n === undefined ? '-' : `${Math.round(n)}%`);
 export const fmtMs = (n) => (n === null || n === undefined ? '-' : String(Math.round(n)));
+export const fmtRatio = (x) => (x === null || x === undefined ? '-' : `${x.toFixed(2)}×`);
 export const fmtKB = (bytes) => (bytes === null || bytes === undefined ? '-' : `${(bytes / 1024).toFixed(1)} KB`);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Child } from '../lib/rpc.js';
 import { machineBusy, machineCpu } from '../lib/stats.js';
-import { fmtKB, fmtMs, fmtPct, table } from '../lib/format.js';
+import { fmtKB, fmtMs, fmtPct, fmtRatio, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
 import {
   completeness,
@@ -298,6 +298,8 @@ export function compare(tether, plain) {
     out.tetherLatency = { p50: at.p50, p95: at.p95, p99: at.p99 };
     out.socketioLatency = { p50: p.p50, p95: p.p95, p99: p.p99 };
   }
+  // Every rate both kept up with, for the medians over rounds (lib/rounds.js).
+  out.latencyByRate = latencyByRate(tether, plain);
   return out;
 }
 
@@ -360,8 +362,5 @@ function reportRound(results, opts) {
           : ''),
     );
   }
-  if (ratio && tether && plain) ratio.latencyByRate = latencyByRate(tether, plain);
   return { results, ratio, ratioBatched };
 }
-
-const fmtRatio = (x) => (x === null || x === undefined ? '-' : `${x.toFixed(2)}×`);

@@ -13,6 +13,7 @@ import { Child } from '../lib/rpc.js';
 import { inboxDefaults, reportInboxFamily, runInboxSystem } from './inbox.js';
 import { profArgs } from '../lib/prof.js';
 import { medianTargets, runRounds } from '../lib/rounds.js';
+import { fmtRatio } from '../lib/format.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -75,9 +76,10 @@ export async function runIngress(opts) {
   );
   console.log(`\nover ${rounds.length} rounds (median of the rounds' ratios):`);
   for (const t of targets) {
-    const per = t.ratios.map((x) => (x === null ? '-' : `${x.toFixed(2)}×`)).join(', ');
-    const ratio = t.ratio === null ? '-' : `${t.ratio.toFixed(2)}×`;
-    console.log(`  ${t.system} / ${t.baseline}: ${ratio} (${per}) (goal ≥ ${t.goal}×: ${t.met ? 'met' : 'not met'})`);
+    const per = t.ratios.map(fmtRatio).join(', ');
+    console.log(
+      `  ${t.system} / ${t.baseline}: ${fmtRatio(t.ratio)} (${per}) (goal ≥ ${t.goal}×: ${t.met ? 'met' : 'not met'})`,
+    );
   }
   return { results: rounds.flatMap((r) => r.results), rounds, targets };
 }
