@@ -226,7 +226,6 @@ async function runIngressCli(argv) {
   if (values.rounds) opts.rounds = int(values.rounds, 'rounds');
   opts.only = onlyOf(values.only, INGRESS_SYSTEMS);
   if (values.connections) opts.connections = int(values.connections, 'connections');
-  if (opts.warmupSeconds) throw new TypeError('--warmup-seconds: ingress has no warm-up step');
   opts.cpuProf = values['cpu-prof'] ?? false;
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
   const { m, stamp, maxMinutes } = begin(values, 10);

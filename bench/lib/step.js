@@ -16,7 +16,7 @@ import { mergeSparse, percentiles } from './stats.js';
  * What the publisher answers to `step` (lib/publisher.js).
  * @typedef {{t0: number, t1: number, published: number, errors: number, firstError: string | null,
  *   first: number | null, last: number | null, contiguous: boolean, maxPublishLagMs: number,
- *   eventLoopDelayMs: unknown}} StepPublish
+ *   eventLoopDelayMs: unknown, http?: {latencyMs: {p50: number, p99: number, max: number}, non2xx: number}}} StepPublish
  */
 
 /**

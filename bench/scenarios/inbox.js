@@ -110,6 +110,9 @@ function stepRow(system, { rate, pub, before, after, reports, drainMs, drained }
     machineCpuPct: box.busy,
     irqCpuPct: box.irq,
     ...publisherLag(pub),
+    // Scenario `ingress`: the HTTP answers' latency; with one request in flight per connection it
+    // bounds the rate the load can offer (connections / latency).
+    ...(pub.http ? { httpLatencyMs: pub.http.latencyMs } : {}),
   };
   return finishRow(row, box, [serverCpuPct, loaders.sum, loadCpuPct ?? 0], reports, opts);
 }
@@ -213,6 +216,7 @@ export async function runInboxSystem(name, sys, opts, variant = {}) {
             r,
             `srv ${fmtPct(r.serverCpuPct)} (${fmtInt(r.serverCpuUsPerMsg)} µs/msg) ldr ${fmtPct(r.loaderCpuPct)}` +
               (load ? ` http ${fmtPct(r.loadCpuPct)}` : '') +
+              (r.httpLatencyMs ? ` answer p50/p99 ${r.httpLatencyMs.p50}/${r.httpLatencyMs.p99} ms` : '') +
               (r.ackRetries !== null ? ` retries ${r.ackRetries} gaveUp ${r.ackGivenUp}` : ''),
           ),
         result,
