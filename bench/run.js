@@ -201,17 +201,20 @@ async function runFloodCli(argv) {
 }
 
 async function runInboxCli(argv) {
-  const parsed = parseLoadCli(argv, inboxDefaults, ['only', 'ack-timeout-ms'], ['cpu-prof']);
+  const parsed = parseLoadCli(argv, inboxDefaults, ['only', 'ack-timeout-ms', 'rounds'], ['cpu-prof']);
   if (parsed === null) return 0;
   const { values, opts } = parsed;
+  if (values.rounds) opts.rounds = int(values.rounds, 'rounds');
   opts.only = onlyOf(values.only, INBOX_SYSTEMS);
   opts.cpuProf = values['cpu-prof'] ?? false;
   if (values['ack-timeout-ms']) opts.ackTimeoutMs = int(values['ack-timeout-ms'], 'ack-timeout-ms');
   checkClientCaps(opts);
-  const { m, stamp, maxMinutes } = begin(values, 10);
+  // The hard stop grows with the rounds: one round of the four systems takes about 3 min.
+  const { m, stamp, maxMinutes } = begin(values, 4 + 6 * opts.rounds);
   console.log(
     `inbox: ${opts.clients} users over ${opts.workers} loader processes, rates ${opts.rates.join(', ')} msg/s ` +
-      `(each message to one random user), ${opts.stepSeconds} s per step`,
+      `(each message to one random user), ${opts.stepSeconds} s per step` +
+      (opts.rounds > 1 ? `, ${opts.rounds} rounds` : ''),
   );
   const out = await timedRun('inbox', { opts, m, stamp, maxMinutes }, () =>
     runInbox({ ...opts, stamp, cores: m.cores }),
@@ -228,7 +231,7 @@ async function runIngressCli(argv) {
   if (values.connections) opts.connections = int(values.connections, 'connections');
   opts.cpuProf = values['cpu-prof'] ?? false;
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
-  const { m, stamp, maxMinutes } = begin(values, 10);
+  const { m, stamp, maxMinutes } = begin(values, 4 + 6 * opts.rounds);
   console.log(
     `ingress: ${opts.clients} users over ${opts.workers} loader processes, ${opts.connections} HTTP publishers, ` +
       `rates ${opts.rates.join(', ')} publishes/s (each to one random user), ${opts.stepSeconds} s per step` +

@@ -10,12 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Child } from '../lib/rpc.js';
 import { machineBusy, machineCpu } from '../lib/stats.js';
-import { fmtInt, fmtMs, fmtPct, table } from '../lib/format.js';
+import { fmtInt, fmtMs, fmtPct, fmtRatio, table } from '../lib/format.js';
 import { socketUrl } from '../lib/frame-client.js';
 import { completeness, cpuPct, finishRow, loaderCpu, measureStep, publisherLag, sumReports } from '../lib/step.js';
 import * as ladder from '../lib/ladder.js';
 import { errorsText, keptUpText, printContendedNote, printStepLine, stepRows } from '../lib/report.js';
 import { profArgs } from '../lib/prof.js';
+import { medianTargets, runRounds } from '../lib/rounds.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -36,6 +37,8 @@ export const inboxDefaults = {
   /** Shorter than fanout's 30 s: four systems run one after the other. */
   quietWaitSeconds: 10,
   quietBelowPct: 25,
+  /** Runs of every system, taking turns (ABBA); the goals' ratios are then the medians over the rounds. */
+  rounds: 1,
   /** The hand-rolled design's `socket.timeout(ms)` before a retry. */
   ackTimeoutMs: 2000,
   parse: 'scan',
@@ -323,11 +326,48 @@ export function reportInboxFamily(title, results, baseline, goals) {
   return { results, targets };
 }
 
+/**
+ * Runs every system of a scenario of the inbox family once per round and reports each round; with
+ * more than one round the systems take turns in ABBA order, and each goal's ratio is the median of
+ * the rounds' (lib/rounds.js): the cost of one message moves between runs minutes apart by more
+ * than the goals' margins, for every system alike (the session 12 section of bench/README.md).
+ * @template {{system: string, keptUp: any, steps: any[], errors: string[]}} R
+ * @param {string} title
+ * @param {{rounds: number}} opts
+ * @param {string[]} names the systems, in the order they run
+ * @param {(name: string) => Promise<R>} runOne
+ * @param {string} baseline the system the `vs` column divides by
+ * @param {Array<{system: string, baseline: string, goal: number}>} goals
+ */
+export async function runFamilyRounds(title, opts, names, runOne, baseline, goals) {
+  const rounds = await runRounds(opts.rounds, names, runOne, (results) =>
+    reportInboxFamily(title, results, baseline, goals),
+  );
+  if (rounds.length === 1) return rounds[0];
+  const targets = medianTargets(
+    goals,
+    rounds.map((r) => r.targets),
+    rounds.map((r) => new Set(r.results.filter((x) => x.keptUp).map((x) => x.system))),
+  );
+  console.log(`\nover ${rounds.length} rounds (median of the rounds' ratios):`);
+  for (const t of targets) {
+    const per = t.ratios.map(fmtRatio).join(', ');
+    console.log(
+      `  ${t.system} / ${t.baseline}: ${fmtRatio(t.ratio)} (${per}) (goal ≥ ${t.goal}×: ${t.met ? 'met' : 'not met'})`,
+    );
+  }
+  return { results: rounds.flatMap((r) => r.results), rounds, targets };
+}
+
 /** @param {typeof inboxDefaults & {stamp: string, cores: number, only: string[] | null}} opts */
-export async function runInbox(opts) {
-  const results = [];
-  for (const name of opts.only ?? Object.keys(INBOX_SYSTEMS))
-    results.push(await runInboxSystem(name, INBOX_SYSTEMS[name], opts, { execArgv: profArgs(opts, `inbox-${name}`) }));
+export function runInbox(opts) {
   const title = `inbox: ${opts.clients} users, one message to one random user, ${opts.stepSeconds} s steps, loopback`;
-  return reportInboxFamily(title, results, 'plain', TARGETS);
+  return runFamilyRounds(
+    title,
+    opts,
+    opts.only ?? Object.keys(INBOX_SYSTEMS),
+    (name) => runInboxSystem(name, INBOX_SYSTEMS[name], opts, { execArgv: profArgs(opts, `inbox-${name}`) }),
+    'plain',
+    TARGETS,
+  );
 }

@@ -10,10 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Child } from '../lib/rpc.js';
-import { inboxDefaults, reportInboxFamily, runInboxSystem } from './inbox.js';
+import { inboxDefaults, runFamilyRounds, runInboxSystem } from './inbox.js';
 import { profArgs } from '../lib/prof.js';
-import { medianTargets, runRounds } from '../lib/rounds.js';
-import { fmtRatio } from '../lib/format.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -32,8 +30,6 @@ export const ingressDefaults = {
    * first rung for every system in session 11 and so counted against whichever was near its limit.
    */
   warmupSeconds: 4,
-  /** Runs of every system, taking turns (ABBA); the goals' ratios are then the medians over the rounds. */
-  rounds: 1,
   cpuProf: false,
 };
 
@@ -64,30 +60,18 @@ const TARGETS = [
  * cost of one publish moves between runs by more than the goals' margins, for every system.
  * @param {typeof ingressDefaults & {stamp: string, cores: number, only: string[] | null}} opts
  */
-export async function runIngress(opts) {
+export function runIngress(opts) {
   const title =
     `ingress: ${opts.clients} users, ${opts.connections} HTTP publishers (POST /v1/publish to one random ` +
     `user's inbox), ${opts.stepSeconds} s steps, loopback; msg/s = accepted publishes delivered`;
-  const rounds = await runRounds(
-    opts.rounds,
+  return runFamilyRounds(
+    title,
+    opts,
     opts.only ?? Object.keys(INGRESS_SYSTEMS),
     (name) => runIngressSystem(name, opts),
-    (results) => reportInboxFamily(title, results, 'baseline', TARGETS),
-  );
-  if (rounds.length === 1) return rounds[0];
-  const targets = medianTargets(
+    'baseline',
     TARGETS,
-    rounds.map((r) => r.targets),
-    rounds.map((r) => new Set(r.results.filter((x) => x.keptUp).map((x) => x.system))),
   );
-  console.log(`\nover ${rounds.length} rounds (median of the rounds' ratios):`);
-  for (const t of targets) {
-    const per = t.ratios.map(fmtRatio).join(', ');
-    console.log(
-      `  ${t.system} / ${t.baseline}: ${fmtRatio(t.ratio)} (${per}) (goal ≥ ${t.goal}×: ${t.met ? 'met' : 'not met'})`,
-    );
-  }
-  return { results: rounds.flatMap((r) => r.results), rounds, targets };
 }
 
 /**
