@@ -139,8 +139,12 @@ async function attempt(c) {
       } else if (event === 'error') note(`client ${c.idx} error frame ${JSON.stringify(args[0])}`);
     },
     onClose: () => {
-      if (c.fc !== fc) return;
-      if (c.alive) counters.disconnects++;
+      // Only a connection that was up: a failed connect closes too (`ws` emits `error`, then
+      // `close`, before the connect promise's rejection runs), and its retry is the catch below's,
+      // with the cap its failure deserves. Scheduled here first, every refused attempt took the
+      // answered cap (up to 30 s), which the SDK does not (session 12: the storm's last client).
+      if (c.fc !== fc || !c.alive) return;
+      counters.disconnects++;
       c.alive = false;
       scheduleReconnect(c);
     },
