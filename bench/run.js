@@ -200,6 +200,9 @@ async function runFloodCli(argv) {
   return out.contained && out.limited ? 0 : 1;
 }
 
+/** The default hard stop of `inbox` and `ingress`: a round of every system takes about 3 min, so 6 leaves room. */
+const familyMinutes = (rounds) => 4 + 6 * rounds;
+
 async function runInboxCli(argv) {
   const parsed = parseLoadCli(argv, inboxDefaults, ['only', 'ack-timeout-ms', 'rounds'], ['cpu-prof']);
   if (parsed === null) return 0;
@@ -209,8 +212,7 @@ async function runInboxCli(argv) {
   opts.cpuProf = values['cpu-prof'] ?? false;
   if (values['ack-timeout-ms']) opts.ackTimeoutMs = int(values['ack-timeout-ms'], 'ack-timeout-ms');
   checkClientCaps(opts);
-  // The hard stop grows with the rounds: one round of the four systems takes about 3 min.
-  const { m, stamp, maxMinutes } = begin(values, 4 + 6 * opts.rounds);
+  const { m, stamp, maxMinutes } = begin(values, familyMinutes(opts.rounds));
   console.log(
     `inbox: ${opts.clients} users over ${opts.workers} loader processes, rates ${opts.rates.join(', ')} msg/s ` +
       `(each message to one random user), ${opts.stepSeconds} s per step` +
@@ -231,7 +233,7 @@ async function runIngressCli(argv) {
   if (values.connections) opts.connections = int(values.connections, 'connections');
   opts.cpuProf = values['cpu-prof'] ?? false;
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
-  const { m, stamp, maxMinutes } = begin(values, 4 + 6 * opts.rounds);
+  const { m, stamp, maxMinutes } = begin(values, familyMinutes(opts.rounds));
   console.log(
     `ingress: ${opts.clients} users over ${opts.workers} loader processes, ${opts.connections} HTTP publishers, ` +
       `rates ${opts.rates.join(', ')} publishes/s (each to one random user), ${opts.stepSeconds} s per step` +

@@ -94,7 +94,7 @@ export function median(values) {
 }
 
 /**
- * Each goal's median over rounds (scenario `ingress --rounds N`): `perRound[k]` holds round k's
+ * Each goal's median over rounds (`inbox` and `ingress --rounds N`): `perRound[k]` holds round k's
  * targets that could be computed (both systems kept up some step). A round where the system kept
  * up nothing while its baseline did counts as 0; a round whose baseline kept up nothing gives no
  * ratio (null) and is left out of the median.

@@ -86,11 +86,13 @@ inbox flags:
   --step-seconds S     length of each step (default ${inboxDefaults.stepSeconds})
   --max-fails N        stop a system after N failed steps in a row (default ${inboxDefaults.maxFails})
   --warmup-seconds S   a step at the first rate before the measured ones, as fanout (default 0)
+  --rounds N           run every system N times, taking turns (ABBA); each goal's ratio is then
+                       the median of the rounds' (default ${inboxDefaults.rounds})
   --only LIST          systems to run, in order, from: ${Object.keys(INBOX_SYSTEMS).join(', ')} (default all)
   --ack-timeout-ms MS  the emitWithAck design's timeout before a retry (default ${inboxDefaults.ackTimeoutMs})
   --cpu-prof           write V8 CPU profiles of the servers to bench/results/prof/
   --parse scan|json    how loaders read msg frames (default scan)
-  --max-minutes M      hard stop for the whole run (default 10)
+  --max-minutes M      hard stop for the whole run (default 4 + 6 per round)
 
 ingress flags:
   --clients N          connected users, each its own token and inbox (default ${ingressDefaults.clients})
@@ -100,12 +102,13 @@ ingress flags:
   --steps N            the first N rates of the default ladder
   --step-seconds S     length of each step (default ${ingressDefaults.stepSeconds})
   --max-fails N        stop a system after N failed steps in a row (default ${ingressDefaults.maxFails})
+  --warmup-seconds S   a step at the first rate before the measured ones, as fanout (default ${ingressDefaults.warmupSeconds})
   --rounds N           run every system N times, taking turns (ABBA); each goal's ratio is then
                        the median of the rounds' (default ${ingressDefaults.rounds})
   --only LIST          systems to run, in order, from: ${Object.keys(INGRESS_SYSTEMS).join(', ')} (default all)
   --parse scan|json    how loaders read msg frames (default scan)
   --cpu-prof           write V8 CPU profiles of the servers and the HTTP load process to bench/results/prof/
-  --max-minutes M      hard stop for the whole run (default 10)
+  --max-minutes M      hard stop for the whole run (default 4 + 6 per round)
 storm flags:
   --clients N          clients, each a user on its inbox and on room:all (default ${stormDefaults.clients})
   --workers N          loader processes (default ${stormDefaults.workers})

@@ -55,9 +55,7 @@ const TARGETS = [
 ];
 
 /**
- * Runs every system once per round and reports each round; with `opts.rounds` > 1 the systems take
- * turns in ABBA order, and each goal's ratio is the median of the rounds' (lib/rounds.js): the
- * cost of one publish moves between runs by more than the goals' margins, for every system.
+ * Every system once per round (`runFamilyRounds` in scenarios/inbox.js: ABBA rounds, medians).
  * @param {typeof ingressDefaults & {stamp: string, cores: number, only: string[] | null}} opts
  */
 export function runIngress(opts) {
