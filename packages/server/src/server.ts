@@ -108,6 +108,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const replayer = new Replayer({ store, relevance, stats, pageSize: o.replayBatchSize, now, reads });
   const replayPriority: ReplayPriorityDeps = {
     store,
+    registry,
     permissions,
     lookahead: o.priorityLookahead,
     maxBytes: o.maxBatchBytes,

@@ -45,9 +45,14 @@ async function publishBacklog(server: TestServer, bytes: number): Promise<void> 
   );
 }
 
-describe('POST /v1/poll with a backlog on channels of different priority', () => {
+// The peek ranks from the channel's ring of recent messages when it holds the backlog, else from the
+// store (a ring of one message holds none of it): the answers must not differ.
+describe.each([
+  { peek: 'the ring', ring: {} },
+  { peek: 'the store', ring: { recentPerChannel: 1 } },
+])('POST /v1/poll with a backlog on channels of different priority, peeked from $peek', ({ ring }) => {
   it('answers the high channel first, then normal, then low, each channel in offset order', async () => {
-    srv = await startServer();
+    srv = await startServer(ring);
     const token = await srv.token({ sub: 'driver-1', channels: ['chat:*', 'trip:*', 'news:*'] });
     await publishBacklog(srv, 10);
     const answer = await poll(srv, token, {
@@ -64,7 +69,7 @@ describe('POST /v1/poll with a backlog on channels of different priority', () =>
 
   it('spends a small byte budget on the high channel first: the low one waits for the next poll', async () => {
     // About 15 messages of ~150 bytes fit: trip's 10, then news gets the rest, chat nothing.
-    srv = await startServer({ maxBatchBytes: 2_300, maxQueuedBytes: 8_192 });
+    srv = await startServer({ ...ring, maxBatchBytes: 2_300, maxQueuedBytes: 8_192 });
     const token = await srv.token({ sub: 'driver-1', channels: ['chat:*', 'trip:*', 'news:*'] });
     await publishBacklog(srv, 100);
     const positions = { 'chat:1': { offset: 0 }, 'news:1': { offset: 0 }, 'trip:9': { offset: 0 } };
@@ -87,7 +92,7 @@ describe('POST /v1/poll with a backlog on channels of different priority', () =>
   });
 
   it('ranks a channel by its next priorityLookahead pending messages: a high one deeper down does not count', async () => {
-    srv = await startServer({ priorityLookahead: 5 });
+    srv = await startServer({ ...ring, priorityLookahead: 5 });
     const token = await srv.token({ sub: 'driver-1', channels: ['chat:*', 'news:*'] });
     await srv.server.publishMany([
       ...range(1, 8).map(() => ({ channel: 'chat:1', type: 'chat:line', data: 1, priority: 'low' as const })),

@@ -4,12 +4,17 @@
  * changes. A channel's priority is the highest `priority` among its next `priorityLookahead`
  * pending messages, no further than `maxBatchBytes` of them (as stored, before the relevance
  * rules); a channel with nothing pending ranks last. See docs/protocol.md §5 ("Priority").
+ *
+ * The peek asks the channel's state first: a position at its head has nothing pending, and the
+ * ring of recent messages answers a short gap. Only an older gap is read from the store. After a
+ * restart thousands of clients resume at once, nearly all at the head: without this, each peeked
+ * both its channels in SQLite (13 % of the storm's CPU, session 13).
  */
 import type { MessagePriority, Position } from '@tether/protocol';
 import type { AuthContext } from '../auth/context.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { LogStore, StoredMessage } from '../store/types.js';
-import { streamOf } from './channel-registry.js';
+import { streamOf, type ChannelRegistry } from './channel-registry.js';
 import { messageBytes, yieldLoop } from './replayer.js';
 
 const RANK: Readonly<Record<MessagePriority, number>> = { low: 1, normal: 2, high: 3 };
@@ -23,6 +28,8 @@ export function rankOf(message: Pick<StoredMessage, 'priority'>): number {
 
 export interface ReplayPriorityDeps {
   store: LogStore;
+  /** The node's channel states: their heads and rings answer most peeks without a read. */
+  registry: ChannelRegistry;
   permissions: Permissions;
   /** Pending messages looked at per channel at most (`priorityLookahead`). */
   lookahead: number;
@@ -52,6 +59,12 @@ export async function pendingRank(
     return NOTHING_PENDING;
   }
   const stream = streamOf(ctx.tenant, channel);
+  try {
+    const recent = await recentPending(deps, ctx.tenant, channel, position);
+    if (recent !== undefined) return rankOfRecent(deps, recent);
+  } catch {
+    return RANK.normal; // the read that follows reports the failure
+  }
   let rank = NOTHING_PENDING;
   let after = position.offset;
   let seen = 0;
@@ -73,6 +86,36 @@ export async function pendingRank(
   } catch {
     return Math.max(rank, RANK.normal);
   }
+}
+
+/**
+ * The pending messages the peek looks at, from the channel's state: none at its head, the ring's
+ * when it holds them all; undefined when only the store knows (another life of the log, an old gap).
+ */
+async function recentPending(
+  deps: ReplayPriorityDeps,
+  tenant: string,
+  channel: string,
+  position: Position,
+): Promise<readonly StoredMessage[] | undefined> {
+  const state = await deps.registry.get(tenant, channel);
+  if (position.epoch !== undefined && position.epoch !== state.epoch) return undefined;
+  if (position.offset >= state.head) return [];
+  return state.recentRange(position.offset, Math.min(state.head, position.offset + deps.lookahead));
+}
+
+/** The store loop's answer for messages the ring holds: the same pages, the same byte bound. */
+function rankOfRecent(deps: ReplayPriorityDeps, messages: readonly StoredMessage[]): number {
+  let rank = NOTHING_PENDING;
+  let bytes = 0;
+  for (let start = 0; start < messages.length && bytes < deps.maxBytes; start += PEEK_PAGE) {
+    for (const message of messages.slice(start, start + PEEK_PAGE)) {
+      rank = Math.max(rank, rankOf(message));
+      bytes += messageBytes(message);
+    }
+    if (rank === HIGHEST) break;
+  }
+  return rank;
 }
 
 /**

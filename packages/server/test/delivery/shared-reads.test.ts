@@ -76,4 +76,35 @@ describe('resume storm: shared reads of a channel head', () => {
     for (const reader of mine) expect(reader.violations).toEqual([]);
     expect(store.reads.get(`default/${CHANNEL}`) ?? 0).toBeGreaterThanOrEqual(READERS);
   });
+
+  it('clients resuming at the head of their channels read nothing from the store (the peek asks the channel state)', async () => {
+    const store = new CountingStore();
+    server = await bed.start({ store });
+    let room = { epoch: '', offset: 0 };
+    for (let i = 1; i <= 10; i++) room = await server.server.publish({ channel: CHANNEL, type: 't', data: { i } });
+    const news = await server.server.publish({ channel: 'news:1', type: 't', data: {} });
+    store.reads.clear();
+    const mine = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const token = await server.token({ sub: `u${i}`, channels: [CHANNEL, 'news:*'] });
+        return readers.connect({
+          url: server.url,
+          token,
+          deviceId: `d${i}`,
+          positions: {
+            [CHANNEL]: { epoch: room.epoch, offset: room.offset },
+            'news:1': { epoch: news.epoch, offset: news.offset },
+          },
+        });
+      }),
+    );
+    await server.server.publish({ channel: CHANNEL, type: 't', data: { i: 11 } });
+    for (const reader of mine) {
+      await waitUntil(() => (reader.positions.get(CHANNEL)?.offset === 11 ? true : undefined), 10_000, 'live');
+      expect(reader.violations).toEqual([]);
+      expect(reader.handled.get(CHANNEL)).toEqual([11]);
+    }
+    expect(store.reads.get(`default/${CHANNEL}`) ?? 0).toBe(0);
+    expect(store.reads.get('default/news:1') ?? 0).toBe(0);
+  });
 });
