@@ -3,7 +3,13 @@
  * Durations are milliseconds unless the name says otherwise.
  */
 import type http from 'node:http';
-import { DEFAULT_CHECKPOINT_PAGES, defaultRetention, type LogStore, type RetentionOptions } from './store/types.js';
+import {
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
+  DEFAULT_CHECKPOINT_PAGES,
+  defaultRetention,
+  type LogStore,
+  type RetentionOptions,
+} from './store/types.js';
 import type { RelevanceRules } from './delivery/relevance.js';
 import type { AuthContext, AuthorizeHook } from './auth/context.js';
 import { pushDefaults, type PushOptions } from './push/options.js';
@@ -186,9 +192,17 @@ export interface TetherServerOptions {
    * With a `sqlite:` store (a spec string): pages of write-ahead log (4 KiB each) after which a
    * commit checkpoints it into the data file. Fewer: a smaller log file and less committed since
    * the last fsync (what a power loss can take), but the checkpoint's copy and fsyncs, which run
-   * on the event loop, come more often. Default 10_000 (SQLite's own is 1000).
+   * on the event loop, come more often. Default 10_000 (SQLite's own is 1000). With
+   * `sqliteCheckpointIntervalMs` on, only a backstop: the log rarely gets that long.
    */
   sqliteCheckpointPages?: number;
+  /**
+   * With a `sqlite:` store: a worker thread checkpoints the write-ahead log at most this often
+   * while commits come in (ms), off the event loop; each checkpoint fsyncs the log, so about this
+   * much is what a power loss can take. 0: none (every checkpoint is a commit's, on the loop).
+   * Default 1000.
+   */
+  sqliteCheckpointIntervalMs?: number;
 
   // limits
   /** Max JSON size of one message's `data`, and of one frame. Default 65_536. */
@@ -367,6 +381,7 @@ export const defaults = {
   retention: defaultRetention,
   pruneIntervalMs: 60_000,
   sqliteCheckpointPages: DEFAULT_CHECKPOINT_PAGES,
+  sqliteCheckpointIntervalMs: DEFAULT_CHECKPOINT_INTERVAL_MS,
   headCheckIntervalMs: 5000,
   presenceLeaseMs: 15_000,
   maxPayloadBytes: 65_536,

@@ -71,7 +71,13 @@ export function resolveOptions(options: TetherServerOptions): ResolvedOptions {
   if (resolved.maxQueuedBytes < 2 * resolved.maxBatchBytes) {
     throw new TypeError('maxQueuedBytes must be at least twice maxBatchBytes (a replay batch plus live traffic)');
   }
-  for (const name of ['tokenCacheSize', 'busyLoopLagMs', 'replayCacheBytes', 'maxHandshakesInProgress'] as const) {
+  for (const name of [
+    'tokenCacheSize',
+    'busyLoopLagMs',
+    'replayCacheBytes',
+    'maxHandshakesInProgress',
+    'sqliteCheckpointIntervalMs',
+  ] as const) {
     const value = resolved[name];
     if (!Number.isInteger(value) || value < 0)
       throw new TypeError(`${name} must be a whole number ≥ 0 (0 = off), got ${value}`);

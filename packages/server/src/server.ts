@@ -83,7 +83,10 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   // 1. The core, before anything can receive a request or anything is awaited.
   const openedStore: LogStore =
     typeof o.store === 'string'
-      ? openStore(o.store, o.retention, { checkpointPages: o.sqliteCheckpointPages })
+      ? openStore(o.store, o.retention, {
+          checkpointPages: o.sqliteCheckpointPages,
+          checkpointIntervalMs: o.sqliteCheckpointIntervalMs,
+        })
       : o.store;
   const store = metrics ? metrics.timeStore(openedStore) : openedStore;
   const ownsStore = typeof o.store === 'string';

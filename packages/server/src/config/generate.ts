@@ -89,6 +89,7 @@ export function generateConfig(): string {
       maxRedeliveryBytesPerSweep: defaults.maxRedeliveryBytesPerSweep,
       replayCacheBytes: defaults.replayCacheBytes,
       sqliteCheckpointPages: defaults.sqliteCheckpointPages,
+      sqliteCheckpointIntervalMs: defaults.sqliteCheckpointIntervalMs,
       priorityLookahead: defaults.priorityLookahead,
       maxHistoryLimit: defaults.maxHistoryLimit,
       busyLoopLagMs: defaults.busyLoopLagMs,

@@ -8,9 +8,11 @@
  * and not rewritten by appends: head and first are derived from the messages when a row is loaded.
  */
 import type Database from 'better-sqlite3';
+import { SqliteCheckpointer, type CheckpointStats } from './sqlite-checkpointer.js';
 import { ErrorCode, TetherError } from '@tether/protocol';
 import {
   DEFAULT_CHECKPOINT_PAGES,
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
   UNWRITTEN_EPOCH,
   type AppendInput,
   type AppendResult,
@@ -65,10 +67,12 @@ export interface SqliteGroupCommitOptions {
 
 const defaultGroupCommit: SqliteGroupCommitOptions = { maxInputs: 2000 };
 
-/** How the data file is kept (the server's `sqliteCheckpointPages`). */
+/** How the data file is kept (the server's `sqliteCheckpointPages`, `sqliteCheckpointIntervalMs`). */
 export interface SqliteFileOptions {
-  /** Pages of write-ahead log after which a commit checkpoints it (`DEFAULT_CHECKPOINT_PAGES`). */
+  /** Pages of write-ahead log after which a commit checkpoints it itself (`DEFAULT_CHECKPOINT_PAGES`). */
   checkpointPages: number;
+  /** A checkpoint off the event loop at most this often while commits come in, ms; 0: none (sqlite-checkpointer.ts). */
+  checkpointIntervalMs: number;
 }
 
 /** Above this many cached stream rows the cache starts over (a bound on memory, not on correctness). */
@@ -131,6 +135,8 @@ export class SqliteLogStore implements LogStore {
   private readonly stats: SqliteCommitStats = { transactions: 0, appends: 0 };
   private readonly pruneTransaction: (streamIds: readonly number[], start: number, now: number) => PruneChunk;
   private readonly health: SqliteWriteHealth;
+  /** Checkpoints off the event loop; none for `:memory:` or an interval of 0. */
+  private readonly checkpointer: SqliteCheckpointer | undefined;
   private closed = false;
 
   /** Opens or creates the database at `path` (its parent directory too). Throws `store_unavailable`. */
@@ -144,6 +150,10 @@ export class SqliteLogStore implements LogStore {
     const checkpointPages = file.checkpointPages ?? DEFAULT_CHECKPOINT_PAGES;
     if (!Number.isSafeInteger(checkpointPages) || checkpointPages < 1) {
       throw new RangeError(`sqliteCheckpointPages must be a whole number >= 1, got ${checkpointPages}`);
+    }
+    const checkpointIntervalMs = file.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+    if (!Number.isSafeInteger(checkpointIntervalMs) || checkpointIntervalMs < 0) {
+      throw new RangeError(`sqliteCheckpointIntervalMs must be a whole number >= 0, got ${checkpointIntervalMs}`);
     }
     this.path = path;
     this.retention = resolveRetention(retention);
@@ -167,6 +177,10 @@ export class SqliteLogStore implements LogStore {
       this.pruneInTransaction(streamIds, start, now),
     );
     this.health = new SqliteWriteHealth(path, (padBytes) => this.writeProbe(padBytes));
+    this.checkpointer =
+      this.db.memory || checkpointIntervalMs === 0
+        ? undefined
+        : new SqliteCheckpointer({ path, intervalMs: checkpointIntervalMs });
   }
 
   async append(stream: string, inputs: readonly AppendInput[]): Promise<AppendResult[]> {
@@ -182,6 +196,11 @@ export class SqliteLogStore implements LogStore {
   /** What the append path did so far (a copy). */
   get commitStats(): SqliteCommitStats {
     return { ...this.stats };
+  }
+
+  /** What the checkpoints off the event loop did so far; undefined when there are none. */
+  get checkpointStats(): CheckpointStats | undefined {
+    return this.checkpointer?.stats;
   }
 
   async read(stream: string, after: number, limit: number): Promise<ReadResult> {
@@ -228,6 +247,7 @@ export class SqliteLogStore implements LogStore {
       if (upTo >= keyCutoff) break;
       await yieldToEventLoop();
     }
+    if (removed > 0) this.checkpointer?.written();
     return removed;
   }
 
@@ -238,6 +258,8 @@ export class SqliteLogStore implements LogStore {
 
   /** Checkpoints the WAL into the main file (so the file alone is complete) and closes. */
   async close(): Promise<void> {
+    // The worker's connection closes first: the last checkpoint below needs the log to itself.
+    await this.checkpointer?.close();
     if (!this.closed) this.groupCommit.flushAll(); // what was accepted before close is written
     this.guard('close', () => {
       this.closed = true;
@@ -278,6 +300,7 @@ export class SqliteLogStore implements LogStore {
     this.stats.transactions += 1;
     this.stats.appends += calls.length;
     this.health.written();
+    this.checkpointer?.written();
     calls.forEach((call, i) => call.resolve(results[i] ?? []));
   }
 

@@ -155,5 +155,13 @@ export const defaultRetention: RetentionOptions = {
  * pages each time. 10,000 pages (~40 MB at 4 KiB) makes it ten times rarer and each page copied once
  * per many changes; the log file stays that large, and a power loss can lose what was committed
  * since the last checkpoint (a killed process loses nothing: the commits are in the OS's cache).
+ * With the checkpoints off the loop below, only a backstop for a log they could not keep up with.
  */
 export const DEFAULT_CHECKPOINT_PAGES = 10_000;
+
+/**
+ * How often at most a worker thread checkpoints the log while commits come in (sqlite-checkpointer.ts),
+ * so that the writer's own checkpoint above, on the event loop, is only a backstop. Also the most
+ * a power loss can take, about: each checkpoint fsyncs the log first.
+ */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1000;

@@ -130,8 +130,9 @@ describe('SqliteLogStore', () => {
         raw.close();
       }
     };
-    const often = open(join(dir, 'often.db'), {}, {}, {}, { checkpointPages: 20 });
-    const rarely = open(join(dir, 'rarely.db'), {}, {}, {}, { checkpointPages: 1_000_000 });
+    // No checkpoints off the loop here (sqlite-checkpoint.test.ts): only the writer's own.
+    const often = open(join(dir, 'often.db'), {}, {}, {}, { checkpointPages: 20, checkpointIntervalMs: 0 });
+    const rarely = open(join(dir, 'rarely.db'), {}, {}, {}, { checkpointPages: 1_000_000, checkpointIntervalMs: 0 });
     for (let i = 0; i < 200; i += 1) {
       await often.append(`s${i}`, inputs(`m${i}-`, 5));
       await rarely.append(`s${i}`, inputs(`m${i}-`, 5));

@@ -20,6 +20,8 @@ export const limitsSection = z.strictObject({
   replayCacheBytes: count.optional(),
   /** Pages of SQLite write-ahead log after which a commit checkpoints it. Default 10_000. */
   sqliteCheckpointPages: positive.optional(),
+  /** A checkpoint off the event loop at most this often, ms; 0: none. Default 1000. */
+  sqliteCheckpointIntervalMs: count.optional(),
   // overload: new connections refused with `server_busy` while the event loop lags or too many handshakes are in progress (0: never)
   busyLoopLagMs: count.optional(),
   busyRetryAfterMs: positive.optional(),
