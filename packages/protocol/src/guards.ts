@@ -1,11 +1,22 @@
 /**
  * Dependency-free checks of frames, equal to the zod schemas of frames.ts (a property test holds
  * them to it). The client SDK uses these instead of zod so that its browser bundle stays small; the
- * server keeps zod for what it receives, except the `ack` frame, its most frequent one (a guard
- * that allocates nothing, with zod kept for the wording of a refusal).
+ * server keeps zod for what it receives, except the `ack` frame, its most frequent one, and the
+ * handshake's `auth`, every connection's first (guards that allocate nothing, with zod kept for the
+ * wording of a refusal).
  */
 import { CHANNEL_PATTERN } from './names.js';
-import type { AckFrame, Envelope, ErrorFrame, MsgFrame, Position, PubFrame, ResyncFrame } from './frames.js';
+import {
+  MAX_TOKEN_LENGTH,
+  type AckFrame,
+  type Envelope,
+  type ErrorFrame,
+  type HandshakeAuth,
+  type MsgFrame,
+  type Position,
+  type PubFrame,
+  type ResyncFrame,
+} from './frames.js';
 
 const MAX_TTL_MS = 366 * 24 * 3600 * 1000;
 /** The longest `ackWithin` a publish's `push` may ask for: a day. */
@@ -174,11 +185,38 @@ function hasEnumerableSymbol(value: object): boolean {
 export function isAckFrame(value: unknown): value is AckFrame {
   if (!isPlain(value)) return false;
   for (const key in value) if (key !== 'acks') return false;
-  const acks = value.acks;
-  if (!isPlainRecord(acks) || hasOwn(acks, '__proto__')) return false;
-  for (const channel in acks) {
-    if (!hasOwn(acks, channel)) continue; // inherited: zod's record reads own keys only
-    if (!isChannel(channel) || !isOffset(acks[channel])) return false;
+  return isChannelRecord(value.acks, isOffset);
+}
+
+/**
+ * A record of channel names to values passing `check`, as `channelRecord` in frames.ts: a plain
+ * record (never an own `__proto__` key, no enumerable symbol), its own keys only. Walks it in place.
+ */
+function isChannelRecord(record: unknown, check: (value: unknown) => boolean): boolean {
+  if (!isPlainRecord(record) || hasOwn(record, '__proto__')) return false;
+  for (const channel in record) {
+    if (!hasOwn(record, channel)) continue; // inherited: zod's record reads own keys only
+    if (!isChannel(channel) || !check(record[channel])) return false;
   }
-  return !hasEnumerableSymbol(acks);
+  return !hasEnumerableSymbol(record);
+}
+
+/** A position as `positionSchema` (a strictObject: inherited enumerable keys count, as for zod). */
+function isStrictPosition(value: unknown): boolean {
+  if (!isPlain(value)) return false;
+  for (const key in value) if (key !== 'epoch' && key !== 'offset') return false;
+  return isOptional(value.epoch, isEpoch) && isOffset(value.offset);
+}
+
+/**
+ * The handshake's `auth`, as `handshakeAuthSchema` (other keys allowed, and ignored): every
+ * connection's first frame, so checked without zod, in place (the caller reads only these fields).
+ */
+export function isHandshakeAuth(value: unknown): value is HandshakeAuth {
+  return (
+    isPlain(value) &&
+    isText(value.token, 1, MAX_TOKEN_LENGTH) &&
+    isOptional(value.deviceId, (v) => isText(v, 1, 128)) &&
+    isOptional(value.positions, (v) => isChannelRecord(v, isStrictPosition))
+  );
 }

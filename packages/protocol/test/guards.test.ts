@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import {
   ackFrameSchema,
+  handshakeAuthSchema,
   isAckFrame,
+  isHandshakeAuth,
   envelopeSchema,
   errorFrameSchema,
   isEnvelope,
@@ -32,6 +34,12 @@ function prng(seed: number): () => number {
 
 const valid = {
   position: { epoch: 'e1', offset: 4 },
+  handshake: {
+    token: 'a.b.c',
+    deviceId: 'phone-1',
+    positions: { 'room:1': { epoch: 'e1', offset: 4 }, 'user:7': { offset: 0 } },
+    extra: 'ignored',
+  },
   envelope: {
     id: 'm-1',
     offset: 5,
@@ -123,6 +131,7 @@ const pairs: [string, (v: unknown) => boolean, z.ZodType, unknown][] = [
   ['error', isErrorFrame, errorFrameSchema, valid.error],
   ['pub', isPubFrame, pubFrameSchema, valid.pub],
   ['ack', isAckFrame, ackFrameSchema, valid.ack],
+  ['handshake auth', isHandshakeAuth, handshakeAuthSchema, valid.handshake],
 ];
 
 describe('dependency-free guards agree with the zod schemas', () => {
@@ -267,5 +276,59 @@ describe('the ack frame guard agrees with ackFrameSchema on hostile frames', () 
         expect(ackFrameSchema.safeParse(frame).success).toBe(false);
       }
     }
+  });
+});
+
+// ---- the handshake's auth: every connection's first frame, held to the schema with hostile shapes ----
+
+const hostilePosition = fc.oneof(
+  fc.record({ offset: hostileOffset }),
+  fc.record({
+    epoch: fc.oneof(fc.string({ maxLength: 70 }), fc.constantFrom<unknown>('', 5, null)),
+    offset: hostileOffset,
+  }),
+  fc.tuple(hostileOffset, hostileKey).map(([offset, key]) =>
+    ownEntries([
+      ['offset', offset],
+      [key, 1],
+    ]),
+  ),
+  fc.constantFrom<unknown>(null, 5, 'p', [], [1], Object.create(null), new Date(0)),
+);
+const hostilePositions = fc.oneof(
+  fc.array(fc.tuple(hostileKey, hostilePosition), { maxLength: 6 }).map(ownEntries),
+  fc
+    .array(fc.tuple(fc.stringMatching(/^[a-z:]{1,8}$/), fc.record({ offset: fc.nat() })), { maxLength: 6 })
+    .map(ownEntries),
+  fc.constantFrom<unknown>(undefined, null, [], 'positions', Object.create(null), new Map()),
+);
+const hostileAuth = fc.record(
+  {
+    token: fc.oneof(
+      fc.constantFrom<unknown>('', 'x'.repeat(8192), 'x'.repeat(8193), 5, null),
+      fc.string({ maxLength: 20 }),
+    ),
+    deviceId: fc.oneof(
+      fc.constantFrom<unknown>('', 'd'.repeat(128), 'd'.repeat(129), 7, null),
+      fc.string({ maxLength: 10 }),
+    ),
+    positions: hostilePositions,
+    other: fc.constantFrom<unknown>(1, 'x', null),
+  },
+  { requiredKeys: [] },
+);
+
+describe('the handshake auth guard agrees with handshakeAuthSchema on hostile shapes', () => {
+  it('agrees on generated auth: bad tokens and device ids, forbidden channel keys, bad positions, odd containers', () => {
+    const agreeAuth = (value: unknown): boolean =>
+      isHandshakeAuth(value) === handshakeAuthSchema.safeParse(value).success;
+    fc.assert(fc.property(hostileAuth, agreeAuth), { numRuns: 5000, seed: 11 });
+    fc.assert(fc.property(fc.constantFrom<unknown>(null, undefined, 5, 'auth', [], [{ token: 't' }]), agreeAuth), {
+      numRuns: 50,
+    });
+    // Own `__proto__` channel keys (as JSON.parse makes them) are refused by both.
+    const protoKey = JSON.parse('{"token":"t","positions":{"__proto__":{"offset":1}}}') as unknown;
+    expect(isHandshakeAuth(protoKey)).toBe(false);
+    expect(handshakeAuthSchema.safeParse(protoKey).success).toBe(false);
   });
 });
