@@ -32,6 +32,7 @@ import { DEFLATE_SETTINGS, deflateDefaults, runDeflate } from './scenarios/defla
 import { presenceDefaults, runPresence } from './scenarios/presence.js';
 import { METRICS_PARTS, metricsDefaults, runMetrics } from './scenarios/metrics.js';
 import { USAGE } from './lib/usage.js';
+import { chooseServerCpu } from './lib/cpu-pin.js';
 
 /** Scenario name → runner. */
 const scenarios = {
@@ -99,7 +100,7 @@ function parseLoadCli(argv, defaults, strings = [], booleans = []) {
 }
 
 async function runFanoutCli(argv) {
-  const parsed = parseLoadCli(argv, fanoutDefaults, ['store', 'only', 'rounds'], ['cpu-prof']);
+  const parsed = parseLoadCli(argv, fanoutDefaults, ['store', 'only', 'rounds', 'server-cpu'], ['cpu-prof']);
   if (parsed === null) return 0;
   const { values, opts } = parsed;
   if (values.rounds) opts.rounds = int(values.rounds, 'rounds');
@@ -111,6 +112,7 @@ async function runFanoutCli(argv) {
   checkClientCaps(opts);
   opts.cpuProf = values['cpu-prof'] ?? false;
   const { m, stamp, maxMinutes } = begin(values, 10);
+  opts.serverCpu = pinServers(values['server-cpu']);
   console.log(
     `fanout: ${opts.clients} clients over ${opts.workers} loader processes, rates ${opts.rates.join(', ')} msg/s, ` +
       `${opts.stepSeconds} s per step, tether store ${opts.store}` +
@@ -204,7 +206,7 @@ async function runFloodCli(argv) {
 const familyMinutes = (rounds) => 4 + 6 * rounds;
 
 async function runInboxCli(argv) {
-  const parsed = parseLoadCli(argv, inboxDefaults, ['only', 'ack-timeout-ms', 'rounds'], ['cpu-prof']);
+  const parsed = parseLoadCli(argv, inboxDefaults, ['only', 'ack-timeout-ms', 'rounds', 'server-cpu'], ['cpu-prof']);
   if (parsed === null) return 0;
   const { values, opts } = parsed;
   if (values.rounds) opts.rounds = int(values.rounds, 'rounds');
@@ -213,6 +215,7 @@ async function runInboxCli(argv) {
   if (values['ack-timeout-ms']) opts.ackTimeoutMs = int(values['ack-timeout-ms'], 'ack-timeout-ms');
   checkClientCaps(opts);
   const { m, stamp, maxMinutes } = begin(values, familyMinutes(opts.rounds));
+  opts.serverCpu = pinServers(values['server-cpu']);
   console.log(
     `inbox: ${opts.clients} users over ${opts.workers} loader processes, rates ${opts.rates.join(', ')} msg/s ` +
       `(each message to one random user), ${opts.stepSeconds} s per step` +
@@ -225,7 +228,7 @@ async function runInboxCli(argv) {
 }
 
 async function runIngressCli(argv) {
-  const parsed = parseLoadCli(argv, ingressDefaults, ['only', 'connections', 'rounds'], ['cpu-prof']);
+  const parsed = parseLoadCli(argv, ingressDefaults, ['only', 'connections', 'rounds', 'server-cpu'], ['cpu-prof']);
   if (parsed === null) return 0;
   const { values, opts } = parsed;
   if (values.rounds) opts.rounds = int(values.rounds, 'rounds');
@@ -234,6 +237,7 @@ async function runIngressCli(argv) {
   opts.cpuProf = values['cpu-prof'] ?? false;
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
   const { m, stamp, maxMinutes } = begin(values, familyMinutes(opts.rounds));
+  opts.serverCpu = pinServers(values['server-cpu']);
   console.log(
     `ingress: ${opts.clients} users over ${opts.workers} loader processes, ${opts.connections} HTTP publishers, ` +
       `rates ${opts.rates.join(', ')} publishes/s (each to one random user), ${opts.stepSeconds} s per step` +
@@ -427,6 +431,13 @@ function parseFlags(argv, strings = [], booleans = [], base = {}) {
 function checkClientCaps(opts) {
   if (opts.clients / opts.workers > 15_000) throw new TypeError('at most 15000 clients per loader process (ulimit -n)');
   if (opts.clients > 18_000) throw new TypeError('at most 18000 clients: the server process has ulimit -n 20000');
+}
+
+/** The servers' CPU for a paired run (lib/cpu-pin.js), printed; kept in the result file's config. */
+function pinServers(flag) {
+  const chosen = chooseServerCpu(flag);
+  console.log(chosen.note);
+  return { cpu: chosen.cpu, spinMs: chosen.spinMs };
 }
 
 /** Starts a run: the machine (printed), the result file's time stamp, the hard time limit. */

@@ -45,6 +45,8 @@ fanout flags:
                        sending the messages of one event-loop turn as one frame, like Tether)
   --parse scan|json    how loaders read msg frames: scan the bytes (default; a sample of frames
                        is checked against JSON.parse) or JSON.parse every frame
+  --server-cpu C       pin every server's main thread to CPU C: auto (the fastest by a short loop,
+                       default), a number, or none (lib/cpu-pin.js: this VM's CPUs differ ~1.5×)
   --cpu-prof           write V8 CPU profiles of the server and loader processes to bench/results/prof/
   --max-minutes M      hard stop for the whole run (default 10)
 
@@ -90,6 +92,8 @@ inbox flags:
                        the median of the rounds' (default ${inboxDefaults.rounds})
   --only LIST          systems to run, in order, from: ${Object.keys(INBOX_SYSTEMS).join(', ')} (default all)
   --ack-timeout-ms MS  the emitWithAck design's timeout before a retry (default ${inboxDefaults.ackTimeoutMs})
+  --server-cpu C       pin every server's main thread to CPU C: auto (the fastest by a short loop,
+                       default), a number, or none (lib/cpu-pin.js: this VM's CPUs differ ~1.5×)
   --cpu-prof           write V8 CPU profiles of the servers to bench/results/prof/
   --parse scan|json    how loaders read msg frames (default scan)
   --max-minutes M      hard stop for the whole run (default 4 + 6 per round)
@@ -107,6 +111,8 @@ ingress flags:
                        the median of the rounds' (default ${ingressDefaults.rounds})
   --only LIST          systems to run, in order, from: ${Object.keys(INGRESS_SYSTEMS).join(', ')} (default all)
   --parse scan|json    how loaders read msg frames (default scan)
+  --server-cpu C       pin every server's main thread to CPU C: auto (the fastest by a short loop,
+                       default), a number, or none (lib/cpu-pin.js: this VM's CPUs differ ~1.5×)
   --cpu-prof           write V8 CPU profiles of the servers and the HTTP load process to bench/results/prof/
   --max-minutes M      hard stop for the whole run (default 4 + 6 per round)
 storm flags:

@@ -21,6 +21,9 @@ import { Server } from 'socket.io';
 import { collect, runStep } from '../lib/publisher.js';
 import { runInboxStep } from '../lib/inbox-publisher.js';
 import { serve, usage } from '../lib/rpc.js';
+import { pinSelf } from '../lib/cpu-pin.js';
+
+pinSelf(); // onto the run's server CPU, if it chose one (lib/cpu-pin.js)
 
 const CHANNEL = process.env.BENCH_CHANNEL ?? 'bench:fanout';
 const EPOCH = 'plain';

@@ -13,6 +13,9 @@ import { collect, runStep } from '../lib/publisher.js';
 import { runInboxStep } from '../lib/inbox-publisher.js';
 import { serve, usage } from '../lib/rpc.js';
 import { startAllocSampling, stopAllocSampling } from '../lib/alloc-sample.js';
+import { pinSelf } from '../lib/cpu-pin.js';
+
+pinSelf(); // onto the run's server CPU, if it chose one (lib/cpu-pin.js)
 
 // `BENCH_TETHER_MODULE`: another build of the server (e.g. one compiled before a change) for an A/B on one box.
 const { createTetherServer, noLimits } = process.env.BENCH_TETHER_MODULE
