@@ -4,7 +4,7 @@
  * server sends. Channel names are checked against the grammar of `names.ts` here too.
  */
 import { z } from 'zod';
-import { MAX_ACK_WITHIN_MS } from './guards.js';
+import { MAX_ACK_WITHIN_MS, MAX_TOKEN_LENGTH } from './guards.js';
 import { CHANNEL_PATTERN, TENANT_PATTERN } from './names.js';
 import type {
   MembersFrame,
@@ -26,8 +26,6 @@ export const offsetNumber = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 export const epochId = z.string().min(1).max(64);
 export const messageId = z.string().min(1).max(128);
 export const messageType = z.string().min(1).max(100);
-/** Longest user token accepted anywhere (handshake, `refresh`, the token verifier). */
-export const MAX_TOKEN_LENGTH = 8192;
 export const tokenText = z.string().min(1).max(MAX_TOKEN_LENGTH);
 /** Milliseconds. */
 export const ttlMs = z

@@ -6,19 +6,20 @@
  * wording of a refusal).
  */
 import { CHANNEL_PATTERN } from './names.js';
-import {
-  MAX_TOKEN_LENGTH,
-  type AckFrame,
-  type Envelope,
-  type ErrorFrame,
-  type HandshakeAuth,
-  type MsgFrame,
-  type Position,
-  type PubFrame,
-  type ResyncFrame,
+import type {
+  AckFrame,
+  Envelope,
+  ErrorFrame,
+  HandshakeAuth,
+  MsgFrame,
+  Position,
+  PubFrame,
+  ResyncFrame,
 } from './frames.js';
 
 const MAX_TTL_MS = 366 * 24 * 3600 * 1000;
+/** Longest user token accepted anywhere (handshake, `refresh`, the token verifier). */
+export const MAX_TOKEN_LENGTH = 8192;
 /** The longest `ackWithin` a publish's `push` may ask for: a day. */
 export const MAX_ACK_WITHIN_MS = 86_400_000;
 
