@@ -112,6 +112,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const replayPriority: ReplayPriorityDeps = {
     store,
     registry,
+    createStates: true,
     permissions,
     lookahead: o.priorityLookahead,
     maxBytes: o.maxBatchBytes,
@@ -254,7 +255,7 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   const building = buildHttpApi({
     store,
     replayer,
-    replayPriority,
+    replayPriority: { ...replayPriority, createStates: false },
     permissions,
     ackLedger,
     signal,

@@ -30,6 +30,12 @@ export interface ReplayPriorityDeps {
   store: LogStore;
   /** The node's channel states: their heads and rings answer most peeks without a read. */
   registry: ChannelRegistry;
+  /**
+   * Whether a peek may create a channel's state: yes for a socket's resume (its subscribe creates
+   * and keeps the state right after), no for an HTTP poll (which keeps no state: polling names
+   * nobody writes must leave nothing behind).
+   */
+  createStates: boolean;
   permissions: Permissions;
   /** Pending messages looked at per channel at most (`priorityLookahead`). */
   lookahead: number;
@@ -98,7 +104,11 @@ async function recentPending(
   channel: string,
   position: Position,
 ): Promise<readonly StoredMessage[] | undefined> {
-  const state = await deps.registry.get(tenant, channel);
+  const stream = streamOf(tenant, channel);
+  const state = deps.createStates
+    ? await deps.registry.get(tenant, channel)
+    : (deps.registry.peek(stream) ?? (await deps.registry.creation(stream)));
+  if (state === undefined) return undefined;
   if (position.epoch !== undefined && position.epoch !== state.epoch) return undefined;
   if (position.offset >= state.head) return [];
   return state.recentRange(position.offset, Math.min(state.head, position.offset + deps.lookahead));
