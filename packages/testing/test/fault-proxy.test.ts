@@ -213,12 +213,12 @@ describe('fault proxy over a TCP echo server', () => {
     const echo = await echoServer();
     const proxy = await proxyTo(echo.port);
     const client = await rawClient(proxy.port);
-    const fast = await roundTrip(client, 'x');
+    await roundTrip(client, 'x');
     proxy.delay(100);
     const slow = await roundTrip(client, 'y');
-    // Up and down: two delays of 100 ms (timers may fire a little early on a busy box).
+    // Up and down: two delays of 100 ms (timers may fire a little early). No bound on the difference
+    // from an undelayed round trip: on a loaded CI box that one alone has taken 90 ms.
     expect(slow).toBeGreaterThanOrEqual(190);
-    expect(slow - fast).toBeGreaterThanOrEqual(150);
     let sent = '';
     for (let i = 0; i < 50; i++) {
       const piece = `${i},`;
