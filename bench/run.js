@@ -206,10 +206,16 @@ async function runFloodCli(argv) {
 const familyMinutes = (rounds) => 4 + 6 * rounds;
 
 async function runInboxCli(argv) {
-  const parsed = parseLoadCli(argv, inboxDefaults, ['only', 'ack-timeout-ms', 'rounds', 'server-cpu'], ['cpu-prof']);
+  const parsed = parseLoadCli(
+    argv,
+    inboxDefaults,
+    ['only', 'ack-timeout-ms', 'rounds', 'server-cpu'],
+    ['cpu-prof', 'interleave'],
+  );
   if (parsed === null) return 0;
   const { values, opts } = parsed;
   if (values.rounds) opts.rounds = int(values.rounds, 'rounds');
+  opts.interleave = values.interleave ?? false;
   opts.only = onlyOf(values.only, INBOX_SYSTEMS);
   opts.cpuProf = values['cpu-prof'] ?? false;
   if (values['ack-timeout-ms']) opts.ackTimeoutMs = int(values['ack-timeout-ms'], 'ack-timeout-ms');
@@ -219,7 +225,8 @@ async function runInboxCli(argv) {
   console.log(
     `inbox: ${opts.clients} users over ${opts.workers} loader processes, rates ${opts.rates.join(', ')} msg/s ` +
       `(each message to one random user), ${opts.stepSeconds} s per step` +
-      (opts.rounds > 1 ? `, ${opts.rounds} rounds` : ''),
+      (opts.rounds > 1 ? `, ${opts.rounds} rounds` : '') +
+      (opts.interleave ? ', systems interleaved at every rate' : ''),
   );
   const out = await timedRun('inbox', { opts, m, stamp, maxMinutes }, () =>
     runInbox({ ...opts, stamp, cores: m.cores }),
@@ -228,10 +235,16 @@ async function runInboxCli(argv) {
 }
 
 async function runIngressCli(argv) {
-  const parsed = parseLoadCli(argv, ingressDefaults, ['only', 'connections', 'rounds', 'server-cpu'], ['cpu-prof']);
+  const parsed = parseLoadCli(
+    argv,
+    ingressDefaults,
+    ['only', 'connections', 'rounds', 'server-cpu'],
+    ['cpu-prof', 'interleave'],
+  );
   if (parsed === null) return 0;
   const { values, opts } = parsed;
   if (values.rounds) opts.rounds = int(values.rounds, 'rounds');
+  opts.interleave = values.interleave ?? false;
   opts.only = onlyOf(values.only, INGRESS_SYSTEMS);
   if (values.connections) opts.connections = int(values.connections, 'connections');
   opts.cpuProf = values['cpu-prof'] ?? false;
@@ -241,7 +254,8 @@ async function runIngressCli(argv) {
   console.log(
     `ingress: ${opts.clients} users over ${opts.workers} loader processes, ${opts.connections} HTTP publishers, ` +
       `rates ${opts.rates.join(', ')} publishes/s (each to one random user), ${opts.stepSeconds} s per step` +
-      (opts.rounds > 1 ? `, ${opts.rounds} rounds` : ''),
+      (opts.rounds > 1 ? `, ${opts.rounds} rounds` : '') +
+      (opts.interleave ? ', systems interleaved at every rate' : ''),
   );
   const out = await timedRun('ingress', { opts, m, stamp, maxMinutes }, () =>
     runIngress({ ...opts, stamp, cores: m.cores }),

@@ -161,26 +161,57 @@ export const WARMUP_STEP = 999;
  * @param {{rates: number[], stepSeconds: number, drainSeconds: number, maxFails: number, warmupSeconds?: number}} opts
  */
 export async function runLadder(a, opts) {
+  const ladder = ladderSteps(a, opts);
+  if (!(await ladder.warmup())) return;
+  for (let i = 0; i < opts.rates.length && !ladder.stopped; i++) await ladder.step(i);
+}
+
+/**
+ * The ladder of `runLadder` a step at a time, for runs that take turns between systems
+ * (lib/interleave.js): `warmup()` (false when nothing could be published), then `step(i)` for each
+ * rate until `stopped` (after `opts.maxFails` failed steps in a row, or nothing published).
+ * @template S, D
+ * @template {{keptUp: boolean}} R
+ * @param {Parameters<typeof runLadder>[0]} a
+ * @param {Parameters<typeof runLadder>[1]} opts
+ */
+export function ladderSteps(a, opts) {
   const { result } = a;
-  if (opts.warmupSeconds && opts.rates.length > 0) {
-    console.log(`  warm-up: ${opts.warmupSeconds} s at ${opts.rates[0]}/s, not counted`);
-    const r = await runStep(a, WARMUP_STEP, opts.rates[0], opts.warmupSeconds, opts);
-    if (r === null) return;
-    result.warmup = r;
-    a.print(r);
-    await sleep(1000);
-  }
   let fails = 0;
-  for (let i = 0; i < opts.rates.length; i++) {
-    const r = await runStep(a, i, opts.rates[i], opts.stepSeconds, opts);
-    if (r === null) break;
-    result.steps.push(r);
-    a.print(r);
-    fails = r.keptUp ? 0 : fails + 1;
-    if (fails >= opts.maxFails) break;
-    // Let the last acks of the step land before the next one starts.
-    await sleep(1000);
-  }
+  let stopped = false;
+  return {
+    get stopped() {
+      return stopped;
+    },
+    async warmup() {
+      if (!opts.warmupSeconds || opts.rates.length === 0) return true;
+      console.log(`  warm-up: ${opts.warmupSeconds} s at ${opts.rates[0]}/s, not counted`);
+      const r = await runStep(a, WARMUP_STEP, opts.rates[0], opts.warmupSeconds, opts);
+      if (r === null) {
+        stopped = true;
+        return false;
+      }
+      result.warmup = r;
+      a.print(r);
+      await sleep(1000);
+      return true;
+    },
+    /** @param {number} i the rate's index */
+    async step(i) {
+      if (stopped) return;
+      const r = await runStep(a, i, opts.rates[i], opts.stepSeconds, opts);
+      if (r === null) {
+        stopped = true;
+        return;
+      }
+      result.steps.push(r);
+      a.print(r);
+      fails = r.keptUp ? 0 : fails + 1;
+      if (fails >= opts.maxFails) stopped = true;
+      // Let the last acks of the step land before the next one starts.
+      else await sleep(1000);
+    },
+  };
 }
 
 /**

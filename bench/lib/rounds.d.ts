@@ -32,3 +32,9 @@ export function runRounds<R extends { system: string }, O>(
   runOne: (name: string) => Promise<R>,
   report: (results: R[]) => O,
 ): Promise<O[]>;
+export function runEachRound<R extends { system: string }, O>(
+  count: number,
+  names: string[],
+  runRound: (order: string[]) => Promise<R[]>,
+  report: (results: R[]) => O,
+): Promise<O[]>;

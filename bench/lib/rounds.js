@@ -15,13 +15,35 @@
  * @param {(results: R[]) => O} report
  * @returns {Promise<O[]>}
  */
-export async function runRounds(count, names, runOne, report) {
+export function runRounds(count, names, runOne, report) {
+  return runEachRound(
+    count,
+    names,
+    async (order) => {
+      const results = [];
+      for (const name of order) results.push(await runOne(name));
+      return results;
+    },
+    report,
+  );
+}
+
+/**
+ * `runRounds` with a round run as one piece: `runRound` gets the round's order of `names` (ABBA)
+ * and answers every system's result (lib/interleave.js takes turns within the round).
+ * @template {{system: string}} R, O
+ * @param {number} count
+ * @param {string[]} names
+ * @param {(order: string[]) => Promise<R[]>} runRound
+ * @param {(results: R[]) => O} report
+ * @returns {Promise<O[]>}
+ */
+export async function runEachRound(count, names, runRound, report) {
   const rounds = [];
   for (let k = 0; k < count; k++) {
     if (count > 1) console.log(`\nround ${k + 1} of ${count}`);
     const order = k % 2 === 1 ? [...names].reverse() : names;
-    const results = [];
-    for (const name of order) results.push(await runOne(name));
+    const results = await runRound(order);
     results.sort((a, b) => names.indexOf(a.system) - names.indexOf(b.system));
     rounds.push(report(results));
   }

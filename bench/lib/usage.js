@@ -90,6 +90,8 @@ inbox flags:
   --warmup-seconds S   a step at the first rate before the measured ones, as fanout (default 0)
   --rounds N           run every system N times, taking turns (ABBA); each goal's ratio is then
                        the median of the rounds' (default ${inboxDefaults.rounds})
+  --interleave         set every system up first, then take turns at every rate (lib/interleave.js:
+                       a slow minute of a vCPU falls on every system's step of that rate)
   --only LIST          systems to run, in order, from: ${Object.keys(INBOX_SYSTEMS).join(', ')} (default all)
   --ack-timeout-ms MS  the emitWithAck design's timeout before a retry (default ${inboxDefaults.ackTimeoutMs})
   --server-cpu C       pin every server's main thread to CPU C: auto (the fastest by a short loop,
@@ -109,6 +111,8 @@ ingress flags:
   --warmup-seconds S   a step at the first rate before the measured ones, as fanout (default ${ingressDefaults.warmupSeconds})
   --rounds N           run every system N times, taking turns (ABBA); each goal's ratio is then
                        the median of the rounds' (default ${ingressDefaults.rounds})
+  --interleave         set every system up first, then take turns at every rate (lib/interleave.js:
+                       a slow minute of a vCPU falls on every system's step of that rate)
   --only LIST          systems to run, in order, from: ${Object.keys(INGRESS_SYSTEMS).join(', ')} (default all)
   --parse scan|json    how loaders read msg frames (default scan)
   --server-cpu C       pin every server's main thread to CPU C: auto (the fastest by a short loop,

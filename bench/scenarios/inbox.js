@@ -16,7 +16,8 @@ import { completeness, cpuPct, finishRow, loaderCpu, measureStep, publisherLag, 
 import * as ladder from '../lib/ladder.js';
 import { errorsText, keptUpText, printContendedNote, printStepLine, stepRows } from '../lib/report.js';
 import { profArgs } from '../lib/prof.js';
-import { medianTargets, runRounds } from '../lib/rounds.js';
+import { medianTargets, runRounds, runEachRound } from '../lib/rounds.js';
+import { runInterleaved } from '../lib/interleave.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -39,6 +40,8 @@ export const inboxDefaults = {
   quietBelowPct: 25,
   /** Runs of every system, taking turns (ABBA); the goals' ratios are then the medians over the rounds. */
   rounds: 1,
+  /** Every system set up first, then turns at every rate (lib/interleave.js), instead of one ladder after the other. */
+  interleave: false,
   /** The hand-rolled design's `socket.timeout(ms)` before a retry. */
   ackTimeoutMs: 2000,
   parse: 'scan',
@@ -136,30 +139,63 @@ function stepRow(system, { rate, pub, before, after, reports, drainMs, drained }
  * @param {typeof inboxDefaults & {cores: number}} opts
  * @param {InboxVariant} [variant]
  */
-export async function runInboxSystem(name, sys, opts, variant = {}) {
-  const secret = randomBytes(24).toString('hex');
-  const result = { system: name, label: sys.label, store: sys.store, steps: [], errors: [] };
-  result.backgroundCpuPct = await ladder.quietBox(opts);
-  const server = new Child(sys.script, {
-    name: `${name}-server`,
-    execArgv: ['--expose-gc', ...(variant.execArgv ?? [])],
-    env: {
-      ...ladder.serverEnv(secret, sys.store ?? 'memory', 'bench:inbox'),
-      ...sys.env,
-      ...variant.env,
-      BENCH_USERS: String(opts.clients),
-      BENCH_ACK_TIMEOUT_MS: String(opts.ackTimeoutMs),
-    },
+export function runInboxSystem(name, sys, opts, variant = {}) {
+  return runWhole(inboxSystem(name, sys, opts, variant), opts);
+}
+
+/**
+ * A system's whole ladder, start to end, its processes stopped whatever happened.
+ * @param {ReturnType<typeof inboxSystem>} system
+ * @param {Parameters<typeof ladder.runLadder>[1]} opts
+ */
+function runWhole(system, opts) {
+  return ladder.guardedRun(system.result, system.name, system.stop, async () => {
+    await ladder.runLadder(await system.open(), opts);
+    await system.finish();
   });
+}
+
+/**
+ * A system of the inbox family in three parts, so that a run can take turns between systems
+ * (lib/interleave.js): `open()` starts the server, the HTTP load (ingress) and the loaders,
+ * connects the users and answers the ladder's arguments; `finish()` recounts and reads the end
+ * figures; `stop()` stops every process it started, whatever happened.
+ * @param {string} name
+ * @param {{label: string, script: string, store: string | null, env: NodeJS.ProcessEnv}} sys
+ * @param {typeof inboxDefaults & {cores: number}} opts
+ * @param {InboxVariant} [variant]
+ */
+export function inboxSystem(name, sys, opts, variant = {}) {
+  const result = { system: name, label: sys.label, store: sys.store, steps: [], errors: [] };
+  /** @type {Child[]} */
   const workers = [];
-  const servers = [server];
-  const stop = () => ladder.stopProcesses(workers, servers);
-  return ladder.guardedRun(result, name, stop, async () => {
+  /** @type {Child[]} */
+  const servers = [];
+  /** @type {Child | null} */
+  let load = null;
+  /** @type {Child | undefined} */
+  let server;
+
+  async function open() {
+    const secret = randomBytes(24).toString('hex');
+    result.backgroundCpuPct = await ladder.quietBox(opts);
+    server = new Child(sys.script, {
+      name: `${name}-server`,
+      execArgv: ['--expose-gc', ...(variant.execArgv ?? [])],
+      env: {
+        ...ladder.serverEnv(secret, sys.store ?? 'memory', 'bench:inbox'),
+        ...sys.env,
+        ...variant.env,
+        BENCH_USERS: String(opts.clients),
+        BENCH_ACK_TIMEOUT_MS: String(opts.ackTimeoutMs),
+      },
+    });
+    servers.push(server);
     const ready = await server.waitFor('ready', 30_000);
     console.log(
       `\n${sys.label}: server pid ${server.pid} on 127.0.0.1:${ready.port}${ready.store ? ` (store ${ready.store})` : ''}`,
     );
-    const load = variant.publisher ? await variant.publisher(ready.port) : null;
+    load = variant.publisher ? await variant.publisher(ready.port) : null;
     if (load) servers.push(load);
     for (let i = 0; i < opts.workers; i++)
       workers.push(new Child(here('../workers/loader.js'), { name: `loader-${i}` }));
@@ -193,42 +229,48 @@ export async function runInboxSystem(name, sys, opts, variant = {}) {
     await sleep(1000);
     const rssAfter = (await server.call('gc')).rss;
     result.rss = { before: rssBefore, after: rssAfter, perConnection: (rssAfter - rssBefore) / connected };
+    const serverNow = server;
+    return {
+      workers,
+      publisher: load ?? serverNow,
+      snapshot: () => snapshot(serverNow, workers, load),
+      drained: () => serverNow.call('stats'),
+      // Each loader learns which of its users' offsets the step published.
+      afterPublish: (/** @type {import('../lib/step.js').StepPublish} */ pub, /** @type {number} */ i) =>
+        Promise.all(
+          workers.map((w, k) =>
+            w.call('expect', {
+              step: i,
+              start: starts[k],
+              first: pub.inbox.first.slice(starts[k], starts[k] + per),
+              last: pub.inbox.last.slice(starts[k], starts[k] + per),
+            }),
+          ),
+        ),
+      row: (/** @type {any} */ d) => stepRow(name, d, opts),
+      print: (/** @type {any} */ r) =>
+        printStepLine(
+          name.padEnd(13),
+          r,
+          `srv ${fmtPct(r.serverCpuPct)} (${fmtInt(r.serverCpuUsPerMsg)} µs/msg) ldr ${fmtPct(r.loaderCpuPct)}` +
+            (load ? ` http ${fmtPct(r.loadCpuPct)}` : '') +
+            (r.httpLatencyMs ? ` answer p50/p99 ${r.httpLatencyMs.p50}/${r.httpLatencyMs.p99} ms` : '') +
+            (r.ackRetries !== null ? ` retries ${r.ackRetries} gaveUp ${r.ackGivenUp}` : ''),
+        ),
+      result,
+    };
+  }
 
-    await ladder.runLadder(
-      {
-        workers,
-        publisher: load ?? server,
-        snapshot: () => snapshot(server, workers, load),
-        drained: () => server.call('stats'),
-        // Each loader learns which of its users' offsets the step published.
-        afterPublish: (pub, i) =>
-          Promise.all(
-            workers.map((w, k) =>
-              w.call('expect', {
-                step: i,
-                start: starts[k],
-                first: pub.inbox.first.slice(starts[k], starts[k] + per),
-                last: pub.inbox.last.slice(starts[k], starts[k] + per),
-              }),
-            ),
-          ),
-        row: (d) => stepRow(name, d, opts),
-        print: (r) =>
-          printStepLine(
-            name.padEnd(13),
-            r,
-            `srv ${fmtPct(r.serverCpuPct)} (${fmtInt(r.serverCpuUsPerMsg)} µs/msg) ldr ${fmtPct(r.loaderCpuPct)}` +
-              (load ? ` http ${fmtPct(r.loadCpuPct)}` : '') +
-              (r.httpLatencyMs ? ` answer p50/p99 ${r.httpLatencyMs.p50}/${r.httpLatencyMs.p99} ms` : '') +
-              (r.ackRetries !== null ? ` retries ${r.ackRetries} gaveUp ${r.ackGivenUp}` : ''),
-          ),
-        result,
-      },
-      opts,
-    );
-    const end = await ladder.finishLadder(workers, result, () => snapshot(server, workers, load), { dupsSeen: true });
+  async function finish() {
+    if (!server) return;
+    const serverNow = server;
+    const end = await ladder.finishLadder(workers, result, () => snapshot(serverNow, workers, load), {
+      dupsSeen: true,
+    });
     result.server = { rssEnd: end.server.rss, tether: end.server.tether ?? null, ack: end.server.ack ?? null };
-  });
+  }
+
+  return { name, result, open, finish, stop: () => ladder.stopProcesses(workers, servers) };
 }
 
 function summaryTable(results) {
@@ -331,18 +373,20 @@ export function reportInboxFamily(title, results, baseline, goals) {
  * more than one round the systems take turns in ABBA order, and each goal's ratio is the median of
  * the rounds' (lib/rounds.js): the cost of one message moves between runs minutes apart by more
  * than the goals' margins, for every system alike (the session 12 section of bench/README.md).
- * @template {{system: string, keptUp: any, steps: any[], errors: string[]}} R
+ * With `opts.interleave` a round runs the systems rung by rung (lib/interleave.js) instead of one
+ * whole ladder after the other.
  * @param {string} title
- * @param {{rounds: number}} opts
+ * @param {{rounds: number, interleave?: boolean} & Parameters<typeof ladder.runLadder>[1]} opts
  * @param {string[]} names the systems, in the order they run
- * @param {(name: string) => Promise<R>} runOne
+ * @param {(name: string) => ReturnType<typeof inboxSystem>} systemOf a fresh system (each round has its own)
  * @param {string} baseline the system the `vs` column divides by
  * @param {Array<{system: string, baseline: string, goal: number}>} goals
  */
-export async function runFamilyRounds(title, opts, names, runOne, baseline, goals) {
-  const rounds = await runRounds(opts.rounds, names, runOne, (results) =>
-    reportInboxFamily(title, results, baseline, goals),
-  );
+export async function runFamilyRounds(title, opts, names, systemOf, baseline, goals) {
+  const report = (/** @type {any[]} */ results) => reportInboxFamily(title, results, baseline, goals);
+  const rounds = opts.interleave
+    ? await runEachRound(opts.rounds, names, (order) => runInterleaved(order.map(systemOf), opts), report)
+    : await runRounds(opts.rounds, names, (name) => runWhole(systemOf(name), opts), report);
   if (rounds.length === 1) return rounds[0];
   const targets = medianTargets(
     goals,
@@ -359,14 +403,14 @@ export async function runFamilyRounds(title, opts, names, runOne, baseline, goal
   return { results: rounds.flatMap((r) => r.results), rounds, targets };
 }
 
-/** @param {typeof inboxDefaults & {stamp: string, cores: number, only: string[] | null}} opts */
+/** @param {typeof inboxDefaults & {stamp: string, cores: number, only: string[] | null, interleave?: boolean}} opts */
 export function runInbox(opts) {
   const title = `inbox: ${opts.clients} users, one message to one random user, ${opts.stepSeconds} s steps, loopback`;
   return runFamilyRounds(
     title,
     opts,
     opts.only ?? Object.keys(INBOX_SYSTEMS),
-    (name) => runInboxSystem(name, INBOX_SYSTEMS[name], opts, { execArgv: profArgs(opts, `inbox-${name}`) }),
+    (name) => inboxSystem(name, INBOX_SYSTEMS[name], opts, { execArgv: profArgs(opts, `inbox-${name}`) }),
     'plain',
     TARGETS,
   );

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Child } from '../lib/rpc.js';
-import { inboxDefaults, runFamilyRounds, runInboxSystem } from './inbox.js';
+import { inboxDefaults, inboxSystem, runFamilyRounds } from './inbox.js';
 import { profArgs } from '../lib/prof.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -55,8 +55,9 @@ const TARGETS = [
 ];
 
 /**
- * Every system once per round (`runFamilyRounds` in scenarios/inbox.js: ABBA rounds, medians).
- * @param {typeof ingressDefaults & {stamp: string, cores: number, only: string[] | null}} opts
+ * Every system once per round (`runFamilyRounds` in scenarios/inbox.js: ABBA rounds, medians;
+ * `--interleave`: the systems take turns at every rate).
+ * @param {typeof ingressDefaults & {stamp: string, cores: number, only: string[] | null, interleave?: boolean}} opts
  */
 export function runIngress(opts) {
   const title =
@@ -66,7 +67,7 @@ export function runIngress(opts) {
     title,
     opts,
     opts.only ?? Object.keys(INGRESS_SYSTEMS),
-    (name) => runIngressSystem(name, opts),
+    (name) => ingressSystem(name, opts),
     'baseline',
     TARGETS,
   );
@@ -77,7 +78,7 @@ export function runIngress(opts) {
  * @param {string} name
  * @param {typeof ingressDefaults & {stamp: string, cores: number}} opts
  */
-function runIngressSystem(name, opts) {
+function ingressSystem(name, opts) {
   const apiKey = `bench_${randomBytes(18).toString('base64url')}`;
   const variant = {
     env: { BENCH_API_KEY: apiKey },
@@ -100,5 +101,5 @@ function runIngressSystem(name, opts) {
       return load;
     },
   };
-  return runInboxSystem(name, INGRESS_SYSTEMS[name], opts, variant);
+  return inboxSystem(name, INGRESS_SYSTEMS[name], opts, variant);
 }
