@@ -4,14 +4,14 @@
  * the `-wal` file stays about one interval of writes), close() ends the worker and leaves a
  * complete file, and a bad interval is refused. Real SQLite files, a real worker thread.
  */
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitUntil } from '@tether/testing';
 import { SqliteLogStore } from '../../src/store/sqlite-store.js';
 import { inputs } from './conformance-fixtures.js';
+import { messagesInDataFile } from './sqlite-files.js';
 
 let dir = '';
 const opened: SqliteLogStore[] = [];
@@ -28,19 +28,6 @@ function open(name: string, checkpointIntervalMs: number): SqliteLogStore {
   const store = new SqliteLogStore(join(dir, name), {}, {}, {}, { checkpointPages: 1_000_000, checkpointIntervalMs });
   opened.push(store);
   return store;
-}
-
-/** Messages in the data file alone (a copy without its log): what checkpoints moved there. */
-function messagesInDataFile(path: string): number {
-  const copy = join(dir, `copy-${Math.random().toString(36).slice(2)}.db`);
-  copyFileSync(path, copy);
-  const raw = new Database(copy, { readonly: true });
-  try {
-    const table = raw.prepare("SELECT name FROM sqlite_master WHERE name = 'messages'").get();
-    return table === undefined ? 0 : (raw.prepare<[], number>('SELECT count(*) FROM messages').pluck().get() ?? 0);
-  } finally {
-    raw.close();
-  }
 }
 
 const walBytes = (path: string): number => (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
@@ -62,13 +49,13 @@ describe('SQLite checkpoints off the event loop', () => {
     await writeRounds(none, false);
 
     expect(none.checkpointStats).toBeUndefined();
-    expect(messagesInDataFile(none.path)).toBe(0);
+    expect(messagesInDataFile(none.path, dir)).toBe(0);
     const stats = background.checkpointStats!;
     expect(stats.checkpoints).toBeGreaterThanOrEqual(10);
     expect(stats.failures).toBe(0);
     // The last one copied the whole log: the next commit starts it over.
     expect(stats.lastCopiedFrames).toBe(stats.lastLogFrames);
-    expect(messagesInDataFile(background.path)).toBe(3000);
+    expect(messagesInDataFile(background.path, dir)).toBe(3000);
     // Without checkpoints the log holds all ten rounds; with them, about one.
     expect(walBytes(background.path)).toBeLessThan(walBytes(none.path) / 4);
   });
@@ -78,7 +65,7 @@ describe('SQLite checkpoints off the event loop', () => {
     await store.append('s', inputs('m', 500));
     await store.close();
     expect(walBytes(store.path)).toBe(0);
-    expect(messagesInDataFile(store.path)).toBe(500);
+    expect(messagesInDataFile(store.path, dir)).toBe(500);
   });
 
   it('refuses an interval that is not a whole number of ms ≥ 0', () => {

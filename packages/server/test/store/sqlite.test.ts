@@ -8,6 +8,7 @@ import { SQL, SCHEMA_VERSION } from '../../src/store/sqlite-schema.js';
 import { SqliteLogStore } from '../../src/store/sqlite-store.js';
 import type { AppendInput } from '../../src/store/types.js';
 import { runLogStoreConformance } from './conformance.js';
+import { messagesInDataFile } from './sqlite-files.js';
 import { T0, expectStoreUnavailable, input, inputs, readAll } from './conformance-fixtures.js';
 
 type DropFirst<T extends unknown[]> = T extends [unknown, ...infer Rest] ? Rest : never;
@@ -116,20 +117,6 @@ describe('SqliteLogStore', () => {
   });
 
   it('checkpoints the WAL into the data file once it holds checkpointPages pages, not before', async () => {
-    // What the data file alone holds (a copy without its WAL): only what a checkpoint moved there.
-    let copies = 0;
-    const messagesInDataFile = (path: string): number => {
-      copies += 1;
-      const copy = join(dir, `copy-${copies}.db`);
-      copyFileSync(path, copy);
-      const raw = new Database(copy, { readonly: true });
-      try {
-        const table = raw.prepare("SELECT name FROM sqlite_master WHERE name = 'messages'").get();
-        return table === undefined ? 0 : (raw.prepare<[], number>('SELECT count(*) FROM messages').pluck().get() ?? 0);
-      } finally {
-        raw.close();
-      }
-    };
     // No checkpoints off the loop here (sqlite-checkpoint.test.ts): only the writer's own.
     const often = open(join(dir, 'often.db'), {}, {}, {}, { checkpointPages: 20, checkpointIntervalMs: 0 });
     const rarely = open(join(dir, 'rarely.db'), {}, {}, {}, { checkpointPages: 1_000_000, checkpointIntervalMs: 0 });
@@ -137,8 +124,8 @@ describe('SqliteLogStore', () => {
       await often.append(`s${i}`, inputs(`m${i}-`, 5));
       await rarely.append(`s${i}`, inputs(`m${i}-`, 5));
     }
-    expect(messagesInDataFile(often.path)).toBeGreaterThan(500);
-    expect(messagesInDataFile(rarely.path)).toBe(0);
+    expect(messagesInDataFile(often.path, dir)).toBeGreaterThan(500);
+    expect(messagesInDataFile(rarely.path, dir)).toBe(0);
     expect(() => new SqliteLogStore(join(dir, 'bad.db'), {}, {}, {}, { checkpointPages: 0 })).toThrow(RangeError);
     expect(() => new SqliteLogStore(join(dir, 'bad.db'), {}, {}, {}, { checkpointPages: 1.5 })).toThrow(RangeError);
   });
