@@ -29,6 +29,11 @@ export class ChannelRegistry {
     return this.creating.get(stream);
   }
 
+  /** The state of `stream` if it is active here or being created; never creates one. */
+  async existing(stream: string): Promise<ChannelState | undefined> {
+    return this.states.get(stream) ?? this.creating.get(stream);
+  }
+
   async get(tenant: string, channel: string): Promise<ChannelState> {
     const stream = streamOf(tenant, channel);
     const known = this.states.get(stream);

@@ -104,10 +104,9 @@ async function recentPending(
   channel: string,
   position: Position,
 ): Promise<readonly StoredMessage[] | undefined> {
-  const stream = streamOf(tenant, channel);
   const state = deps.createStates
     ? await deps.registry.get(tenant, channel)
-    : (deps.registry.peek(stream) ?? (await deps.registry.creation(stream)));
+    : await deps.registry.existing(streamOf(tenant, channel));
   if (state === undefined) return undefined;
   if (position.epoch !== undefined && position.epoch !== state.epoch) return undefined;
   if (position.offset >= state.head) return [];
