@@ -32,6 +32,7 @@ import { SlowConsumerGuard } from './delivery/slow-consumers.js';
 import { PublishDoor } from './delivery/publish-door.js';
 import { StartupGate } from './delivery/startup-gate.js';
 import { countRefusal } from './delivery/refusals.js';
+import { Housekeeping } from './delivery/housekeeping.js';
 import { buildHttpApi } from './http/api.js';
 import type { ReplayPriorityDeps } from './delivery/replay-priority.js';
 import { routeHttp } from './http/route-http.js';
@@ -64,8 +65,6 @@ import { Alerts } from './alerts/alerts.js';
 import { AlertChecks } from './alerts/checks.js';
 import { inProcessReads } from './in-process-reads.js';
 
-/** Channel states idle this long with no local subscriber are forgotten (they reload from the store). */
-const CHANNEL_IDLE_MS = 60_000;
 /** A store read of a channel's head serves its other resuming readers this long (delivery/recent-reads.ts). */
 const RECENT_READ_TTL_MS = 1000;
 
@@ -392,20 +391,17 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
   push?.start();
   statsService.start();
   alertChecks.start();
-  const housekeeping = setInterval(() => {
-    const at = now();
-    registry.evictIdle(at, CHANNEL_IDLE_MS, (state) => publisher.isBusy(state));
-    store.prune(at).catch((err: unknown) => log.warn({ err }, 'prune failed'));
-  }, o.pruneIntervalMs);
-  housekeeping.unref();
-  // With other nodes appending, a lost relay batch or a store that lost its log must still reach
-  // this node's subscribers even if nothing is published again.
-  const headCheck = relay
-    ? setInterval(() => {
-        fanout.reconcile().catch((err: unknown) => log.warn({ err }, 'head check failed'));
-      }, o.headCheckIntervalMs)
-    : undefined;
-  headCheck?.unref();
+  const housekeeping = new Housekeeping({
+    registry,
+    publisher,
+    store,
+    fanout,
+    log,
+    now,
+    pruneIntervalMs: o.pruneIntervalMs,
+    headCheckIntervalMs: relay ? o.headCheckIntervalMs : undefined,
+  });
+  housekeeping.start();
 
   let app: FastifyInstance | undefined;
   let clusterPresence: ClusterPresence | undefined;
@@ -419,9 +415,8 @@ export async function createTetherServer(options: TetherServerOptions): Promise<
       sweeper.stop();
       slowConsumers.stop();
       statsService.stop();
-      clearInterval(housekeeping);
+      housekeeping.stop();
       tokenExpiry.close();
-      clearInterval(headCheck);
       presence?.close();
       await publisher.drain(); // accepted publishes are written and fanned out before sockets go
       await fanout.settled();
