@@ -55,8 +55,7 @@ export async function runInterleaved(systems, opts) {
     for (const run of live()) await attempt(run, async () => void (await run.ladder?.warmup()));
     for (let i = 0; i < opts.rates.length && live().length > 0; i++) {
       const turn = i % 2 === 1 ? live().reverse() : live();
-      for (const run of turn)
-        await attempt(run, () => /** @type {NonNullable<typeof run.ladder>} */ (run.ladder).step(i));
+      for (const run of turn) await attempt(run, async () => run.ladder?.step(i));
     }
     for (const run of runs) if (run.ladder !== null) await attempt(run, () => run.system.finish());
   } finally {

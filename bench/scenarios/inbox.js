@@ -171,15 +171,13 @@ export function inboxSystem(name, sys, opts, variant = {}) {
   const workers = [];
   /** @type {Child[]} */
   const servers = [];
-  /** @type {Child | null} */
-  let load = null;
-  /** @type {Child | undefined} */
-  let server;
+  /** @type {(() => ReturnType<typeof snapshot>) | undefined} readings of every process, once `open()` started them */
+  let readAll;
 
   async function open() {
     const secret = randomBytes(24).toString('hex');
     result.backgroundCpuPct = await ladder.quietBox(opts);
-    server = new Child(sys.script, {
+    const server = new Child(sys.script, {
       name: `${name}-server`,
       execArgv: ['--expose-gc', ...(variant.execArgv ?? [])],
       env: {
@@ -195,7 +193,7 @@ export function inboxSystem(name, sys, opts, variant = {}) {
     console.log(
       `\n${sys.label}: server pid ${server.pid} on 127.0.0.1:${ready.port}${ready.store ? ` (store ${ready.store})` : ''}`,
     );
-    load = variant.publisher ? await variant.publisher(ready.port) : null;
+    const load = variant.publisher ? await variant.publisher(ready.port) : null;
     if (load) servers.push(load);
     for (let i = 0; i < opts.workers; i++)
       workers.push(new Child(here('../workers/loader.js'), { name: `loader-${i}` }));
@@ -229,12 +227,13 @@ export function inboxSystem(name, sys, opts, variant = {}) {
     await sleep(1000);
     const rssAfter = (await server.call('gc')).rss;
     result.rss = { before: rssBefore, after: rssAfter, perConnection: (rssAfter - rssBefore) / connected };
-    const serverNow = server;
+    const readings = () => snapshot(server, workers, load);
+    readAll = readings;
     return {
       workers,
-      publisher: load ?? serverNow,
-      snapshot: () => snapshot(serverNow, workers, load),
-      drained: () => serverNow.call('stats'),
+      publisher: load ?? server,
+      snapshot: readings,
+      drained: () => server.call('stats'),
       // Each loader learns which of its users' offsets the step published.
       afterPublish: (/** @type {import('../lib/step.js').StepPublish} */ pub, /** @type {number} */ i) =>
         Promise.all(
@@ -262,11 +261,8 @@ export function inboxSystem(name, sys, opts, variant = {}) {
   }
 
   async function finish() {
-    if (!server) return;
-    const serverNow = server;
-    const end = await ladder.finishLadder(workers, result, () => snapshot(serverNow, workers, load), {
-      dupsSeen: true,
-    });
+    if (!readAll) return;
+    const end = await ladder.finishLadder(workers, result, readAll, { dupsSeen: true });
     result.server = { rssEnd: end.server.rss, tether: end.server.tether ?? null, ack: end.server.ack ?? null };
   }
 
